@@ -1,0 +1,38 @@
+// Package command turns text a person wrote (a comment, or a submitted issue form) into
+// day-2 commands. It is pure: no I/O, no GitHub, no Argo CD. Every command describes itself
+// in a Registry, and both the parser and the generated help read that one registry.
+package command
+
+// Command is one parsed request, e.g. "/scale 3 --env prod".
+// Service and Env are empty when the text did not name them; the planner fills them
+// from context (issue-form field, labels, repo mapping, the only one that exists).
+type Command struct {
+	Name string // canonical verb, lower case: "promote", "scale", ...
+	Line string // the line as written (trimmed), for replies and commit trailers
+
+	Service    string
+	Env        string
+	DryRun     bool
+	BreakGlass bool
+
+	// Per-verb parameters; only the ones of Name are set.
+	From     string     // promote --from <env>
+	Replicas int        // scale <n>
+	Image    ImageRef   // set-image
+	Set      []KeyValue // config set KEY=VALUE..., in the order given
+	Unset    []string   // config unset KEY...
+	To       string     // rollback --to <commit>
+	Reason   string     // freeze --reason, and the free-text reason of an issue form
+	Topic    string     // help [command]
+}
+
+// ImageRef is the argument of /set-image: [<container>=]<tag|image:tag|image@digest>.
+type ImageRef struct {
+	Container string // empty: the service's configured container
+	Name      string // empty: keep the image name, change only tag/digest
+	Tag       string
+	Digest    string // "sha256:<64 hex>"
+}
+
+// KeyValue is one ConfigMap literal.
+type KeyValue struct{ Key, Value string }

@@ -1,0 +1,87 @@
+// Package repoconfig is the schema and loader of the GitOps repository's daytwo config
+// (.github/daytwo.yml). It is read from the default branch only; the loader is strict.
+package repoconfig
+
+import "time"
+
+// Path is where the config lives in the GitOps repository.
+const Path = ".github/daytwo.yml"
+
+// Config is the whole file after defaults are applied.
+type Config struct {
+	Version      int             `yaml:"version" json:"version"`
+	Environments []Environment   `yaml:"environments" json:"environments"` // promotion order
+	Services     []Service       `yaml:"services" json:"services"`
+	Defaults     ServiceDefaults `yaml:"defaults,omitempty" json:"defaults,omitempty"`
+}
+
+// Environment is one stage of the promotion order and its policy.
+type Environment struct {
+	Name string `yaml:"name" json:"name"`
+	// Who may request which command; key "*" is the fallback for commands not listed.
+	Requesters map[string]Rule `yaml:"requesters,omitempty" json:"requesters,omitempty"`
+	Replicas   Bounds          `yaml:"replicas,omitempty" json:"replicas,omitempty"`
+	AutoMerge  bool            `yaml:"autoMerge,omitempty" json:"autoMerge,omitempty"`
+	// RequireApproval: the PR waits for code-owner review even when AutoMerge is set.
+	RequireApproval *bool `yaml:"requireApproval,omitempty" json:"requireApproval,omitempty"`
+	// PromoteConfig: /promote into this env also carries ConfigMap literals.
+	PromoteConfig bool      `yaml:"promoteConfig,omitempty" json:"promoteConfig,omitempty"`
+	BreakGlass    *Rule     `yaml:"breakGlass,omitempty" json:"breakGlass,omitempty"`
+	Freeze        *Freeze   `yaml:"freeze,omitempty" json:"freeze,omitempty"`
+	ArgoCD        EnvArgoCD `yaml:"argocd,omitempty" json:"argocd,omitempty"`
+}
+
+// Rule says who qualifies: a minimum repository permission and/or membership of a team.
+// Permission is one of read, triage, write, maintain, admin. Empty rule = write.
+type Rule struct {
+	Permission string   `yaml:"permission,omitempty" json:"permission,omitempty"`
+	Teams      []string `yaml:"teams,omitempty" json:"teams,omitempty"` // "org/slug"
+	Users      []string `yaml:"users,omitempty" json:"users,omitempty"`
+}
+
+// Bounds limits replicas in an environment; zero Max means no upper bound.
+type Bounds struct {
+	Min int `yaml:"min,omitempty" json:"min,omitempty"`
+	Max int `yaml:"max,omitempty" json:"max,omitempty"`
+}
+
+// Freeze blocks mutating commands to an environment; kept in Git by /freeze and /unfreeze.
+type Freeze struct {
+	Reason string    `yaml:"reason,omitempty" json:"reason,omitempty"`
+	By     string    `yaml:"by,omitempty" json:"by,omitempty"`
+	Since  time.Time `yaml:"since,omitempty" json:"since,omitempty"`
+}
+
+// EnvArgoCD is the per-environment Argo CD behaviour after a merge.
+type EnvArgoCD struct {
+	Sync    bool          `yaml:"sync,omitempty" json:"sync,omitempty"` // trigger a sync when the app has no automated sync
+	Timeout time.Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
+}
+
+// ServiceDefaults fill what a service leaves out. Templates take {service} and {env}.
+type ServiceDefaults struct {
+	Overlay   string `yaml:"overlay,omitempty" json:"overlay,omitempty"`     // default "apps/{service}/overlays/{env}"
+	ArgoCDApp string `yaml:"argocdApp,omitempty" json:"argocdApp,omitempty"` // default "{service}-{env}"
+	Catalog   string `yaml:"catalog,omitempty" json:"catalog,omitempty"`     // default "apps/{service}/catalog-info.yaml"
+}
+
+// Service is one deployable thing with an overlay per environment.
+type Service struct {
+	Name       string   `yaml:"name" json:"name"`
+	Overlay    string   `yaml:"overlay,omitempty" json:"overlay,omitempty"`
+	Workload   Workload `yaml:"workload,omitempty" json:"workload,omitempty"`     // default Deployment/<name>
+	Container  string   `yaml:"container,omitempty" json:"container,omitempty"`   // default: the workload's only/first container
+	Image      string   `yaml:"image,omitempty" json:"image,omitempty"`           // image name as in kustomization images[].name
+	ConfigMap  string   `yaml:"configMap,omitempty" json:"configMap,omitempty"`   // configMapGenerator name
+	Repository string   `yaml:"repository,omitempty" json:"repository,omitempty"` // "owner/repo" of the service's source
+	ArgoCDApp  string   `yaml:"argocdApp,omitempty" json:"argocdApp,omitempty"`
+	Catalog    string   `yaml:"catalog,omitempty" json:"catalog,omitempty"`
+	// Environments limits the service to some of the environments; empty = all.
+	Environments []string `yaml:"environments,omitempty" json:"environments,omitempty"`
+}
+
+// Workload names the Kubernetes object day-2 commands act on.
+type Workload struct {
+	Kind string `yaml:"kind,omitempty" json:"kind,omitempty"`
+	Name string `yaml:"name,omitempty" json:"name,omitempty"`
+}
