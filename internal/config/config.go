@@ -1,0 +1,257 @@
+// Package config loads daytwo's server configuration: a YAML file, then environment
+// variables (go-githubapp's GITHUB_* names plus DAYTWO_*), then validation. A server that
+// would run insecurely or not at all refuses to start with a message naming the problem.
+package config
+
+import (
+	"bytes"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/palantir/go-githubapp/githubapp"
+	"gopkg.in/yaml.v3"
+)
+
+// Config is the whole server configuration.
+type Config struct {
+	// Address to listen on; DAYTWO_ADDR overrides it.
+	Address string `yaml:"address"`
+	// GitHub is go-githubapp's own configuration (web_url, v3_api_url, v4_api_url, app.*).
+	GitHub githubapp.Config `yaml:"github"`
+	// PrivateKeyFile is read when github.app.private_key is empty; GITHUB_APP_PRIVATE_KEY_FILE overrides it.
+	PrivateKeyFile string `yaml:"private_key_file"`
+	Webhook        Webhook  `yaml:"webhook"`
+	// ShutdownTimeout bounds how long a stopping server drains queued events.
+	ShutdownTimeout Duration `yaml:"shutdown_timeout"`
+	Log             Log      `yaml:"log"`
+}
+
+// Webhook tunes how deliveries are received and queued.
+type Webhook struct {
+	// MaxBodyBytes refuses larger deliveries with 413 (GitHub caps payloads at 25 MB).
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// QueueSize is how many deliveries may wait for a worker; beyond it the answer is 503.
+	QueueSize int `yaml:"queue_size"`
+	Workers   int `yaml:"workers"`
+	// DedupeCapacity is how many recent delivery ids are remembered to act on each once.
+	DedupeCapacity int `yaml:"dedupe_capacity"`
+}
+
+// Log selects the log level and format.
+type Log struct {
+	Level  string `yaml:"level"`  // debug, info, warn, error
+	Format string `yaml:"format"` // json or text
+}
+
+// Duration is a time.Duration written as "30s" in YAML.
+type Duration time.Duration
+
+// UnmarshalYAML parses a Go duration string.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	v, err := time.ParseDuration(n.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: %q is not a duration (e.g. 30s, 2m)", n.Line, n.Value)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// Defaults used for every key the file and the environment leave unset.
+const (
+	DefaultAddress         = ":8080"
+	DefaultV3APIURL        = "https://api.github.com/"
+	DefaultV4APIURL        = "https://api.github.com/graphql"
+	DefaultWebURL          = "https://github.com"
+	DefaultMaxBodyBytes    = 25 << 20
+	DefaultQueueSize       = 100
+	DefaultWorkers         = 4
+	DefaultDedupeCapacity  = 10000
+	DefaultShutdownTimeout = 30 * time.Second
+	maxConfigBytes         = 1 << 20
+)
+
+// Load reads the optional file at path ("" = none), applies the environment (env looks
+// variables up, os.LookupEnv in production), fills defaults and validates.
+func Load(path string, env func(string) (string, bool)) (*Config, error) {
+	c := &Config{}
+	if path != "" {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, fmt.Errorf("config: %w", err)
+		}
+		defer f.Close()
+		if err := decode(io.LimitReader(f, maxConfigBytes+1), c); err != nil {
+			return nil, fmt.Errorf("config %s: %w", path, err)
+		}
+	}
+	if err := c.applyEnv(env); err != nil {
+		return nil, err
+	}
+	c.applyDefaults()
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func decode(r io.Reader, c *Config) error {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	if len(data) > maxConfigBytes {
+		return fmt.Errorf("file is larger than %d bytes", maxConfigBytes)
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil {
+		return errors.New(strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	return nil
+}
+
+func (c *Config) applyEnv(env func(string) (string, bool)) error {
+	str := func(key string, dst *string) {
+		if v, ok := env(key); ok {
+			*dst = v
+		}
+	}
+	str("DAYTWO_ADDR", &c.Address)
+	str("GITHUB_WEB_URL", &c.GitHub.WebURL)
+	str("GITHUB_V3_API_URL", &c.GitHub.V3APIURL)
+	str("GITHUB_V4_API_URL", &c.GitHub.V4APIURL)
+	str("GITHUB_APP_WEBHOOK_SECRET", &c.GitHub.App.WebhookSecret)
+	str("GITHUB_APP_PRIVATE_KEY", &c.GitHub.App.PrivateKey)
+	str("GITHUB_APP_PRIVATE_KEY_FILE", &c.PrivateKeyFile)
+	str("DAYTWO_LOG_LEVEL", &c.Log.Level)
+	str("DAYTWO_LOG_FORMAT", &c.Log.Format)
+	// go-githubapp's SetValuesFromEnv ignores a malformed id silently; say so instead.
+	if v, ok := env("GITHUB_APP_INTEGRATION_ID"); ok {
+		id, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		if err != nil {
+			return fmt.Errorf("config: GITHUB_APP_INTEGRATION_ID=%q is not a number", v)
+		}
+		c.GitHub.App.IntegrationID = id
+	}
+	return nil
+}
+
+func (c *Config) applyDefaults() {
+	if c.Address == "" {
+		c.Address = DefaultAddress
+	}
+	if c.GitHub.WebURL == "" {
+		c.GitHub.WebURL = DefaultWebURL
+	}
+	if c.GitHub.V3APIURL == "" {
+		c.GitHub.V3APIURL = DefaultV3APIURL
+	}
+	if c.GitHub.V4APIURL == "" {
+		c.GitHub.V4APIURL = DefaultV4APIURL
+	}
+	if c.Webhook.MaxBodyBytes == 0 {
+		c.Webhook.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if c.Webhook.QueueSize == 0 {
+		c.Webhook.QueueSize = DefaultQueueSize
+	}
+	if c.Webhook.Workers == 0 {
+		c.Webhook.Workers = DefaultWorkers
+	}
+	if c.Webhook.DedupeCapacity == 0 {
+		c.Webhook.DedupeCapacity = DefaultDedupeCapacity
+	}
+	if c.ShutdownTimeout == 0 {
+		c.ShutdownTimeout = Duration(DefaultShutdownTimeout)
+	}
+	if c.Log.Level == "" {
+		c.Log.Level = "info"
+	}
+	if c.Log.Format == "" {
+		c.Log.Format = "json"
+	}
+}
+
+func (c *Config) validate() error {
+	var problems []string
+	add := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+
+	if c.GitHub.App.IntegrationID <= 0 {
+		add("the GitHub App id is missing: set github.app.integration_id or GITHUB_APP_INTEGRATION_ID")
+	}
+	if strings.TrimSpace(c.GitHub.App.WebhookSecret) == "" {
+		add("the webhook secret is missing: set github.app.webhook_secret or GITHUB_APP_WEBHOOK_SECRET (unsigned webhooks are never accepted)")
+	}
+	if c.GitHub.App.PrivateKey == "" && c.PrivateKeyFile != "" {
+		key, err := os.ReadFile(c.PrivateKeyFile)
+		if err != nil {
+			add("the private key file cannot be read: %v", err)
+		} else {
+			c.GitHub.App.PrivateKey = string(key)
+		}
+	}
+	switch {
+	case c.GitHub.App.PrivateKey == "" && c.PrivateKeyFile == "":
+		add("the GitHub App private key is missing: set GITHUB_APP_PRIVATE_KEY (PEM) or GITHUB_APP_PRIVATE_KEY_FILE (path), or github.app.private_key / private_key_file")
+	case c.GitHub.App.PrivateKey != "":
+		if _, err := ParsePrivateKey([]byte(c.GitHub.App.PrivateKey)); err != nil {
+			add("the GitHub App private key is not usable: %v", err)
+		}
+	}
+	for name, u := range map[string]string{"github.v3_api_url": c.GitHub.V3APIURL, "github.v4_api_url": c.GitHub.V4APIURL, "github.web_url": c.GitHub.WebURL} {
+		if !strings.HasPrefix(u, "https://") && !strings.HasPrefix(u, "http://") {
+			add("%s %q is not an http(s) URL", name, u)
+		}
+	}
+	if c.Webhook.MaxBodyBytes < 0 || c.Webhook.QueueSize < 0 || c.Webhook.Workers < 0 || c.Webhook.DedupeCapacity < 0 {
+		add("webhook sizes must be positive")
+	}
+	if c.ShutdownTimeout < 0 {
+		add("shutdown_timeout must be positive")
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		add("log.level %q is not one of debug, info, warn, error", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "json", "text":
+	default:
+		add("log.format %q is not one of json, text", c.Log.Format)
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("config: %s", strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// ParsePrivateKey accepts an RSA key in PKCS#1 or PKCS#8 PEM, as GitHub issues them.
+func ParsePrivateKey(data []byte) (*rsa.PrivateKey, error) {
+	block, _ := pem.Decode(data)
+	if block == nil {
+		return nil, errors.New("no PEM block found (expected -----BEGIN RSA PRIVATE KEY-----)")
+	}
+	if k, err := x509.ParsePKCS1PrivateKey(block.Bytes); err == nil {
+		return k, nil
+	}
+	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("PEM block %q is not an RSA private key", block.Type)
+	}
+	rk, ok := k.(*rsa.PrivateKey)
+	if !ok {
+		return nil, fmt.Errorf("PEM block holds a %T, GitHub App keys are RSA", k)
+	}
+	return rk, nil
+}

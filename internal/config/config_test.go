@@ -1,0 +1,157 @@
+package config
+
+import (
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func testKey(t *testing.T) string {
+	t.Helper()
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(k)}))
+}
+
+func envMap(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+func writeFile(t *testing.T, name, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestLoadFromEnvOnlyAppliesDefaults(t *testing.T) {
+	key := testKey(t)
+	c, err := Load("", envMap(map[string]string{
+		"GITHUB_APP_INTEGRATION_ID": "42",
+		"GITHUB_APP_WEBHOOK_SECRET": "s3cret",
+		"GITHUB_APP_PRIVATE_KEY":    key,
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.GitHub.App.IntegrationID != 42 || c.Address != ":8080" || c.GitHub.V3APIURL != DefaultV3APIURL {
+		t.Fatalf("unexpected config: %+v", c)
+	}
+	if c.Webhook.QueueSize != DefaultQueueSize || c.Webhook.Workers != DefaultWorkers || time.Duration(c.ShutdownTimeout) != DefaultShutdownTimeout {
+		t.Fatalf("defaults not applied: %+v", c.Webhook)
+	}
+}
+
+func TestLoadFileThenEnvOverrides(t *testing.T) {
+	keyPath := writeFile(t, "key.pem", testKey(t))
+	path := writeFile(t, "daytwo.yml", `
+address: ":9000"
+github:
+  v3_api_url: https://ghe.example.com/api/v3/
+  app:
+    integration_id: 7
+    webhook_secret: from-file
+private_key_file: `+keyPath+`
+webhook:
+  queue_size: 5
+  workers: 2
+shutdown_timeout: 5s
+log:
+  level: debug
+  format: text
+`)
+	c, err := Load(path, envMap(map[string]string{"DAYTWO_ADDR": "127.0.0.1:0", "GITHUB_APP_WEBHOOK_SECRET": "from-env"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Address != "127.0.0.1:0" || c.GitHub.App.WebhookSecret != "from-env" || c.GitHub.App.IntegrationID != 7 {
+		t.Fatalf("env did not override the file: %+v", c)
+	}
+	if c.GitHub.V3APIURL != "https://ghe.example.com/api/v3/" || c.Webhook.QueueSize != 5 || time.Duration(c.ShutdownTimeout) != 5*time.Second {
+		t.Fatalf("file values lost: %+v", c)
+	}
+	if !strings.Contains(c.GitHub.App.PrivateKey, "BEGIN RSA PRIVATE KEY") {
+		t.Fatal("private key file not read")
+	}
+}
+
+func TestLoadRefusals(t *testing.T) {
+	key := testKey(t)
+	good := map[string]string{"GITHUB_APP_INTEGRATION_ID": "1", "GITHUB_APP_WEBHOOK_SECRET": "x", "GITHUB_APP_PRIVATE_KEY": key}
+	with := func(k, v string) map[string]string {
+		m := map[string]string{}
+		for a, b := range good {
+			m[a] = b
+		}
+		if v == "<unset>" {
+			delete(m, k)
+		} else {
+			m[k] = v
+		}
+		return m
+	}
+	keyFile := func(path string) map[string]string {
+		m := with("GITHUB_APP_PRIVATE_KEY", "<unset>")
+		m["GITHUB_APP_PRIVATE_KEY_FILE"] = path
+		return m
+	}
+	cases := []struct {
+		name string
+		file string
+		env  map[string]string
+		want string
+	}{
+		{"no secret", "", with("GITHUB_APP_WEBHOOK_SECRET", "<unset>"), "webhook secret is missing"},
+		{"blank secret", "", with("GITHUB_APP_WEBHOOK_SECRET", "  "), "webhook secret is missing"},
+		{"no key", "", with("GITHUB_APP_PRIVATE_KEY", "<unset>"), "private key is missing"},
+		{"garbage key", "", with("GITHUB_APP_PRIVATE_KEY", "not a key"), "no PEM block"},
+		{"missing key file", "", keyFile("/nonexistent/key.pem"), "private key file cannot be read"},
+		{"bad app id", "", with("GITHUB_APP_INTEGRATION_ID", "abc"), `GITHUB_APP_INTEGRATION_ID="abc" is not a number`},
+		{"no app id", "", with("GITHUB_APP_INTEGRATION_ID", "<unset>"), "App id is missing"},
+		{"unknown key", "adress: x\n", good, "field adress not found"},
+		{"unknown nested key", "github:\n  app:\n    secret: x\n", good, "field secret not found"},
+		{"bad duration", "shutdown_timeout: soon\n", good, `"soon" is not a duration`},
+		{"bad log level", "log:\n  level: loud\n", good, `log.level "loud"`},
+		{"bad url", "github:\n  v3_api_url: ftp://x\n", good, "not an http(s) URL"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			path := ""
+			if tc.file != "" {
+				path = writeFile(t, "c.yml", tc.file)
+			}
+			_, err := Load(path, envMap(tc.env))
+			if err == nil {
+				t.Fatalf("expected an error containing %q", tc.want)
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %q does not contain %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestParsePrivateKeyPKCS8(t *testing.T) {
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := ParsePrivateKey(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
+	if err != nil || !got.Equal(k) {
+		t.Fatalf("PKCS#8 key not parsed: %v", err)
+	}
+}
