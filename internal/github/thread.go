@@ -1,0 +1,71 @@
+package github
+
+import (
+	"context"
+	"fmt"
+	"unicode/utf8"
+
+	gh "github.com/google/go-github/v60/github"
+)
+
+// MaxCommentBytes is GitHub's limit on an issue comment body (65,536 characters).
+const MaxCommentBytes = 65536
+
+// Thread is one issue or pull request conversation, where daytwo replies and reacts.
+type Thread struct {
+	Client *gh.Client
+	Owner  string
+	Repo   string
+	Number int
+}
+
+// React adds a reaction ("eyes", "+1", "confused", ...) to a comment; an existing
+// reaction is not an error.
+func (t Thread) React(ctx context.Context, commentID int64, content string) error {
+	_, _, err := t.Client.Reactions.CreateIssueCommentReaction(ctx, t.Owner, t.Repo, commentID, content)
+	if err != nil {
+		return fmt.Errorf("react %s to comment %d in %s/%s#%d: %w", content, commentID, t.Owner, t.Repo, t.Number, err)
+	}
+	return nil
+}
+
+// ReactToIssue adds a reaction to the issue (or PR) itself, for requests made in its body.
+func (t Thread) ReactToIssue(ctx context.Context, content string) error {
+	_, _, err := t.Client.Reactions.CreateIssueReaction(ctx, t.Owner, t.Repo, t.Number, content)
+	if err != nil {
+		return fmt.Errorf("react %s to %s/%s#%d: %w", content, t.Owner, t.Repo, t.Number, err)
+	}
+	return nil
+}
+
+// Comment posts body (truncated to GitHub's limit) and returns the new comment's id.
+func (t Thread) Comment(ctx context.Context, body string) (int64, error) {
+	c, _, err := t.Client.Issues.CreateComment(ctx, t.Owner, t.Repo, t.Number, &gh.IssueComment{Body: gh.String(Truncate(body, MaxCommentBytes))})
+	if err != nil {
+		return 0, fmt.Errorf("comment on %s/%s#%d: %w", t.Owner, t.Repo, t.Number, err)
+	}
+	return c.GetID(), nil
+}
+
+// EditComment replaces the body of a comment daytwo posted earlier.
+func (t Thread) EditComment(ctx context.Context, id int64, body string) error {
+	_, _, err := t.Client.Issues.EditComment(ctx, t.Owner, t.Repo, id, &gh.IssueComment{Body: gh.String(Truncate(body, MaxCommentBytes))})
+	if err != nil {
+		return fmt.Errorf("edit comment %d on %s/%s#%d: %w", id, t.Owner, t.Repo, t.Number, err)
+	}
+	return nil
+}
+
+const truncatedNote = "\n\n…(truncated to fit GitHub's comment size limit)"
+
+// Truncate cuts s to at most limit bytes on a rune boundary, saying so at the end.
+func Truncate(s string, limit int) string {
+	if len(s) <= limit {
+		return s
+	}
+	cut := limit - len(truncatedNote)
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + truncatedNote
+}
