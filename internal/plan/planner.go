@@ -1,0 +1,368 @@
+package plan
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strings"
+	"text/template"
+	"time"
+
+	"github.com/daytwo-dev/daytwo/internal/command"
+	"github.com/daytwo-dev/daytwo/internal/overlay"
+	"github.com/daytwo-dev/daytwo/internal/repoconfig"
+)
+
+// Limits GitHub puts on what a ChangeSet becomes.
+const (
+	MaxTitleLen  = 255
+	MaxBranchLen = 255
+	MaxBodyLen   = 65536
+)
+
+// Names daytwo writes into overlays.
+const (
+	// PatchFile is the daytwo-owned strategic-merge patch file in an overlay directory.
+	PatchFile = "daytwo-patch.yaml"
+	// RestartedAtAnnotation is the pod-template annotation `kubectl rollout restart` sets.
+	RestartedAtAnnotation = "kubectl.kubernetes.io/restartedAt"
+	// SuspendedReplicasAnnotation keeps the replica count /suspend replaced by 0.
+	SuspendedReplicasAnnotation = "daytwo.dev/replicas-before-suspend"
+)
+
+// Planner turns requests into ChangeSets. It holds no per-request state and is safe for
+// concurrent use.
+type Planner struct {
+	now          func() time.Time
+	tmpl         *template.Template
+	bodyLimit    int
+	historyLimit int
+}
+
+// Option configures a Planner.
+type Option func(*Planner)
+
+// WithClock sets the clock used when a Request carries no Now.
+func WithClock(now func() time.Time) Option { return func(p *Planner) { p.now = now } }
+
+// WithBodyLimit caps the PR body (bytes, default MaxBodyLen); diffs are cut to fit.
+func WithBodyLimit(n int) Option { return func(p *Planner) { p.bodyLimit = n } }
+
+// WithHistoryLimit caps how many commits /rollback reads to find the last daytwo change
+// (default 200).
+func WithHistoryLimit(n int) Option { return func(p *Planner) { p.historyLimit = n } }
+
+// New returns a Planner using the embedded PR templates.
+func New(opts ...Option) *Planner {
+	p := &Planner{now: time.Now, tmpl: prTemplates, bodyLimit: MaxBodyLen, historyLimit: 200}
+	for _, o := range opts {
+		o(p)
+	}
+	return p
+}
+
+// Plan computes the ChangeSet of req on snap. cfg is the parsed .github/daytwo.yml and
+// configFile its bytes (edited by /freeze and /unfreeze; read from snap when nil). hist is
+// needed by /rollback only.
+func (p *Planner) Plan(ctx context.Context, cfg *repoconfig.Config, configFile []byte, snap Snapshot, hist History, req Request) (*ChangeSet, error) {
+	if cfg == nil || snap == nil {
+		return nil, Errorf(Internal, "planning needs the repository config and a snapshot")
+	}
+	cmd, err := p.Resolve(cfg, req)
+	if err != nil {
+		return nil, err
+	}
+	req.Command = cmd
+	if req.Now.IsZero() {
+		req.Now = p.now()
+	}
+	env, _ := cfg.Env(cmd.Env)
+	j := &job{p: p, cfg: cfg, env: env, req: req, cmd: cmd, snap: snap, hist: hist}
+
+	switch cmd.Name {
+	case "freeze", "unfreeze":
+		return p.planFreeze(ctx, j, configFile)
+	}
+	build, ok := overlayActions[cmd.Name]
+	if !ok {
+		return nil, Errorf(Invalid, "/%s is not a change; there is nothing to plan", cmd.Name)
+	}
+	if f, frozen := cfg.Frozen(cmd.Env); frozen && !cmd.BreakGlass {
+		return nil, Errorf(Forbidden, "%s; ask for /unfreeze %s first, or repeat with --break-glass in an emergency", freezeText(cmd.Env, f), cmd.Env)
+	}
+	j.svc, _ = cfg.Service(cmd.Service)
+	return p.planOverlay(ctx, j, build)
+}
+
+// job is one planning run.
+type job struct {
+	p    *Planner
+	cfg  *repoconfig.Config
+	env  *repoconfig.Environment
+	svc  *repoconfig.Service
+	req  Request
+	cmd  command.Command
+	snap Snapshot
+	hist History
+
+	dir      string
+	tree     *overlay.Tree
+	kustPath string
+	kust     []byte
+	info     kustInfo
+	before   *overlay.Rendered
+}
+
+// edit is what an action decides; planOverlay proves it and turns it into a ChangeSet.
+type edit struct {
+	files    map[string][]byte // path → new content; nil deletes
+	what     string            // title phrase: "scale to 5 replicas"
+	summary  string            // "scale checkout in prod: 2 → 5 replicas"
+	details  []string          // markdown bullets for the PR body
+	noChange string            // message when the render does not change
+	verify   func(after *overlay.Rendered) error
+	meta     map[string]string
+	risk     Risk // "" = the default tier of the action
+}
+
+type action func(ctx context.Context, j *job) (*edit, error)
+
+var overlayActions = map[string]action{
+	"promote":   buildPromote,
+	"restart":   buildRestart,
+	"redeploy":  buildRedeploy,
+	"scale":     buildScale,
+	"set-image": buildSetImage,
+	"config":    buildConfig,
+	"suspend":   buildSuspend,
+	"resume":    buildResume,
+	"rollback":  buildRollback,
+}
+
+// target is "checkout/prod", how titles and messages name what a change acts on.
+func (j *job) target() string {
+	if j.cmd.Service == "" {
+		return j.cmd.Env
+	}
+	return j.cmd.Service + "/" + j.cmd.Env
+}
+
+// where is "the prod overlay of checkout".
+func (j *job) where() string { return fmt.Sprintf("the %s overlay of %s", j.cmd.Env, j.cmd.Service) }
+
+func (p *Planner) planOverlay(ctx context.Context, j *job, build action) (*ChangeSet, error) {
+	j.dir = j.svc.OverlayPath(j.cmd.Env)
+	tree, err := loadOverlay(ctx, j.snap, j.dir, j.where(), "")
+	if err != nil {
+		return nil, err
+	}
+	j.tree = tree
+	kp, ok := tree.KustomizationPath(j.dir)
+	if !ok {
+		return nil, Errorf(NotFound, "%s has no kustomization at %s", j.where(), j.dir)
+	}
+	j.kustPath = kp
+	j.kust, _ = tree.File(kp)
+	if j.info, err = readKust(kp, j.kust); err != nil {
+		return nil, &Error{Code: Broken, Msg: fmt.Sprintf("%s does not parse: %s", j.where(), clip(err.Error())), Err: err}
+	}
+	if j.before, err = tree.Render(); err != nil {
+		return nil, &Error{Code: Broken, Msg: fmt.Sprintf("%s does not render today: %s; fix it first", j.where(), clip(err.Error())), Err: err}
+	}
+
+	e, err := build(ctx, j)
+	if err != nil {
+		return nil, err
+	}
+	files, err := j.fileChanges(ctx, e.files)
+	if err != nil {
+		return nil, err
+	}
+	if len(files) == 0 {
+		// The files already say what was asked; if the render disagrees, something else
+		// overrides them and no edit of ours can help.
+		if e.verify != nil {
+			if err := e.verify(j.before); err != nil {
+				return nil, err
+			}
+		}
+		return nil, Errorf(NoChange, "%s", e.noChange)
+	}
+	after, err := tree.With(e.files).Render()
+	if err != nil {
+		return nil, &Error{Code: Broken, Msg: fmt.Sprintf("%s (%s) would break %s: %s", j.target(), e.what, j.where(), clip(err.Error())), Err: err}
+	}
+	if e.verify != nil {
+		if err := e.verify(after); err != nil {
+			return nil, err
+		}
+	}
+	rendered := overlay.Diff(j.before, after)
+	if rendered == "" {
+		return nil, Errorf(NoChange, "%s", e.noChange)
+	}
+	return p.finish(j, e, files, rendered)
+}
+
+// loadOverlay loads the overlay at dir, telling a missing overlay from a broken one.
+func loadOverlay(ctx context.Context, snap Snapshot, dir, where, at string) (*overlay.Tree, error) {
+	tree, err := overlay.Load(ctx, snap, dir)
+	if err == nil {
+		return tree, nil
+	}
+	if ctx.Err() != nil {
+		return nil, &Error{Code: Internal, Msg: "planning was cancelled", Err: err}
+	}
+	if errors.Is(err, fs.ErrNotExist) {
+		if _, derr := snap.ReadDir(ctx, dir); errors.Is(derr, fs.ErrNotExist) {
+			return nil, &Error{Code: NotFound, Msg: fmt.Sprintf("%s does not exist%s: no directory %s", where, at, dir), Err: err}
+		}
+	}
+	return nil, &Error{Code: Broken, Msg: fmt.Sprintf("%s does not load%s: %s", where, at, clip(err.Error())), Err: err}
+}
+
+// fileChanges turns edited contents into FileChanges with their Before, dropping no-ops.
+func (j *job) fileChanges(ctx context.Context, files map[string][]byte) ([]FileChange, error) {
+	var out []FileChange
+	for path, content := range files {
+		before, ok := j.tree.File(path)
+		if !ok {
+			b, err := j.snap.ReadFile(ctx, path)
+			switch {
+			case err == nil:
+				before, ok = b, true
+			case !errors.Is(err, fs.ErrNotExist):
+				return nil, &Error{Code: Internal, Msg: fmt.Sprintf("reading %s failed", path), Err: err}
+			}
+		}
+		switch {
+		case content == nil && !ok:
+			continue
+		case content == nil:
+			out = append(out, FileChange{Path: path, Delete: true, Before: before})
+		case ok && bytes.Equal(before, content):
+			continue
+		default:
+			out = append(out, FileChange{Path: path, Content: content, Before: before})
+		}
+	}
+	sort.Slice(out, func(a, b int) bool { return out[a].Path < out[b].Path })
+	return out, nil
+}
+
+// workload finds the service's configured workload in the BEFORE render.
+func (j *job) workload() (overlay.Resource, error) {
+	kind, name := j.svc.Workload.Kind, j.svc.Workload.Name
+	if kind == "" {
+		kind = "Deployment"
+	}
+	if name == "" {
+		name = j.svc.Name
+	}
+	res, ok := findWorkload(j.before, j.info, kind, name)
+	if !ok {
+		var ids []string
+		for _, w := range j.before.Workloads() {
+			ids = append(ids, w.ID())
+		}
+		return res, Errorf(NotFound, "%s/%s is not in the render of %s (workloads: %s); fix workload: in %s",
+			kind, name, j.where(), listOrNone(ids), repoconfig.Path)
+	}
+	return res, nil
+}
+
+// patchedFiles returns the overlay's kustomization with the daytwo patch file registered,
+// and the patch file after fn edited it.
+func (j *job) patchedFiles(ctx context.Context, fn func(patch []byte) ([]byte, error)) (map[string][]byte, error) {
+	patchPath := joinPath(j.dir, PatchFile)
+	current, _ := j.tree.File(patchPath)
+	if current == nil {
+		// The file may exist without being referenced yet; keep what it holds.
+		if b, err := j.snap.ReadFile(ctx, patchPath); err == nil {
+			current = b
+		}
+	}
+	patch, err := fn(current)
+	if err != nil {
+		return nil, &Error{Code: Internal, Msg: fmt.Sprintf("editing %s failed", patchPath), Err: err}
+	}
+	kust, err := overlay.EnsurePatch(j.kust, PatchFile)
+	if err != nil {
+		return nil, &Error{Code: Broken, Msg: fmt.Sprintf("cannot add %s to %s: %s", PatchFile, j.kustPath, clip(err.Error())), Err: err}
+	}
+	return map[string][]byte{patchPath: patch, j.kustPath: kust}, nil
+}
+
+// editKust applies fn to a version of the overlay's kustomization, wrapping its error.
+func (j *job) editKust(kust []byte, what string, fn func([]byte) ([]byte, error)) ([]byte, error) {
+	out, err := fn(kust)
+	if err != nil {
+		return nil, &Error{Code: Broken, Msg: fmt.Sprintf("cannot %s in %s: %s", what, j.kustPath, clip(err.Error())), Err: err}
+	}
+	return out, nil
+}
+
+// suspects names files of the overlay other than its kustomization that mention every
+// word: the hand-written patches that can override what an edit set.
+func (j *job) suspects(words ...string) string {
+	var out []string
+	for _, p := range j.tree.Paths() {
+		if p == j.kustPath || strings.HasSuffix(p, "/"+PatchFile) {
+			continue
+		}
+		b, _ := j.tree.File(p)
+		all := true
+		for _, w := range words {
+			if !bytes.Contains(b, []byte(w)) {
+				all = false
+				break
+			}
+		}
+		if all {
+			out = append(out, p)
+		}
+	}
+	if len(out) == 0 {
+		return "a transformer or replacement later in the build overrides it"
+	}
+	return "overridden by " + strings.Join(out, ", ")
+}
+
+func joinPath(dir, name string) string {
+	if dir == "" || dir == "." {
+		return name
+	}
+	return strings.TrimSuffix(dir, "/") + "/" + name
+}
+
+// clip keeps user-facing messages readable when krusty reports a whole document.
+func clip(s string) string {
+	const max = 1500
+	if len(s) <= max {
+		return s
+	}
+	cut := max
+	for cut > 0 && !utf8RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + " …"
+}
+
+func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }
+
+func listOrNone(xs []string) string {
+	if len(xs) == 0 {
+		return "none"
+	}
+	return strings.Join(xs, ", ")
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return fmt.Sprintf("%d %s", n, one)
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
