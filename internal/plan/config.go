@@ -52,13 +52,13 @@ func buildConfig(_ context.Context, j *job) (*edit, error) {
 		}
 		from := "(unset)"
 		if had {
-			from = inlineCode(old)
+			from = shownValue(old)
 		}
-		details = append(details, fmt.Sprintf("%s: %s → %s", inlineCode(kv.Key), from, inlineCode(kv.Value)))
+		details = append(details, fmt.Sprintf("%s: %s → %s", inlineCode(kv.Key), from, shownValue(kv.Value)))
 		changed = append(changed, kv.Key)
 	}
 	for _, k := range unset {
-		details = append(details, fmt.Sprintf("%s: %s → (unset)", inlineCode(k), inlineCode(data[k])))
+		details = append(details, fmt.Sprintf("%s: %s → (unset)", inlineCode(k), shownValue(data[k])))
 	}
 	noChange := fmt.Sprintf("%s in %s already has %s", j.svc.Name, j.cmd.Env, pairs(set))
 	if len(details) == 0 {
@@ -117,10 +117,13 @@ func keysOf(kvs []command.KeyValue) []string {
 func pairs(kvs []command.KeyValue) string {
 	out := make([]string, len(kvs))
 	for i, kv := range kvs {
-		out[i] = kv.Key + "=" + kv.Value
+		out[i] = kv.Key + "=" + clipRunes(kv.Value, 80)
 	}
 	return strings.Join(out, ", ")
 }
+
+// shownValue quotes a value for the PR body, shortened: the file diff has it whole.
+func shownValue(v string) string { return inlineCode(clipRunes(v, 80)) }
 
 // validConfigKey is Kubernetes' rule for ConfigMap keys.
 func validConfigKey(k string) bool {

@@ -71,6 +71,10 @@ func (p *Planner) Plan(ctx context.Context, cfg *repoconfig.Config, configFile [
 	if cfg == nil || snap == nil {
 		return nil, Errorf(Internal, "planning needs the repository config and a snapshot")
 	}
+	build, ok := overlayActions[req.Command.Name]
+	if !ok && !envOnly[req.Command.Name] {
+		return nil, Errorf(Invalid, "/%s is not a change; there is nothing to plan", req.Command.Name)
+	}
 	cmd, err := p.Resolve(cfg, req)
 	if err != nil {
 		return nil, err
@@ -81,14 +85,8 @@ func (p *Planner) Plan(ctx context.Context, cfg *repoconfig.Config, configFile [
 	}
 	env, _ := cfg.Env(cmd.Env)
 	j := &job{p: p, cfg: cfg, env: env, req: req, cmd: cmd, snap: snap, hist: hist}
-
-	switch cmd.Name {
-	case "freeze", "unfreeze":
+	if envOnly[cmd.Name] {
 		return p.planFreeze(ctx, j, configFile)
-	}
-	build, ok := overlayActions[cmd.Name]
-	if !ok {
-		return nil, Errorf(Invalid, "/%s is not a change; there is nothing to plan", cmd.Name)
 	}
 	if f, frozen := cfg.Frozen(cmd.Env); frozen && !cmd.BreakGlass {
 		return nil, Errorf(Forbidden, "%s; ask for /unfreeze %s first, or repeat with --break-glass in an emergency", freezeText(cmd.Env, f), cmd.Env)
