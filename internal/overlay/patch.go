@@ -1,0 +1,223 @@
+package overlay
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+)
+
+// Patch files owned by daytwo are multi-document strategic-merge patches with one
+// document per workload, identified by apiVersion, kind and metadata.name.
+
+// annotationKeyRe is an annotation key as the API server accepts it: an optional DNS
+// prefix and "/", then a name of at most 63 characters.
+var annotationKeyRe = regexp.MustCompile(`^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$`)
+
+type workloadRef struct{ apiVersion, kind, name string }
+
+func (w workloadRef) String() string { return w.kind + "/" + w.name }
+
+func (w workloadRef) validate() error {
+	switch {
+	case w.apiVersion == "" || strings.ContainsAny(w.apiVersion, " \t\n"):
+		return fmt.Errorf("patch of %s: invalid apiVersion %q", w, w.apiVersion)
+	case w.kind == "" || strings.ContainsAny(w.kind, " \t\n/"):
+		return fmt.Errorf("patch of %s: invalid kind %q", w, w.kind)
+	case w.name == "" || strings.ContainsAny(w.name, " \t\n/"):
+		return fmt.Errorf("patch of %s: invalid name %q", w, w.name)
+	}
+	return nil
+}
+
+func validateAnnotationKey(w workloadRef, key string) error {
+	if len(key) > 253+1+63 || !annotationKeyRe.MatchString(key) {
+		return fmt.Errorf("patch of %s: %q is not a valid annotation key", w, key)
+	}
+	return nil
+}
+
+// editPatch applies fn to the document of w in a patch file, adding the document when
+// create is set and it is missing. fn reports whether it changed anything; when nothing
+// changed the input is returned as is.
+func editPatch(patch []byte, w workloadRef, create bool, fn func(doc *yaml.RNode) (bool, error)) ([]byte, error) {
+	if err := w.validate(); err != nil {
+		return nil, err
+	}
+	docs, err := parseDocs(patch)
+	if err != nil {
+		return nil, err
+	}
+	// Documents without content (a stray "---") are dropped.
+	kept := docs[:0]
+	for _, d := range docs {
+		if len(d.Content) > 0 && !isNull(d.Content[0]) {
+			kept = append(kept, d)
+		}
+	}
+	docs = kept
+	var target *yaml.RNode
+	for _, d := range docs {
+		root := deref(d.Content[0])
+		if root.Kind != yaml.MappingNode {
+			return nil, lineErrorf(root, "a patch document must be a mapping, not %s", kindName(root))
+		}
+		rn := yaml.NewRNode(root)
+		if rn.GetApiVersion() == w.apiVersion && rn.GetKind() == w.kind && rn.GetName() == w.name {
+			target = rn
+			break
+		}
+	}
+	if target == nil {
+		if !create {
+			return patch, nil
+		}
+		target = yaml.NewRNode(&yaml.Node{Kind: yaml.MappingNode})
+		meta := &yaml.Node{Kind: yaml.MappingNode}
+		for _, f := range []struct {
+			name  string
+			value *yaml.Node
+		}{{"apiVersion", stringNode(w.apiVersion)}, {"kind", stringNode(w.kind)}, {"metadata", meta}} {
+			if err := target.PipeE(yaml.SetField(f.name, yaml.NewRNode(f.value))); err != nil {
+				return nil, err
+			}
+		}
+		if err := yaml.NewRNode(meta).PipeE(yaml.SetField("name", yaml.NewRNode(stringNode(w.name)))); err != nil {
+			return nil, err
+		}
+		docs = append(docs, &yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{target.YNode()}})
+	}
+	changed, err := fn(target)
+	if err != nil {
+		return nil, fmt.Errorf("patch of %s: %w", w, err)
+	}
+	if !changed {
+		return patch, nil
+	}
+	return encodeDocs(patch, docs)
+}
+
+// ensurePath walks path from m, creating mappings (and replacing nulls) on the way.
+func ensurePath(m *yaml.RNode, path ...string) (*yaml.RNode, error) {
+	cur := m
+	for _, p := range path {
+		next, err := ensure(cur, p, yaml.MappingNode)
+		if err != nil {
+			return nil, err
+		}
+		cur = next
+	}
+	return cur, nil
+}
+
+// podTemplatePath is where the pod template of a kind sits.
+func podTemplatePath(kind string) []string {
+	if kind == "CronJob" {
+		return []string{"spec", "jobTemplate", "spec", "template"}
+	}
+	return []string{"spec", "template"}
+}
+
+// SetPodTemplateAnnotation sets an annotation on the pod template of one workload in a
+// patch file (nil patch: a new file). Changing the pod template rolls the workload's
+// pods, and only that workload's.
+func SetPodTemplateAnnotation(patch []byte, apiVersion, kind, name, key, value string) ([]byte, error) {
+	w := workloadRef{apiVersion, kind, name}
+	if err := validateAnnotationKey(w, key); err != nil {
+		return nil, err
+	}
+	return editPatch(patch, w, true, func(doc *yaml.RNode) (bool, error) {
+		ann, err := ensurePath(doc, append(podTemplatePath(kind), "metadata", "annotations")...)
+		if err != nil {
+			return false, err
+		}
+		return setScalar(ann, key, value)
+	})
+}
+
+// SetWorkloadAnnotation sets an annotation on one workload's own metadata in a patch file.
+func SetWorkloadAnnotation(patch []byte, apiVersion, kind, name, key, value string) ([]byte, error) {
+	w := workloadRef{apiVersion, kind, name}
+	if err := validateAnnotationKey(w, key); err != nil {
+		return nil, err
+	}
+	return editPatch(patch, w, true, func(doc *yaml.RNode) (bool, error) {
+		ann, err := ensurePath(doc, "metadata", "annotations")
+		if err != nil {
+			return false, err
+		}
+		return setScalar(ann, key, value)
+	})
+}
+
+// RemoveWorkloadAnnotation removes an annotation from one workload's metadata in a patch
+// file, and the annotations mapping when it ends empty. A file without it is returned as is.
+func RemoveWorkloadAnnotation(patch []byte, apiVersion, kind, name, key string) ([]byte, error) {
+	w := workloadRef{apiVersion, kind, name}
+	if err := validateAnnotationKey(w, key); err != nil {
+		return nil, err
+	}
+	return editPatch(patch, w, false, func(doc *yaml.RNode) (bool, error) {
+		meta, err := mapField(doc, "metadata")
+		if err != nil || meta == nil {
+			return false, err
+		}
+		ann, err := mapField(meta, "annotations")
+		if err != nil || ann == nil {
+			return false, err
+		}
+		removed, err := clearField(ann, key)
+		if err != nil || !removed {
+			return false, err
+		}
+		if len(ann.YNode().Content) == 0 {
+			if _, err := clearField(meta, "annotations"); err != nil {
+				return false, err
+			}
+		}
+		return true, nil
+	})
+}
+
+// mapField returns the mapping under field, nil when absent or null.
+func mapField(parent *yaml.RNode, field string) (*yaml.RNode, error) {
+	f, err := parent.Pipe(yaml.Lookup(field))
+	if err != nil || f == nil || isNull(f.YNode()) {
+		return nil, err
+	}
+	n := deref(f.YNode())
+	if n.Kind != yaml.MappingNode {
+		return nil, lineErrorf(n, "%s must be a mapping, not %s", field, kindName(n))
+	}
+	return yaml.NewRNode(n), nil
+}
+
+// GetPodTemplateAnnotation reads an annotation of one workload's pod template in a patch file.
+func GetPodTemplateAnnotation(patch []byte, apiVersion, kind, name, key string) (string, bool, error) {
+	return getPatchValue(patch, workloadRef{apiVersion, kind, name}, append(podTemplatePath(kind), "metadata", "annotations"), key)
+}
+
+// GetWorkloadAnnotation reads an annotation of one workload's metadata in a patch file.
+func GetWorkloadAnnotation(patch []byte, apiVersion, kind, name, key string) (string, bool, error) {
+	return getPatchValue(patch, workloadRef{apiVersion, kind, name}, []string{"metadata", "annotations"}, key)
+}
+
+func getPatchValue(patch []byte, w workloadRef, path []string, key string) (string, bool, error) {
+	var value string
+	var found bool
+	_, err := editPatch(patch, w, false, func(doc *yaml.RNode) (bool, error) {
+		m := doc
+		for _, p := range path {
+			next, err := mapField(m, p)
+			if err != nil || next == nil {
+				return false, err
+			}
+			m = next
+		}
+		v, n, err := scalar(m, key)
+		value, found = v, n != nil
+		return false, err
+	})
+	return value, found, err
+}
