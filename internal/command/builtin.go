@@ -1,0 +1,297 @@
+package command
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Default returns a new Registry holding the built-in commands. Each call returns a fresh
+// Registry, so callers may Register more commands on it.
+func Default() *Registry {
+	r := NewRegistry()
+	for _, s := range builtins(r) {
+		if err := r.Register(s); err != nil {
+			panic("command: built-in " + err.Error()) // a programming error, caught by the tests
+		}
+	}
+	return r
+}
+
+func builtins(r *Registry) []Spec {
+	return []Spec{
+		{
+			Name:    "promote",
+			Args:    "<env>",
+			Summary: "Promote a service into <env> from the environment before it",
+			Description: "Copies what the service runs in the source environment into the overlay of <env>: " +
+				"image names, tags and digests, and ConfigMap literals where <env> enables it. The source is the " +
+				"environment before <env> in the promotion order unless --from names another. " +
+				"`--env <env>` is accepted in place of the argument; giving both with different values is an error.",
+			Mutating: true,
+			Examples: []Example{
+				{"/promote staging", "promote into staging from the environment before it"},
+				{"/promote prod --from staging --service checkout", "promote checkout from staging into prod"},
+				{"/promote prod --dry-run", "show what promoting into prod would change"},
+			},
+			Flags: func(fs *FlagSet, c *Command) {
+				fs.Name("from", "", "<env>", "the environment to promote from (default: the one before <env>)", "environment", &c.From)
+			},
+			Bind: bindPromote,
+		},
+		{
+			Name:    "restart",
+			Summary: "Restart the pods of a service",
+			Description: "Sets the pod-template annotation `kubectl rollout restart` sets on the service's workload, " +
+				"in the environment's overlay, so Argo CD rolls the pods and Git stays the source of truth.",
+			Mutating: true,
+			Examples: []Example{
+				{"/restart --env prod", "restart the service's pods in prod"},
+				{"/restart -s checkout -e staging --dry-run", "show the change a restart of checkout in staging makes"},
+			},
+		},
+		{
+			Name:        "redeploy",
+			Summary:     "Restart every workload of a service",
+			Description: "Like /restart, but for every Deployment, StatefulSet and DaemonSet the service's overlay renders.",
+			Mutating:    true,
+			Examples:    []Example{{"/redeploy --env staging", "restart every workload of the service in staging"}},
+		},
+		{
+			Name:    "scale",
+			Args:    "<n>",
+			Summary: "Set the replica count of a service",
+			Description: fmt.Sprintf("Sets the replicas of the service's workload in the environment's overlay to <n>, "+
+				"a whole number from 0 to %d. Environments may set tighter bounds.", MaxReplicas),
+			Mutating: true,
+			Examples: []Example{
+				{"/scale 3 --env prod", "run 3 replicas in prod"},
+				{"/scale 0 -e staging -s checkout", "stop checkout in staging"},
+			},
+			Bind: bindScale,
+		},
+		{
+			Name:    "set-image",
+			Args:    "[<container>=]<image>",
+			Summary: "Change the image tag or digest a service runs",
+			Description: "<image> is a tag (`v1.2.3`), an image with a tag (`ghcr.io/acme/web:v1.2.3`), an image with " +
+				"a digest (`ghcr.io/acme/web@sha256:<64 hex digits>`), or a digest alone (`@sha256:<64 hex digits>`). " +
+				"A tag alone keeps the image name. Prefix `<container>=` to change a container other than the " +
+				"service's main one.",
+			Mutating: true,
+			Examples: []Example{
+				{"/set-image v1.4.2 --env staging", "run tag v1.4.2 in staging"},
+				{"/set-image sidecar=ghcr.io/acme/proxy:2.0 --env prod", "change the sidecar container's image in prod"},
+			},
+			Bind: bindSetImage,
+		},
+		{
+			Name:    "config",
+			Args:    "set KEY=VALUE... | unset KEY...",
+			Summary: "Set or remove ConfigMap literals of a service",
+			Description: "`set` adds or changes literals of the service's ConfigMap generator; `unset` removes them. " +
+				"Keys use letters, digits, `-`, `_` and `.`; quote a value that holds spaces (`MSG='hello world'`). " +
+				"Put `--` before a key that starts with `-`.",
+			Mutating: true,
+			Examples: []Example{
+				{"/config set LOG_LEVEL=debug FEATURE_X=on --env staging", "set two literals in staging"},
+				{"/config unset FEATURE_X --env staging", "remove a literal"},
+			},
+			Bind: bindConfig,
+		},
+		{
+			Name:        "suspend",
+			Summary:     "Scale a service to zero, remembering its replica count",
+			Description: "Sets the replicas of the service's workload to 0 and keeps the previous count in an annotation, for /resume.",
+			Mutating:    true,
+			Examples:    []Example{{"/suspend --env staging", "stop the service in staging"}},
+		},
+		{
+			Name:        "resume",
+			Summary:     "Bring a suspended service back to its replica count",
+			Description: "Restores the replica count /suspend kept.",
+			Mutating:    true,
+			Examples:    []Example{{"/resume --env staging", "start the service in staging again"}},
+		},
+		{
+			Name:    "rollback",
+			Summary: "Restore the overlay of a service as it was before a change",
+			Description: "Restores the environment's overlay of the service as it was before the last daytwo change to it, " +
+				"or as it was at --to <commit>. The earlier content is restored; the change is not re-applied on top.",
+			Mutating: true,
+			Examples: []Example{
+				{"/rollback --env prod", "undo the last change to the service in prod"},
+				{"/rollback --to 3f2a9c1 --env prod", "restore the overlay as of commit 3f2a9c1"},
+			},
+			Flags: func(fs *FlagSet, c *Command) {
+				fs.Func("to", "", "<commit>", "the commit to restore (7 to 40 hex digits)", func(v string) error {
+					sha, err := ValidateCommit(v)
+					c.To = sha
+					return err
+				})
+			},
+			Bind: func(c *Command, args []string) error {
+				if len(args) == 0 {
+					return nil
+				}
+				if _, err := ValidateCommit(args[0]); err == nil {
+					return ArgErrorf(0, "/rollback takes no arguments; to restore a commit write --to %s", args[0])
+				}
+				return ArgErrorf(0, "/rollback takes no arguments, but got %q", args[0])
+			},
+		},
+		{
+			Name:    "freeze",
+			Summary: "Block changes to an environment",
+			Description: "Records a freeze of the environment in the repository config; mutating commands are refused " +
+				"until /unfreeze, except with --break-glass. The reason is the words after --reason up to the next " +
+				"flag, quoted or not (quote it if it holds words starting with -).",
+			Mutating: true,
+			Examples: []Example{
+				{"/freeze --env prod --reason release 2.4 in progress", "freeze prod, saying why"},
+				{`/freeze -e prod --reason "incident #231"`, "a quoted reason"},
+			},
+			Flags: func(fs *FlagSet, c *Command) {
+				fs.Text("reason", "", "<text>", "why the environment is frozen, shown to whoever is refused", &c.Reason)
+			},
+			Bind: func(c *Command, args []string) error {
+				if len(args) == 0 {
+					return nil
+				}
+				if ValidateName("environment", args[0]) == nil {
+					return ArgErrorf(0, "/freeze takes no arguments, but got %q; write --env %s to name the environment, or --reason <text>", args[0], args[0])
+				}
+				return ArgErrorf(0, "/freeze takes no arguments, but got %q; give a reason with --reason <text>", args[0])
+			},
+		},
+		{
+			Name:        "unfreeze",
+			Summary:     "Lift the freeze of an environment",
+			Description: "Removes the freeze /freeze recorded.",
+			Mutating:    true,
+			Examples:    []Example{{"/unfreeze --env prod", "allow changes to prod again"}},
+		},
+		{
+			Name:        "help",
+			Args:        "[command]",
+			Summary:     "Show the commands, or how to use one",
+			Description: "Without an argument, lists every command. With one, shows its usage, flags and examples; `/<command> --help` does the same.",
+			Examples:    []Example{{"/help", "list the commands"}, {"/help scale", "how to use /scale"}},
+			Bind: func(c *Command, args []string) error {
+				switch len(args) {
+				case 0:
+					return nil
+				case 1:
+				default:
+					return ArgErrorf(1, "/help takes one command name, but got %d words", len(args))
+				}
+				t := strings.ToLower(strings.TrimPrefix(args[0], "/"))
+				if _, ok := r.specs[t]; ok {
+					c.Topic = t
+					return nil
+				}
+				if s := Suggest(t, r.Names()); s != "" {
+					return ArgErrorf(0, "there is no command %q; did you mean %s?", args[0], s)
+				}
+				return ArgErrorf(0, "there is no command %q; /help lists them", args[0])
+			},
+		},
+	}
+}
+
+func bindPromote(c *Command, args []string) error {
+	switch {
+	case len(args) > 1:
+		return ArgErrorf(1, "/promote takes one environment, but got %d words", len(args))
+	case len(args) == 0 && c.Env == "":
+		return ArgErrorf(0, "name the environment to promote into: /promote <env>")
+	case len(args) == 0:
+		return nil
+	}
+	if err := ValidateName("environment", args[0]); err != nil {
+		return &ArgError{Index: 0, Err: err}
+	}
+	if c.Env != "" && c.Env != args[0] {
+		return ArgErrorf(0, "the target environment is given twice, as %q and as --env %s; give it once", args[0], c.Env)
+	}
+	c.Env = args[0]
+	return nil
+}
+
+func bindScale(c *Command, args []string) error {
+	if len(args) != 1 {
+		if len(args) == 0 {
+			return ArgErrorf(0, "give the number of replicas: /scale <n>")
+		}
+		return ArgErrorf(1, "/scale takes one number, but got %d words", len(args))
+	}
+	n, err := ParseReplicas(args[0])
+	if err != nil {
+		return &ArgError{Index: 0, Err: err}
+	}
+	c.Replicas = n
+	return nil
+}
+
+func bindSetImage(c *Command, args []string) error {
+	if len(args) != 1 {
+		if len(args) == 0 {
+			return ArgErrorf(0, "give the image: /set-image [<container>=]<tag|image:tag|image@sha256:digest>")
+		}
+		return ArgErrorf(1, "/set-image takes one image, but got %d words", len(args))
+	}
+	ref, err := ParseImageRef(args[0])
+	if err != nil {
+		return &ArgError{Index: 0, Err: err}
+	}
+	c.Image = ref
+	return nil
+}
+
+func bindConfig(c *Command, args []string) error {
+	if len(args) == 0 {
+		return ArgErrorf(0, "say what to do: /config set KEY=VALUE... or /config unset KEY...")
+	}
+	op := strings.ToLower(args[0])
+	if op != "set" && op != "unset" {
+		if s := Suggest(op, []string{"set", "unset"}); s != "" {
+			return ArgErrorf(0, "%q is not set or unset; did you mean %s?", args[0], s)
+		}
+		if strings.Contains(args[0], "=") {
+			return ArgErrorf(0, "write set before the literals: /config set %s", args[0])
+		}
+		return ArgErrorf(0, "%q is not set or unset", args[0])
+	}
+	if len(args) == 1 {
+		if op == "set" {
+			return ArgErrorf(1, "give at least one KEY=VALUE after set")
+		}
+		return ArgErrorf(1, "give at least one KEY after unset")
+	}
+	seen := map[string]bool{}
+	for i, a := range args[1:] {
+		i++ // index in args
+		var key string
+		if op == "set" {
+			kv, err := ParseConfigLiteral(a)
+			if err != nil {
+				return &ArgError{Index: i, Err: err}
+			}
+			c.Set = append(c.Set, kv)
+			key = kv.Key
+		} else {
+			if strings.Contains(a, "=") {
+				return ArgErrorf(i, "unset takes keys only, but got %q", a)
+			}
+			if err := ValidateConfigKey(a); err != nil {
+				return &ArgError{Index: i, Err: err}
+			}
+			c.Unset = append(c.Unset, a)
+			key = a
+		}
+		if seen[key] {
+			return ArgErrorf(i, "the key %s is given twice", key)
+		}
+		seen[key] = true
+	}
+	return nil
+}

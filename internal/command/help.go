@@ -1,0 +1,227 @@
+package command
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Synopsis is the one-line form of a command with its own flags: "/promote <env> [--from <env>]".
+// The flags every command has are left out.
+func (r *Registry) Synopsis(name string) string {
+	s, ok := r.specs[name]
+	if !ok {
+		return ""
+	}
+	parts := []string{"/" + s.Name}
+	if s.Args != "" {
+		parts = append(parts, s.Args)
+	}
+	for _, f := range r.Flags(name) {
+		if isCommonFlag(f.Name) {
+			continue
+		}
+		if f.Arg == "" {
+			parts = append(parts, "[--"+f.Name+"]")
+		} else {
+			parts = append(parts, "[--"+f.Name+" "+f.Arg+"]")
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
+func isCommonFlag(name string) bool {
+	switch name {
+	case FlagService, FlagEnv, FlagDryRun, FlagBreakGlass:
+		return true
+	}
+	return false
+}
+
+// Usage is the plain-text usage of a command, for replies to a line that could not be
+// parsed: synopsis, summary, every flag and the examples.
+func (r *Registry) Usage(name string) string {
+	s, ok := r.specs[name]
+	if !ok {
+		return ""
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s [flags]\n\n%s.\n", r.Synopsis(name), s.Summary)
+	flags := r.Flags(name)
+	cols := make([]string, len(flags))
+	width := 0
+	for i, f := range flags {
+		cols[i] = flagColumn(f)
+		width = max(width, len(cols[i]))
+	}
+	b.WriteString("\nFlags:\n")
+	for i, f := range flags {
+		fmt.Fprintf(&b, "  %-*s  %s\n", width, cols[i], f.Usage)
+	}
+	if len(s.Examples) > 0 {
+		b.WriteString("\nExamples:\n")
+		for _, ex := range s.Examples {
+			fmt.Fprintf(&b, "  %s\n", ex.Line)
+		}
+	}
+	return b.String()
+}
+
+func flagColumn(f Flag) string {
+	col := "    --" + f.Name
+	if f.Short != "" {
+		col = "-" + f.Short + ", --" + f.Name
+	}
+	if f.Arg != "" {
+		col += " " + f.Arg
+	}
+	return col
+}
+
+// Help is the markdown answer to /help: with an empty topic, a table of every command,
+// the flags they share and examples; with a command name, that command's full usage. An
+// unknown topic gets the overview after a line saying so. Everything comes from the Specs.
+func (r *Registry) Help(topic string) string {
+	topic = strings.ToLower(strings.TrimPrefix(strings.TrimSpace(topic), "/"))
+	if topic == "" {
+		return r.overview()
+	}
+	if _, ok := r.specs[topic]; ok {
+		return r.commandHelp(topic)
+	}
+	note := fmt.Sprintf("There is no command %s.", code("/"+topic))
+	if s := Suggest(topic, r.Names()); s != "" {
+		note = fmt.Sprintf("There is no command %s; did you mean %s?", code("/"+topic), code("/"+s))
+	}
+	return note + "\n\n" + r.overview()
+}
+
+func (r *Registry) overview() string {
+	var b strings.Builder
+	b.WriteString("## daytwo commands\n\n")
+	fmt.Fprintf(&b, "Write a command at the start of a line of a comment on an issue or a pull request, one command per line, "+
+		"at most %d per comment. Lines in code blocks, in inline code and in quotes are ignored. "+
+		"Commands that change something open a pull request against the GitOps repository.\n\n", MaxCommands)
+	b.WriteString("| Command | What it does | Changes something |\n| --- | --- | --- |\n")
+	for _, n := range r.Names() {
+		s := r.specs[n]
+		changes := "no"
+		if s.Mutating {
+			changes = "yes"
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s |\n", cell(code(r.Synopsis(n))), cell(text(s.Summary)), changes)
+	}
+	common := r.commonFlags()
+	b.WriteString("\n### Flags of every command\n\n")
+	writeFlagTable(&b, common.all)
+	if len(common.mutating) > 0 {
+		b.WriteString("\n### Flags of every command that changes something\n\n")
+		writeFlagTable(&b, common.mutating)
+	}
+	b.WriteString("\n### Examples\n\n")
+	var lines []string
+	for _, n := range r.Names() {
+		if ex := r.specs[n].Examples; len(ex) > 0 {
+			lines = append(lines, ex[0].Line)
+		}
+	}
+	b.WriteString(fenced(strings.Join(lines, "\n")))
+	b.WriteString("\nWrite `/help <command>` (or `/<command> --help`) for the details of one command.\n")
+	return b.String()
+}
+
+type commonFlagSets struct{ all, mutating []Flag }
+
+// commonFlags reads the shared flags from a flag set built like any command's, so the help
+// cannot drift from the parser.
+func (r *Registry) commonFlags() commonFlagSets {
+	fs, _ := r.flagSet(&Spec{Mutating: true}, &Command{})
+	var c commonFlagSets
+	for _, f := range fs.Flags() {
+		if f.Name == FlagDryRun || f.Name == FlagBreakGlass {
+			c.mutating = append(c.mutating, f)
+		} else {
+			c.all = append(c.all, f)
+		}
+	}
+	return c
+}
+
+func (r *Registry) commandHelp(name string) string {
+	s := r.specs[name]
+	var b strings.Builder
+	fmt.Fprintf(&b, "## /%s\n\n%s\n\n%s.", s.Name, code(r.Synopsis(name)), text(s.Summary))
+	if s.Mutating {
+		b.WriteString(" Opens a pull request; add `--dry-run` to see the change without one.")
+	}
+	b.WriteString("\n\n")
+	if s.Description != "" {
+		b.WriteString(text(s.Description) + "\n\n")
+	}
+	b.WriteString("### Flags\n\n")
+	writeFlagTable(&b, r.Flags(name))
+	if len(s.Examples) > 0 {
+		b.WriteString("\n### Examples\n\n| Example | What it does |\n| --- | --- |\n")
+		for _, ex := range s.Examples {
+			fmt.Fprintf(&b, "| %s | %s |\n", cell(code(ex.Line)), cell(text(ex.Text)))
+		}
+	}
+	return b.String()
+}
+
+func writeFlagTable(b *strings.Builder, flags []Flag) {
+	b.WriteString("| Flag | Meaning |\n| --- | --- |\n")
+	for _, f := range flags {
+		fmt.Fprintf(b, "| %s | %s |\n", cell(code(strings.TrimSpace(flagColumn(f)))), cell(text(f.Usage)))
+	}
+}
+
+// code writes s as an inline code span, with a fence longer than any backtick run in s.
+func code(s string) string {
+	fence := strings.Repeat("`", longestRun(s, '`')+1)
+	if strings.HasPrefix(s, "`") || strings.HasSuffix(s, "`") {
+		return fence + " " + s + " " + fence
+	}
+	return fence + s + fence
+}
+
+// fenced writes s as a fenced code block.
+func fenced(s string) string {
+	fence := strings.Repeat("`", max(3, longestRun(s, '`')+1))
+	return fence + "\n" + s + "\n" + fence + "\n"
+}
+
+func longestRun(s string, c rune) int {
+	best, n := 0, 0
+	for _, r := range s {
+		if r == c {
+			n++
+			best = max(best, n)
+		} else {
+			n = 0
+		}
+	}
+	return best
+}
+
+// text escapes what markdown would take as HTML (placeholders like <env>) outside code spans.
+func text(s string) string {
+	var b strings.Builder
+	inCode := false
+	for _, r := range s {
+		switch {
+		case r == '`':
+			inCode = !inCode
+			b.WriteRune(r)
+		case !inCode && r == '<':
+			b.WriteString("&lt;")
+		case !inCode && r == '>':
+			b.WriteString("&gt;")
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// cell escapes pipes, which end a table cell even inside code spans.
+func cell(s string) string { return strings.ReplaceAll(s, "|", `\|`) }

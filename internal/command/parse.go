@@ -1,0 +1,156 @@
+package command
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Result is one outcome of a comment: a Command to run, or a Reply to post. Exactly one
+// of the two is set.
+type Result struct {
+	Command *Command
+	Reply   *Reply
+}
+
+// Reply is an answer to post instead of running a command: a usage error, a near-miss
+// verb, or a comment asking for too much.
+type Reply struct {
+	Line    string // the line it answers, as written; "" when it is about the whole comment
+	Command string // verb the line was taken for, or ""
+	Message string // what is wrong and how to fix it
+	Usage   string // usage text of the command, or ""
+}
+
+// Markdown renders the reply for a comment. The line and the usage go in code blocks and
+// @mentions in the message are put in code, so quoting a user's text pings no one.
+func (r Reply) Markdown() string {
+	var b strings.Builder
+	if r.Line != "" {
+		b.WriteString(fenced(r.Line))
+		b.WriteString("\n")
+	}
+	b.WriteString(mentionRE.ReplaceAllStringFunc(r.Message, func(m string) string { return "`" + m + "`" }))
+	b.WriteString("\n")
+	if r.Usage != "" {
+		b.WriteString("\nUsage:\n\n")
+		b.WriteString(fenced(strings.TrimRight(r.Usage, "\n")))
+	}
+	return b.String()
+}
+
+var mentionRE = regexp.MustCompile("@[A-Za-z0-9_][A-Za-z0-9_./-]*")
+
+// Parse reads a comment (or any markdown text) and returns what to do about each command
+// in it, in order. An empty result means the text asks daytwo nothing: stay silent.
+//
+// A command is a line that starts with "/" and a registered verb (in any case), after
+// white space is trimmed, outside code blocks, inline code, quotes and HTML comments.
+// A line whose verb is unknown but close to a registered one gets a "did you mean" Reply;
+// any other word after a slash (a path, another bot's command) is ignored. Each line
+// stands alone: one line's error does not stop the others. A comment with more than
+// MaxCommands commands gets a single Reply and runs none.
+func (r *Registry) Parse(text string) []Result {
+	var out []Result
+	for _, line := range candidateLines(text) {
+		res, ok := r.parseCandidate(line)
+		if !ok {
+			continue
+		}
+		if len(out) == MaxCommands {
+			return []Result{{Reply: &Reply{Message: fmt.Sprintf(
+				"This comment holds more than %d commands, so none of them was run. Split them over several comments.", MaxCommands)}}}
+		}
+		out = append(out, res)
+	}
+	return out
+}
+
+// slashLookalikes are characters that render like "/" at the start of a line.
+var slashLookalikes = []rune{'／', '∕', '⁄', '⧸', '╱'}
+
+func (r *Registry) parseCandidate(line string) (Result, bool) {
+	first, size := utf8.DecodeRuneInString(line)
+	if first != '/' && !containsRune(slashLookalikes, first) {
+		return Result{}, false
+	}
+	word := firstWord(line)
+	verb := strings.ToLower(strings.Map(dropHidden, word[size:]))
+	_, known := r.specs[verb]
+	if first != '/' {
+		if !known {
+			return Result{}, false
+		}
+		return reply(line, verb, fmt.Sprintf("The command starts with %q (U+%04X), which only looks like a slash; write it with /.", first, first), r.Usage(verb)), true
+	}
+	if known {
+		c, err := r.ParseLine(line)
+		if err != nil {
+			return replyFor(line, err), true
+		}
+		return Result{Command: &c}, true
+	}
+	if !verbRE.MatchString(verb) || len(verb) > maxSuggestLen {
+		return Result{}, false
+	}
+	s := Suggest(verb, r.Names())
+	if s == "" {
+		return Result{}, false
+	}
+	return reply(line, "", fmt.Sprintf("/%s is not a command; did you mean /%s? (/help lists them)", verb, s), r.Usage(s)), true
+}
+
+func reply(line, verb, msg, usage string) Result {
+	return Result{Reply: &Reply{Line: clip(line), Command: verb, Message: msg, Usage: usage}}
+}
+
+func replyFor(line string, err error) Result {
+	var ue *UsageError
+	if errors.As(err, &ue) {
+		msg := ue.Err.Error()
+		if ue.Command != "" {
+			msg = "/" + ue.Command + ": " + msg
+		}
+		return reply(line, ue.Command, sentence(msg), ue.Usage)
+	}
+	return reply(line, "", sentence(err.Error()), "")
+}
+
+// clip shortens a line quoted in a reply.
+func clip(line string) string {
+	const max = 200
+	if len(line) <= max {
+		return line
+	}
+	cut := max
+	for cut > 0 && !utf8.RuneStart(line[cut]) {
+		cut--
+	}
+	return line[:cut] + "…"
+}
+
+// sentence capitalises nothing but ends msg with a full stop when it has no end mark.
+func sentence(msg string) string {
+	if msg == "" {
+		return msg
+	}
+	last, _ := utf8.DecodeLastRuneInString(msg)
+	if unicode.IsPunct(last) && strings.ContainsRune(".?!", last) {
+		return msg
+	}
+	return msg + "."
+}
+
+func containsRune(rs []rune, r rune) bool {
+	for _, x := range rs {
+		if x == r {
+			return true
+		}
+	}
+	return false
+}
+
+func isSpace(r rune) bool { return unicode.IsSpace(r) }
