@@ -23,7 +23,7 @@ import (
 var Version = "dev"
 
 // HandlerFactory builds the event handlers once the GitHub client creator exists.
-type HandlerFactory func(githubapp.ClientCreator) []githubapp.EventHandler
+type HandlerFactory func(githubapp.ClientCreator) ([]githubapp.EventHandler, error)
 
 // Server is a running daytwo.
 type Server struct {
@@ -60,8 +60,12 @@ func New(cfg *config.Config, log zerolog.Logger, handlers HandlerFactory) (*Serv
 	if err != nil {
 		return nil, err
 	}
+	hs, err := handlers(clients)
+	if err != nil {
+		return nil, err
+	}
 	var wrapped []githubapp.EventHandler
-	for _, h := range handlers(clients) {
+	for _, h := range hs {
 		wrapped = append(wrapped, instrumented{EventHandler: h, seen: seen, metrics: s.Metrics})
 	}
 

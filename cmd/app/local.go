@@ -1,0 +1,194 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/user"
+	"strings"
+
+	"github.com/daytwo-dev/daytwo/internal/command"
+	"github.com/daytwo-dev/daytwo/internal/gitlocal"
+	"github.com/daytwo-dev/daytwo/internal/overlay"
+	"github.com/daytwo-dev/daytwo/internal/plan"
+	"github.com/daytwo-dev/daytwo/internal/repoconfig"
+)
+
+func init() {
+	localCommands["plan"] = func(args []string, stdout, stderr io.Writer) int { return change(args, false, stdout, stderr) }
+	localCommands["apply"] = func(args []string, stdout, stderr io.Writer) int { return change(args, true, stdout, stderr) }
+	localCommands["validate"] = validate
+}
+
+// localRepo is a GitOps clone opened at a revision with its daytwo config loaded.
+type localRepo struct {
+	repo    *gitlocal.Repo
+	snap    *gitlocal.Snapshot
+	cfg     *repoconfig.Config
+	cfgFile []byte
+}
+
+func openLocal(ctx context.Context, dir, rev string) (*localRepo, error) {
+	repo, err := gitlocal.Open(ctx, dir)
+	if err != nil {
+		return nil, userError{err}
+	}
+	snap, err := repo.Snapshot(ctx, rev)
+	if err != nil {
+		return nil, userError{err}
+	}
+	data, err := snap.ReadFile(ctx, repoconfig.Path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, userError{fmt.Errorf("%s has no %s at %s: daytwo needs it to know the services and environments (see docs/config.md)", dir, repoconfig.Path, rev)}
+	}
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := repoconfig.Load(data)
+	if err != nil {
+		return nil, userError{err}
+	}
+	return &localRepo{repo: repo, snap: snap, cfg: cfg, cfgFile: data}, nil
+}
+
+// userError marks an error as the user's to fix (exit status 2).
+type userError struct{ error }
+
+func (e userError) Unwrap() error { return e.error }
+
+func exitFor(err error, stderr io.Writer) int {
+	fmt.Fprintf(stderr, "daytwo: %v\n", err)
+	var ue userError
+	if errors.As(err, &ue) || (plan.ErrorCode(err) != plan.Internal) {
+		return exitUser
+	}
+	return exitInternal
+}
+
+func change(args []string, write bool, stdout, stderr io.Writer) int {
+	name := "plan"
+	if write {
+		name = "apply"
+	}
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dir := fs.String("repo", ".", "the GitOps repository (a local git clone)")
+	rev := fs.String("rev", "HEAD", "the commit to plan on")
+	as := fs.String("as", defaultUser(), "the requester recorded in the change")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: daytwo %s --repo DIR [--as USER] [--rev REV] \"<comment text>\"\n", name)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return exitUser
+	}
+	text := strings.Join(fs.Args(), " ")
+	if strings.TrimSpace(text) == "" {
+		fs.Usage()
+		return exitUser
+	}
+	ctx := context.Background()
+	results := command.Default().Parse(text)
+	if len(results) == 0 {
+		fmt.Fprintf(stderr, "daytwo: no command in %q; commands are lines starting with /, e.g. \"/scale 3 --service checkout --env prod\" (try \"/help\")\n", text)
+		return exitUser
+	}
+	lr, err := openLocal(ctx, *dir, *rev)
+	if err != nil {
+		return exitFor(err, stderr)
+	}
+	planner := plan.New()
+	status := exitOK
+	for _, res := range results {
+		if res.Reply != nil {
+			fmt.Fprintln(stderr, res.Reply.Markdown())
+			status = exitUser
+			continue
+		}
+		cmd := *res.Command
+		if cmd.Name == "help" {
+			fmt.Fprintln(stdout, command.Default().Help(cmd.Topic))
+			continue
+		}
+		cs, err := planner.Plan(ctx, lr.cfg, lr.cfgFile, lr.snap, lr.snap.History(), plan.Request{
+			Command: cmd, Requester: *as, OriginKey: "local:" + *as + ":" + cmd.Line,
+		})
+		if err != nil {
+			status = max(status, exitFor(err, stderr))
+			continue
+		}
+		printChangeSet(stdout, cs)
+		if !write || cmd.DryRun {
+			continue
+		}
+		commit, err := lr.repo.WriteBranch(ctx, cs.Base, cs.Branch, cs.Files, cs.CommitMessage,
+			gitlocal.Author{Name: "daytwo", Email: "daytwo@users.noreply.github.com"})
+		if err != nil {
+			if errors.Is(err, gitlocal.ErrBranchExists) {
+				err = userError{fmt.Errorf("%w; delete it or merge it before applying the same change again", err)}
+			}
+			status = max(status, exitFor(err, stderr))
+			continue
+		}
+		fmt.Fprintf(stdout, "\nbranch %s\ncommit %s\n", cs.Branch, commit)
+	}
+	return status
+}
+
+func printChangeSet(w io.Writer, cs *plan.ChangeSet) {
+	fmt.Fprintf(w, "# %s\n\n%s\nrisk: %s\nbase: %s\n\n", cs.Title, cs.Summary, cs.Risk, cs.Base)
+	fmt.Fprintf(w, "## Files\n\n%s\n", cs.FileDiff)
+	if cs.RenderedDiff != "" {
+		fmt.Fprintf(w, "## Rendered\n\n%s\n", cs.RenderedDiff)
+	}
+}
+
+func validate(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dir := fs.String("repo", ".", "the GitOps repository (a local git clone)")
+	rev := fs.String("rev", "HEAD", "the commit to check")
+	if err := fs.Parse(args); err != nil {
+		return exitUser
+	}
+	ctx := context.Background()
+	lr, err := openLocal(ctx, *dir, *rev)
+	if err != nil {
+		return exitFor(err, stderr)
+	}
+	fmt.Fprintf(stdout, "%s: valid (%d environments, %d services)\n", repoconfig.Path, len(lr.cfg.Environments), len(lr.cfg.Services))
+	status := exitOK
+	for _, svc := range lr.cfg.Services {
+		for _, env := range lr.cfg.EnvNames() {
+			if !svc.Deploys(env) {
+				continue
+			}
+			path := svc.OverlayPath(env)
+			tree, err := overlay.Load(ctx, lr.snap, path)
+			if err == nil {
+				_, err = tree.Render()
+			}
+			if err != nil {
+				fmt.Fprintf(stdout, "FAIL %-12s %-10s %s: %v\n", svc.Name, env, path, err)
+				status = exitUser
+				continue
+			}
+			fmt.Fprintf(stdout, "ok   %-12s %-10s %s\n", svc.Name, env, path)
+		}
+	}
+	return status
+}
+
+func defaultUser() string {
+	if u := os.Getenv("USER"); u != "" {
+		return u
+	}
+	if u, err := user.Current(); err == nil {
+		return u.Username
+	}
+	return "local"
+}

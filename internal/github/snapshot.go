@@ -1,0 +1,215 @@
+package github
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/http"
+	"path"
+	"strings"
+	"sync"
+
+	gh "github.com/google/go-github/v60/github"
+
+	"github.com/daytwo-dev/daytwo/internal/plan"
+)
+
+// Snapshot reads a repository at one commit through the contents API. Reads are memoised:
+// the planner may ask for a file twice, and a commit never changes.
+type Snapshot struct {
+	client      *gh.Client
+	owner, repo string
+	commit      string
+	mu          sync.Mutex
+	files       map[string][]byte
+	dirs        map[string][]string
+}
+
+var _ plan.Snapshot = (*Snapshot)(nil)
+
+// OpenSnapshot resolves ref (a branch, tag or sha) to a commit and reads from it.
+func OpenSnapshot(ctx context.Context, client *gh.Client, owner, repo, ref string) (*Snapshot, error) {
+	sha, _, err := client.Repositories.GetCommitSHA1(ctx, owner, repo, ref, "")
+	if err != nil {
+		if isNotFound(err) {
+			return nil, fmt.Errorf("%w: no commit %q in %s/%s", fs.ErrNotExist, ref, owner, repo)
+		}
+		return nil, fmt.Errorf("resolve %s in %s/%s: %w", ref, owner, repo, err)
+	}
+	return newSnapshot(client, owner, repo, sha), nil
+}
+
+func newSnapshot(client *gh.Client, owner, repo, sha string) *Snapshot {
+	return &Snapshot{client: client, owner: owner, repo: repo, commit: sha, files: map[string][]byte{}, dirs: map[string][]string{}}
+}
+
+// Commit is the full sha.
+func (s *Snapshot) Commit() string { return s.commit }
+
+// ReadFile returns a file's bytes, falling back to the blob API for files over the
+// contents API's 1 MB inline limit.
+func (s *Snapshot) ReadFile(ctx context.Context, p string) ([]byte, error) {
+	p, err := cleanPath(p)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	b, ok := s.files[p]
+	s.mu.Unlock()
+	if ok {
+		return b, nil
+	}
+	file, dir, _, err := s.client.Repositories.GetContents(ctx, s.owner, s.repo, p, &gh.RepositoryContentGetOptions{Ref: s.commit})
+	if err != nil {
+		if isNotFound(err) {
+			return nil, fmt.Errorf("%s at %s: %w", p, shortSHA(s.commit), fs.ErrNotExist)
+		}
+		return nil, fmt.Errorf("read %s: %w", p, err)
+	}
+	if file == nil || dir != nil {
+		return nil, fmt.Errorf("%s at %s is a directory: %w", p, shortSHA(s.commit), fs.ErrNotExist)
+	}
+	if file.GetEncoding() == "none" || (file.Content == nil && file.GetSize() > 0) {
+		rc, _, err := s.client.Git.GetBlobRaw(ctx, s.owner, s.repo, file.GetSHA())
+		if err != nil {
+			return nil, fmt.Errorf("read blob of %s: %w", p, err)
+		}
+		b = rc
+	} else {
+		text, err := file.GetContent()
+		if err != nil {
+			return nil, fmt.Errorf("decode %s: %w", p, err)
+		}
+		b = []byte(text)
+	}
+	s.mu.Lock()
+	s.files[p] = b
+	s.mu.Unlock()
+	return b, nil
+}
+
+// ReadDir lists a directory; subdirectories end in "/".
+func (s *Snapshot) ReadDir(ctx context.Context, p string) ([]string, error) {
+	p, err := cleanPath(p)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	names, ok := s.dirs[p]
+	s.mu.Unlock()
+	if ok {
+		return names, nil
+	}
+	apiPath := p
+	if p == "." {
+		apiPath = ""
+	}
+	_, entries, _, err := s.client.Repositories.GetContents(ctx, s.owner, s.repo, apiPath, &gh.RepositoryContentGetOptions{Ref: s.commit})
+	if err != nil {
+		if isNotFound(err) {
+			return nil, fmt.Errorf("%s at %s: %w", p, shortSHA(s.commit), fs.ErrNotExist)
+		}
+		return nil, fmt.Errorf("list %s: %w", p, err)
+	}
+	if entries == nil {
+		return nil, fmt.Errorf("%s at %s is a file: %w", p, shortSHA(s.commit), fs.ErrNotExist)
+	}
+	names = make([]string, 0, len(entries))
+	for _, e := range entries {
+		n := e.GetName()
+		if e.GetType() == "dir" {
+			n += "/"
+		}
+		names = append(names, n)
+	}
+	s.mu.Lock()
+	s.dirs[p] = names
+	s.mu.Unlock()
+	return names, nil
+}
+
+// History lists the commits that led to the snapshot.
+func (s *Snapshot) History() *History { return &History{snap: s} }
+
+// History implements plan.History with the commits API.
+type History struct{ snap *Snapshot }
+
+var _ plan.History = (*History)(nil)
+
+// Log lists commits touching paths (merged, newest first).
+func (h *History) Log(ctx context.Context, paths []string, limit int) ([]plan.CommitInfo, error) {
+	s := h.snap
+	seen := map[string]bool{}
+	var out []plan.CommitInfo
+	for _, p := range paths {
+		p, err := cleanPath(p)
+		if err != nil {
+			return nil, err
+		}
+		opts := &gh.CommitsListOptions{SHA: s.commit, Path: p, ListOptions: gh.ListOptions{PerPage: min(limit, 100)}}
+		for len(out) < limit {
+			commits, res, err := s.client.Repositories.ListCommits(ctx, s.owner, s.repo, opts)
+			if err != nil {
+				return nil, fmt.Errorf("list commits of %s: %w", p, err)
+			}
+			for _, c := range commits {
+				if seen[c.GetSHA()] {
+					continue
+				}
+				seen[c.GetSHA()] = true
+				msg := c.GetCommit().GetMessage()
+				out = append(out, plan.CommitInfo{
+					SHA: c.GetSHA(), Message: msg, Trailers: plan.ParseTrailers(msg),
+					Time: c.GetCommit().GetCommitter().GetDate().Time,
+				})
+			}
+			if res.NextPage == 0 {
+				break
+			}
+			opts.Page = res.NextPage
+		}
+	}
+	sortNewestFirst(out)
+	if len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
+}
+
+// At opens the snapshot at commit.
+func (h *History) At(ctx context.Context, commit string) (plan.Snapshot, error) {
+	return OpenSnapshot(ctx, h.snap.client, h.snap.owner, h.snap.repo, commit)
+}
+
+func sortNewestFirst(cs []plan.CommitInfo) {
+	// Insertion sort: logs are short and mostly ordered already.
+	for i := 1; i < len(cs); i++ {
+		for j := i; j > 0 && cs[j].Time.After(cs[j-1].Time); j-- {
+			cs[j], cs[j-1] = cs[j-1], cs[j]
+		}
+	}
+}
+
+func isNotFound(err error) bool {
+	var er *gh.ErrorResponse
+	return errors.As(err, &er) && er.Response != nil && er.Response.StatusCode == http.StatusNotFound
+}
+
+func cleanPath(p string) (string, error) {
+	if p == "" || p == "." || p == "/" {
+		return ".", nil
+	}
+	c := path.Clean(strings.TrimSuffix(p, "/"))
+	if path.IsAbs(c) || c == ".." || strings.HasPrefix(c, "../") || strings.ContainsAny(c, "\x00\n\r?#") {
+		return "", fmt.Errorf("path %q is outside the repository", p)
+	}
+	return c, nil
+}
+
+func shortSHA(sha string) string {
+	if len(sha) > 12 {
+		return sha[:12]
+	}
+	return sha
+}

@@ -1,0 +1,120 @@
+package handler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	gh "github.com/google/go-github/v60/github"
+	"github.com/palantir/go-githubapp/githubapp"
+	"github.com/rs/zerolog"
+
+	"github.com/daytwo-dev/daytwo/internal/command"
+	ghapi "github.com/daytwo-dev/daytwo/internal/github"
+)
+
+// Runner carries out one day-2 command asked for on GitHub and returns the markdown to
+// reply with. It owns everything after parsing: policy, planning, the change PR.
+type Runner interface {
+	Run(ctx context.Context, client *gh.Client, req Request, cmd command.Command) string
+}
+
+// Responder answers requests: it parses commands, acknowledges them, replies with help or
+// usage errors and hands the rest to the Runner.
+type Responder struct {
+	Clients  githubapp.ClientCreator
+	Commands *command.Registry
+	Forms    *command.FormSet
+	Runner   Runner // nil: commands other than /help are answered as not available
+}
+
+// Respond handles one normalised request.
+func (r *Responder) Respond(ctx context.Context, req Request) error {
+	log := zerolog.Ctx(ctx).With().Str("author", req.Author).Logger()
+	ctx = log.WithContext(ctx)
+	if req.FromBot() {
+		log.Debug().Msg("ignoring a bot's text")
+		return nil
+	}
+
+	results := r.parse(req)
+	if len(results) == 0 {
+		return nil
+	}
+	client, err := r.Clients.NewInstallationClient(req.InstallationID)
+	if err != nil {
+		return fmt.Errorf("installation client: %w", err)
+	}
+	thread := ghapi.Thread{Client: client, Owner: req.Owner, Repo: req.Repo, Number: req.Number}
+
+	// Acknowledge first: the requester sees at once that daytwo is on it.
+	if req.CommentID != 0 {
+		err = thread.React(ctx, req.CommentID, "eyes")
+	} else {
+		err = thread.ReactToIssue(ctx, "eyes")
+	}
+	if err != nil {
+		log.Warn().Err(err).Msg("could not acknowledge with a reaction")
+	}
+
+	var replies []string
+	for _, res := range results {
+		switch {
+		case res.Reply != nil:
+			replies = append(replies, res.Reply.Markdown())
+		case res.Command.Name == "help":
+			replies = append(replies, r.Commands.Help(res.Command.Topic))
+		case r.Runner == nil:
+			replies = append(replies, fmt.Sprintf("`%s`: this daytwo server does not carry out changes; "+
+				"ask its operators, or run `daytwo plan` on a clone of the GitOps repository.", res.Command.Line))
+		default:
+			log.Info().Str("command", res.Command.Name).Msg("running command")
+			replies = append(replies, r.Runner.Run(ctx, client, req, *res.Command))
+		}
+	}
+	replies = nonEmpty(replies)
+	if len(replies) == 0 {
+		return nil
+	}
+	if _, err := thread.Comment(ctx, "@"+req.Author+" "+strings.Join(replies, "\n\n---\n\n")); err != nil {
+		return err
+	}
+	return nil
+}
+
+// parse reads the request: an issue opened from a daytwo form is read as that form,
+// anything else as comment text.
+func (r *Responder) parse(req Request) []command.Result {
+	if req.CommentID == 0 && r.Forms != nil {
+		cmd, err := r.Forms.ParseIssueForm(req.Labels, req.Body)
+		switch {
+		case err == nil:
+			return []command.Result{{Command: &cmd}}
+		case !errors.Is(err, command.ErrNotForm):
+			return []command.Result{{Reply: &command.Reply{Message: "This request cannot be carried out: " + err.Error() +
+				". Edit the issue's fields and comment the command, or open a new issue from the form."}}}
+		}
+	}
+	return r.Commands.Parse(req.Body)
+}
+
+// PullRequestClosed follows daytwo's change PRs once closed.
+func (r *Responder) PullRequestClosed(ctx context.Context, installationID int64, repo *gh.Repository, pr *gh.PullRequest) error {
+	return nil
+}
+
+// ReviewSubmitted follows reviews of daytwo's change PRs.
+func (r *Responder) ReviewSubmitted(ctx context.Context, installationID int64, repo *gh.Repository, pr *gh.PullRequest, review *gh.PullRequestReview) error {
+	return nil
+}
+
+func nonEmpty(ss []string) []string {
+	out := ss[:0]
+	for _, s := range ss {
+		if strings.TrimSpace(s) != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
