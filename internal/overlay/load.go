@@ -94,6 +94,12 @@ func newLoader(ctx context.Context, r Reader, lim Limits) *loader {
 	}
 }
 
+// notExist is a referenced path missing from the repository.
+type notExist struct{ path string }
+
+func (e notExist) Error() string { return e.path + " does not exist" }
+func (e notExist) Unwrap() error { return fs.ErrNotExist }
+
 // ref is one path a kustomization names, kept for error messages.
 type ref struct {
 	kust  string // path of the kustomization file
@@ -217,7 +223,7 @@ func (l *loader) readFile(p string, rf ref, isYAML bool) ([]byte, error) {
 	case err != nil:
 		return nil, rf.errorf("%w", err)
 	case !exists:
-		return nil, rf.errorf("%s does not exist: %w", p, fs.ErrNotExist)
+		return nil, rf.errorf("%w", notExist{p})
 	case isDir:
 		return nil, rf.errorf("%s is a directory; a file is expected here", p)
 	}
@@ -234,7 +240,7 @@ func (l *loader) read(p string, rf ref, isYAML bool) ([]byte, error) {
 	b, err := l.r.ReadFile(l.ctx, p)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, rf.errorf("%s does not exist: %w", p, err)
+			return nil, rf.errorf("%w", notExist{p})
 		}
 		return nil, rf.errorf("reading %s: %w", p, err)
 	}
@@ -277,7 +283,7 @@ func (l *loader) loadKustomization(dir string, from *ref, pluginBase string) err
 
 	entries, err := l.list(dir)
 	if errors.Is(err, fs.ErrNotExist) {
-		return from.errorf("directory %s does not exist: %w", dir, err)
+		return from.errorf("%w", notExist{dir})
 	}
 	if err != nil {
 		return from.errorf("listing %s: %w", dir, err)
@@ -290,7 +296,7 @@ func (l *loader) loadKustomization(dir string, from *ref, pluginBase string) err
 	}
 	switch {
 	case len(found) == 0:
-		return from.errorf("%s has no kustomization.yaml: %w", dir, fs.ErrNotExist)
+		return from.errorf("%w", notExist{joinPath(dir, "kustomization.yaml")})
 	case len(found) > 1:
 		return fmt.Errorf("%s has several kustomization files (%s); kustomize refuses that", dir, strings.Join(found, ", "))
 	}
@@ -455,7 +461,7 @@ func (l *loader) directory(dir string, rf ref, pluginBase string) error {
 	case err != nil:
 		return rf.errorf("%w", err)
 	case !exists:
-		return rf.errorf("%s does not exist: %w", p, fs.ErrNotExist)
+		return rf.errorf("%w", notExist{p})
 	case !isDir:
 		return rf.errorf("%s is a file; a directory with a kustomization is expected here", p)
 	}
@@ -473,7 +479,7 @@ func (l *loader) resource(dir string, rf ref, pluginBase string) error {
 	case err != nil:
 		return rf.errorf("%w", err)
 	case !exists:
-		return rf.errorf("%s does not exist: %w", p, fs.ErrNotExist)
+		return rf.errorf("%w", notExist{p})
 	case isDir:
 		return l.loadKustomization(p, &rf, pluginBase)
 	}
@@ -505,7 +511,7 @@ func (l *loader) plugin(dir string, rf ref) error {
 	case err != nil:
 		return rf.errorf("%w", err)
 	case !exists:
-		return rf.errorf("%s does not exist: %w", p, fs.ErrNotExist)
+		return rf.errorf("%w", notExist{p})
 	case isDir:
 		return l.loadKustomization(p, &rf, dir)
 	}
