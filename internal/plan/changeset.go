@@ -78,7 +78,7 @@ func (p *Planner) finish(j *job, e *edit, files []FileChange, rendered string) (
 		Action:       cmd.Name,
 		Base:         j.snap.Commit(),
 		Files:        files,
-		Summary:      oneLine(e.summary),
+		Summary:      clipRunes(oneLine(e.summary), maxSummaryLen),
 		FileDiff:     fd.String(),
 		RenderedDiff: rendered,
 		Risk:         j.risk(e),
@@ -128,7 +128,7 @@ func (p *Planner) finish(j *job, e *edit, files []FileChange, rendered string) (
 		OriginKey:    j.req.OriginKey,
 		Reason:       strings.TrimSpace(cmd.Reason),
 		Base:         cs.Base,
-		Details:      e.details,
+		Details:      capDetails(e.details),
 		Risk:         cs.Risk,
 		RiskNote:     riskNotes[cs.Risk],
 		BreakGlass:   cmd.BreakGlass,
@@ -170,6 +170,21 @@ func (p *Planner) finish(j *job, e *edit, files []FileChange, rendered string) (
 		return nil, err
 	}
 	return cs, nil
+}
+
+// Bounds on the prose of a ChangeSet, so that a command touching many things still leaves
+// room for the diffs in the body.
+const (
+	maxSummaryLen = 500
+	maxDetails    = 50
+)
+
+func capDetails(ds []string) []string {
+	if len(ds) <= maxDetails {
+		return ds
+	}
+	out := append([]string(nil), ds[:maxDetails]...)
+	return append(out, fmt.Sprintf("… and %d more (see the file diff)", len(ds)-maxDetails))
 }
 
 // risk is the tier of a change: high for break-glass and what an action marks high,

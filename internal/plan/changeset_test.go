@@ -116,31 +116,40 @@ func TestInlineCodeAndFence(t *testing.T) {
 // the diffs cut at line boundaries, notes saying so, and the metadata whole.
 func TestBodyLimit(t *testing.T) {
 	files := readTree(t, filepath.Join("testdata", "config-set-prod", "input"))
-	var set []command.KeyValue
-	for i := 0; i < 400; i++ {
-		set = append(set, command.KeyValue{Key: "KEY_" + strings.Repeat("X", 20) + string(rune('A'+i%26)) + strings.Repeat("0", i%7) + strconv.Itoa(i), Value: strings.Repeat("v", 200)})
-	}
-	c := cmd("config", "checkout", "prod")
-	c.Set = set
-	for _, limit := range []int{MaxBodyLen, 6000} {
-		cs, err := New(WithBodyLimit(limit)).Plan(context.Background(), loadConfig(t, files), nil, newMemSnapshot(baseSHA, files), nil, request("/config set ...", c))
+	for _, c := range []struct{ keys, limit int }{{400, MaxBodyLen}, {12, 5000}} {
+		var set []command.KeyValue
+		for i := 0; i < c.keys; i++ {
+			set = append(set, command.KeyValue{Key: "KEY_" + strconv.Itoa(i), Value: strings.Repeat("v", 200)})
+		}
+		x := cmd("config", "checkout", "prod")
+		x.Set = set
+		cs, err := New(WithBodyLimit(c.limit)).Plan(context.Background(), loadConfig(t, files), nil, newMemSnapshot(baseSHA, files), nil, request("/config set ...", x))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(cs.RenderedDiff)+len(cs.FileDiff) <= limit {
-			t.Fatalf("diffs of %d bytes do not exceed %d; the test proves nothing", len(cs.RenderedDiff)+len(cs.FileDiff), limit)
+		if len(cs.RenderedDiff)+len(cs.FileDiff) <= c.limit {
+			t.Fatalf("diffs of %d bytes do not exceed %d; the test proves nothing", len(cs.RenderedDiff)+len(cs.FileDiff), c.limit)
 		}
-		if len(cs.Body) > limit {
-			t.Errorf("limit %d: body is %d bytes", limit, len(cs.Body))
+		if len(cs.Body) > c.limit {
+			t.Errorf("limit %d: body is %d bytes", c.limit, len(cs.Body))
 		}
-		if _, ok := ParseMetadata(cs.Body); !ok {
-			t.Errorf("limit %d: metadata lost", limit)
+		if len(cs.Body) < c.limit*3/4 {
+			t.Errorf("limit %d: a body of %d bytes wastes the room it has", c.limit, len(cs.Body))
+		}
+		if meta, ok := ParseMetadata(cs.Body); !ok || !reflect.DeepEqual(meta, cs.Metadata) {
+			t.Errorf("limit %d: metadata lost", c.limit)
 		}
 		if !strings.Contains(cs.Body, "is cut to fit GitHub's") || !strings.Contains(cs.Body, "kustomize build apps/checkout/overlays/prod") {
-			t.Errorf("limit %d: no truncation note", limit)
+			t.Errorf("limit %d: no truncation note", c.limit)
 		}
-		if limit == MaxBodyLen && len(cs.Body) < limit/2 {
-			t.Errorf("body of %d bytes wastes the room it has", len(cs.Body))
+		// Diffs are cut at line boundaries: every line of a diff block is a diff line.
+		for _, block := range strings.Split(cs.Body, "```diff\n")[1:] {
+			body, _, _ := strings.Cut(block, "\n```")
+			for _, l := range strings.Split(body, "\n") {
+				if l != "" && !strings.ContainsAny(l[:1], " +-@") && !strings.HasPrefix(l, "diff") && !strings.HasPrefix(l, "Deployment") && !strings.HasPrefix(l, "ConfigMap") {
+					t.Errorf("limit %d: a cut line %q", c.limit, l)
+				}
+			}
 		}
 	}
 }

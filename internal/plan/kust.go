@@ -14,6 +14,7 @@ import (
 // kustInfo is what the planner reads (never writes) from the overlay's own kustomization.
 type kustInfo struct {
 	namePrefix, nameSuffix string
+	namespace              string
 	images                 []string // images[].name, in file order
 }
 
@@ -27,6 +28,9 @@ func readKust(path string, b []byte) (kustInfo, error) {
 		return k, fmt.Errorf("%s: %w", path, err)
 	}
 	if k.nameSuffix, err = scalar(node, "nameSuffix"); err != nil {
+		return k, fmt.Errorf("%s: %w", path, err)
+	}
+	if k.namespace, err = scalar(node, "namespace"); err != nil {
 		return k, fmt.Errorf("%s: %w", path, err)
 	}
 	imgs, err := node.Pipe(yaml.Lookup("images"))

@@ -112,6 +112,7 @@ type job struct {
 	kust     []byte
 	info     kustInfo
 	before   *overlay.Rendered
+	inner    *overlay.Rendered // render without the overlay's namespace field, when needed
 }
 
 // edit is what an action decides; planOverlay proves it and turns it into a ChangeSet.
@@ -285,7 +286,11 @@ func (j *job) patchedFiles(ctx context.Context, fn func(patch []byte) ([]byte, e
 	}
 	patch, err := fn(current)
 	if err != nil {
-		return nil, &Error{Code: Internal, Msg: fmt.Sprintf("editing %s failed", patchPath), Err: err}
+		var e *Error
+		if errors.As(err, &e) {
+			return nil, e
+		}
+		return nil, &Error{Code: Broken, Msg: fmt.Sprintf("cannot edit %s: %s", patchPath, clip(err.Error())), Err: err}
 	}
 	kust, err := overlay.EnsurePatch(j.kust, PatchFile)
 	if err != nil {
@@ -303,12 +308,14 @@ func (j *job) editKust(kust []byte, what string, fn func([]byte) ([]byte, error)
 	return out, nil
 }
 
-// suspects names files of the overlay other than its kustomization that mention every
-// word: the hand-written patches that can override what an edit set.
+// suspects names the files of the overlay's own directory, other than its kustomization
+// and daytwo's patch, that mention every word: what runs after the kustomization's own
+// fields (its transformers and replacements) is configured there, bases run before.
 func (j *job) suspects(words ...string) string {
+	prefix := strings.TrimSuffix(j.dir, "/") + "/"
 	var out []string
 	for _, p := range j.tree.Paths() {
-		if p == j.kustPath || strings.HasSuffix(p, "/"+PatchFile) {
+		if !strings.HasPrefix(p, prefix) || p == j.kustPath || p == prefix+PatchFile {
 			continue
 		}
 		b, _ := j.tree.File(p)

@@ -18,6 +18,10 @@ func buildRestart(ctx context.Context, j *job) (*edit, error) {
 	}
 	ts := j.req.Now.UTC().Format(time.RFC3339)
 	files, err := j.patchedFiles(ctx, func(patch []byte) ([]byte, error) {
+		patch, err := j.startPatchDoc(patch, w)
+		if err != nil {
+			return nil, err
+		}
 		return overlay.SetPodTemplateAnnotation(patch, w.APIVersion, w.Kind, j.info.patchName(w.Name), RestartedAtAnnotation, ts)
 	})
 	if err != nil {
@@ -48,6 +52,9 @@ func buildRedeploy(ctx context.Context, j *job) (*edit, error) {
 	files, err := j.patchedFiles(ctx, func(patch []byte) ([]byte, error) {
 		var err error
 		for _, w := range ws {
+			if patch, err = j.startPatchDoc(patch, w); err != nil {
+				return nil, err
+			}
 			if patch, err = overlay.SetPodTemplateAnnotation(patch, w.APIVersion, w.Kind, j.info.patchName(w.Name), RestartedAtAnnotation, ts); err != nil {
 				return nil, err
 			}

@@ -73,6 +73,10 @@ func buildSuspend(ctx context.Context, j *job) (*edit, error) {
 		return nil, Errorf(NoChange, "%s in %s already has 0 replicas", j.svc.Name, j.cmd.Env)
 	}
 	files, err := j.patchedFiles(ctx, func(patch []byte) ([]byte, error) {
+		patch, err := j.startPatchDoc(patch, w)
+		if err != nil {
+			return nil, err
+		}
 		return overlay.SetWorkloadAnnotation(patch, w.APIVersion, w.Kind, name, SuspendedReplicasAnnotation, strconv.Itoa(cur))
 	})
 	if err != nil {
