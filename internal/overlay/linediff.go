@@ -9,7 +9,7 @@ import (
 // whole, which is still a correct diff, only a less precise one.
 const (
 	maxDiffLines    = 50_000 // lines of both sides after trimming the common ends
-	maxEditDistance = 2_000  // inserted plus deleted lines Myers may search for
+	maxEditDistance = 1_000  // inserted plus deleted lines Myers may search for
 	diffContext     = 3
 )
 
