@@ -31,8 +31,25 @@ lint: $(GOBIN)/staticcheck
 $(GOBIN)/staticcheck:
 	$(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 
+# The main job on the bundled example, in a throwaway clone: validate, then plan and apply a
+# promotion, a scale and a restart. Each apply leaves a branch; HEAD stays untouched.
 demo: build deps
-	./scripts/demo.sh $(BIN)
+	@set -e; d="$${DEMO_DIR:-$$(mktemp -d -t daytwo-demo-XXXXXX)}"; cp -R examples/gitops/. "$$d"; cd "$$d"; \
+	git init -q -b main; git add -A; \
+	git -c user.name=demo -c user.email=demo@example.com commit -q -m "example GitOps repo"; \
+	bin="$(CURDIR)/$(BIN)"; \
+	echo "== daytwo validate (in $$d)"; "$$bin" validate --repo .; \
+	echo; echo "== daytwo plan \"/promote staging --service checkout\""; \
+	"$$bin" plan --repo . --as alice "/promote staging --service checkout"; \
+	echo; echo "== daytwo apply \"/promote staging --service checkout\""; \
+	"$$bin" apply --repo . --as alice "/promote staging --service checkout" | tail -n 2; \
+	echo; echo "== daytwo apply \"/scale 3 --service checkout --env prod\""; \
+	"$$bin" apply --repo . --as bob "/scale 3 --service checkout --env prod" | tail -n 2; \
+	echo; echo "== daytwo apply \"/restart --service payments --env prod\""; \
+	"$$bin" apply --repo . --as carol "/restart --service payments --env prod" | tail -n 2; \
+	echo; echo "== branches written (HEAD unchanged: $$(git rev-parse --short HEAD))"; \
+	git --no-pager log --branches='daytwo/*' --format='%h %s%n%(trailers:key=Daytwo-Requester,key=Daytwo-Command)' ; \
+	git status --short | grep . && { echo "working tree changed"; exit 1; } || true
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 $(PKGS)
