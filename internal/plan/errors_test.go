@@ -83,7 +83,7 @@ func TestRefusals(t *testing.T) {
 	cases := []refusal{
 		{
 			name: "frozen", mutate: freezeProd, req: scale(5, "prod"), code: Forbidden,
-			msg: "prod is frozen since 2026-11-20 10:00 UTC by @bob: release week; ask for /unfreeze prod first, or repeat with --break-glass in an emergency",
+			msg: "prod is frozen since 2026-11-20 10:00 UTC by @bob: release week; ask for /unfreeze --env prod first, or repeat with --break-glass in an emergency",
 		},
 		{
 			name: "broken before",

@@ -249,7 +249,7 @@ var goldenCases = []goldenCase{
 	},
 	{
 		name: "freeze-prod",
-		req:  request("/freeze prod --reason \"release week\"", command.Command{Name: "freeze", Env: "prod", Reason: "release week"}),
+		req:  request("/freeze --env prod --reason \"release week\"", command.Command{Name: "freeze", Env: "prod", Reason: "release week"}),
 		pr:   true,
 		check: func(t *testing.T, _, _ *overlay.Rendered, cs *ChangeSet) {
 			wantRisk(t, cs, RiskLow)
@@ -257,7 +257,7 @@ var goldenCases = []goldenCase{
 	},
 	{
 		name: "unfreeze-prod",
-		req:  request("/unfreeze prod", command.Command{Name: "unfreeze", Env: "prod"}),
+		req:  request("/unfreeze --env prod", command.Command{Name: "unfreeze", Env: "prod"}),
 	},
 	{
 		name:   "envs-promote-prod",

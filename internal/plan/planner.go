@@ -89,7 +89,7 @@ func (p *Planner) Plan(ctx context.Context, cfg *repoconfig.Config, configFile [
 		return p.planFreeze(ctx, j, configFile)
 	}
 	if f, frozen := cfg.Frozen(cmd.Env); frozen && !cmd.BreakGlass {
-		return nil, Errorf(Forbidden, "%s; ask for /unfreeze %s first, or repeat with --break-glass in an emergency", freezeText(cmd.Env, f), cmd.Env)
+		return nil, Errorf(Forbidden, "%s; ask for /unfreeze --env %s first, or repeat with --break-glass in an emergency", freezeText(cmd.Env, f), cmd.Env)
 	}
 	j.svc, _ = cfg.Service(cmd.Service)
 	return p.planOverlay(ctx, j, build)
