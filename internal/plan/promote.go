@@ -63,7 +63,11 @@ func buildPromote(ctx context.Context, j *job) (*edit, error) {
 			return nil, &Error{Code: Internal, Msg: fmt.Sprintf("%s: images: reading back %s failed", j.kustPath, name), Err: err}
 		}
 		newRef := imageRef(orDefault(got.NewName, name), got.NewTag, got.Digest)
-		details = append(details, fmt.Sprintf("image `%s`: %s → %s", name, describeImage(name, old), describeImage(name, got)))
+		if old == got {
+			details = append(details, fmt.Sprintf("image `%s`: %s (unchanged)", name, describeImage(name, got)))
+		} else {
+			details = append(details, fmt.Sprintf("image `%s`: %s → %s", name, describeImage(name, old), describeImage(name, got)))
+		}
 		short = append(short, shortImage(newRef))
 		if got.NewTag != "" || got.Digest != "" {
 			expect = append(expect, newRef)
