@@ -95,12 +95,16 @@ type (
 type yString string
 
 func (s *yString) UnmarshalYAML(n *yaml.Node) error {
-	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!str" {
+	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!str" || (n.Style == 0 && yaml11Bools[strings.ToLower(n.Value)]) {
 		return fmt.Errorf("line %d: %q must be a string (quote it)", n.Line, n.Value)
 	}
 	*s = yString(n.Value)
 	return nil
 }
+
+// yaml11Bools are the plain scalars GitHub's YAML reader (Ruby's, YAML 1.1) takes for
+// booleans, compared in lower case.
+var yaml11Bools = map[string]bool{"yes": true, "no": true, "true": true, "false": true, "on": true, "off": true}
 
 // stringList is a list of strings, or one comma-separated string.
 type stringList []string

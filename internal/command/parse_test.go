@@ -13,7 +13,7 @@ type want struct {
 	reply []string
 }
 
-func cmd(c Command) want           { return want{cmd: &c} }
+func cmd(c Command) want            { return want{cmd: &c} }
 func replyWith(subs ...string) want { return want{reply: subs} }
 
 func TestParse(t *testing.T) {

@@ -1,0 +1,83 @@
+package command
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if string(want) != got {
+		t.Errorf("%s differs from the output (run go test -update after checking):\n%s", path, got)
+	}
+}
+
+func TestHelpGolden(t *testing.T) {
+	r := Default()
+	golden(t, "help.md", r.Help(""))
+	for _, n := range r.Names() {
+		golden(t, "help-"+n+".md", r.Help(n))
+		golden(t, "usage-"+n+".txt", r.Usage(n))
+	}
+}
+
+func TestHelpIsGeneratedFromSpecs(t *testing.T) {
+	r := Default()
+	overview := r.Help("")
+	for _, n := range r.Names() {
+		s, _ := r.Lookup(n)
+		if !strings.Contains(overview, strings.ReplaceAll(r.Synopsis(n), "|", `\|`)) || !strings.Contains(overview, text(s.Summary)) {
+			t.Errorf("the overview lacks /%s", n)
+		}
+		topic := r.Help("/" + strings.ToUpper(n))
+		for _, ex := range s.Examples {
+			if !strings.Contains(topic, ex.Line) {
+				t.Errorf("help for /%s lacks example %q", n, ex.Line)
+			}
+		}
+		for _, f := range r.Flags(n) {
+			if !strings.Contains(topic, "--"+f.Name) {
+				t.Errorf("help for /%s lacks --%s", n, f.Name)
+			}
+		}
+	}
+	if got := r.Help("scael"); !strings.HasPrefix(got, "There is no command `/scael`; did you mean `/scale`?") {
+		t.Errorf("Help(unknown) = %q", got[:min(len(got), 80)])
+	}
+	if strings.Contains(overview, "<env>") && !strings.Contains(overview, "`/promote <env> [--from <env>]`") {
+		t.Error("a placeholder outside code would be eaten as HTML")
+	}
+}
+
+func TestSynopsis(t *testing.T) {
+	r := Default()
+	for n, want := range map[string]string{
+		"promote":  "/promote <env> [--from <env>]",
+		"scale":    "/scale <n>",
+		"restart":  "/restart",
+		"rollback": "/rollback [--to <commit>]",
+		"freeze":   "/freeze [--reason <text>]",
+		"help":     "/help [command]",
+		"nope":     "",
+	} {
+		if got := r.Synopsis(n); got != want {
+			t.Errorf("Synopsis(%s) = %q, want %q", n, got, want)
+		}
+	}
+}
