@@ -8,7 +8,10 @@ package command
 // from context (issue-form field, labels, repo mapping, the only one that exists).
 type Command struct {
 	Name string // canonical verb, lower case: "promote", "scale", ...
-	Line string // the line as written (trimmed), for replies and commit trailers
+	// Line is the line as written (trimmed), for replies and commit trailers. For an issue
+	// form it is the equivalent comment line; parsing Line gives the same Command, except
+	// that a form's free-text Reason is not part of it.
+	Line string
 
 	Service    string
 	Env        string

@@ -52,6 +52,26 @@ func (e *FormError) Error() string {
 	return strings.Join(parts, "; ")
 }
 
+// Markdown renders the problems for a comment on the issue; user text shows as written and
+// pings no one.
+func (e *FormError) Markdown() string {
+	var b strings.Builder
+	if e.Form != "" {
+		fmt.Fprintf(&b, "This issue could not be read as a %s request:\n\n", code(e.Form))
+	} else {
+		b.WriteString("This issue could not be read as a daytwo request:\n\n")
+	}
+	for _, p := range e.Problems {
+		if p.Label != "" {
+			fmt.Fprintf(&b, "- **%s**: %s\n", mdLiteral(p.Label), mdLiteral(p.Message))
+		} else {
+			fmt.Fprintf(&b, "- %s\n", mdLiteral(p.Message))
+		}
+	}
+	b.WriteString("\nFix the issue body, or open a new issue from the form.\n")
+	return b.String()
+}
+
 // NewFormSet checks forms against the registry: each form's verb is a registered command
 // with no other form, every field has an id, and each id maps to something the command
 // takes: a flag of the same name (a checkbox to a switch, with one option), "reason" (free

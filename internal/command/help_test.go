@@ -81,3 +81,30 @@ func TestSynopsis(t *testing.T) {
 		}
 	}
 }
+
+// TestRepliesGolden keeps the text users see for bad lines and bad issue forms.
+func TestRepliesGolden(t *testing.T) {
+	r := Default()
+	var b strings.Builder
+	for _, text := range []string{
+		"/scale three --env prod",
+		"/scale 3 --evn prod",
+		"/scael 3",
+		"/restart --env @octocat",
+		"/promote prod --env staging",
+		"／restart",
+		"/restart --env pr\u200bod",
+		strings.Repeat("/restart\n", MaxCommands+1),
+	} {
+		for _, res := range r.Parse(text) {
+			b.WriteString("<!-- " + strings.ReplaceAll(strings.SplitN(text, "\n", 2)[0], "--", "- -") + " -->\n")
+			b.WriteString(res.Reply.Markdown())
+			b.WriteString("\n---\n\n")
+		}
+	}
+	set := embeddedForms(t)
+	scale := formByVerb(t, set, "scale")
+	_, err := set.ParseIssueForm([]string{"action/scale"}, submit(scale, map[string]string{"service": "@octocat", "env": "Prod", "replicas": "3"}))
+	b.WriteString(err.(*FormError).Markdown())
+	golden(t, "replies.md", b.String())
+}

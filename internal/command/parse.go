@@ -26,14 +26,14 @@ type Reply struct {
 }
 
 // Markdown renders the reply for a comment. The line and the usage go in code blocks and
-// @mentions in the message are put in code, so quoting a user's text pings no one.
+// the message is escaped, so a user's text shows as written and pings no one.
 func (r Reply) Markdown() string {
 	var b strings.Builder
 	if r.Line != "" {
 		b.WriteString(fenced(r.Line))
 		b.WriteString("\n")
 	}
-	b.WriteString(mentionRE.ReplaceAllStringFunc(r.Message, func(m string) string { return "`" + m + "`" }))
+	b.WriteString(mdLiteral(r.Message))
 	b.WriteString("\n")
 	if r.Usage != "" {
 		b.WriteString("\nUsage:\n\n")
@@ -43,6 +43,23 @@ func (r Reply) Markdown() string {
 }
 
 var mentionRE = regexp.MustCompile("@[A-Za-z0-9_][A-Za-z0-9_./-]*")
+
+// mdLiteral writes text for markdown so that it shows as written: characters markdown
+// would interpret are escaped, and @mentions go in code spans, where GitHub notifies no one.
+func mdLiteral(s string) string {
+	var b strings.Builder
+	last := 0
+	for _, m := range mentionRE.FindAllStringIndex(s, -1) {
+		b.WriteString(mdEscaper.Replace(s[last:m[0]]))
+		b.WriteString(code(s[m[0]:m[1]]))
+		last = m[1]
+	}
+	b.WriteString(mdEscaper.Replace(s[last:]))
+	return b.String()
+}
+
+var mdEscaper = strings.NewReplacer(`\`, `\\`, "`", "\\`", "*", `\*`, "_", `\_`, "[", `\[`, "]", `\]`,
+	"<", `\<`, ">", `\>`, "~", `\~`, "|", `\|`)
 
 // Parse reads a comment (or any markdown text) and returns what to do about each command
 // in it, in order. An empty result means the text asks daytwo nothing: stay silent.
@@ -73,11 +90,14 @@ func (r *Registry) Parse(text string) []Result {
 var slashLookalikes = []rune{'／', '∕', '⁄', '⧸', '╱'}
 
 func (r *Registry) parseCandidate(line string) (Result, bool) {
-	first, size := utf8.DecodeRuneInString(line)
+	// Invisible characters before the slash are looked through here, so that ParseLine
+	// reports them instead of the line being ignored.
+	bare := strings.TrimLeftFunc(line, isHidden)
+	first, size := utf8.DecodeRuneInString(bare)
 	if first != '/' && !containsRune(slashLookalikes, first) {
 		return Result{}, false
 	}
-	word := firstWord(line)
+	word := firstWord(bare)
 	verb := strings.ToLower(strings.Map(dropHidden, word[size:]))
 	_, known := r.specs[verb]
 	if first != '/' {

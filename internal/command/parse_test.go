@@ -148,6 +148,8 @@ func TestParse(t *testing.T) {
 		{"bom", "\ufeff/restart", []want{cmd(Command{Name: "restart", Line: "/restart"})}},
 		{"full-width slash", "／restart", []want{replyWith("U+FF0F", "only looks like a slash")}},
 		{"full-width slash unknown word", "／whatever", nil},
+		{"rtl mark before slash", "\u200f/restart", []want{replyWith("U+200F at position 1")}},
+		{"zero-width before unknown word", "\u200b/usr/bin", nil},
 		{"zero-width in verb", "/re\u200bstart", []want{replyWith("U+200B")}},
 		{"zero-width in args", "/restart --env pr\u200dod", []want{replyWith("U+200D")}},
 		{"rtl override", "/restart --env \u202edorp", []want{replyWith("U+202E")}},

@@ -179,10 +179,11 @@ func (r *Registry) ParseLine(line string) (Command, error) {
 		return Command{}, e
 	}
 	word := firstWord(line)
-	if !strings.HasPrefix(word, "/") {
+	bare := strings.TrimLeftFunc(word, isHidden) // reported below by visibleText
+	if !strings.HasPrefix(bare, "/") {
 		return Command{}, &UsageError{Arg: -1, Err: errors.New("a command starts with /")}
 	}
-	verb := strings.ToLower(strings.Map(dropHidden, word[1:]))
+	verb := strings.ToLower(strings.Map(dropHidden, bare[1:]))
 	s, ok := r.specs[verb]
 	if !ok {
 		return Command{}, r.unknownVerb(verb)
