@@ -9,8 +9,10 @@ import (
 	"io/fs"
 	"os"
 	"os/user"
+	"slices"
 	"strings"
 
+	"github.com/daytwo-dev/daytwo/internal/argocd"
 	"github.com/daytwo-dev/daytwo/internal/command"
 	"github.com/daytwo-dev/daytwo/internal/gitlocal"
 	"github.com/daytwo-dev/daytwo/internal/overlay"
@@ -161,6 +163,16 @@ func validate(args []string, stdout, stderr io.Writer) int {
 		return exitFor(err, stderr)
 	}
 	fmt.Fprintf(stdout, "%s: valid (%d environments, %d services)\n", repoconfig.Path, len(lr.cfg.Environments), len(lr.cfg.Services))
+	apps, err := argocd.Discover(ctx, lr.snap, ".")
+	if err != nil {
+		return exitFor(userError{fmt.Errorf("reading Argo CD Applications: %w", err)}, stderr)
+	}
+	deployedBy := map[string][]string{} // overlay path → Application names
+	for _, a := range apps {
+		for _, p := range a.Paths() {
+			deployedBy[p] = append(deployedBy[p], a.App.Name)
+		}
+	}
 	status := exitOK
 	for _, svc := range lr.cfg.Services {
 		for _, env := range lr.cfg.EnvNames() {
@@ -177,10 +189,23 @@ func validate(args []string, stdout, stderr io.Writer) int {
 				status = exitUser
 				continue
 			}
-			fmt.Fprintf(stdout, "ok   %-12s %-10s %s\n", svc.Name, env, path)
+			fmt.Fprintf(stdout, "ok   %-12s %-10s %-36s %s\n", svc.Name, env, path, describeApps(deployedBy[path], svc.ArgoCDAppName(env)))
 		}
 	}
 	return status
+}
+
+// describeApps says which Argo CD Application deploys an overlay, and whether it is the one
+// the config names.
+func describeApps(found []string, configured string) string {
+	switch {
+	case len(found) == 0:
+		return "no Argo CD Application found for this path"
+	case slices.Contains(found, configured):
+		return "argocd: " + configured
+	default:
+		return fmt.Sprintf("argocd: %s (config names %q: set argocdApp)", strings.Join(found, ", "), configured)
+	}
 }
 
 func defaultUser() string {

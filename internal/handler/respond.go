@@ -92,8 +92,11 @@ func (r *Responder) parse(req Request) []command.Result {
 		case err == nil:
 			return []command.Result{{Command: &cmd}}
 		case !errors.Is(err, command.ErrNotForm):
-			return []command.Result{{Reply: &command.Reply{Message: "This request cannot be carried out: " + err.Error() +
-				". Edit the issue's fields and comment the command, or open a new issue from the form."}}}
+			var fe *command.FormError
+			if errors.As(err, &fe) {
+				return []command.Result{{Reply: &command.Reply{Message: fe.Markdown()}}}
+			}
+			return []command.Result{{Reply: &command.Reply{Message: err.Error()}}}
 		}
 	}
 	return r.Commands.Parse(req.Body)
