@@ -58,11 +58,18 @@ type EnvArgoCD struct {
 	Timeout time.Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
 }
 
-// ServiceDefaults fill what a service leaves out. Templates take {service} and {env}.
+// ServiceDefaults fill what services and environments leave out; Load replaces what the
+// file leaves out here with the built-in defaults. Templates take {service} and {env}.
 type ServiceDefaults struct {
 	Overlay   string `yaml:"overlay,omitempty" json:"overlay,omitempty"`     // default "apps/{service}/overlays/{env}"
 	ArgoCDApp string `yaml:"argocdApp,omitempty" json:"argocdApp,omitempty"` // default "{service}-{env}"
 	Catalog   string `yaml:"catalog,omitempty" json:"catalog,omitempty"`     // default "apps/{service}/catalog-info.yaml"
+	// Workload of every service that names none; the name takes {service}. Default Deployment/{service}.
+	Workload Workload `yaml:"workload,omitempty" json:"workload,omitempty"`
+	// Requesters copied into every environment that has no "*" rule, for the commands it does not list.
+	Requesters map[string]Rule `yaml:"requesters,omitempty" json:"requesters,omitempty"`
+	// ArgoCD of every environment: a timeout fills environments without one; sync: true turns sync on everywhere.
+	ArgoCD EnvArgoCD `yaml:"argocd,omitempty" json:"argocd,omitempty"`
 }
 
 // Service is one deployable thing with an overlay per environment.

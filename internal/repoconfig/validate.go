@@ -1,0 +1,362 @@
+package repoconfig
+
+import (
+	"fmt"
+	"path"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+)
+
+// MaxArgoCDTimeout bounds argocd.timeout: the wait for Synced/Healthy after a merge.
+const MaxArgoCDTimeout = 24 * time.Hour
+
+// MaxReplicas bounds replicas.min and replicas.max.
+const MaxReplicas = 10_000
+
+var (
+	dnsLabel     = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
+	dnsSubdomain = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
+	teamRef      = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?/[A-Za-z0-9][A-Za-z0-9_.-]*$`)
+	userLogin    = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,38})(\[bot\])?$`)
+	repoRef      = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?/[A-Za-z0-9._-]+$`)
+)
+
+const dnsLabelRule = "lower-case letters, digits and '-', starting and ending with a letter or digit, at most 63 characters"
+
+// validator checks a decoded config, pointing at lines the decoder recorded.
+type validator struct {
+	problems
+	lines map[string]int
+}
+
+// line is the line of path, or of its nearest ancestor the decoder saw.
+func (v *validator) line(p string) int {
+	for {
+		if l, ok := v.lines[p]; ok {
+			return l
+		}
+		if p == "" {
+			return 0
+		}
+		i := strings.LastIndexAny(p, ".[")
+		if i < 0 {
+			p = ""
+		} else {
+			p = p[:i]
+		}
+	}
+}
+
+func (v *validator) at(p place, format string, args ...any) {
+	v.add(v.line(p.path), format, args...)
+}
+
+// has reports whether the file itself set the value at p.
+func (v *validator) has(p place) bool {
+	_, ok := v.lines[p.path]
+	return ok
+}
+
+func envPlace(i int, e *Environment) place {
+	p := place{path: fmt.Sprintf("environments[%d]", i)}
+	p.owner = p.path
+	if e.Name != "" {
+		p.owner = fmt.Sprintf("environment %q", e.Name)
+	}
+	return p
+}
+
+func servicePlace(i int, s *Service) place {
+	p := place{path: fmt.Sprintf("services[%d]", i)}
+	p.owner = p.path
+	if s.Name != "" {
+		p.owner = fmt.Sprintf("service %q", s.Name)
+	}
+	return p
+}
+
+// config checks the file as written, before defaults.
+func (v *validator) config(c *Config) {
+	top := place{}
+	switch {
+	case !v.has(top.child("version")):
+		v.add(1, "version is missing; start the file with \"version: %d\"", Version)
+	case c.Version != Version:
+		v.at(top.child("version"), "unsupported version %d; this daytwo reads version %d", c.Version, Version)
+	}
+	if len(c.Environments) == 0 {
+		v.at(top.child("environments"), "environments lists no environment; at least one is required")
+	}
+	if len(c.Services) == 0 {
+		v.at(top.child("services"), "services lists no service; at least one is required")
+	}
+
+	envLine := map[string]int{}
+	for i := range c.Environments {
+		e := &c.Environments[i]
+		p := envPlace(i, e)
+		v.name(p, "environment", e.Name, envLine)
+		v.requesters(p.child("requesters"), e.Requesters)
+		v.bounds(p.child("replicas"), e.Replicas)
+		if e.BreakGlass != nil {
+			v.rule(p.child("breakGlass"), *e.BreakGlass)
+		}
+		if e.Freeze != nil && e.Freeze.By != "" {
+			v.login(p.child("freeze").child("by"), e.Freeze.By)
+		}
+		v.timeout(p.child("argocd").child("timeout"), e.ArgoCD.Timeout)
+	}
+
+	def := top.child("defaults")
+	v.template(def.child("overlay"), c.Defaults.Overlay, true, "service", "env")
+	v.template(def.child("argocdApp"), c.Defaults.ArgoCDApp, false, "service", "env")
+	v.template(def.child("catalog"), c.Defaults.Catalog, true, "service")
+	v.workload(def.child("workload"), c.Defaults.Workload)
+	v.requesters(def.child("requesters"), c.Defaults.Requesters)
+	v.timeout(def.child("argocd").child("timeout"), c.Defaults.ArgoCD.Timeout)
+
+	svcLine := map[string]int{}
+	for i := range c.Services {
+		s := &c.Services[i]
+		p := servicePlace(i, s)
+		v.name(p, "service", s.Name, svcLine)
+		v.template(p.child("overlay"), s.Overlay, true, "service", "env")
+		v.template(p.child("argocdApp"), s.ArgoCDApp, false, "service", "env")
+		v.template(p.child("catalog"), s.Catalog, true, "service")
+		v.workload(p.child("workload"), s.Workload)
+		if s.Container != "" && !dnsLabel.MatchString(s.Container) {
+			v.at(p.child("container"), "%s %q is not a container name (%s)", p.child("container"), s.Container, dnsLabelRule)
+		}
+		v.image(p.child("image"), s.Image)
+		if s.ConfigMap != "" && (len(s.ConfigMap) > 253 || !dnsSubdomain.MatchString(s.ConfigMap)) {
+			v.at(p.child("configMap"), "%s %q is not a ConfigMap name (lower-case letters, digits, '-' and '.')", p.child("configMap"), s.ConfigMap)
+		}
+		if s.Repository != "" && !repoRef.MatchString(s.Repository) {
+			v.at(p.child("repository"), "%s must be \"owner/repo\", not %q", p.child("repository"), s.Repository)
+		}
+		seen := map[string]bool{}
+		for j, env := range s.Environments {
+			ep := p.child("environments").index(j)
+			switch _, ok := c.Env(env); {
+			case !ok:
+				v.at(ep, "%s names environment %q, which environments does not define%s", p, env, didYouMean(env, c.EnvNames()))
+			case seen[env]:
+				v.at(ep, "%s lists environment %q twice", p, env)
+			}
+			seen[env] = true
+		}
+	}
+}
+
+// name checks an environment or service name and that it is the first of its name.
+func (v *validator) name(p place, noun, name string, first map[string]int) {
+	if name == "" {
+		v.at(p, "%s has no name", p)
+		return
+	}
+	if len(name) > 63 || !dnsLabel.MatchString(name) {
+		v.at(p.child("name"), "%s name %q must be a DNS label: %s", noun, name, dnsLabelRule)
+		return
+	}
+	l := v.line(p.child("name").path)
+	if prev, dup := first[name]; dup {
+		v.add(l, "%s %q is defined twice (first on line %d)", noun, name, prev)
+		return
+	}
+	first[name] = l
+}
+
+func (v *validator) requesters(p place, rs map[string]Rule) {
+	known := append(Commands(), AnyCommand)
+	for _, k := range sortedKeys(rs) {
+		if !slices.Contains(known, k) {
+			v.at(p.child(k), "unknown command %q %s%s", k, p.in(), didYouMean(k, known))
+			continue
+		}
+		v.rule(p.child(k), rs[k])
+	}
+}
+
+func (v *validator) rule(p place, r Rule) {
+	if r.Permission != "" && !slices.Contains(Permissions, r.Permission) {
+		v.at(p.child("permission"), "%s must be one of %s, not %q%s",
+			p.child("permission"), strings.Join(Permissions, ", "), r.Permission, didYouMean(r.Permission, Permissions))
+	}
+	for i, t := range r.Teams {
+		tp := p.child("teams").index(i)
+		switch {
+		case strings.HasPrefix(t, "@") && teamRef.MatchString(t[1:]):
+			v.at(tp, "%s: write team %q without the @, as %q", tp, t, t[1:])
+		case !teamRef.MatchString(t):
+			v.at(tp, "%s: team %q must be written \"org/team-slug\", e.g. \"acme/sre\"", tp, t)
+		}
+	}
+	for i, u := range r.Users {
+		v.login(p.child("users").index(i), u)
+	}
+}
+
+func (v *validator) login(p place, u string) {
+	switch {
+	case strings.HasPrefix(u, "@") && userLogin.MatchString(u[1:]):
+		v.at(p, "%s: write user %q without the @, as %q", p, u, u[1:])
+	case !userLogin.MatchString(u):
+		v.at(p, "%s: %q is not a GitHub login", p, u)
+	}
+}
+
+func (v *validator) bounds(p place, b Bounds) {
+	switch {
+	case b.Min < 0 || b.Max < 0:
+		v.at(p, "%s: replica bounds cannot be negative (min %d, max %d)", p, b.Min, b.Max)
+	case b.Min > MaxReplicas || b.Max > MaxReplicas:
+		v.at(p, "%s: replica bounds above %d are not supported (min %d, max %d)", p, MaxReplicas, b.Min, b.Max)
+	case b.Max > 0 && b.Min > b.Max:
+		v.at(p.child("min"), "%s: min %d is above max %d", p, b.Min, b.Max)
+	}
+}
+
+func (v *validator) timeout(p place, d time.Duration) {
+	if d == 0 && !v.has(p) {
+		return
+	}
+	if d < time.Second || d > MaxArgoCDTimeout {
+		v.at(p, "%s must be between 1s and %s, not %s", p, "24h", d)
+	}
+}
+
+func (v *validator) workload(p place, w Workload) {
+	if w.Kind != "" && !slices.Contains(WorkloadKinds, w.Kind) {
+		v.at(p.child("kind"), "%s must be one of %s, not %q%s", p.child("kind"), strings.Join(WorkloadKinds, ", "), w.Kind, didYouMean(w.Kind, WorkloadKinds))
+	}
+	if w.Name == "" {
+		return
+	}
+	if !v.template(p.child("name"), w.Name, false, "service") {
+		return
+	}
+	// Names are checked with a sample service name; the placeholder expands to a DNS label.
+	if n := expand(w.Name, "svc", ""); len(n) > 253 || !dnsSubdomain.MatchString(n) {
+		v.at(p.child("name"), "%s %q is not a Kubernetes object name (lower-case letters, digits, '-' and '.')", p.child("name"), w.Name)
+	}
+}
+
+func (v *validator) image(p place, img string) {
+	if img == "" {
+		return
+	}
+	last := img[strings.LastIndex(img, "/")+1:]
+	switch {
+	case strings.ContainsAny(img, " \t\n\r"):
+		v.at(p, "%s %q must not contain spaces", p, img)
+	case strings.Contains(img, "@") || strings.Contains(last, ":"):
+		v.at(p, "%s %q must be the image name as in the kustomization's images[].name, without tag or digest", p, img)
+	}
+}
+
+// template checks the placeholders of a template and, for paths, that it is a clean
+// relative path. It reports whether the template is usable.
+func (v *validator) template(p place, t string, isPath bool, allowed ...string) bool {
+	if t == "" {
+		return true
+	}
+	for rest := t; rest != ""; {
+		open := strings.IndexAny(rest, "{}")
+		if open < 0 {
+			break
+		}
+		end := strings.IndexByte(rest[open:], '}')
+		if rest[open] == '}' || end < 0 || strings.ContainsRune(rest[open+1:open+end], '{') {
+			v.at(p, "%s %q has an unmatched brace", p, t)
+			return false
+		}
+		name := rest[open+1 : open+end]
+		if !slices.Contains(allowed, name) {
+			v.at(p, "%s uses {%s}; it may use only %s", p, name, placeholders(allowed))
+			return false
+		}
+		rest = rest[open+end+1:]
+	}
+	if !isPath {
+		return true
+	}
+	switch clean := path.Clean(t); {
+	case strings.HasPrefix(t, "/"):
+		v.at(p, "%s %q must be relative to the repository root, not absolute", p, t)
+	case strings.Contains(t, `\`):
+		v.at(p, "%s %q must separate directories with /", p, t)
+	case slices.Contains(strings.Split(t, "/"), ".."):
+		v.at(p, "%s %q must stay inside the repository (no ..)", p, t)
+	case clean != t:
+		v.at(p, "%s %q is not a clean path; write %q", p, t, clean)
+	default:
+		return true
+	}
+	return false
+}
+
+func placeholders(names []string) string {
+	out := make([]string, len(names))
+	for i, n := range names {
+		out[i] = "{" + n + "}"
+	}
+	if len(out) == 1 {
+		return out[0]
+	}
+	return strings.Join(out[:len(out)-1], ", ") + " and " + out[len(out)-1]
+}
+
+var argoAppName = regexp.MustCompile(`^([a-z0-9]([-a-z0-9]*[a-z0-9])?/)?[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`)
+
+// expanded checks what only the templates with defaults applied show: the directory and
+// Argo CD application of every service in every environment it deploys to.
+func (v *validator) expanded(c *Config) {
+	type use struct{ service, env string }
+	overlays := map[string]use{}
+	for i := range c.Services {
+		s := &c.Services[i]
+		p := servicePlace(i, s)
+		origin := func(key string) place {
+			if v.has(p.child(key)) {
+				return p.child(key)
+			}
+			if v.has(place{path: "defaults." + key}) {
+				return place{path: "defaults." + key, sub: "defaults." + key}
+			}
+			return p
+		}
+		for _, env := range c.EnvNames() {
+			if !s.Deploys(env) {
+				continue
+			}
+			dir := s.OverlayPath(env)
+			if prev, dup := overlays[dir]; dup {
+				if prev.service == s.Name {
+					v.at(origin("overlay"), "service %q has the same overlay %q in %s and %s; put {env} in the overlay template", s.Name, dir, prev.env, env)
+				} else {
+					v.at(origin("overlay"), "services %q and %q share the overlay %q in %s; put {service} in the overlay template", prev.service, s.Name, dir, env)
+				}
+				break
+			}
+			overlays[dir] = use{s.Name, env}
+			if app := s.ArgoCDAppName(env); len(app) > 253 || !argoAppName.MatchString(app) {
+				v.at(origin("argocdApp"), "%s gives the Argo CD application name %q in %s, which is not a valid name (lower-case letters, digits, '-' and '.', optionally after \"namespace/\")", p, app, env)
+				break
+			}
+		}
+		if n := s.Workload.Name; len(n) > 253 || !dnsSubdomain.MatchString(n) {
+			v.at(origin("workload"), "%s has workload name %q, which is not a Kubernetes object name", p, n)
+		}
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
