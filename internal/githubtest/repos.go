@@ -161,7 +161,7 @@ func (r *Repo) Commit(branch, message string, files map[string]string, deletes .
 	var sha string
 	var err error
 	r.with(func(rs *repoState) {
-		sha, err = rs.commitFiles(branch, message, files, nil, deletes)
+		sha, err = rs.commitFiles(branch, message, files, nil, deletes, false)
 	})
 	if err != nil {
 		r.s.fatalf("Commit to %s@%s: %v", r.FullName(), branch, err)
@@ -170,7 +170,7 @@ func (r *Repo) Commit(branch, message string, files map[string]string, deletes .
 }
 
 // SeedDir commits the regular files, executables and symlinks under dir to branch (the
-// .git directory is skipped) and returns the new commit's id.
+// .git directory is skipped) as the branch's whole content, and returns the new commit's id.
 func (r *Repo) SeedDir(branch, dir string) string {
 	r.s.t.Helper()
 	files := map[string]string{}
@@ -218,7 +218,7 @@ func (r *Repo) SeedDir(branch, dir string) string {
 	}
 	var sha string
 	r.with(func(rs *repoState) {
-		sha, err = rs.commitFiles(branch, "Seed from "+filepath.Base(dir), files, modes, nil)
+		sha, err = rs.commitFiles(branch, "Seed from "+filepath.Base(dir), files, modes, nil, true)
 	})
 	if err != nil {
 		r.s.fatalf("SeedDir to %s@%s: %v", r.FullName(), branch, err)
@@ -226,7 +226,9 @@ func (r *Repo) SeedDir(branch, dir string) string {
 	return sha
 }
 
-func (rs *repoState) commitFiles(branch, message string, files, modes map[string]string, deletes []string) (string, error) {
+// commitFiles commits files onto branch (created from the default branch when missing);
+// replace drops everything else the branch had.
+func (rs *repoState) commitFiles(branch, message string, files, modes map[string]string, deletes []string, replace bool) (string, error) {
 	ref := "refs/heads/" + branch
 	parent, ok := rs.refs[ref]
 	if !ok {
@@ -240,6 +242,9 @@ func (rs *repoState) commitFiles(branch, message string, files, modes map[string
 			return "", err
 		}
 		base, parents = c.tree, []string{parent}
+	}
+	if replace {
+		base = ""
 	}
 	tb, err := newTreeBuilder(rs.objects, base)
 	if err != nil {
