@@ -16,12 +16,14 @@ import (
 
 // kust is a parsed kustomization file.
 type kust struct {
-	orig []byte
+	orig []byte     // with "\n" line endings
+	crlf bool       // the file had Windows line endings
 	doc  *yaml.Node // the document node
 	root *yaml.RNode
 }
 
-func parseKust(b []byte) (*kust, error) {
+func parseKust(in []byte) (*kust, error) {
+	b, crlf := toLF(in)
 	docs, err := parseDocs(b)
 	if err != nil {
 		return nil, err
@@ -42,10 +44,16 @@ func parseKust(b []byte) (*kust, error) {
 	if root.Kind != yaml.MappingNode {
 		return nil, lineErrorf(root, "a kustomization must be a mapping, not %s", kindName(root))
 	}
-	return &kust{orig: b, doc: doc, root: yaml.NewRNode(root)}, nil
+	return &kust{orig: b, crlf: crlf, doc: doc, root: yaml.NewRNode(root)}, nil
 }
 
-func (k *kust) bytes() ([]byte, error) { return encodeDocs(k.orig, []*yaml.Node{k.doc}) }
+func (k *kust) bytes() ([]byte, error) {
+	out, err := encodeDocs(k.orig, []*yaml.Node{k.doc})
+	if err != nil || !k.crlf {
+		return out, err
+	}
+	return toCRLF(out), nil
+}
 
 // list returns the list under field, nil when absent or null.
 func list(parent *yaml.RNode, field string) (*yaml.RNode, error) {

@@ -313,3 +313,11 @@ configMapGenerator:
 		t.Errorf("more than the literal changed:\n%s", FileDiff("kustomization.yaml", in, out))
 	}
 }
+
+func TestEditKeepsWindowsLineEndings(t *testing.T) {
+	in := []byte("resources:\r\n  - ../b\r\n\r\nreplicas:\r\n  - name: web\r\n    count: 1 # one\r\n")
+	out := mustEdit(t)(SetReplicas(in, "web", 2))
+	if want := strings.Replace(string(in), "count: 1", "count: 2", 1); string(out) != want {
+		t.Errorf("got %q, want %q", out, want)
+	}
+}

@@ -22,6 +22,7 @@ func FuzzEditKustomization(f *testing.F) {
 	f.Add([]byte("configMapGenerator:\n- name: cfg\n  literals: [A=1, \"B='2'\"]\n"), `"q"`, 2)
 	f.Add([]byte("a: &x [1]\nimages: *x\n"), "", 5)
 	f.Add([]byte(billionLaughs), "z", 7)
+	f.Add([]byte("resources:\r\n  - ../b\r\n\r\nreplicas:\r\n  - name: web\r\n    count: 1\r\n"), "crlf", 4)
 	f.Add([]byte("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec: {template: null}\n"), "now", 9)
 
 	f.Fuzz(func(t *testing.T, in []byte, s string, n int) {

@@ -45,7 +45,8 @@ func editPatch(patch []byte, w workloadRef, create bool, fn func(doc *yaml.RNode
 	if err := w.validate(); err != nil {
 		return nil, err
 	}
-	docs, err := parseDocs(patch)
+	lf, crlf := toLF(patch)
+	docs, err := parseDocs(lf)
 	if err != nil {
 		return nil, err
 	}
@@ -95,7 +96,11 @@ func editPatch(patch []byte, w workloadRef, create bool, fn func(doc *yaml.RNode
 	if !changed {
 		return patch, nil
 	}
-	return encodeDocs(patch, docs)
+	out, err := encodeDocs(lf, docs)
+	if err != nil || !crlf {
+		return out, err
+	}
+	return toCRLF(out), nil
 }
 
 // ensurePath walks path from m, creating mappings (and replacing nulls) on the way.

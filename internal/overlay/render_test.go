@@ -172,3 +172,21 @@ func TestRenderConcurrent(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+func TestRenderLoadRestrictions(t *testing.T) {
+	tree := loadFiles(t, map[string]string{
+		"o/kustomization.yaml": "resources:\n  - d.yaml\n  - ../common/ns.yaml\n",
+		"o/d.yaml":             deployment("d", "x:1"),
+		"common/ns.yaml":       "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n",
+	}, "o")
+	_, err := tree.Render()
+	if err == nil {
+		t.Fatal("a file outside the kustomization's directory rendered with the default restrictions")
+	}
+	wantMsg(t, err, "common/ns.yaml")
+	out, err := tree.RenderWith(RenderOptions{LoadRestrictionsNone: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustFind(t, out, "Namespace", "shop")
+}

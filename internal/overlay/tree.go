@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/kustomize/kyaml/openapi"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
@@ -82,7 +83,17 @@ var (
 // Render builds the overlay with krusty's default options, in memory. References are
 // checked first with the rules of Load, so files added by With cannot reach outside the
 // tree.
-func (t *Tree) Render() (*Rendered, error) {
+func (t *Tree) Render() (*Rendered, error) { return t.RenderWith(RenderOptions{}) }
+
+// RenderOptions change how RenderWith builds; the zero value is krusty's defaults.
+type RenderOptions struct {
+	// LoadRestrictionsNone lets a kustomization read files outside its own directory, as
+	// `kustomize build --load-restrictor LoadRestrictionsNone` (an Argo CD build option).
+	LoadRestrictionsNone bool
+}
+
+// RenderWith is Render with options.
+func (t *Tree) RenderWith(o RenderOptions) (*Rendered, error) {
 	if _, err := LoadWithLimits(context.Background(), memReader(t.files), t.dir, t.limits); err != nil {
 		return nil, err
 	}
@@ -100,7 +111,11 @@ func (t *Tree) Render() (*Rendered, error) {
 	if t.dir != "." {
 		root += t.dir
 	}
-	return runKrusty(mem, root, custom)
+	opts := krusty.MakeDefaultOptions()
+	if o.LoadRestrictionsNone {
+		opts.LoadRestrictions = types.LoadRestrictionsNone
+	}
+	return runKrusty(mem, root, opts, custom)
 }
 
 func isKustomizationName(n string) bool {
@@ -112,7 +127,7 @@ func isKustomizationName(n string) bool {
 	return false
 }
 
-func runKrusty(mem filesys.FileSystem, dir string, custom bool) (r *Rendered, err error) {
+func runKrusty(mem filesys.FileSystem, dir string, opts *krusty.Options, custom bool) (r *Rendered, err error) {
 	renderMu.Lock()
 	defer renderMu.Unlock()
 	// A run that sets no schema keeps the previous run's custom one: start clean then,
@@ -128,7 +143,7 @@ func runKrusty(mem filesys.FileSystem, dir string, custom bool) (r *Rendered, er
 			err = fmt.Errorf("kustomize failed on this overlay: %v", p)
 		}
 	}()
-	m, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(mem, dir)
+	m, err := krusty.MakeKustomizer(opts).Run(mem, dir)
 	if err != nil {
 		return nil, fmt.Errorf("kustomize build %s: %w", strings.TrimPrefix(dir, "/"), err)
 	}

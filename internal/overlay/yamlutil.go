@@ -188,6 +188,18 @@ func stringNode(v string) *yaml.Node {
 	return n
 }
 
+// toLF turns a file written with Windows line endings into one with "\n" only, so that
+// comments do not carry a "\r"; crlf reports whether it did.
+func toLF(b []byte) (lf []byte, crlf bool) {
+	n := bytes.Count(b, []byte("\r\n"))
+	if n == 0 || n != bytes.Count(b, []byte("\n")) {
+		return b, false
+	}
+	return bytes.ReplaceAll(b, []byte("\r\n"), []byte("\n")), true
+}
+
+func toCRLF(b []byte) []byte { return bytes.ReplaceAll(b, []byte("\n"), []byte("\r\n")) }
+
 // encodeDocs writes documents back with the sequence indentation of the original text,
 // then restores what the encoder normalises away in lines it did not change.
 func encodeDocs(orig []byte, docs []*yaml.Node) ([]byte, error) {
