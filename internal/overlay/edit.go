@@ -494,7 +494,10 @@ func SetLiterals(kustomization []byte, configMap string, set []KV, unset []strin
 			if d.Kind != yaml.ScalarNode {
 				return nil, lineErrorf(d, "literals of %s must be strings", configMap)
 			}
-			key, value, _ := strings.Cut(d.Value, "=")
+			key, value, ok := strings.Cut(d.Value, "=")
+			if !ok || key == "" {
+				return nil, lineErrorf(d, "literal %q of %s is not key=value", d.Value, configMap)
+			}
 			if remove[key] {
 				changed = true
 				continue
