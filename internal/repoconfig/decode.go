@@ -12,6 +12,9 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
+// extensionPrefix starts top-level keys daytwo ignores, so anchors have somewhere to live.
+const extensionPrefix = "x-"
+
 // maxNodes bounds the nodes decoded with aliases expanded, so a few anchors cannot make a
 // small file expand into billions of values.
 const maxNodes = 50_000
@@ -285,6 +288,9 @@ func (d *decoder) structure(n *yaml.Node, v reflect.Value, at place) {
 			continue
 		}
 		i, known := fields[name]
+		if !known && at.path == "" && strings.HasPrefix(name, extensionPrefix) {
+			continue // a place for anchors, as in Compose files
+		}
 		if !known {
 			d.add(p.key.Line, "unknown key %q %s%s", name, at.in(), didYouMean(name, names))
 			continue

@@ -129,6 +129,12 @@ func spliceFreeze(src, env string, f *Freeze) (string, error) {
 		if err != nil {
 			return "", err
 		}
+		// Keep a comment written beside the key.
+		if c := k.LineComment; c != "" {
+			block[0] += " " + c
+		} else if c := v.LineComment; c != "" && v.Line == k.Line {
+			block[0] += " " + c
+		}
 		return joinLines(lines[:start-1], block, lines[end:]), nil
 	}
 	if f == nil {
@@ -276,11 +282,19 @@ func freezeNode(f *Freeze) *kyaml.RNode {
 	add := func(k string, v *kyaml.Node) {
 		m.YNode().Content = append(m.YNode().Content, &kyaml.Node{Kind: kyaml.ScalarNode, Value: k}, v)
 	}
+	text := func(s string) *kyaml.Node {
+		n := kyaml.NewStringRNode(s).YNode()
+		// yes, on, no… are booleans to YAML 1.1 readers: quote them.
+		if n.Style == 0 && kyaml.IsYaml1_1NonString(n) {
+			n.Style = kyaml.DoubleQuotedStyle
+		}
+		return n
+	}
 	if f.Reason != "" {
-		add("reason", kyaml.NewStringRNode(f.Reason).YNode())
+		add("reason", text(f.Reason))
 	}
 	if f.By != "" {
-		add("by", kyaml.NewStringRNode(f.By).YNode())
+		add("by", text(f.By))
 	}
 	if !f.Since.IsZero() {
 		add("since", &kyaml.Node{Kind: kyaml.ScalarNode, Tag: "!!timestamp", Value: f.Since.UTC().Format(time.RFC3339Nano)})
