@@ -47,6 +47,15 @@ func (t Thread) Comment(ctx context.Context, body string) (int64, error) {
 	return c.GetID(), nil
 }
 
+// GetComment returns the body of a comment.
+func (t Thread) GetComment(ctx context.Context, id int64) (string, error) {
+	c, _, err := t.Client.Issues.GetComment(ctx, t.Owner, t.Repo, id)
+	if err != nil {
+		return "", fmt.Errorf("read comment %d on %s/%s: %w", id, t.Owner, t.Repo, err)
+	}
+	return c.GetBody(), nil
+}
+
 // EditComment replaces the body of a comment daytwo posted earlier.
 func (t Thread) EditComment(ctx context.Context, id int64, body string) error {
 	_, _, err := t.Client.Issues.EditComment(ctx, t.Owner, t.Repo, id, &gh.IssueComment{Body: gh.String(Truncate(body, MaxCommentBytes))})

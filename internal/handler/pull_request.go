@@ -33,7 +33,7 @@ func (h *PullRequest) Handle(ctx context.Context, _, _ string, payload []byte) e
 	pr := ev.GetPullRequest()
 	ctx, log := githubapp.PreparePRContext(ctx, ev.GetInstallation().GetID(), ev.GetRepo(), pr.GetNumber())
 	log.Info().Bool("merged", pr.GetMerged()).Str("merge_commit_sha", pr.GetMergeCommitSHA()).Msg("pull request closed")
-	return h.Responder.PullRequestClosed(ctx, ev.GetInstallation().GetID(), ev.GetRepo(), pr)
+	return h.Responder.PullRequestClosed(ctx, ev.GetInstallation().GetID(), ev.GetRepo(), pr, ev.GetSender())
 }
 
 // PullRequestReview handles `pull_request_review`: approvals of daytwo's change PRs.

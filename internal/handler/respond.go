@@ -14,10 +14,18 @@ import (
 	ghapi "github.com/daytwo-dev/daytwo/internal/github"
 )
 
-// Runner carries out one day-2 command asked for on GitHub and returns the markdown to
-// reply with. It owns everything after parsing: policy, planning, the change PR.
+// Runner carries out day-2 commands asked for on GitHub and follows the PRs they open.
+// It owns everything after parsing: policy, planning, the change PR, its status comment.
 type Runner interface {
+	// Run carries out cmd and returns markdown to add to the reply ("" when it reported
+	// on its own status comment).
 	Run(ctx context.Context, client *gh.Client, req Request, cmd command.Command) string
+	// PullRequestClosed follows a closed (merged or not) pull request.
+	PullRequestClosed(ctx context.Context, client *gh.Client, repo *gh.Repository, pr *gh.PullRequest, sender *gh.User) error
+	// ReviewSubmitted follows a submitted review.
+	ReviewSubmitted(ctx context.Context, client *gh.Client, repo *gh.Repository, pr *gh.PullRequest, review *gh.PullRequestReview) error
+	// Specs are the runner's own commands, added to the registry (e.g. /cancel).
+	Specs() []command.Spec
 }
 
 // Responder answers requests: it parses commands, acknowledges them, replies with help or
@@ -102,14 +110,28 @@ func (r *Responder) parse(req Request) []command.Result {
 	return r.Commands.Parse(req.Body)
 }
 
-// PullRequestClosed follows daytwo's change PRs once closed.
-func (r *Responder) PullRequestClosed(ctx context.Context, installationID int64, repo *gh.Repository, pr *gh.PullRequest) error {
-	return nil
+// PullRequestClosed hands a closed PR to the runner.
+func (r *Responder) PullRequestClosed(ctx context.Context, installationID int64, repo *gh.Repository, pr *gh.PullRequest, sender *gh.User) error {
+	if r.Runner == nil {
+		return nil
+	}
+	client, err := r.Clients.NewInstallationClient(installationID)
+	if err != nil {
+		return fmt.Errorf("installation client: %w", err)
+	}
+	return r.Runner.PullRequestClosed(ctx, client, repo, pr, sender)
 }
 
-// ReviewSubmitted follows reviews of daytwo's change PRs.
+// ReviewSubmitted hands a submitted review to the runner.
 func (r *Responder) ReviewSubmitted(ctx context.Context, installationID int64, repo *gh.Repository, pr *gh.PullRequest, review *gh.PullRequestReview) error {
-	return nil
+	if r.Runner == nil {
+		return nil
+	}
+	client, err := r.Clients.NewInstallationClient(installationID)
+	if err != nil {
+		return fmt.Errorf("installation client: %w", err)
+	}
+	return r.Runner.ReviewSubmitted(ctx, client, repo, pr, review)
 }
 
 func nonEmpty(ss []string) []string {
