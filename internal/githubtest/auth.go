@@ -227,7 +227,8 @@ func (s *Server) authRoutes() {
 		}
 	})
 	s.handle("GET /repos/{owner}/{repo}/installation", authApp, func(c *call) {
-		s.answerInstallation(c, func(i *installation) bool { return i.coversName(c.r.PathValue("owner") + "/" + c.r.PathValue("repo")) })
+		full := c.r.PathValue("owner") + "/" + c.r.PathValue("repo")
+		s.answerInstallation(c, func(i *installation) bool { return s.repos[strings.ToLower(full)] != nil && i.coversName(full) })
 	})
 	s.handle("GET /orgs/{org}/installation", authApp, func(c *call) {
 		s.answerInstallation(c, func(i *installation) bool {

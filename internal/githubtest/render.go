@@ -173,7 +173,6 @@ type repoJSON struct {
 	UpdatedAt                string              `json:"updated_at"`
 	Permissions              repoPermissionsJSON `json:"permissions"`
 	AllowRebaseMerge         bool                `json:"allow_rebase_merge"`
-	TemplateRepository       *repoJSON           `json:"template_repository"`
 	TempCloneToken           string              `json:"temp_clone_token"`
 	AllowSquashMerge         bool                `json:"allow_squash_merge"`
 	AllowAutoMerge           bool                `json:"allow_auto_merge"`
@@ -181,8 +180,6 @@ type repoJSON struct {
 	AllowMergeCommit         bool                `json:"allow_merge_commit"`
 	AllowForking             bool                `json:"allow_forking"`
 	WebCommitSignoffRequired bool                `json:"web_commit_signoff_required"`
-	SubscribersCount         int                 `json:"subscribers_count"`
-	NetworkCount             int                 `json:"network_count"`
 	License                  *struct{}           `json:"license"`
 	Forks                    int                 `json:"forks"`
 	OpenIssues               int                 `json:"open_issues"`

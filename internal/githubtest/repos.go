@@ -535,9 +535,13 @@ func (s *Server) repoRoutes() {
 	s.handle("GET /orgs/{org}/members/{username}", authInstallation, s.checkOrgMember)
 }
 
+// fullRepoJSON is GitHub's "full-repository": GET /repos/{owner}/{repo}.
 type fullRepoJSON struct {
 	repoJSON
-	Organization *userJSON `json:"organization,omitempty"`
+	Organization       *userJSON `json:"organization,omitempty"`
+	TemplateRepository *repoJSON `json:"template_repository"`
+	SubscribersCount   int       `json:"subscribers_count"`
+	NetworkCount       int       `json:"network_count"`
 }
 
 func (s *Server) fullRepoJSON(rs *repoState) fullRepoJSON {

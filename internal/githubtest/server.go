@@ -136,11 +136,21 @@ func New(t testing.TB, opts ...Option) *Server {
 	return s
 }
 
+// sharedKey is one generated app key per test binary: generating a 2048-bit key takes long
+// enough to slow suites that start many servers, and fakes need not keep secrets apart.
+var sharedKey = sync.OnceValues(func() (*rsa.PrivateKey, error) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return nil, fmt.Errorf("generate app key: %w", err)
+	}
+	return key, nil
+})
+
 func (s *Server) setKey(pemBytes []byte) error {
 	if pemBytes == nil {
-		key, err := rsa.GenerateKey(rand.Reader, 2048)
+		key, err := sharedKey()
 		if err != nil {
-			return fmt.Errorf("generate app key: %w", err)
+			return err
 		}
 		s.key = key
 		s.keyPEM = pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
