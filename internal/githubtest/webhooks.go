@@ -316,6 +316,11 @@ func (e *PayloadEditor) setUser(path, login string, id int64) {
 	u["login"] = login
 	if id != 0 {
 		u["id"] = id
+		kind := "User"
+		if str(u["type"]) == "Bot" || strings.HasSuffix(login, "[bot]") {
+			kind = "Bot"
+		}
+		u["node_id"] = nodeID(kind, id)
 	}
 }
 
@@ -416,8 +421,19 @@ func (e *PayloadEditor) setIssueFields(s *Server, rs *repoState, obj string, is 
 		labels = append(labels, map[string]any{"id": l.ID, "node_id": l.NodeID, "url": l.URL, "name": l.Name, "color": l.Color, "default": l.Default, "description": l.Description})
 	}
 	e.Set(obj+".labels", labels)
-	e.setUser(obj+".user", is.user.login, is.user.id)
 	e.Set(obj+".user.type", is.user.typ)
+	e.setUser(obj+".user", is.user.login, is.user.id)
+	assignees := []any{}
+	for _, a := range is.assignees {
+		assignees = append(assignees, s.userJSON(a))
+	}
+	e.Set(obj+".assignees", assignees)
+	if len(is.assignees) > 0 {
+		e.Set(obj+".assignee", assignees[0])
+	} else {
+		e.Set(obj+".assignee", nil)
+	}
+	e.Set(obj+".milestone", nil)
 	e.Set(obj+".author_association", s.association(rs, is.user))
 }
 
@@ -451,16 +467,16 @@ func (r *Repo) IssueCommentPayload(commentID int64) []byte {
 	e.Set("comment.body", cm.body)
 	e.Set("comment.created_at", ts(cm.createdAt))
 	e.Set("comment.updated_at", ts(cm.updatedAt))
-	e.setUser("comment.user", cm.user.login, cm.user.id)
 	e.Set("comment.user.type", cm.user.typ)
+	e.setUser("comment.user", cm.user.login, cm.user.id)
 	e.Set("comment.author_association", r.s.association(rs, cm.user))
 	if cm.viaApp {
 		e.Set("comment.performed_via_github_app.id", r.s.app.id)
 		e.Set("comment.performed_via_github_app.slug", r.s.app.slug)
 		e.Set("comment.performed_via_github_app.name", r.s.app.name)
 	}
-	e.setUser("sender", cm.user.login, cm.user.id)
 	e.Set("sender.type", cm.user.typ)
+	e.setUser("sender", cm.user.login, cm.user.id)
 	return r.s.mustBytes(e)
 }
 
@@ -541,8 +557,8 @@ func (r *Repo) PullClosedPayload(number int) []byte {
 	if actor == nil {
 		actor = is.user
 	}
-	e.setUser("sender", actor.login, actor.id)
 	e.Set("sender.type", actor.typ)
+	e.setUser("sender", actor.login, actor.id)
 	return r.s.mustBytes(e)
 }
 
