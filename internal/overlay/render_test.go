@@ -190,3 +190,29 @@ func TestRenderLoadRestrictions(t *testing.T) {
 	}
 	mustFind(t, out, "Namespace", "shop")
 }
+
+// Removing the last annotation leaves a document naming only its workload; kustomize
+// applies it as a no-op.
+func TestRenderIdentityOnlyPatch(t *testing.T) {
+	p, err := SetWorkloadAnnotation(nil, "apps/v1", "Deployment", "d", suspendKey, "3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, err = RemoveWorkloadAnnotation(p, "apps/v1", "Deployment", "d", suspendKey); err != nil {
+		t.Fatal(err)
+	}
+	if want := "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: d\n"; string(p) != want {
+		t.Fatalf("patch = %q, want %q", p, want)
+	}
+	files := map[string]string{
+		"o/kustomization.yaml": "resources:\n  - d.yaml\n",
+		"o/d.yaml":             deployment("d", "x:1"),
+	}
+	before := render(t, files)
+	files["o/kustomization.yaml"] += "patches:\n  - path: p.yaml\n"
+	files["o/p.yaml"] = string(p)
+	after := render(t, files)
+	if d := Diff(before, after); d != "" {
+		t.Errorf("an identity-only patch changed the render:\n%s", d)
+	}
+}
