@@ -55,7 +55,7 @@ func (s *Server) getBlob(c *call) {
 		SHA      string `json:"sha"`
 		Size     int    `json:"size"`
 		NodeID   string `json:"node_id"`
-	}{wrap60(base64.StdEncoding.EncodeToString(data)), "base64", s.apiBase() + "/repos/" + rs.fullName() + "/git/blobs/" + sha, sha, len(data), nodeID("Blob", rs.id) + sha[:8]})
+	}{wrap60(base64.StdEncoding.EncodeToString(data)), "base64", s.apiBase() + "/repos/" + rs.fullName() + "/git/blobs/" + sha, sha, len(data), nodeID("Blob", fmt.Sprintf("%d:%s", rs.id, sha))})
 }
 
 func (s *Server) createBlob(c *call) {
@@ -310,7 +310,7 @@ func (s *Server) gitCommitJSON(rs *repoState, sha string) (gitCommitJSON, error)
 	}
 	return gitCommitJSON{
 		SHA:          sha,
-		NodeID:       nodeID("Commit", rs.id) + sha[:8],
+		NodeID:       nodeID("Commit", fmt.Sprintf("%d:%s", rs.id, sha)),
 		URL:          base + "commits/" + sha,
 		HTMLURL:      s.srv.URL + "/" + rs.fullName() + "/commit/" + sha,
 		Author:       actor(co.author),

@@ -23,6 +23,7 @@ type pullState struct {
 	requestedReviewers []*account
 	requestedTeams     []*team
 	reviews            []*review
+	unknownReads       int // reads left that report mergeability as not yet computed
 }
 
 type review struct {
@@ -256,7 +257,7 @@ func (s *Server) openPull(rs *repoState, author *account, head, base, title, bod
 		return nil, &fieldErr{fieldError{Resource: "PullRequest", Field: "body", Code: "custom", Message: "Body is too long (maximum is 65536 characters)"}}
 	}
 	is := s.newIssue(rs, author, title, body)
-	is.pull = &pullState{id: s.newID(), head: head, base: base, headSHA: headSHA, draft: draft}
+	is.pull = &pullState{id: s.newID(), head: head, base: base, headSHA: headSHA, draft: draft, unknownReads: s.lazyMerge}
 	return is, nil
 }
 
@@ -638,6 +639,9 @@ func (s *Server) pullJSON(rs *repoState, is *issueState) pullJSON {
 	}
 	if p.merged {
 		out.MergeCommitSHA = &p.mergeCommitSHA
+		out.MergeableState = "unknown"
+	} else if is.state == "open" && p.unknownReads > 0 {
+		p.unknownReads--
 		out.MergeableState = "unknown"
 	} else if is.state == "open" {
 		mergeable, state, tree := s.mergeability(rs, is)

@@ -35,6 +35,7 @@ type repoState struct {
 	statuses            []*commitStatus
 	dispatches          []Dispatch
 	seedSeq             int
+	lazyMerge           int // see WithMergeabilityDelay
 }
 
 func (rs *repoState) fullName() string { return rs.owner.login + "/" + rs.name }
@@ -90,6 +91,7 @@ func (s *Server) CreateRepo(owner, name string, opts ...RepoOption) *Repo {
 		roles:         map[string]string{},
 		protections:   map[string]Protection{},
 		checkRuns:     map[int64]*checkRun{},
+		lazyMerge:     s.lazyMerge,
 	}
 	for _, o := range opts {
 		o(rs)
@@ -283,14 +285,21 @@ func (rs *repoState) commitFiles(branch, message string, files, modes map[string
 	return sha, nil
 }
 
-// setRef moves a ref and keeps open pull requests' head commits in step.
+// setRef moves a ref and keeps open pull requests' head commits in step; their
+// mergeability is recomputed (see WithMergeabilityDelay).
 func (rs *repoState) setRef(ref, sha string) {
 	rs.refs[ref] = sha
 	rs.pushedAt = time.Now().UTC()
 	if branch, ok := strings.CutPrefix(ref, "refs/heads/"); ok {
 		for _, is := range rs.issues {
-			if is.pull != nil && is.state == "open" && is.pull.head == branch {
+			if is.pull == nil || is.state != "open" {
+				continue
+			}
+			if is.pull.head == branch {
 				is.pull.headSHA = sha
+			}
+			if is.pull.head == branch || is.pull.base == branch {
+				is.pull.unknownReads = rs.lazyMerge
 			}
 		}
 	}
@@ -683,7 +692,13 @@ func (s *Server) getRaw(c *call) {
 		c.fail(http.StatusNotFound, "Not Found")
 		return
 	}
-	co, err := rs.objects.commit(c.r.PathValue("sha"))
+	sha := c.r.PathValue("sha")
+	if data, isBlob := rs.objects.blob(sha); isBlob { // raw_url of a diff entry names the blob
+		c.w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = c.w.Write(data)
+		return
+	}
+	co, err := rs.objects.commit(sha)
 	if err != nil {
 		c.fail(http.StatusNotFound, "Not Found")
 		return
@@ -854,7 +869,7 @@ func (s *Server) repoCommitJSON(rs *repoState, sha string, withFiles bool) (repo
 	base := s.apiBase() + "/repos/" + rs.fullName()
 	var out repoCommitJSON
 	out.SHA = sha
-	out.NodeID = nodeID("Commit", rs.id) + sha[:8]
+	out.NodeID = nodeID("Commit", fmt.Sprintf("%d:%s", rs.id, sha))
 	out.URL = base + "/commits/" + sha
 	out.HTMLURL = s.srv.URL + "/" + rs.fullName() + "/commit/" + sha
 	out.CommentsURL = base + "/commits/" + sha + "/comments"
@@ -900,7 +915,7 @@ func (s *Server) getRepoCommit(c *call) {
 		c.invalid("No commit found for SHA: " + ref)
 		return
 	}
-	if strings.Contains(c.r.Header.Get("Accept"), "application/vnd.github.sha") {
+	if accept := c.r.Header.Get("Accept"); strings.Contains(accept, "application/vnd.github") && strings.HasSuffix(accept, ".sha") {
 		c.w.Header().Set("Content-Type", "application/vnd.github.sha; charset=utf-8")
 		c.w.Header().Set("ETag", `"`+sha+`"`)
 		if c.r.Header.Get("If-None-Match") == `"`+sha+`"` {

@@ -40,6 +40,7 @@ type Server struct {
 	secret    string
 	tokenTTL  time.Duration
 	rateLimit int
+	lazyMerge int
 
 	mu            sync.Mutex
 	latency       time.Duration
@@ -73,6 +74,7 @@ type config struct {
 	latency   time.Duration
 	rateLimit int
 	appOwner  string
+	lazyMerge int
 }
 
 // Option configures New.
@@ -102,6 +104,11 @@ func WithLatency(d time.Duration) Option { return func(c *config) { c.latency = 
 // WithRateLimit sets the hourly request budget per installation (default 5000).
 func WithRateLimit(n int) Option { return func(c *config) { c.rateLimit = n } }
 
+// WithMergeabilityDelay makes the first n reads of a pull request after it is opened or its
+// branches move report mergeable null and mergeable_state "unknown", as GitHub does while it
+// computes the test merge in the background.
+func WithMergeabilityDelay(n int) Option { return func(c *config) { c.lazyMerge = n } }
+
 // New starts a fake GitHub and closes it when the test ends.
 func New(t testing.TB, opts ...Option) *Server {
 	t.Helper()
@@ -115,6 +122,7 @@ func New(t testing.TB, opts ...Option) *Server {
 		secret:        cfg.secret,
 		tokenTTL:      cfg.tokenTTL,
 		rateLimit:     cfg.rateLimit,
+		lazyMerge:     cfg.lazyMerge,
 		latency:       cfg.latency,
 		installations: map[int64]*installation{},
 		tokens:        map[string]*accessToken{},

@@ -326,3 +326,5 @@ func TestSendWebhookHeaders(t *testing.T) {
 		t.Fatal("delivery ids repeat")
 	}
 }
+
+func decodeInto(payload []byte, v any) error { return json.Unmarshal(payload, v) }
