@@ -314,6 +314,7 @@ func (s *Server) createAccessToken(c *call) {
 		}
 	}
 	t := s.mintToken(inst, restrict)
+	infoOf(c.r).installation = inst.id
 	out := tokenJSON{
 		Token:               t.value,
 		ExpiresAt:           ts(t.expires),

@@ -73,7 +73,7 @@ func TestInstallationTokensExpireAndAreScoped(t *testing.T) {
 	if !strings.HasPrefix(last.Token, "ghs_") || last.Installation == 0 || last.Status != http.StatusOK || last.Path != "/repos/acme/gitops" {
 		t.Fatalf("logged request = %+v", last)
 	}
-	if reqs[0].Method != http.MethodPost || !strings.HasSuffix(reqs[0].Path, "/access_tokens") || reqs[0].Status != http.StatusCreated {
+	if reqs[0].Method != http.MethodPost || !strings.HasSuffix(reqs[0].Path, "/access_tokens") || reqs[0].Status != http.StatusCreated || reqs[0].Installation != last.Installation {
 		t.Fatalf("first logged request = %+v, want the token exchange", reqs[0])
 	}
 

@@ -141,7 +141,7 @@ type Request struct {
 	Status int
 	// Token is the credential sent in Authorization (installation token or app JWT), or "".
 	Token string
-	// Installation is the installation the token belongs to, when it was a valid one.
+	// Installation is the installation a valid token belongs to, or whose token was requested.
 	Installation int64
 	// Faulted is set when an injected fault answered instead of the API.
 	Faulted bool
