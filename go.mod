@@ -54,6 +54,7 @@ require (
 	github.com/argoproj/argo-cd/v2 v2.14.21
 	github.com/bradleyfalzon/ghinstallation/v2 v2.12.0
 	github.com/google/go-github/v60 v60.0.0
+	github.com/hmarr/codeowners v1.2.1
 	github.com/palantir/go-githubapp v0.24.1
 	github.com/prometheus/client_golang v1.20.5
 	github.com/rs/zerolog v1.33.0
