@@ -32,6 +32,7 @@ type decoder struct {
 	lines   map[string]int // key path ("environments[1].replicas.max") → line
 	visited int
 	tooBig  bool
+	active  map[*yaml.Node]bool // nodes being decoded, to refuse aliases into themselves
 }
 
 // place is where a value sits in the file: its key path, and how a person names it.
@@ -94,18 +95,36 @@ func (d *decoder) enter(n *yaml.Node) *yaml.Node {
 	if d.tooBig || n == nil {
 		return nil
 	}
+	alias := n
 	for n.Kind == yaml.AliasNode {
 		if n.Alias == nil {
 			return nil
 		}
 		n = n.Alias
 	}
-	d.visited++
-	if d.visited > maxNodes {
-		d.tooBig = true
+	if d.active[n] {
+		d.add(alias.Line, "the alias *%s is used inside the value it names", alias.Value)
 		return nil
 	}
 	return n
+}
+
+// count charges n units of work against maxNodes and reports whether decoding may go on.
+func (d *decoder) count(n int) bool {
+	d.visited += n
+	if d.visited > maxNodes {
+		d.tooBig = true
+	}
+	return !d.tooBig
+}
+
+// hold marks n as being decoded until the returned func runs.
+func (d *decoder) hold(n *yaml.Node) func() {
+	if d.active == nil {
+		d.active = map[*yaml.Node]bool{}
+	}
+	d.active[n] = true
+	return func() { delete(d.active, n) }
 }
 
 func isNull(n *yaml.Node) bool {
@@ -131,9 +150,10 @@ func describe(n *yaml.Node) string {
 
 // value decodes n into v.
 func (d *decoder) value(n *yaml.Node, v reflect.Value, at place) {
-	if n = d.enter(n); n == nil {
+	if n = d.enter(n); n == nil || !d.count(1) {
 		return
 	}
+	defer d.hold(n)()
 	d.resolved(n, v, at)
 }
 
@@ -194,6 +214,9 @@ type pair struct {
 // own keys, applied later, win over merged ones.
 func (d *decoder) pairs(n *yaml.Node, at place) []pair {
 	var merged, own []pair
+	if !d.count(len(n.Content) / 2) {
+		return nil
+	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		if k.Kind == yaml.ScalarNode && k.ShortTag() == "!!merge" {
@@ -209,7 +232,10 @@ func (d *decoder) merge(v *yaml.Node, at place) []pair {
 	if v = d.enter(v); v == nil {
 		return nil
 	}
+	defer d.hold(v)()
 	var out []pair
+	// Merged pairs are copied once per level of merging: charge the copies too.
+	defer func() { d.count(len(out)) }()
 	switch v.Kind {
 	case yaml.MappingNode:
 		for _, p := range d.pairs(v, at) {
@@ -221,16 +247,18 @@ func (d *decoder) merge(v *yaml.Node, at place) []pair {
 		for i := len(v.Content) - 1; i >= 0; i-- {
 			m := d.enter(v.Content[i])
 			if m == nil {
-				return out
+				continue
 			}
 			if m.Kind != yaml.MappingNode {
 				d.add(m.Line, "the << merge key %s takes mappings, not %s", at.in(), describe(m))
 				continue
 			}
+			release := d.hold(m)
 			for _, p := range d.pairs(m, at) {
 				p.merged = true
 				out = append(out, p)
 			}
+			release()
 		}
 	default:
 		d.add(v.Line, "the << merge key %s takes a mapping or a list of mappings, not %s", at.in(), describe(v))

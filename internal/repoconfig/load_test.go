@@ -321,6 +321,10 @@ func TestLoadErrors(t *testing.T) {
 		{"two documents", head + envs + svc + "---\nversion: 1\n", []string{`.github/daytwo.yml line 7: a second YAML document starts here; the file must hold one`}},
 		{"merge of a scalar", head + "environments:\n  - name: dev\n    <<: 3\n" + svc,
 			[]string{`.github/daytwo.yml line 4: the << merge key in environment "dev" takes a mapping or a list of mappings, not "3"`}},
+		{"merge of itself", head + "environments:\n  - name: dev\n    requesters: &r\n      <<: *r\n" + svc,
+			[]string{`.github/daytwo.yml line 5: the alias *r is used inside the value it names`}},
+		{"list containing itself", head + "environments: &e\n  - name: dev\n  - *e\n" + svc,
+			[]string{`.github/daytwo.yml line 4: the alias *e is used inside the value it names`}},
 		{"non-text key", head + "environments:\n  - name: dev\n    [a]: 1\n" + svc,
 			[]string{`.github/daytwo.yml line 4: keys in environment "dev" must be plain text, not a list`}},
 	}

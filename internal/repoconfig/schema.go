@@ -107,6 +107,7 @@ func JSONSchema() ([]byte, error) {
 	root["$id"] = SchemaID
 	root["title"] = "daytwo config (" + Path + ")"
 	root["definitions"] = g.defs
+	root["patternProperties"] = map[string]any{"^" + extensionPrefix: map[string]any{"description": "Ignored by daytwo: a place for YAML anchors."}}
 	b, err := json.MarshalIndent(root, "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("encoding the schema: %w", err)
