@@ -161,6 +161,26 @@ func TestHelpCommentGetsReplyAndReaction(t *testing.T) {
 			t.Errorf("logs lack %s", want)
 		}
 	}
+	// GitHub requests and the rate limit are measured (the handler's own count lands as it returns).
+	wantMetrics := []string{`daytwo_github_requests_total{status="201"}`, `daytwo_github_rate_limit_remaining{resource="core"}`,
+		`daytwo_webhook_deliveries_total{event="issue_comment",outcome="handled"} 1`, `daytwo_handler_duration_seconds_count{event="issue_comment"} 1`}
+	var metrics string
+	eventually(t, "metrics", func() bool {
+		res, err := http.Get(strings.TrimSuffix(a.hook, githubapp.DefaultWebhookRoute) + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		metrics = string(b)
+		for _, want := range wantMetrics {
+			if !strings.Contains(metrics, want) {
+				return false
+			}
+		}
+		return true
+	})
+
 	keyLine := strings.Split(string(a.gh.PrivateKeyPEM()), "\n")[1]
 	if strings.Contains(logs, commentReq.Token) || strings.Contains(logs, keyLine) {
 		t.Fatal("a token or the private key appeared in the logs")
