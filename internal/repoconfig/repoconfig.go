@@ -31,8 +31,9 @@ type Environment struct {
 	ArgoCD        EnvArgoCD `yaml:"argocd,omitempty" json:"argocd,omitempty"`
 }
 
-// Rule says who qualifies: a minimum repository permission and/or membership of a team.
-// Permission is one of read, triage, write, maintain, admin. Empty rule = write.
+// Rule says who qualifies: a person meeting any one part (at least Permission, active
+// membership of one of Teams, being one of Users). Permission is one of read, triage,
+// write, maintain, admin. Load turns an empty rule into write.
 type Rule struct {
 	Permission string   `yaml:"permission,omitempty" json:"permission,omitempty"`
 	Teams      []string `yaml:"teams,omitempty" json:"teams,omitempty"` // "org/slug"
