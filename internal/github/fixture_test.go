@@ -1,0 +1,138 @@
+package github_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	gh "github.com/google/go-github/v60/github"
+	"github.com/palantir/go-githubapp/githubapp"
+
+	ghapi "github.com/daytwo-dev/daytwo/internal/github"
+	"github.com/daytwo-dev/daytwo/internal/githubtest"
+	"github.com/daytwo-dev/daytwo/internal/plan"
+)
+
+// changeEnv is a fake GitHub with acme/gitops seeded, and a real installation client
+// (go-githubapp: app JWT exchanged for an installation token) with the Retry middleware.
+type changeEnv struct {
+	s    *githubtest.Server
+	gr   *githubtest.Repo
+	repo ghapi.Repo
+	base ghapi.Head
+	ctx  context.Context
+}
+
+var seedFiles = map[string]string{
+	"README.md":                                    "# gitops\n",
+	"apps/web/base/deployment.yaml":                "kind: Deployment\nmetadata:\n  name: web\n",
+	"apps/web/overlays/prod/kustomization.yaml":    "resources:\n- ../../base\nreplicas:\n- name: web\n  count: 2\n",
+	"apps/web/overlays/prod/old-patch.yaml":        "kind: Deployment\n",
+	"apps/web/overlays/staging/kustomization.yaml": "resources:\n- ../../base\n",
+}
+
+// testPolicy retries quickly, so that fault tests take milliseconds.
+var testPolicy = ghapi.RetryPolicy{Attempts: 4, Base: 5 * time.Millisecond, MaxWait: 10 * time.Second}
+
+func newChangeEnv(t *testing.T) *changeEnv {
+	t.Helper()
+	s := githubtest.New(t)
+	gr := s.CreateRepo("acme", "gitops")
+	gr.Commit("main", "initial layout", seedFiles)
+	gr.SetPermission("alice", githubtest.RoleWrite)
+	gr.SetPermission("bob", githubtest.RoleMaintain)
+	s.AddTeamMember("acme", "sre", "carol", "member", "active")
+	id := s.Install("acme")
+	cc := githubapp.NewClientCreator(s.V3URL(), s.V4URL(), s.AppID(), s.PrivateKeyPEM(),
+		githubapp.WithClientMiddleware(ghapi.Retry(testPolicy)))
+	client, err := cc.NewInstallationClient(id)
+	if err != nil {
+		t.Fatalf("NewInstallationClient: %v", err)
+	}
+	e := &changeEnv{s: s, gr: gr, repo: ghapi.Repo{Client: client, Owner: "acme", Name: "gitops"}, ctx: context.Background()}
+	if e.base, err = e.repo.Head(e.ctx, ""); err != nil {
+		t.Fatalf("Head: %v", err)
+	}
+	s.ResetLog() // the token exchange and the Head reads are not part of what tests count
+	return e
+}
+
+// changeSet is a scale of web in prod as the planner would make it.
+func (e *changeEnv) changeSet(replicas int) *plan.ChangeSet {
+	kust := fmt.Sprintf("resources:\n- ../../base\nreplicas:\n- name: web\n  count: %d\n", replicas)
+	title := fmt.Sprintf("Scale web in prod to %d replicas", replicas)
+	return &plan.ChangeSet{
+		Service: "web", Env: "prod", Action: "scale",
+		Base: e.base.Commit,
+		Files: []plan.FileChange{
+			{Path: "apps/web/overlays/prod/kustomization.yaml", Content: []byte(kust), Before: []byte(seedFiles["apps/web/overlays/prod/kustomization.yaml"])},
+			{Path: "apps/web/overlays/prod/old-patch.yaml", Delete: true, Before: []byte(seedFiles["apps/web/overlays/prod/old-patch.yaml"])},
+			{Path: "apps/web/overlays/prod/NOTES.md", Content: []byte("scaled by daytwo\r\n")},
+		},
+		Branch: "daytwo/prod/web/scale-0a1b2c3d",
+		Title:  title,
+		Body:   fmt.Sprintf("Scales web in prod to %d.\n\n<!-- daytwo: {\"action\":\"scale\",\"env\":\"prod\",\"service\":\"web\"} -->", replicas),
+		CommitMessage: fmt.Sprintf("%s\n\nscale web in prod: 2 → %d replicas\n\n%s: scale\n%s: web\n%s: prod\n%s: alice\n",
+			title, replicas, plan.TrailerAction, plan.TrailerService, plan.TrailerEnv, plan.TrailerRequester),
+		Metadata: map[string]string{"action": "scale", "env": "prod", "service": "web"},
+	}
+}
+
+// expectedFiles is the base's files with cs applied.
+func expectedFiles(cs *plan.ChangeSet) map[string]string {
+	out := map[string]string{}
+	for k, v := range seedFiles {
+		out[k] = v
+	}
+	for _, f := range cs.Files {
+		if f.Delete {
+			delete(out, f.Path)
+		} else {
+			out[f.Path] = string(f.Content)
+		}
+	}
+	return out
+}
+
+// calls lists "METHOD path" of the logged API requests.
+func (e *changeEnv) calls() []string {
+	var out []string
+	for _, r := range e.s.Requests() {
+		out = append(out, r.Method+" "+r.Path)
+	}
+	return out
+}
+
+func (e *changeEnv) repoPath(p string) string { return "/repos/acme/gitops" + p }
+
+func (e *changeEnv) hasBranch(name string) bool {
+	for _, b := range e.gr.Branches() {
+		if b == name {
+			return true
+		}
+	}
+	return false
+}
+
+// openPulls lists the fake's open pull requests.
+func (e *changeEnv) openPulls() []githubtest.Pull {
+	var out []githubtest.Pull
+	for _, p := range e.gr.Pulls() {
+		if p.State == "open" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func sameStrings(a, b []string) bool {
+	return strings.Join(a, "\x00") == strings.Join(b, "\x00")
+}
+
+func codeOf(err error) plan.Code { return plan.ErrorCode(err) }
+
+type ghPull = gh.PullRequest
+
+func strPtr(s string) *string { return &s }

@@ -1,0 +1,236 @@
+package github
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	gh "github.com/google/go-github/v60/github"
+
+	"github.com/daytwo-dev/daytwo/internal/plan"
+)
+
+// Repo is one repository seen through an installation client.
+type Repo struct {
+	Client      *gh.Client
+	Owner, Name string
+}
+
+// FullName is "owner/name".
+func (r Repo) FullName() string { return r.Owner + "/" + r.Name }
+
+// Head is a branch and where it points.
+type Head struct{ Branch, Commit, Tree string }
+
+// Head reads a branch, the default branch when branch is "": one GET of the repository
+// only in that case, plus one GET of the branch, which carries both commit and tree.
+func (r Repo) Head(ctx context.Context, branch string) (Head, error) {
+	if branch == "" {
+		repo, _, err := r.Client.Repositories.Get(ctx, r.Owner, r.Name)
+		if err != nil {
+			if isNotFound(err) {
+				return Head{}, &plan.Error{Code: plan.NotFound, Msg: fmt.Sprintf("repository %s does not exist or the app is not installed on it", r.FullName()), Err: err}
+			}
+			return Head{}, fmt.Errorf("read repository %s: %w", r.FullName(), err)
+		}
+		if branch = repo.GetDefaultBranch(); branch == "" {
+			return Head{}, plan.Errorf(plan.NotFound, "repository %s has no default branch (is it empty?)", r.FullName())
+		}
+	}
+	// One redirect is followed: GitHub answers 301 for a renamed branch.
+	b, _, err := r.Client.Repositories.GetBranch(ctx, r.Owner, r.Name, branch, 1)
+	if err != nil {
+		if isNotFound(err) {
+			return Head{}, &plan.Error{Code: plan.NotFound, Msg: fmt.Sprintf("branch `%s` does not exist in %s", branch, r.FullName()), Err: err}
+		}
+		return Head{}, fmt.Errorf("read branch %s of %s: %w", branch, r.FullName(), err)
+	}
+	h := Head{Branch: b.GetName(), Commit: b.GetCommit().GetSHA(), Tree: b.GetCommit().GetCommit().GetTree().GetSHA()}
+	if h.Branch == "" {
+		h.Branch = branch
+	}
+	if h.Commit == "" || h.Tree == "" {
+		return Head{}, fmt.Errorf("branch %s of %s: GitHub's answer lacks the commit or tree id", branch, r.FullName())
+	}
+	return h, nil
+}
+
+// Repository roles, from most to least powerful.
+const (
+	RoleAdmin    = "admin"
+	RoleMaintain = "maintain"
+	RoleWrite    = "write"
+	RoleTriage   = "triage"
+	RoleRead     = "read"
+	RoleNone     = "none"
+)
+
+// Permission returns login's effective role on the repository: admin, maintain, write,
+// triage, read or none. GitHub's role_name is used when it is one of those; a custom
+// repository role falls back to the base permission GitHub reports beside it. A user
+// GitHub does not know has none.
+func (r Repo) Permission(ctx context.Context, login string) (string, error) {
+	if err := checkLogin(login); err != nil {
+		return "", err
+	}
+	u := fmt.Sprintf("repos/%s/%s/collaborators/%s/permission", url.PathEscape(r.Owner), url.PathEscape(r.Name), url.PathEscape(login))
+	req, err := r.Client.NewRequest(http.MethodGet, u, nil)
+	if err != nil {
+		return "", fmt.Errorf("permission of %s on %s: %w", login, r.FullName(), err)
+	}
+	// go-github v60 has no role_name field, which is what tells maintain and triage apart.
+	var v struct {
+		Permission string `json:"permission"`
+		RoleName   string `json:"role_name"`
+	}
+	if _, err := r.Client.Do(ctx, req, &v); err != nil {
+		if isNotFound(err) {
+			return RoleNone, nil
+		}
+		return "", fmt.Errorf("permission of %s on %s: %w", login, r.FullName(), err)
+	}
+	switch role := strings.ToLower(v.RoleName); role {
+	case RoleAdmin, RoleMaintain, RoleWrite, RoleTriage, RoleRead, RoleNone:
+		return role, nil
+	}
+	switch p := strings.ToLower(v.Permission); p {
+	case RoleAdmin, RoleWrite, RoleRead:
+		return p, nil
+	}
+	return RoleNone, nil
+}
+
+// TeamMember reports whether login is an active member of the team org/slug; a pending
+// invitation and an unknown team or user are not membership.
+func (r Repo) TeamMember(ctx context.Context, org, slug, login string) (bool, error) {
+	if org == "" || slug == "" {
+		return false, fmt.Errorf("team %q/%q: organization and team slug are both required", org, slug)
+	}
+	if err := checkLogin(login); err != nil {
+		return false, err
+	}
+	m, _, err := r.Client.Teams.GetTeamMembershipBySlug(ctx, url.PathEscape(org), url.PathEscape(slug), url.PathEscape(login))
+	if err != nil {
+		if isNotFound(err) {
+			return false, nil
+		}
+		if statusOf(err) == http.StatusForbidden {
+			return false, fmt.Errorf("membership of %s in %s/%s: the app needs the organization permission Members (read): %w", login, org, slug, err)
+		}
+		return false, fmt.Errorf("membership of %s in %s/%s: %w", login, org, slug, err)
+	}
+	return m.GetState() == "active", nil
+}
+
+// MaxCheckSummary is GitHub's limit on a check run's summary (65,535 characters).
+const MaxCheckSummary = 65535
+
+var checkConclusions = map[string]bool{
+	"action_required": true, "cancelled": true, "failure": true, "neutral": true,
+	"success": true, "skipped": true, "timed_out": true,
+}
+
+// Check publishes a completed check run on sha, with title and a markdown summary cut to
+// GitHub's limit.
+func (r Repo) Check(ctx context.Context, sha, name, conclusion, title, summary string) error {
+	switch {
+	case sha == "" || name == "":
+		return fmt.Errorf("check run %q on %q: name and commit are both required", name, sha)
+	case !checkConclusions[conclusion]:
+		return fmt.Errorf("check run %s: conclusion %q is not one of action_required, cancelled, failure, neutral, success, skipped, timed_out", name, conclusion)
+	}
+	if title == "" {
+		title = name
+	}
+	if summary == "" {
+		summary = title
+	}
+	now := gh.Timestamp{Time: time.Now()}
+	_, _, err := r.Client.Checks.CreateCheckRun(ctx, r.Owner, r.Name, gh.CreateCheckRunOptions{
+		Name:        name,
+		HeadSHA:     sha,
+		Status:      gh.String("completed"),
+		Conclusion:  gh.String(conclusion),
+		CompletedAt: &now,
+		Output:      &gh.CheckRunOutput{Title: gh.String(clipRunes(title, maxTitleRunes)), Summary: gh.String(Truncate(summary, MaxCheckSummary))},
+	})
+	if err != nil {
+		return fmt.Errorf("publish check %s on %s in %s: %w", name, shortSHA(sha), r.FullName(), err)
+	}
+	return nil
+}
+
+// OpenIssue opens an issue and returns its number and web address.
+func (r Repo) OpenIssue(ctx context.Context, title, body string, labels []string) (int, string, error) {
+	title = strings.TrimSpace(title)
+	if title == "" {
+		return 0, "", errors.New("an issue needs a title")
+	}
+	req := &gh.IssueRequest{Title: gh.String(clipRunes(title, maxTitleRunes)), Body: gh.String(Truncate(body, MaxCommentBytes))}
+	if len(labels) > 0 {
+		req.Labels = &labels
+	}
+	is, _, err := r.Client.Issues.Create(ctx, r.Owner, r.Name, req)
+	if err != nil {
+		return 0, "", fmt.Errorf("open issue %q in %s: %w", title, r.FullName(), err)
+	}
+	return is.GetNumber(), is.GetHTMLURL(), nil
+}
+
+// maxTitleRunes is GitHub's limit on issue, pull request and check run titles.
+const maxTitleRunes = 255
+
+func clipRunes(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:n-1]) + "…"
+}
+
+// checkLogin refuses what cannot be a GitHub login before it becomes part of a URL.
+func checkLogin(login string) error {
+	if login == "" || len(login) > 100 || strings.ContainsAny(login, "/?#% \t\r\n") {
+		return fmt.Errorf("%q is not a GitHub login", login)
+	}
+	return nil
+}
+
+// statusOf is the HTTP status of a GitHub error answer, or 0.
+func statusOf(err error) int {
+	var er *gh.ErrorResponse
+	if errors.As(err, &er) && er.Response != nil {
+		return er.Response.StatusCode
+	}
+	var rl *gh.RateLimitError
+	if errors.As(err, &rl) && rl.Response != nil {
+		return rl.Response.StatusCode
+	}
+	var ab *gh.AbuseRateLimitError
+	if errors.As(err, &ab) && ab.Response != nil {
+		return ab.Response.StatusCode
+	}
+	return 0
+}
+
+// saysGitHub reports whether GitHub's error answer (its message or one of its detailed
+// errors) contains text.
+func saysGitHub(err error, text string) bool {
+	var er *gh.ErrorResponse
+	if !errors.As(err, &er) {
+		return false
+	}
+	if strings.Contains(er.Message, text) {
+		return true
+	}
+	for _, e := range er.Errors {
+		if strings.Contains(e.Message, text) {
+			return true
+		}
+	}
+	return false
+}
