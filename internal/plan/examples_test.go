@@ -27,7 +27,8 @@ func TestExamples(t *testing.T) {
 					checkExampleEffect(t, c, cs, out)
 				})
 			}
-			// Every service plans a restart in every environment it deploys to.
+			// Every service restarts its one workload, and redeploys all of them, in every
+			// environment it deploys to.
 			for _, s := range ex.cfg.Services {
 				for _, env := range ex.cfg.EnvNames() {
 					if !s.Deploys(env) {
@@ -48,6 +49,17 @@ func TestExamples(t *testing.T) {
 					}
 					if n != 1 {
 						t.Errorf("restart %s in %s annotated %d workloads, want 1", s.Name, env, n)
+					}
+					r = request("/redeploy", cmd("redeploy", s.Name, env))
+					if cs, err = New().Plan(context.Background(), ex.cfg, nil, newMemSnapshot(baseSHA, ex.files), nil, r); err != nil {
+						t.Errorf("redeploy %s in %s: %v", s.Name, env, err)
+						continue
+					}
+					after = renderAt(t, apply(t, ex.files, cs), s.OverlayPath(env))
+					for _, w := range after.Workloads() {
+						if v, _ := podAnnotation(w, RestartedAtAnnotation); v != "2026-11-24T09:30:00Z" {
+							t.Errorf("redeploy %s in %s left %s alone", s.Name, env, w.ID())
+						}
 					}
 				}
 			}
