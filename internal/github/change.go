@@ -112,13 +112,9 @@ func (w *changeWrite) openNew(ctx context.Context) (*PR, error) {
 	pr, _, err := r.Client.PullRequests.Create(ctx, r.Owner, r.Name, w.newPull())
 	if err != nil {
 		if pullExists(err) {
-			// A concurrent delivery of the same request moved the branch and opened the
-			// pull request first: the branch is now its, and its pull request is ours.
-			if found, ferr := w.r.findPull(ctx, cs.Branch, w.opts.Base.Branch); ferr == nil && found != nil {
-				out := toPR(found)
-				out.Reused = true
-				return &out, nil
-			}
+			// A concurrent delivery of the same request opened the pull request first: the
+			// branch now belongs to that pull request, which is ours too. Never delete it.
+			return w.existingPull(ctx, err)
 		}
 		return nil, w.rollback(ctx, 0, fmt.Errorf("open the pull request for %s in %s: %w", cs.Branch, r.FullName(), err))
 	}
@@ -127,6 +123,20 @@ func (w *changeWrite) openNew(ctx context.Context) (*PR, error) {
 	}
 	out := toPR(pr)
 	out.HeadSHA, out.Body = w.commit, cs.Body
+	return &out, nil
+}
+
+// existingPull returns the open pull request GitHub said exists for the branch.
+func (w *changeWrite) existingPull(ctx context.Context, cause error) (*PR, error) {
+	found, err := w.r.findPull(ctx, w.cs.Branch, w.opts.Base.Branch)
+	if err != nil {
+		return nil, err
+	}
+	if found == nil {
+		return nil, fmt.Errorf("GitHub says a pull request of %s exists in %s, but none is open: %w", w.cs.Branch, w.r.FullName(), cause)
+	}
+	out := toPR(found)
+	out.Reused = true
 	return &out, nil
 }
 
@@ -177,11 +187,7 @@ func (w *changeWrite) update(ctx context.Context) (*PR, error) {
 		created, _, err := r.Client.PullRequests.Create(ctx, r.Owner, r.Name, w.newPull())
 		if err != nil {
 			if pullExists(err) {
-				if found, ferr := r.findPull(ctx, cs.Branch, w.opts.Base.Branch); ferr == nil && found != nil {
-					out := toPR(found)
-					out.Reused = true
-					return &out, nil
-				}
+				return w.existingPull(ctx, err)
 			}
 			return nil, fmt.Errorf("open the pull request for %s in %s: %w", cs.Branch, r.FullName(), err)
 		}
@@ -197,7 +203,10 @@ func (w *changeWrite) update(ctx context.Context) (*PR, error) {
 	out.Reused, out.HeadSHA = true, headSHA
 	if same {
 		// Nothing changed; only labels lost to an interrupted earlier attempt are added.
-		return &out, w.decorate(ctx, pr, false)
+		if err := w.decorate(ctx, pr, false); err != nil {
+			return nil, err
+		}
+		return &out, nil
 	}
 	if pr.GetTitle() != cs.Title || pr.GetBody() != cs.Body {
 		if _, _, err := r.Client.PullRequests.Edit(ctx, r.Owner, r.Name, pr.GetNumber(), &gh.PullRequest{Title: gh.String(cs.Title), Body: gh.String(cs.Body)}); err != nil {
@@ -206,7 +215,10 @@ func (w *changeWrite) update(ctx context.Context) (*PR, error) {
 	}
 	out.Body = cs.Body
 	// The content changed, so review is asked for again.
-	return &out, w.decorate(ctx, pr, true)
+	if err := w.decorate(ctx, pr, true); err != nil {
+		return nil, err
+	}
+	return &out, nil
 }
 
 // decorate adds the labels pr lacks and, with review, requests the reviewers.

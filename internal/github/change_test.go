@@ -471,3 +471,95 @@ func TestOpenChangeConcurrentDeliveries(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenChangeLosesThePullRequestRace orders two deliveries so that the one which
+// created the branch is overtaken: the other opens the PR first, and the first must take
+// that PR instead of failing and deleting the branch under it.
+func TestOpenChangeLosesThePullRequestRace(t *testing.T) {
+	e := newChangeEnv(t)
+	e.s.Fault("POST", "/repos/acme/gitops/pulls", githubtest.Fault{Delay: 300 * time.Millisecond, Times: 1})
+	type result struct {
+		pr  *ghapi.PR
+		err error
+	}
+	first := make(chan result, 1)
+	go func() {
+		pr, err := e.repo.OpenChange(e.ctx, e.changeSet(5), fullOptions(e))
+		first <- result{pr, err}
+	}()
+	deadline := time.Now().Add(5 * time.Second)
+	for !e.hasBranch("daytwo/prod/web/scale-0a1b2c3d") {
+		if time.Now().After(deadline) {
+			t.Fatal("the first delivery never created its branch")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	second, err := e.repo.OpenChange(e.ctx, e.changeSet(5), fullOptions(e))
+	if err != nil {
+		t.Fatalf("second delivery: %v", err)
+	}
+	r := <-first
+	if r.err != nil {
+		t.Fatalf("first delivery: %v", r.err)
+	}
+	if second.Reused || !r.pr.Reused || r.pr.Number != second.Number {
+		t.Errorf("first %+v, second %+v", r.pr, second)
+	}
+	if len(e.gr.Pulls()) != 1 || !e.hasBranch("daytwo/prod/web/scale-0a1b2c3d") || e.s.CountRequests("DELETE", "/") != 0 {
+		t.Errorf("PRs %+v, branches %q", e.gr.Pulls(), e.gr.Branches())
+	}
+}
+
+// TestOpenChangeStacked opens a change on top of another open change's head, as the
+// runner stacks a newer request on the open one: the PR goes into the base branch and
+// carries both commits.
+func TestOpenChangeStacked(t *testing.T) {
+	e := newChangeEnv(t)
+	first, err := e.repo.OpenChange(e.ctx, e.changeSet(5), ghapi.ChangeOptions{Base: e.base})
+	if err != nil {
+		t.Fatal(err)
+	}
+	top, err := e.repo.Head(e.ctx, first.Branch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := ghapi.Head{Branch: "main", Commit: top.Commit, Tree: top.Tree}
+	cs := &plan.ChangeSet{
+		Base:          top.Commit,
+		Files:         []plan.FileChange{{Path: "apps/web/overlays/prod/restart.yaml", Content: []byte("restartedAt: now\n")}},
+		Branch:        "daytwo/prod/web/restart-99999999",
+		Title:         "Restart web in prod",
+		Body:          "Restarts web.",
+		CommitMessage: "Restart web in prod\n\n" + plan.TrailerAction + ": restart\n",
+	}
+	pr, err := e.repo.OpenChange(e.ctx, cs, ghapi.ChangeOptions{Base: base})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := e.gr.Pull(pr.Number)
+	hist := e.gr.History(cs.Branch)
+	if p.Base != "main" || hist[1].SHA != first.HeadSHA || hist[2].SHA != e.base.Commit {
+		t.Errorf("stacked PR into %s with history %+v", p.Base, hist)
+	}
+	want := expectedFiles(e.changeSet(5))
+	want["apps/web/overlays/prod/restart.yaml"] = "restartedAt: now\n"
+	if got := e.gr.Files(cs.Branch); !reflect.DeepEqual(got, want) {
+		t.Errorf("stacked files %v", got)
+	}
+}
+
+func TestOpenChangeOpenPRIntoAnotherBase(t *testing.T) {
+	e := newChangeEnv(t)
+	e.gr.Commit("release", "release branch", map[string]string{"r.txt": "r\n"})
+	pr, err := e.repo.OpenChange(e.ctx, e.changeSet(5), ghapi.ChangeOptions{Base: e.base})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := e.repo.Client.PullRequests.Edit(e.ctx, "acme", "gitops", pr.Number, &ghPull{Base: &ghBranch{Ref: strPtr("release")}}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.repo.OpenChange(e.ctx, e.changeSet(6), ghapi.ChangeOptions{Base: e.base})
+	if codeOf(err) != plan.Conflict || !strings.Contains(err.Error(), "into `release` instead of `main`") {
+		t.Errorf("err = %v", err)
+	}
+}

@@ -133,6 +133,9 @@ func sameStrings(a, b []string) bool {
 
 func codeOf(err error) plan.Code { return plan.ErrorCode(err) }
 
-type ghPull = gh.PullRequest
+type (
+	ghPull   = gh.PullRequest
+	ghBranch = gh.PullRequestBranch
+)
 
 func strPtr(s string) *string { return &s }

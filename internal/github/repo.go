@@ -42,9 +42,15 @@ func (r Repo) Head(ctx context.Context, branch string) (Head, error) {
 			return Head{}, plan.Errorf(plan.NotFound, "repository %s has no default branch (is it empty?)", r.FullName())
 		}
 	}
-	// One redirect is followed: GitHub answers 301 for a renamed branch.
-	b, _, err := r.Client.Repositories.GetBranch(ctx, r.Owner, r.Name, branch, 1)
+	// Not Repositories.GetBranch: it bypasses go-github's error decoding, so a missing
+	// branch would not be told from a failure. The http.Client follows GitHub's 301 for a
+	// renamed branch.
+	req, err := r.Client.NewRequest(http.MethodGet, fmt.Sprintf("repos/%s/%s/branches/%s", url.PathEscape(r.Owner), url.PathEscape(r.Name), url.PathEscape(branch)), nil)
 	if err != nil {
+		return Head{}, fmt.Errorf("read branch %s of %s: %w", branch, r.FullName(), err)
+	}
+	b := new(gh.Branch)
+	if _, err := r.Client.Do(ctx, req, b); err != nil {
 		if isNotFound(err) {
 			return Head{}, &plan.Error{Code: plan.NotFound, Msg: fmt.Sprintf("branch `%s` does not exist in %s", branch, r.FullName()), Err: err}
 		}
