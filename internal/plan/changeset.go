@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"text/template"
@@ -83,11 +82,9 @@ func (p *Planner) finish(j *job, e *edit, files []FileChange, rendered string) (
 		RenderedDiff: rendered,
 		Risk:         j.risk(e),
 	}
-	seed := j.req.OriginKey
-	if seed == "" {
-		seed = j.req.Requester + "\n" + line
-	}
-	cs.Branch = branchName(cmd.Env, cmd.Service, cmd.Name, seed)
+	named := cmd
+	named.Line = line
+	cs.Branch = BranchFor(named, j.req)
 
 	cs.Metadata = map[string]string{
 		"service":    cmd.Service,
@@ -110,10 +107,7 @@ func (p *Planner) finish(j *job, e *edit, files []FileChange, rendered string) (
 			delete(cs.Metadata, k)
 		}
 	}
-	meta, err := json.Marshal(cs.Metadata) // escapes <, > and &: the comment cannot be closed early
-	if err != nil {
-		return nil, &Error{Code: Internal, Msg: "encoding the PR metadata failed", Err: err}
-	}
+	meta := FormatMetadata(cs.Metadata)
 
 	d := prData{
 		Target:       j.target(),
@@ -135,7 +129,7 @@ func (p *Planner) finish(j *job, e *edit, files []FileChange, rendered string) (
 		Files:        pf,
 		RenderedDiff: rendered,
 		FileDiff:     cs.FileDiff,
-		Metadata:     metadataOpen + string(meta) + metadataClose,
+		Metadata:     meta,
 	}
 	if cmd.BreakGlass {
 		if f, frozen := j.cfg.Frozen(cmd.Env); frozen {

@@ -3,12 +3,32 @@ package plan
 import (
 	"encoding/json"
 	"strings"
+
+	"github.com/daytwo-dev/daytwo/internal/command"
 )
 
 const (
 	metadataOpen  = "<!-- daytwo: "
 	metadataClose = " -->"
 )
+
+// FormatMetadata is the hidden HTML comment a daytwo PR body ends with. json.Marshal
+// escapes <, > and &, so no value can close the comment early.
+func FormatMetadata(m map[string]string) string {
+	b, _ := json.Marshal(m) // a map of strings always encodes
+	return metadataOpen + string(b) + metadataClose
+}
+
+// BranchFor is the branch Plan gives cmd for req: daytwo/<env>/<service>/<action>-<hash>,
+// one per target, intent and origin. Callers use it to recognise a repeat of the same
+// request before planning.
+func BranchFor(cmd command.Command, req Request) string {
+	seed := req.OriginKey
+	if seed == "" {
+		seed = req.Requester + "\n" + cmd.Line
+	}
+	return branchName(cmd.Env, cmd.Service, cmd.Name, seed)
+}
 
 // ParseMetadata reads the hidden metadata a daytwo PR body ends with (service, env,
 // action, command, requester, origin, base, breakGlass, ...). The last metadata comment
