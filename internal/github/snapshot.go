@@ -40,6 +40,11 @@ func OpenSnapshot(ctx context.Context, client *gh.Client, owner, repo, ref strin
 	return newSnapshot(client, owner, repo, sha), nil
 }
 
+// SnapshotAt reads from a commit already known (e.g. a branch head read with Repo.Head).
+func SnapshotAt(client *gh.Client, owner, repo, sha string) *Snapshot {
+	return newSnapshot(client, owner, repo, sha)
+}
+
 func newSnapshot(client *gh.Client, owner, repo, sha string) *Snapshot {
 	return &Snapshot{client: client, owner: owner, repo: repo, commit: sha, files: map[string][]byte{}, dirs: map[string][]string{}}
 }
