@@ -43,8 +43,8 @@ demo: build deps
 	"$$bin" plan --repo . --as alice "/promote staging --service checkout"; \
 	echo; echo "== daytwo apply \"/promote staging --service checkout\""; \
 	"$$bin" apply --repo . --as alice "/promote staging --service checkout" | tail -n 2; \
-	echo; echo "== daytwo apply \"/scale 3 --service checkout --env prod\""; \
-	"$$bin" apply --repo . --as bob "/scale 3 --service checkout --env prod" | tail -n 2; \
+	echo; echo "== daytwo apply \"/scale 5 --service checkout --env prod\""; \
+	"$$bin" apply --repo . --as bob "/scale 5 --service checkout --env prod" | tail -n 2; \
 	echo; echo "== daytwo apply \"/restart --service payments --env prod\""; \
 	"$$bin" apply --repo . --as carol "/restart --service payments --env prod" | tail -n 2; \
 	echo; echo "== branches written (HEAD unchanged: $$(git rev-parse --short HEAD))"; \
