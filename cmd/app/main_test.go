@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -58,5 +59,108 @@ func TestUnknownSubcommand(t *testing.T) {
 	}
 	if code, out, _ := runCLI(t, nil, "help"); code != 0 || !strings.Contains(out, "daytwo plan --repo DIR") {
 		t.Fatalf("help: %d %q", code, out)
+	}
+}
+
+// exampleRepo is a git clone of examples/gitops in a temporary directory.
+func exampleRepo(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	cp := exec.Command("cp", "-R", "../../examples/gitops/.", dir)
+	if out, err := cp.CombinedOutput(); err != nil {
+		t.Fatalf("copy example: %v\n%s", err, out)
+	}
+	for _, args := range [][]string{{"init", "-q", "-b", "main"}, {"add", "-A"}, {"-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "example"}} {
+		cmd := exec.Command("git", append([]string{"-C", dir}, args...)...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	return dir
+}
+
+func gitOut(t *testing.T, dir string, args ...string) string {
+	t.Helper()
+	out, err := exec.Command("git", append([]string{"-C", dir}, args...)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("git %v: %v\n%s", args, err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+func TestPlanApplyValidateOnExample(t *testing.T) {
+	dir := exampleRepo(t)
+	head := gitOut(t, dir, "rev-parse", "HEAD")
+
+	code, out, stderr := runCLI(t, nil, "validate", "--repo", dir)
+	if code != exitOK || strings.Count(out, "\nok ") != 9 || !strings.Contains(out, "argocd: payments-prod") {
+		t.Fatalf("validate: exit %d\n%s\n%s", code, out, stderr)
+	}
+
+	code, out, stderr = runCLI(t, nil, "plan", "--repo", dir, "--as", "alice", "/scale 5 --service checkout --env prod")
+	if code != exitOK || !strings.Contains(out, "checkout/prod: scale to 5 replicas") || !strings.Contains(out, "+    count: 5") {
+		t.Fatalf("plan: exit %d\n%s\n%s", code, out, stderr)
+	}
+	if b := gitOut(t, dir, "branch", "--list", "daytwo/*"); b != "" {
+		t.Fatalf("plan wrote branches: %s", b)
+	}
+
+	code, out, stderr = runCLI(t, nil, "apply", "--repo", dir, "--as", "alice", "/scale 5 --service checkout --env prod")
+	if code != exitOK {
+		t.Fatalf("apply: exit %d\n%s\n%s", code, out, stderr)
+	}
+	branch := gitOut(t, dir, "branch", "--list", "--format=%(refname:short)", "daytwo/*")
+	if !strings.HasPrefix(branch, "daytwo/prod/checkout/scale-") || !strings.Contains(out, "branch "+branch) {
+		t.Fatalf("branch %q, output:\n%s", branch, out)
+	}
+	if got := gitOut(t, dir, "show", branch+":apps/checkout/overlays/prod/kustomization.yaml"); !strings.Contains(got, "count: 5") {
+		t.Fatalf("branch content:\n%s", got)
+	}
+	if gitOut(t, dir, "rev-parse", "HEAD") != head || gitOut(t, dir, "status", "--porcelain") != "" {
+		t.Fatal("apply moved HEAD or touched the working tree")
+	}
+	if tr := gitOut(t, dir, "log", "-1", "--format=%(trailers:key=Daytwo-Requester,valueonly)", branch); tr != "alice" {
+		t.Fatalf("requester trailer %q", tr)
+	}
+
+	// The same apply again refuses instead of writing a second branch.
+	code, _, stderr = runCLI(t, nil, "apply", "--repo", dir, "--as", "alice", "/scale 5 --service checkout --env prod")
+	if code != exitUser || !strings.Contains(stderr, "already exists") {
+		t.Fatalf("second apply: exit %d, %s", code, stderr)
+	}
+}
+
+func TestPlanUserErrors(t *testing.T) {
+	dir := exampleRepo(t)
+	cases := []struct {
+		text, want string
+	}{
+		{"/scale 5 --service chekout --env prod", `did you mean "checkout"`},
+		{"/scale 50 --service checkout --env prod", "prod allows 2 to 20 replicas"},
+		{"/restart --env prod", "catalog"}, // ambiguous service: the reply lists the choices
+		{"/scael 3", "did you mean /scale?"},
+		{"just words", "no command"},
+	}
+	for _, tc := range cases {
+		code, _, stderr := runCLI(t, nil, "plan", "--repo", dir, tc.text)
+		if code != exitUser || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%q: exit %d, stderr %q, want %q", tc.text, code, stderr, tc.want)
+		}
+	}
+	code, _, stderr := runCLI(t, nil, "plan", "--repo", t.TempDir(), "/restart")
+	if code != exitUser || !strings.Contains(stderr, "not a git repository") {
+		t.Errorf("not a repo: exit %d, %q", code, stderr)
+	}
+}
+
+func TestValidateReportsBrokenOverlay(t *testing.T) {
+	dir := exampleRepo(t)
+	kust := filepath.Join(dir, "apps/catalog/overlays/staging/kustomization.yaml")
+	b, _ := os.ReadFile(kust)
+	os.WriteFile(kust, append(b, []byte("\npatches:\n  - path: missing.yaml\n")...), 0o644)
+	gitOut(t, dir, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qam", "break catalog staging")
+	code, out, _ := runCLI(t, nil, "validate", "--repo", dir)
+	if code != exitUser || !strings.Contains(out, "FAIL catalog") || !strings.Contains(out, "missing.yaml") {
+		t.Fatalf("validate: exit %d\n%s", code, out)
 	}
 }
