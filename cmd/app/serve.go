@@ -16,6 +16,8 @@ import (
 
 	"github.com/daytwo-dev/daytwo/internal/config"
 	"github.com/daytwo-dev/daytwo/internal/handler"
+	"github.com/daytwo-dev/daytwo/internal/ops"
+	"github.com/daytwo-dev/daytwo/internal/plan"
 	"github.com/daytwo-dev/daytwo/internal/server"
 )
 
@@ -37,7 +39,7 @@ func serve(args []string, stderr io.Writer) int {
 	}
 	log := newLogger(cfg.Log, stderr)
 	srv, err := server.New(cfg, log, func(c githubapp.ClientCreator) ([]githubapp.EventHandler, error) {
-		return handler.New(c, nil)
+		return handler.New(c, &ops.Runner{Clients: c, Planner: plan.New()})
 	})
 	if err != nil {
 		log.Error().Err(err).Msg("cannot start")

@@ -1,117 +1,39 @@
 package server_test
 
 import (
-	"bytes"
-	"context"
 	"io"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/palantir/go-githubapp/githubapp"
-	"github.com/rs/zerolog"
 
-	"github.com/daytwo-dev/daytwo/internal/config"
+	"github.com/daytwo-dev/daytwo/internal/apptest"
 	"github.com/daytwo-dev/daytwo/internal/githubtest"
-	"github.com/daytwo-dev/daytwo/internal/handler"
-	"github.com/daytwo-dev/daytwo/internal/server"
 )
 
-const secret = "e2e-secret"
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 type app struct {
-	gh   *githubtest.Server
+	*apptest.App
 	repo *githubtest.Repo
 	hook string
-	logs *syncBuffer
+	logs *apptest.SyncBuffer
 }
 
-// startApp runs the real daytwo server against the test GitHub, configured through the
-// same environment variables an operator sets.
+// startApp runs the real daytwo server against the test GitHub with one installed repo.
 func startApp(t *testing.T) *app {
 	t.Helper()
-	gh := githubtest.New(t, githubtest.WithWebhookSecret(secret))
-	repo := gh.CreateRepo("acme", "gitops")
+	a := apptest.Start(t, nil)
+	repo := a.GH.CreateRepo("acme", "gitops")
 	repo.Commit(repo.DefaultBranch(), "initial", map[string]string{"README.md": "# gitops\n"})
-	gh.Install("acme", "gitops")
-
-	env := map[string]string{
-		"GITHUB_APP_INTEGRATION_ID": strconv.FormatInt(gh.AppID(), 10),
-		"GITHUB_APP_WEBHOOK_SECRET": secret,
-		"GITHUB_APP_PRIVATE_KEY":    string(gh.PrivateKeyPEM()),
-		"GITHUB_V3_API_URL":         gh.V3URL(),
-		"GITHUB_V4_API_URL":         gh.V4URL(),
-		"DAYTWO_ADDR":               "127.0.0.1:0",
-	}
-	cfg, err := config.Load("", func(k string) (string, bool) { v, ok := env[k]; return v, ok })
-	if err != nil {
-		t.Fatal(err)
-	}
-	logs := &syncBuffer{}
-	srv, err := server.New(cfg, zerolog.New(logs).Level(zerolog.DebugLevel), func(c githubapp.ClientCreator) ([]githubapp.EventHandler, error) {
-		return handler.New(c, nil)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := net.Listen("tcp", cfg.Address)
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = srv.Serve(l) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-	})
-	return &app{gh: gh, repo: repo, hook: "http://" + l.Addr().String() + githubapp.DefaultWebhookRoute, logs: logs}
+	a.GH.Install("acme", "gitops")
+	return &app{App: a, repo: repo, hook: a.Hook(), logs: a.Logs}
 }
 
+func (a *app) send(t *testing.T, event string, payload []byte) { a.Send(t, event, payload) }
 
-func (a *app) send(t *testing.T, event string, payload []byte) {
-	t.Helper()
-	res, err := a.gh.SendWebhook(a.hook, event, payload)
-	if err != nil {
-		t.Fatal(err)
-	}
-	io.Copy(io.Discard, res.Body)
-	res.Body.Close()
-	if res.StatusCode != http.StatusOK {
-		t.Fatalf("webhook answered %d", res.StatusCode)
-	}
-}
-
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
+var eventually = apptest.Eventually
 
 func TestHelpCommentGetsReplyAndReaction(t *testing.T) {
 	a := startApp(t)
@@ -122,8 +44,8 @@ func TestHelpCommentGetsReplyAndReaction(t *testing.T) {
 	eventually(t, "the reply", func() bool { return len(a.repo.Comments(issue)) == 2 })
 	comments := a.repo.Comments(issue)
 	reply := comments[1]
-	if reply.User != a.gh.BotLogin() {
-		t.Fatalf("reply written by %q, want the app's bot %q", reply.User, a.gh.BotLogin())
+	if reply.User != a.GH.BotLogin() {
+		t.Fatalf("reply written by %q, want the app's bot %q", reply.User, a.GH.BotLogin())
 	}
 	for _, want := range []string{"@octocat", "/promote", "/restart", "/scale", "/set-image", "/rollback", "/freeze", "--dry-run"} {
 		if !strings.Contains(reply.Body, want) {
@@ -132,13 +54,13 @@ func TestHelpCommentGetsReplyAndReaction(t *testing.T) {
 	}
 	eventually(t, "the reaction", func() bool { return len(a.repo.Comments(issue)[0].Reactions) == 1 })
 	r := a.repo.Comments(issue)[0].Reactions[0]
-	if r.Content != "eyes" || r.User != a.gh.BotLogin() {
+	if r.Content != "eyes" || r.User != a.GH.BotLogin() {
 		t.Fatalf("reaction %+v, want eyes by the bot", r)
 	}
 
 	// The writes were made with an installation token obtained through the JWT flow.
 	var tokenReq, commentReq *githubtest.Request
-	for _, req := range a.gh.Requests() {
+	for _, req := range a.GH.Requests() {
 		req := req
 		switch {
 		case req.Method == http.MethodPost && strings.HasSuffix(req.Path, "/access_tokens") && req.Status == http.StatusCreated:
@@ -148,7 +70,7 @@ func TestHelpCommentGetsReplyAndReaction(t *testing.T) {
 		}
 	}
 	if tokenReq == nil || commentReq == nil {
-		t.Fatalf("no token exchange or no comment request in %+v", a.gh.Requests())
+		t.Fatalf("no token exchange or no comment request in %+v", a.GH.Requests())
 	}
 	if !strings.HasPrefix(commentReq.Token, "ghs_") || commentReq.Installation == 0 {
 		t.Fatalf("comment posted with %q, not an installation token", commentReq.Token)
@@ -181,7 +103,7 @@ func TestHelpCommentGetsReplyAndReaction(t *testing.T) {
 		return true
 	})
 
-	keyLine := strings.Split(string(a.gh.PrivateKeyPEM()), "\n")[1]
+	keyLine := strings.Split(string(a.GH.PrivateKeyPEM()), "\n")[1]
 	if strings.Contains(logs, commentReq.Token) || strings.Contains(logs, keyLine) {
 		t.Fatal("a token or the private key appeared in the logs")
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/daytwo-dev/daytwo/internal/config"
+	ghapi "github.com/daytwo-dev/daytwo/internal/github"
 	"github.com/daytwo-dev/daytwo/internal/metrics"
 )
 
@@ -48,6 +49,7 @@ func New(cfg *config.Config, log zerolog.Logger, handlers HandlerFactory) (*Serv
 		githubapp.WithClientCaching(false, func() httpcache.Cache { return newResponseCache(responseCacheEntries) }),
 		githubapp.WithClientMiddleware(
 			githubapp.ClientLogging(zerolog.DebugLevel),
+			ghapi.Retry(ghapi.DefaultRetryPolicy),
 			s.Metrics.ClientMiddleware(),
 		),
 	)

@@ -1,0 +1,149 @@
+// Package apptest runs the whole daytwo server, wired as `daytwo serve` wires it, against
+// the test GitHub, for end-to-end tests.
+package apptest
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/palantir/go-githubapp/githubapp"
+	"github.com/rs/zerolog"
+
+	"github.com/daytwo-dev/daytwo/internal/config"
+	"github.com/daytwo-dev/daytwo/internal/githubtest"
+	"github.com/daytwo-dev/daytwo/internal/handler"
+	"github.com/daytwo-dev/daytwo/internal/ops"
+	"github.com/daytwo-dev/daytwo/internal/plan"
+	"github.com/daytwo-dev/daytwo/internal/server"
+)
+
+// Secret is the webhook secret shared by the app and the test GitHub.
+const Secret = "apptest-secret"
+
+// App is a running daytwo and the test GitHub it talks to.
+type App struct {
+	GH     *githubtest.Server
+	Server *server.Server
+	Base   string // http://127.0.0.1:port
+	Logs   *SyncBuffer
+}
+
+// Option tunes the test GitHub before the app starts.
+type Option = githubtest.Option
+
+// Start runs daytwo configured through the environment variables an operator sets.
+func Start(t testing.TB, now func() time.Time, opts ...Option) *App {
+	t.Helper()
+	gh := githubtest.New(t, append([]githubtest.Option{githubtest.WithWebhookSecret(Secret)}, opts...)...)
+	env := map[string]string{
+		"GITHUB_APP_INTEGRATION_ID": strconv.FormatInt(gh.AppID(), 10),
+		"GITHUB_APP_WEBHOOK_SECRET": Secret,
+		"GITHUB_APP_PRIVATE_KEY":    string(gh.PrivateKeyPEM()),
+		"GITHUB_V3_API_URL":         gh.V3URL(),
+		"GITHUB_V4_API_URL":         gh.V4URL(),
+		"DAYTWO_ADDR":               "127.0.0.1:0",
+	}
+	cfg, err := config.Load("", func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &SyncBuffer{}
+	srv, err := server.New(cfg, zerolog.New(logs).Level(zerolog.DebugLevel), func(c githubapp.ClientCreator) ([]githubapp.EventHandler, error) {
+		return handler.New(c, &ops.Runner{Clients: c, Planner: plan.New(), Now: now})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", cfg.Address)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = srv.Serve(l) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	})
+	return &App{GH: gh, Server: srv, Base: "http://" + l.Addr().String(), Logs: logs}
+}
+
+// Hook is the webhook URL.
+func (a *App) Hook() string { return a.Base + githubapp.DefaultWebhookRoute }
+
+// Send delivers a signed webhook and requires it to be accepted.
+func (a *App) Send(t testing.TB, event string, payload []byte) {
+	t.Helper()
+	a.SendWithDelivery(t, event, githubtest.NewDeliveryID(), payload)
+}
+
+// SendWithDelivery delivers with a given X-GitHub-Delivery, to replay one.
+func (a *App) SendWithDelivery(t testing.TB, event, delivery string, payload []byte) {
+	t.Helper()
+	res, err := a.GH.SendWebhookWithDelivery(a.Hook(), event, delivery, payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("webhook %s answered %d", event, res.StatusCode)
+	}
+}
+
+// Metrics returns the /metrics text.
+func (a *App) Metrics(t testing.TB) string {
+	t.Helper()
+	res, err := http.Get(a.Base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return string(b)
+}
+
+// Eventually polls cond until it holds or 10 s pass.
+func Eventually(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// Quiet waits until the app has no delivery queued or running.
+func (a *App) Quiet(t testing.TB) {
+	t.Helper()
+	Eventually(t, "the queue to empty", func() bool {
+		return strings.Contains(a.Metrics(t), "daytwo_webhook_queue_depth 0")
+	})
+}
+
+// SyncBuffer is a bytes.Buffer safe for the logger and the test to share.
+type SyncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *SyncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *SyncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}

@@ -1,0 +1,73 @@
+package ops
+
+import (
+	"context"
+	"fmt"
+
+	gh "github.com/google/go-github/v60/github"
+
+	ghapi "github.com/daytwo-dev/daytwo/internal/github"
+	"github.com/daytwo-dev/daytwo/internal/plan"
+)
+
+// PullRequestClosed reports a merged or closed change PR on its status comment. Closing
+// by daytwo itself (supersede, cancel) is reported where it happens.
+func (r *Runner) PullRequestClosed(ctx context.Context, client *gh.Client, repo *gh.Repository, pr *gh.PullRequest, sender *gh.User) error {
+	if sender.GetType() == "Bot" {
+		return nil
+	}
+	gr := ghapi.Repo{Client: client, Owner: repo.GetOwner().GetLogin(), Name: repo.GetName()}
+	st := r.statusOf(ctx, gr, pr.GetBody())
+	if st == nil {
+		return nil
+	}
+	if pr.GetMerged() {
+		st.step(ctx, fmt.Sprintf("🔀 PR #%d merged by @%s as `%s`", pr.GetNumber(), pr.GetMergedBy().GetLogin(), short(pr.GetMergeCommitSHA())),
+			"🚀 Merged; Argo CD rolls it out on its next sync.")
+		return nil
+	}
+	st.step(ctx, "", fmt.Sprintf("🚫 PR #%d was closed without merging by @%s; nothing changed. Ask again to open a new one.", pr.GetNumber(), sender.GetLogin()))
+	return nil
+}
+
+// ReviewSubmitted reports reviews of a change PR, and merges it where the environment
+// auto-merges once GitHub reports it mergeable.
+func (r *Runner) ReviewSubmitted(ctx context.Context, client *gh.Client, repo *gh.Repository, pr *gh.PullRequest, review *gh.PullRequestReview) error {
+	meta, ok := plan.ParseMetadata(pr.GetBody())
+	if !ok || pr.GetState() != "open" {
+		return nil
+	}
+	gr := ghapi.Repo{Client: client, Owner: repo.GetOwner().GetLogin(), Name: repo.GetName()}
+	st := r.statusOf(ctx, gr, pr.GetBody())
+	who := review.GetUser().GetLogin()
+	switch review.GetState() {
+	case "approved":
+		if st != nil {
+			st.step(ctx, fmt.Sprintf("👍 Approved by @%s", who), fmt.Sprintf("🔀 %s — merging once GitHub reports it mergeable.", pr.GetHTMLURL()))
+		}
+	case "changes_requested":
+		if st != nil {
+			st.step(ctx, fmt.Sprintf("✋ Changes requested by @%s", who), fmt.Sprintf("🔀 %s — waiting for the requester or the reviewers.", pr.GetHTMLURL()))
+		}
+		return nil
+	default:
+		return nil
+	}
+	// Auto-merge only where the environment allows it; GitHub decides whether the approvals
+	// and checks suffice.
+	t, err := r.target(ctx, client, gr.Owner, gr.Name)
+	if err != nil {
+		return nil
+	}
+	if env, ok := t.cfg.Env(meta["env"]); ok && env.AutoMerge {
+		r.tryMerge(ctx, gr, pr.GetNumber(), st)
+	}
+	return nil
+}
+
+func short(sha string) string {
+	if len(sha) > 7 {
+		return sha[:7]
+	}
+	return sha
+}

@@ -1,0 +1,204 @@
+// Package ops carries out day-2 commands asked for on GitHub. For each command it finds the
+// GitOps repository and its config (default branch only), checks that the requester may
+// ask, plans the change, opens or reuses the pull request with code-owner reviewers, and keeps
+// one status comment in the asking thread up to date until the PR is merged or closed.
+package ops
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"time"
+
+	gh "github.com/google/go-github/v60/github"
+	"github.com/palantir/go-githubapp/githubapp"
+	"github.com/rs/zerolog"
+
+	"github.com/daytwo-dev/daytwo/internal/command"
+	ghapi "github.com/daytwo-dev/daytwo/internal/github"
+	"github.com/daytwo-dev/daytwo/internal/handler"
+	"github.com/daytwo-dev/daytwo/internal/plan"
+	"github.com/daytwo-dev/daytwo/internal/repoconfig"
+)
+
+// Runner implements handler.Runner.
+type Runner struct {
+	Clients githubapp.ClientCreator
+	Planner *plan.Planner
+	Now     func() time.Time
+}
+
+var _ handler.Runner = (*Runner)(nil)
+
+// target is the GitOps repository a request acts on, read at its default branch.
+type target struct {
+	repo    ghapi.Repo
+	head    ghapi.Head
+	snap    *ghapi.Snapshot
+	cfg     *repoconfig.Config
+	cfgFile []byte
+}
+
+// Run carries out cmd; everything it has to say goes to its status comment.
+func (r *Runner) Run(ctx context.Context, client *gh.Client, req handler.Request, cmd command.Command) string {
+	log := zerolog.Ctx(ctx).With().Str("command", cmd.Name).Logger()
+	ctx = log.WithContext(ctx)
+	thread := ghapi.Thread{Client: client, Owner: req.Owner, Repo: req.Repo, Number: req.Number}
+	st, err := startStatus(ctx, thread, req.Author, cmd.Line)
+	if err != nil {
+		log.Error().Err(err).Msg("cannot post the status comment")
+		return ""
+	}
+	if cmd.Name == "cancel" {
+		r.cancel(ctx, client, req, st)
+		return ""
+	}
+
+	t, err := r.target(ctx, client, req.Owner, req.Repo)
+	if err != nil {
+		st.fail(ctx, userMessage(ctx, err))
+		return ""
+	}
+	preq := plan.Request{
+		Command: cmd, Requester: req.Author, Origin: req.URL,
+		OriginKey: fmt.Sprintf("%s#%d", req.FullRepo(), req.Number),
+		Labels:    req.Labels, Repo: req.FullRepo(), Now: r.now(),
+	}
+	resolved, err := r.Planner.Resolve(t.cfg, preq)
+	if err != nil {
+		st.fail(ctx, userMessage(ctx, err))
+		return ""
+	}
+	env, _ := t.cfg.Env(resolved.Env)
+	if refusal, err := r.mayRequest(ctx, t.repo, req.Author, resolved, env); err != nil || refusal != "" {
+		if err != nil {
+			refusal = userMessage(ctx, err)
+		}
+		st.fail(ctx, refusal)
+		return ""
+	}
+
+	// One open daytwo PR per (service, env): a new request is stacked on the open one, which
+	// it supersedes, so no earlier request is lost.
+	prefix := fmt.Sprintf("daytwo/%s/%s/", resolved.Env, resolved.Service)
+	open, err := t.repo.OpenChanges(ctx, t.head.Branch, prefix)
+	if err != nil {
+		st.fail(ctx, userMessage(ctx, err))
+		return ""
+	}
+	snap, base := t.snap, t.head
+	branch := plan.BranchFor(resolved, preq)
+	var stacked []ghapi.PR
+	for _, pr := range open {
+		if pr.Branch == branch {
+			continue // the same request again: OpenChange reuses it
+		}
+		stacked = append(stacked, pr)
+	}
+	if len(stacked) > 0 {
+		top := stacked[len(stacked)-1]
+		h, err := t.repo.Head(ctx, top.Branch)
+		if err != nil {
+			st.fail(ctx, userMessage(ctx, err))
+			return ""
+		}
+		base = ghapi.Head{Branch: t.head.Branch, Commit: h.Commit, Tree: h.Tree}
+		snap = ghapi.SnapshotAt(client, t.repo.Owner, t.repo.Name, h.Commit)
+	}
+
+	preq.Command = resolved
+	cs, err := r.Planner.Plan(ctx, t.cfg, t.cfgFile, snap, snap.History(), preq)
+	if err != nil {
+		st.fail(ctx, userMessage(ctx, err))
+		return ""
+	}
+	if resolved.DryRun {
+		st.step(ctx, "", dryRunText(cs))
+		return ""
+	}
+
+	reviewers, err := r.reviewers(ctx, t, cs, req.Author)
+	if err != nil {
+		log.Warn().Err(err).Msg("cannot read CODEOWNERS; opening the PR without review requests")
+	}
+	cs.Body += statusMetadata(cs, req, st.id)
+	pr, err := t.repo.OpenChange(ctx, cs, ghapi.ChangeOptions{
+		Base:      base,
+		Labels:    []string{"daytwo", "env/" + cs.Env, "action/" + cs.Action},
+		Reviewers: reviewers,
+	})
+	if err != nil {
+		st.fail(ctx, userMessage(ctx, err))
+		return ""
+	}
+	if err := t.repo.Check(ctx, pr.HeadSHA, "daytwo/render", "success", "The change renders", renderSummary(cs)); err != nil {
+		log.Warn().Err(err).Msg("cannot publish the render check")
+	}
+	for _, old := range stacked {
+		note := fmt.Sprintf("Superseded by #%d, which carries this change and a newer request on top of it.", pr.Number)
+		if err := t.repo.CloseChange(ctx, old, note); err != nil {
+			log.Warn().Err(err).Int("pr", old.Number).Msg("cannot close the superseded PR")
+		}
+		r.noteOnOrigin(ctx, t.repo, old, fmt.Sprintf("🔁 Superseded by %s (stacked with a newer request).", pr.URL))
+	}
+
+	verb := "Opened"
+	if pr.Reused {
+		verb = "Already open:"
+	}
+	next := waitingText(env, reviewers)
+	st.step(ctx, fmt.Sprintf("📝 Planned: %s (risk: %s)", cs.Summary, cs.Risk), fmt.Sprintf("🔀 %s %s — %s", verb, pr.URL, next))
+
+	if resolved.BreakGlass {
+		r.breakGlass(ctx, t, cs, pr, req)
+	}
+	if !env.ApprovalRequired() || resolved.BreakGlass {
+		r.tryMerge(ctx, t.repo, pr.Number, st)
+	}
+	return ""
+}
+
+func (r *Runner) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
+}
+
+// target locates the GitOps repository: the repository the request came from when it has a
+// daytwo config.
+func (r *Runner) target(ctx context.Context, client *gh.Client, owner, name string) (*target, error) {
+	repo := ghapi.Repo{Client: client, Owner: owner, Name: name}
+	head, err := repo.Head(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	snap := ghapi.SnapshotAt(client, repo.Owner, repo.Name, head.Commit)
+	data, err := snap.ReadFile(ctx, repoconfig.Path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, plan.Errorf(plan.NotFound, "%s has no `%s` on its default branch `%s`, so daytwo does not know its services and environments. See the configuration reference (docs/config.md).", repo.FullName(), repoconfig.Path, head.Branch)
+	}
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := repoconfig.Load(data)
+	if err != nil {
+		return nil, plan.Errorf(plan.Invalid, "`%s` on `%s` is not valid: %v", repoconfig.Path, head.Branch, err)
+	}
+	return &target{repo: repo, head: head, snap: snap, cfg: cfg, cfgFile: data}, nil
+}
+
+// userMessage turns an error into what the requester reads; internal details go to the log.
+func userMessage(ctx context.Context, err error) string {
+	var pe *plan.Error
+	if errors.As(err, &pe) && pe.Code != plan.Internal {
+		return pe.Msg
+	}
+	var rl *ghapi.RateLimitedError
+	if errors.As(err, &rl) {
+		return "GitHub's rate limit for this app is used up until " + rl.Until.UTC().Format("15:04 MST") + "; ask again after that."
+	}
+	zerolog.Ctx(ctx).Error().Err(err).Msg("command failed")
+	return "Something went wrong on daytwo's side (logged); nothing was changed. Try again, and tell the platform team if it persists."
+}
