@@ -41,17 +41,17 @@ func TestOpenChangeNewChange(t *testing.T) {
 	if got := e.calls(); !sameStrings(got, want) {
 		t.Fatalf("requests:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
-	if n := len(e.s.Requests()); n > 6 {
+	if n := len(e.requests()); n > 6 {
 		t.Errorf("a new change took %d requests, want at most 6", n)
 	}
-	t.Logf("requests for a new change with labels and reviewers: %d", len(e.s.Requests()))
+	t.Logf("requests for a new change with labels and reviewers: %d", len(e.requests()))
 
 	// The tree request carries inline contents and a null sha for the deletion: no blobs.
 	var treeReq struct {
 		BaseTree string                       `json:"base_tree"`
 		Tree     []map[string]json.RawMessage `json:"tree"`
 	}
-	if err := json.Unmarshal(e.s.Requests()[0].Body, &treeReq); err != nil {
+	if err := json.Unmarshal(e.requests()[0].Body, &treeReq); err != nil {
 		t.Fatal(err)
 	}
 	if treeReq.BaseTree != e.base.Tree || len(treeReq.Tree) != 3 {
@@ -124,7 +124,7 @@ func TestOpenChangeRedelivery(t *testing.T) {
 		t.Fatal(err)
 	}
 	tip, _ := e.gr.BranchSHA(cs.Branch)
-	e.s.ResetLog()
+	e.reset()
 
 	again, err := e.repo.OpenChange(e.ctx, e.changeSet(5), fullOptions(e))
 	if err != nil {
@@ -141,14 +141,14 @@ func TestOpenChangeRedelivery(t *testing.T) {
 	}
 	for _, c := range e.calls() {
 		if strings.HasPrefix(c, "PATCH") || c == "POST "+e.repoPath("/pulls") || strings.Contains(c, "/labels") || strings.Contains(c, "requested_reviewers") {
-			t.Errorf("redelivery wrote: %s", c)
+			t.Errorf("redelivery wrote: %s (all: %q)", c, e.calls())
 		}
 	}
-	if n := e.s.CountRequests("GET", e.repoPath("/pulls")); n != 1 {
+	if n := e.count("GET", e.repoPath("/pulls")); n != 1 {
 		t.Errorf("redelivery looked the PR up %d times", n)
 	}
 	var q string
-	for _, r := range e.s.Requests() {
+	for _, r := range e.requests() {
 		if r.Method == "GET" && r.Path == e.repoPath("/pulls") {
 			q = r.Query
 		}
@@ -289,7 +289,7 @@ func TestOpenChangeFailureRemovesTheBranch(t *testing.T) {
 			if e.hasBranch(cs.Branch) {
 				t.Errorf("branch %s left behind after: %v", cs.Branch, err)
 			}
-			if n := e.s.CountRequests("DELETE", e.repoPath("/git/refs/heads/"+cs.Branch)); n != 1 {
+			if n := e.count("DELETE", e.repoPath("/git/refs/heads/"+cs.Branch)); n != 1 {
 				t.Errorf("%d branch deletions", n)
 			}
 			if open := e.openPulls(); len(open) != 0 {
@@ -314,11 +314,11 @@ func TestOpenChangeRetriesTransientFailures(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		reqs := e.s.Requests()
+		reqs := e.requests()
 		if len(reqs) < 2 || !reqs[0].Faulted || reqs[0].Status != 502 || reqs[1].Path != e.repoPath("/git/trees") || reqs[1].Status != 201 {
 			t.Errorf("no transparent retry: %q", e.calls())
 		}
-		if n := e.s.CountRequests("POST", e.repoPath("/git/trees")); n != 2 {
+		if n := e.count("POST", e.repoPath("/git/trees")); n != 2 {
 			t.Errorf("%d tree requests, want 2", n)
 		}
 		if got := e.gr.Files(pr.Branch); !reflect.DeepEqual(got, expectedFiles(cs)) {
@@ -336,7 +336,7 @@ func TestOpenChangeRetriesTransientFailures(t *testing.T) {
 		if waited := time.Since(start); waited < time.Second {
 			t.Errorf("retried after %v, before retry-after", waited)
 		}
-		if n := e.s.CountRequests("POST", e.repoPath("/pulls")); n != 3 { // 429, 201, requested_reviewers
+		if n := e.count("POST", e.repoPath("/pulls")); n != 3 { // 429, 201, requested_reviewers
 			t.Errorf("%d requests under /pulls: %q", n, e.calls())
 		}
 		if len(e.openPulls()) != 1 || pr.Number == 0 {
@@ -349,7 +349,7 @@ func TestOpenChangeRetriesTransientFailures(t *testing.T) {
 		if _, err := e.repo.OpenChange(e.ctx, e.changeSet(5), ghapi.ChangeOptions{Base: e.base}); err != nil {
 			t.Fatal(err)
 		}
-		if n := e.s.CountRequests("POST", e.repoPath("/git/commits")); n != 2 {
+		if n := e.count("POST", e.repoPath("/git/commits")); n != 2 {
 			t.Errorf("%d commit requests", n)
 		}
 	})
@@ -368,7 +368,7 @@ func TestOpenChangeReviewerGitHubRefuses(t *testing.T) {
 		t.Errorf("requested %q and teams %q", p.RequestedReviewers, p.RequestedTeams)
 	}
 	// The combined request, then one per reviewer (alice, mallory, bob, sre).
-	if n := e.s.CountRequests("POST", e.repoPath(fmt.Sprintf("/pulls/%d/requested_reviewers", pr.Number))); n != 5 {
+	if n := e.count("POST", e.repoPath(fmt.Sprintf("/pulls/%d/requested_reviewers", pr.Number))); n != 5 {
 		t.Errorf("%d review requests", n)
 	}
 }
@@ -384,7 +384,7 @@ func TestOpenChangeBinaryFile(t *testing.T) {
 	if got, _ := e.gr.File(cs.Branch, "docs/logo.png"); got != string(bin) {
 		t.Errorf("binary file stored as %q", got)
 	}
-	if n := e.s.CountRequests("POST", e.repoPath("/git/blobs")); n != 1 {
+	if n := e.count("POST", e.repoPath("/git/blobs")); n != 1 {
 		t.Errorf("%d blobs written, want 1 (text stays inline)", n)
 	}
 }
@@ -413,7 +413,7 @@ func TestOpenChangeRefusals(t *testing.T) {
 		{"no base", func(_ *plan.ChangeSet, o *ghapi.ChangeOptions) { o.Base = ghapi.Head{} }, plan.Internal, "read it with Head"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			e.s.ResetLog()
+			e.reset()
 			cs, opts := e.changeSet(5), fullOptions(e)
 			tc.edit(cs, &opts)
 			_, err := e.repo.OpenChange(e.ctx, cs, opts)
@@ -505,7 +505,7 @@ func TestOpenChangeLosesThePullRequestRace(t *testing.T) {
 	if second.Reused || !r.pr.Reused || r.pr.Number != second.Number {
 		t.Errorf("first %+v, second %+v", r.pr, second)
 	}
-	if len(e.gr.Pulls()) != 1 || !e.hasBranch("daytwo/prod/web/scale-0a1b2c3d") || e.s.CountRequests("DELETE", "/") != 0 {
+	if len(e.gr.Pulls()) != 1 || !e.hasBranch("daytwo/prod/web/scale-0a1b2c3d") || e.count("DELETE", "/") != 0 {
 		t.Errorf("PRs %+v, branches %q", e.gr.Pulls(), e.gr.Branches())
 	}
 }

@@ -3,7 +3,9 @@ package github_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,6 +25,13 @@ type changeEnv struct {
 	repo ghapi.Repo
 	base ghapi.Head
 	ctx  context.Context
+	t    *testing.T
+
+	// sent counts the API requests the client completed (token exchanges aside), so that
+	// reading the fake's log can wait until it holds them all: the fake may log a request
+	// just after its answer reached the client.
+	sent    atomic.Int64
+	resetAt int64
 }
 
 var seedFiles = map[string]string{
@@ -45,18 +54,75 @@ func newChangeEnv(t *testing.T) *changeEnv {
 	gr.SetPermission("bob", githubtest.RoleMaintain)
 	s.AddTeamMember("acme", "sre", "carol", "member", "active")
 	id := s.Install("acme")
+	e := &changeEnv{s: s, gr: gr, ctx: context.Background(), t: t}
 	cc := githubapp.NewClientCreator(s.V3URL(), s.V4URL(), s.AppID(), s.PrivateKeyPEM(),
-		githubapp.WithClientMiddleware(ghapi.Retry(testPolicy)))
+		githubapp.WithClientMiddleware(ghapi.Retry(testPolicy), e.countSent))
 	client, err := cc.NewInstallationClient(id)
 	if err != nil {
 		t.Fatalf("NewInstallationClient: %v", err)
 	}
-	e := &changeEnv{s: s, gr: gr, repo: ghapi.Repo{Client: client, Owner: "acme", Name: "gitops"}, ctx: context.Background()}
+	e.repo = ghapi.Repo{Client: client, Owner: "acme", Name: "gitops"}
 	if e.base, err = e.repo.Head(e.ctx, ""); err != nil {
 		t.Fatalf("Head: %v", err)
 	}
-	s.ResetLog() // the token exchange and the Head reads are not part of what tests count
+	e.reset() // the token exchange and the Head reads are not part of what tests count
 	return e
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// countSent is a client middleware inside Retry: it counts every attempt GitHub answered.
+func (e *changeEnv) countSent(next http.RoundTripper) http.RoundTripper {
+	return roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		res, err := next.RoundTrip(r)
+		if err == nil && !isTokenPath(r.URL.Path) {
+			e.sent.Add(1)
+		}
+		return res, err
+	})
+}
+
+func isTokenPath(p string) bool { return strings.Contains(p, "/app/") }
+
+// requests is the fake's log since the last reset, once it holds every completed request.
+func (e *changeEnv) requests() []githubtest.Request {
+	e.t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		var out []githubtest.Request
+		for _, r := range e.s.Requests() {
+			if !isTokenPath(r.Path) {
+				out = append(out, r)
+			}
+		}
+		if int64(len(out)) >= e.sent.Load()-e.resetAt {
+			return out
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("the fake logged %d requests, the client completed %d", len(out), e.sent.Load()-e.resetAt)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// reset empties the fake's log after it holds every request made so far.
+func (e *changeEnv) reset() {
+	e.requests()
+	e.s.ResetLog()
+	e.resetAt = e.sent.Load()
+}
+
+// count counts logged requests with method ("" for any) whose path starts with prefix.
+func (e *changeEnv) count(method, prefix string) int {
+	n := 0
+	for _, r := range e.requests() {
+		if (method == "" || r.Method == method) && strings.HasPrefix(r.Path, prefix) {
+			n++
+		}
+	}
+	return n
 }
 
 // changeSet is a scale of web in prod as the planner would make it.
@@ -99,7 +165,7 @@ func expectedFiles(cs *plan.ChangeSet) map[string]string {
 // calls lists "METHOD path" of the logged API requests.
 func (e *changeEnv) calls() []string {
 	var out []string
-	for _, r := range e.s.Requests() {
+	for _, r := range e.requests() {
 		out = append(out, r.Method+" "+r.Path)
 	}
 	return out

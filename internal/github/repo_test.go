@@ -30,7 +30,7 @@ func TestHead(t *testing.T) {
 
 	branch := "daytwo/prod/web/scale-0a1b2c3d"
 	sha := e.gr.Commit(branch, "a change", map[string]string{"x.txt": "x\n"})
-	e.s.ResetLog()
+	e.reset()
 	h, err = e.repo.Head(e.ctx, branch)
 	if err != nil {
 		t.Fatal(err)
@@ -39,7 +39,7 @@ func TestHead(t *testing.T) {
 	if h.Branch != branch || h.Commit != sha || h.Tree != c.Tree {
 		t.Errorf("Head(%s) = %+v", branch, h)
 	}
-	if n := len(e.s.Requests()); n != 1 {
+	if n := len(e.requests()); n != 1 {
 		t.Errorf("a named branch took %d requests, want 1", n)
 	}
 
@@ -75,13 +75,13 @@ func TestPermission(t *testing.T) {
 	if got, _ := e.repo.Permission(e.ctx, "user-write"); got != ghapi.RoleNone {
 		t.Errorf("removed collaborator has %q", got)
 	}
-	e.s.ResetLog()
+	e.reset()
 	for _, bad := range []string{"", "a/b", "x?y"} {
 		if _, err := e.repo.Permission(e.ctx, bad); err == nil {
 			t.Errorf("Permission(%q) accepted", bad)
 		}
 	}
-	if len(e.s.Requests()) != 0 {
+	if len(e.requests()) != 0 {
 		t.Error("a malformed login reached GitHub")
 	}
 	e.s.Fault("GET", "/repos/acme/gitops/collaborators/*/permission", githubtest.Fault{Status: 403})
@@ -146,11 +146,11 @@ func TestCheck(t *testing.T) {
 	if err := e.repo.Check(e.ctx, sha, "daytwo/render", "failure", "", ""); err != nil {
 		t.Errorf("empty title and summary: %v", err)
 	}
-	e.s.ResetLog()
+	e.reset()
 	if err := e.repo.Check(e.ctx, sha, "daytwo/render", "passed", "t", "s"); err == nil || !strings.Contains(err.Error(), "conclusion") {
 		t.Errorf("bad conclusion: %v", err)
 	}
-	if len(e.s.Requests()) != 0 {
+	if len(e.requests()) != 0 {
 		t.Error("a bad conclusion reached GitHub")
 	}
 	if err := e.repo.Check(e.ctx, strings.Repeat("0", 40), "daytwo/render", "success", "t", "s"); err == nil {
@@ -198,7 +198,7 @@ func TestOpenChanges(t *testing.T) {
 	if _, _, err := e.repo.Client.PullRequests.Edit(e.ctx, "acme", "gitops", closed, &ghPull{State: strPtr("closed")}); err != nil {
 		t.Fatal(err)
 	}
-	e.s.ResetLog()
+	e.reset()
 
 	prs, err := e.repo.OpenChanges(e.ctx, "main", "daytwo/prod/web/")
 	if err != nil {
@@ -217,10 +217,10 @@ func TestOpenChanges(t *testing.T) {
 			t.Errorf("not oldest first at %d", i)
 		}
 	}
-	if got := e.s.CountRequests("GET", e.repoPath("/pulls")); got != 2 {
+	if got := e.count("GET", e.repoPath("/pulls")); got != 2 {
 		t.Errorf("%d list requests for %d PRs, want 2 pages of 100", got, n+4)
 	}
-	for _, r := range e.s.Requests() {
+	for _, r := range e.requests() {
 		if !strings.Contains(r.Query, "per_page=100") || !strings.Contains(r.Query, "base=main") || !strings.Contains(r.Query, "state=open") {
 			t.Errorf("listed with %q", r.Query)
 		}
