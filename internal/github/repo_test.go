@@ -426,3 +426,42 @@ func (s sizedSnapshot) ReadFile(_ context.Context, p string) ([]byte, error) {
 	return []byte(strings.Repeat("# x\n", int(s)/4)), nil
 }
 func (sizedSnapshot) ReadDir(context.Context, string) ([]string, error) { return nil, fs.ErrNotExist }
+
+// TestAnswersTheFakeDoesNotMake feeds recorded-shape answers GitHub gives but the fake
+// never produces: custom repository roles, a mergeability still being computed, and
+// pull requests from forks.
+func TestAnswersTheFakeDoesNotMake(t *testing.T) {
+	e := newChangeEnv(t)
+	answer := func(method, path, body string) {
+		e.s.Fault(method, path, githubtest.Fault{Status: 200, Times: 1, Body: body, Headers: map[string]string{"Content-Type": "application/json; charset=utf-8"}})
+	}
+
+	for _, tc := range []struct{ body, want string }{
+		{`{"permission":"write","role_name":"deployer"}`, "write"}, // custom role based on write
+		{`{"permission":"read","role_name":"auditor"}`, "read"},    // custom role based on read
+		{`{"permission":"admin"}`, "admin"},                        // no role_name (older servers)
+		{`{"permission":"none","role_name":"none"}`, "none"},
+		{`{"permission":"superuser","role_name":"superuser"}`, "none"}, // unknown: no access assumed
+	} {
+		answer("GET", "/repos/acme/gitops/collaborators/*/permission", tc.body)
+		if got, err := e.repo.Permission(e.ctx, "someone"); err != nil || got != tc.want {
+			t.Errorf("%s: Permission = %q, %v; want %q", tc.body, got, err, tc.want)
+		}
+	}
+
+	answer("GET", "/repos/acme/gitops/pulls/7", `{"number":7,"state":"open","mergeable":null,"mergeable_state":"unknown","merged":false,"head":{"ref":"daytwo/x","sha":"abc"}}`)
+	ms, err := e.repo.MergeState(e.ctx, 7)
+	if err != nil || ms.Mergeable != nil || ms.State != "unknown" || ms.HeadSHA != "abc" {
+		t.Errorf("mergeability being computed: %+v, %v", ms, err)
+	}
+
+	answer("GET", "/repos/acme/gitops/pulls", `[
+		{"number":3,"html_url":"https://github.example/acme/gitops/pull/3","head":{"ref":"daytwo/prod/web/scale-1","sha":"111","repo":{"full_name":"mallory/gitops"}}},
+		{"number":2,"html_url":"https://github.example/acme/gitops/pull/2","head":{"ref":"daytwo/prod/web/scale-2","sha":"222","repo":{"full_name":"ACME/gitops"}}},
+		{"number":1,"html_url":"https://github.example/acme/gitops/pull/1","head":{"ref":"daytwo/prod/web/scale-3","sha":"333","repo":null}}
+	]`)
+	prs, err := e.repo.OpenChanges(e.ctx, "main", "daytwo/prod/web/")
+	if err != nil || len(prs) != 1 || prs[0].Number != 2 || prs[0].HeadSHA != "222" {
+		t.Errorf("forks must not count: %+v, %v", prs, err)
+	}
+}
