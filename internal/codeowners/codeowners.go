@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"regexp"
 	"strings"
 	"unicode/utf8"
 
@@ -22,6 +23,24 @@ const MaxSize = 3 << 20
 // maxLine bounds one line: the parser reads lines with a 64 KiB buffer and would drop a
 // longer line, and everything after it, without a word.
 const maxLine = 60 << 10
+
+// ownerMatchers are the parser's, except that an e-mail address may end in any top-level
+// domain: the parser's own pattern stops at six letters and would drop the whole line
+// with its other owners.
+var ownerMatchers = []hc.OwnerMatcher{
+	hc.OwnerMatchFunc(matchEmail),
+	hc.OwnerMatchFunc(hc.MatchTeamOwner),
+	hc.OwnerMatchFunc(hc.MatchUsernameOwner),
+}
+
+var emailRE = regexp.MustCompile(`\A[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,63}\z`)
+
+func matchEmail(s string) (hc.Owner, error) {
+	if !emailRE.MatchString(s) {
+		return hc.Owner{}, hc.ErrNoMatch
+	}
+	return hc.Owner{Value: s, Type: hc.EmailOwner}, nil
+}
 
 // Owners is a parsed CODEOWNERS file.
 type Owners struct {
@@ -65,7 +84,7 @@ func Parse(data []byte) (*Owners, error) {
 			o.skipped = append(o.skipped, LineError{n, errors.New("line is not valid UTF-8")})
 			continue
 		}
-		rules, err := hc.ParseFile(strings.NewReader(line))
+		rules, err := hc.ParseFile(strings.NewReader(line), hc.WithOwnerMatchers(ownerMatchers))
 		if err != nil {
 			o.skipped = append(o.skipped, LineError{n, unwrapLine(err)})
 			continue

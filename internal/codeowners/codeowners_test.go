@@ -12,7 +12,7 @@ import (
 
 func TestFor(t *testing.T) {
 	const file = `# Global owners
-*                       @acme/platform admin@acme.io
+*                       @acme/platform admin@acme.example
 
 # Each environment has its owners; the last matching rule wins.
 /overlays/prod/         @acme/sre @Alice
@@ -60,16 +60,17 @@ docs/my\ notes.md       @dave
 
 func TestParseSkipsWhatGitHubSkips(t *testing.T) {
 	file := strings.Join([]string{
-		"\ufeff* @everyone",          // 1: a byte order mark is not part of the pattern
-		"!keep.txt @nobody",          // 2: negation is not supported
-		"[ab].txt @nobody",           // 3: character classes are not supported
-		"lib/ @not an owner",         // 4: "an" is not an owner
-		"/overlays/ @acme/sre\r",     // 5: CRLF line ending
-		"foo/***/bar @nobody",        // 6: three asterisks
-		"   ",                        // 7: blank
-		"   # indented comment",      // 8
-		"/overlays/dev/ @dev-team_1", // 9
-		"/ @root",                    // 10: the root is no file
+		"\ufeff* @everyone",                 // 1: a byte order mark is not part of the pattern
+		"!keep.txt @nobody",                 // 2: negation is not supported
+		"[ab].txt @nobody",                  // 3: character classes are not supported
+		"lib/ @not an owner",                // 4: "an" is not an owner
+		"/overlays/ @acme/sre\r",            // 5: CRLF line ending
+		"foo/***/bar @nobody",               // 6: three asterisks
+		"   ",                               // 7: blank
+		"   # indented comment",             // 8
+		"/overlays/dev/ @dev-team_1",        // 9
+		"/ @root",                           // 10: the root is no file
+		"/docs/ @writers ops@corp.internal", // 11: a long top-level domain
 	}, "\n")
 	o, err := Parse([]byte(file))
 	if err != nil {
@@ -101,6 +102,7 @@ func TestParseSkipsWhatGitHubSkips(t *testing.T) {
 		"lib/x.go":              {"everyone"},
 		"overlays/prod/k.yaml":  {"acme/sre"},
 		"overlays/dev/k.yaml":   {"dev-team_1"},
+		"docs/guide.md":         {"writers"},
 		"other/overlays/k.yaml": {"everyone"},
 	} {
 		if got := o.For(path); !reflect.DeepEqual(got, want) {
