@@ -218,6 +218,24 @@ func (r *Repo) Merge(number int, method string) string {
 	return sha
 }
 
+// ClosePull closes a pull request without merging, as the person by.
+func (r *Repo) ClosePull(number int, by string) {
+	r.s.t.Helper()
+	ok := false
+	r.with(func(rs *repoState) {
+		is := rs.issues[number]
+		if is == nil || is.pull == nil || is.pull.merged {
+			return
+		}
+		t := now()
+		is.state, is.closedAt, is.closedBy = "closed", &t, r.s.accountLocked(by, "")
+		ok = true
+	})
+	if !ok {
+		r.s.fatalf("ClosePull: %s has no open, unmerged pull request #%d", r.FullName(), number)
+	}
+}
+
 // --- state ---
 
 type mergeError struct {

@@ -106,6 +106,10 @@ func (r *Runner) tryMerge(ctx context.Context, repo ghapi.Repo, number int, st *
 		return
 	}
 	log.Info().Str("merge_commit", sha).Msg("merged")
+	if st != nil {
+		st.step(ctx, fmt.Sprintf("🔀 PR #%d merged by daytwo as `%s` (the environment auto-merges)", number, short(sha)),
+			"🚀 Merged; Argo CD rolls it out on its next sync.")
+	}
 }
 
 // breakGlass opens the mandatory follow-up review issue of an emergency change.

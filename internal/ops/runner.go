@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"sync"
 	"time"
 
 	gh "github.com/google/go-github/v60/github"
@@ -27,6 +28,8 @@ type Runner struct {
 	Clients githubapp.ClientCreator
 	Planner *plan.Planner
 	Now     func() time.Time
+
+	targets keyedMutex // one command at a time per (repo, service, env) in this process
 }
 
 var _ handler.Runner = (*Runner)(nil)
@@ -80,7 +83,9 @@ func (r *Runner) Run(ctx context.Context, client *gh.Client, req handler.Request
 	}
 
 	// One open daytwo PR per (service, env): a new request is stacked on the open one, which
-	// it supersedes, so no earlier request is lost.
+	// it supersedes, so no earlier request is lost. Requests for one target run one at a time.
+	unlock := r.targets.lock(t.repo.FullName() + "|" + resolved.Service + "|" + resolved.Env)
+	defer unlock()
 	prefix := fmt.Sprintf("daytwo/%s/%s/", resolved.Env, resolved.Service)
 	open, err := t.repo.OpenChanges(ctx, t.head.Branch, prefix)
 	if err != nil {
@@ -201,4 +206,38 @@ func userMessage(ctx context.Context, err error) string {
 	}
 	zerolog.Ctx(ctx).Error().Err(err).Msg("command failed")
 	return "Something went wrong on daytwo's side (logged); nothing was changed. Try again, and tell the platform team if it persists."
+}
+
+// keyedMutex serialises work per key; unused keys are dropped.
+type keyedMutex struct {
+	mu    sync.Mutex
+	locks map[string]*keyedLock
+}
+
+type keyedLock struct {
+	sync.Mutex
+	users int
+}
+
+func (k *keyedMutex) lock(key string) (unlock func()) {
+	k.mu.Lock()
+	if k.locks == nil {
+		k.locks = map[string]*keyedLock{}
+	}
+	l := k.locks[key]
+	if l == nil {
+		l = &keyedLock{}
+		k.locks[key] = l
+	}
+	l.users++
+	k.mu.Unlock()
+	l.Lock()
+	return func() {
+		l.Unlock()
+		k.mu.Lock()
+		if l.users--; l.users == 0 {
+			delete(k.locks, key)
+		}
+		k.mu.Unlock()
+	}
 }

@@ -46,7 +46,9 @@ func New(cfg *config.Config, log zerolog.Logger, handlers HandlerFactory) (*Serv
 	clients, err := githubapp.NewDefaultCachingClientCreator(cfg.GitHub,
 		githubapp.WithClientUserAgent("daytwo/"+Version),
 		githubapp.WithClientTimeout(30*time.Second),
-		githubapp.WithClientCaching(false, func() httpcache.Cache { return newResponseCache(responseCacheEntries) }),
+		// Revalidate every cached response (a 304 costs no rate limit): GitHub's max-age=60
+		// would otherwise serve a minute-old list of open PRs or a stale branch head.
+		githubapp.WithClientCaching(true, func() httpcache.Cache { return newResponseCache(responseCacheEntries) }),
 		githubapp.WithClientMiddleware(
 			githubapp.ClientLogging(zerolog.DebugLevel),
 			ghapi.Retry(ghapi.DefaultRetryPolicy),
