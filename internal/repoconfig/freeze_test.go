@@ -116,7 +116,8 @@ func TestSetFreezeQuoting(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%q: %v\n%s", reason, err, out)
 		}
-		if f, _ := c.Frozen("prod"); f == nil || f.Reason != reason {
+		// Load trims the surrounding white space of a reason; the rest reads back exactly.
+		if f, _ := c.Frozen("prod"); f == nil || f.Reason != strings.TrimSpace(reason) {
 			t.Errorf("reason %q reads back as %+v\n%s", reason, f, out)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -123,6 +124,10 @@ func (c *Config) applyDefaults() {
 
 	for i := range c.Environments {
 		e := &c.Environments[i]
+		// A reason is shown inline in replies; surrounding blank lines carry nothing.
+		if e.Freeze != nil {
+			e.Freeze.Reason = strings.TrimSpace(e.Freeze.Reason)
+		}
 		for k, r := range e.Requesters {
 			e.Requesters[k] = normalRule(r)
 		}
