@@ -27,8 +27,8 @@ type Config struct {
 	// GitHub is go-githubapp's own configuration (web_url, v3_api_url, v4_api_url, app.*).
 	GitHub githubapp.Config `yaml:"github"`
 	// PrivateKeyFile is read when github.app.private_key is empty; GITHUB_APP_PRIVATE_KEY_FILE overrides it.
-	PrivateKeyFile string `yaml:"private_key_file"`
-	Webhook        Webhook  `yaml:"webhook"`
+	PrivateKeyFile string  `yaml:"private_key_file"`
+	Webhook        Webhook `yaml:"webhook"`
 	// ShutdownTimeout bounds how long a stopping server drains queued events.
 	ShutdownTimeout Duration `yaml:"shutdown_timeout"`
 	Log             Log      `yaml:"log"`
