@@ -8,6 +8,7 @@ import (
 
 	"github.com/daytwo-dev/daytwo/internal/apptest"
 	"github.com/daytwo-dev/daytwo/internal/githubtest"
+	"github.com/daytwo-dev/daytwo/internal/repoconfig"
 )
 
 var clock = func() time.Time { return time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC) }
@@ -297,5 +298,139 @@ func TestMergedAndClosedPRsAreReported(t *testing.T) {
 	}
 	if is, _ := w.repo.Issue(closed); is.State != "open" {
 		t.Fatal("the asking issue must stay open when its PR is closed unmerged")
+	}
+}
+
+func TestFrozenEnvAndBreakGlass(t *testing.T) {
+	w := newWorld(t)
+	cfg, _ := w.repo.File("main", ".github/daytwo.yml")
+	frozen, err := repoconfig.SetFreeze([]byte(cfg), "prod", &repoconfig.Freeze{Reason: "release week", By: "mo", Since: clock()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.repo.Commit("main", "freeze prod", map[string]string{".github/daytwo.yml": string(frozen)})
+
+	n := w.ask(t, "mo", "/restart --service checkout --env prod")
+	if st := w.status(t, n); !strings.Contains(st, "prod is frozen") || !strings.Contains(st, "release week") {
+		t.Fatalf("frozen status:\n%s", st)
+	}
+	if len(w.repo.Pulls()) != 0 {
+		t.Fatal("a frozen environment got a PR")
+	}
+
+	n = w.ask(t, "sam", "/restart --service checkout --env prod --break-glass")
+	pulls := w.repo.Pulls()
+	if len(pulls) != 1 {
+		t.Fatalf("break-glass: want one PR, got %d:\n%s", len(pulls), w.status(t, n))
+	}
+	var review *githubtest.Issue
+	for i := 1; i < 100; i++ {
+		if is, ok := w.repo.Issue(i); ok && strings.HasPrefix(is.Title, "Break-glass review:") {
+			review = &is
+		}
+	}
+	if review == nil || !strings.Contains(review.Body, "@sam used `--break-glass`") || !strings.Contains(strings.Join(review.Labels, ","), "break-glass") {
+		t.Fatalf("follow-up review issue: %+v", review)
+	}
+	if !strings.Contains(pulls[0].Body, "break") {
+		t.Errorf("the PR does not say it broke glass:\n%s", pulls[0].Body)
+	}
+}
+
+func TestIssueFormOpensPR(t *testing.T) {
+	w := newWorld(t)
+	body := "### Service\n\ncatalog\n\n### Environment\n\nstaging\n\n### Replicas\n\n4\n\n### Reason\n\nsale traffic\n\n### Dry run\n\n- [ ] Only show the change; do not open a pull request\n"
+	n := w.repo.CreateIssue("alice", "[daytwo] scale: catalog", strings.ReplaceAll(body, "\n", "\r\n"), "daytwo", "action/scale")
+	w.Send(t, "issues", w.repo.IssuesOpenedPayload(n))
+	w.Quiet(t)
+	pulls := w.openPulls()
+	if len(pulls) != 1 || pulls[0].Title != "catalog/staging: scale to 4 replicas" {
+		t.Fatalf("PRs %+v\nstatus:\n%s", pulls, w.status(t, n))
+	}
+	if !strings.Contains(pulls[0].Body, "sale traffic") {
+		t.Error("the form's reason is not in the PR")
+	}
+	if is, _ := w.repo.Issue(n); is.State != "open" {
+		t.Error("the request issue must stay open until the change is done")
+	}
+
+	bad := w.repo.CreateIssue("alice", "[daytwo] scale: catalog", strings.Replace(body, "\n4\n", "\nfour\n", 1), "daytwo", "action/scale")
+	w.Send(t, "issues", w.repo.IssuesOpenedPayload(bad))
+	w.Quiet(t)
+	var reply string
+	for _, c := range w.repo.Comments(bad) {
+		reply += c.Body
+	}
+	if !strings.Contains(reply, "Replicas") || !strings.Contains(reply, "four") {
+		t.Fatalf("an invalid form must be answered naming the field: %q", reply)
+	}
+}
+
+func TestCommentOnPullRequest(t *testing.T) {
+	w := newWorld(t)
+	w.repo.Commit("feature", "docs", map[string]string{"README.md": "more\n"})
+	pr := w.repo.OpenPull("alice", "feature", "main", "Docs", "")
+	w.comment(t, pr, "alice", "/restart --service catalog --env dev")
+	var merged bool
+	for _, p := range w.repo.Pulls() {
+		if strings.HasPrefix(p.Head, "daytwo/dev/catalog/restart-") && p.Merged {
+			merged = true
+		}
+	}
+	if !merged {
+		t.Fatalf("a command on a PR conversation must work like one on an issue:\n%s", w.status(t, pr))
+	}
+}
+
+func TestGitHubFaults(t *testing.T) {
+	t.Run("5xx once is retried", func(t *testing.T) {
+		w := newWorld(t)
+		w.GH.Fault("POST", "/repos/acme/gitops/git/trees", githubtest.Fault{Status: 502, Times: 1})
+		w.ask(t, "alice", "/scale 4 --service checkout --env staging")
+		if len(w.openPulls()) != 1 {
+			t.Fatal("a single 502 must not lose the command")
+		}
+	})
+	t.Run("secondary rate limit is waited out", func(t *testing.T) {
+		w := newWorld(t)
+		w.GH.Fault("POST", "/repos/acme/gitops/pulls", githubtest.SecondaryRateLimit(time.Second, 1))
+		start := time.Now()
+		w.ask(t, "alice", "/scale 4 --service checkout --env staging")
+		if len(w.openPulls()) != 1 || time.Since(start) < time.Second {
+			t.Fatal("the PR must be opened after waiting for retry-after")
+		}
+	})
+	t.Run("persistent failure leaves no branch", func(t *testing.T) {
+		w := newWorld(t)
+		w.GH.Fault("POST", "/repos/acme/gitops/pulls", githubtest.Fault{Status: 500})
+		n := w.ask(t, "alice", "/scale 4 --service checkout --env staging")
+		if b := w.daytwoBranches(); len(b) != 0 || len(w.repo.Pulls()) != 0 {
+			t.Fatalf("stray branches %v", b)
+		}
+		if st := w.status(t, n); !strings.Contains(st, "❌") || !strings.Contains(st, "nothing was changed") {
+			t.Fatalf("status after failure:\n%s", st)
+		}
+	})
+}
+
+func TestConcurrentCommandsOnOneTarget(t *testing.T) {
+	w := newWorld(t)
+	a := w.repo.CreateIssue("alice", "a", "")
+	b := w.repo.CreateIssue("alice", "b", "")
+	ida := w.repo.AddComment(a, "alice", "/scale 4 --service checkout --env staging")
+	idb := w.repo.AddComment(b, "alice", "/set-image 1.8.0 --service checkout --env staging")
+	pa, pb := w.repo.IssueCommentPayload(ida), w.repo.IssueCommentPayload(idb)
+	done := make(chan struct{})
+	go func() { w.Send(t, "issue_comment", pa); close(done) }()
+	w.Send(t, "issue_comment", pb)
+	<-done
+	w.Quiet(t)
+	open := w.openPulls()
+	if len(open) != 1 {
+		t.Fatalf("want one open PR for the target, got %d", len(open))
+	}
+	kust, _ := w.repo.File(open[0].Head, "apps/checkout/overlays/staging/kustomization.yaml")
+	if !strings.Contains(kust, "count: 4") || !strings.Contains(kust, "newTag: 1.8.0") {
+		t.Fatalf("an update was lost:\n%s", kust)
 	}
 }

@@ -14,29 +14,26 @@ import (
 // mayRequest checks who asked against the environment's policy for the command (and for
 // --break-glass). It returns a refusal naming what is required, or "".
 func (r *Runner) mayRequest(ctx context.Context, repo ghapi.Repo, login string, cmd command.Command, env *repoconfig.Environment) (string, error) {
-	rule := env.Allowed(cmd.Name)
-	ok, have, err := qualifies(ctx, repo, login, rule)
-	if err != nil {
-		return "", err
-	}
-	if !ok {
-		return fmt.Sprintf("@%s, `/%s` in %s may be requested by people with %s on %s; you have %s. "+
-			"Ask someone who qualifies, or the repository admins to change `requesters` in `%s`.",
-			login, cmd.Name, env.Name, rule, repo.FullName(), describePermission(have), repoconfig.Path), nil
-	}
+	// Breaking glass is judged by the environment's breakGlass rule alone: it names who may
+	// act in an emergency, whatever the everyday rule of the command.
 	if cmd.BreakGlass {
 		if env.BreakGlass == nil {
 			return fmt.Sprintf("%s does not allow `--break-glass` (no `breakGlass` rule in `%s`); repeat without it.", env.Name, repoconfig.Path), nil
 		}
 		ok, _, err := qualifies(ctx, repo, login, *env.BreakGlass)
-		if err != nil {
+		if err != nil || ok {
 			return "", err
 		}
-		if !ok {
-			return fmt.Sprintf("@%s, `--break-glass` in %s is for people with %s; repeat without it.", login, env.Name, env.BreakGlass), nil
-		}
+		return fmt.Sprintf("@%s, `--break-glass` in %s is for people with %s; repeat without it.", login, env.Name, env.BreakGlass), nil
 	}
-	return "", nil
+	rule := env.Allowed(cmd.Name)
+	ok, have, err := qualifies(ctx, repo, login, rule)
+	if err != nil || ok {
+		return "", err
+	}
+	return fmt.Sprintf("@%s, `/%s` in %s may be requested by people with %s on %s; you have %s. "+
+		"Ask someone who qualifies, or the repository admins to change `requesters` in `%s`.",
+		login, cmd.Name, env.Name, rule, repo.FullName(), describePermission(have), repoconfig.Path), nil
 }
 
 // qualifies reports whether login meets any one part of rule, and their permission.
