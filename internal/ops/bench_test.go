@@ -1,0 +1,65 @@
+package ops_test
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/daytwo-dev/daytwo/internal/githubtest"
+)
+
+// BenchmarkCommandToPR measures one /scale from the webhook to the status comment linking
+// the PR, with the test GitHub answering every request after 150 ms, and counts the GitHub
+// requests a mutating command makes (all, and writes only).
+func BenchmarkCommandToPR(b *testing.B) {
+	w := newWorld(&testing.T{}, githubtest.WithLatency(150*time.Millisecond))
+	var times []time.Duration
+	var total, writes int
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		n := w.repo.CreateIssue("alice", "scale", "")
+		id := w.repo.AddComment(n, "alice", fmt.Sprintf("/scale %d --service checkout --env staging", 4+i%2))
+		payload := w.repo.IssueCommentPayload(id)
+		// Close the previous PR so every iteration opens a new one.
+		for _, p := range w.openPulls() {
+			w.repo.ClosePull(p.Number, "alice")
+		}
+		w.GH.ResetLog()
+		b.StartTimer()
+		start := time.Now()
+		w.Send(b, "issue_comment", payload)
+		deadline := time.Now().Add(time.Minute)
+		for {
+			if time.Now().After(deadline) {
+				b.Fatalf("no PR link after a minute; the log:\n%s", w.Logs.String())
+			}
+			var linked bool
+			for _, c := range w.repo.Comments(n) {
+				if c.User == w.GH.BotLogin() && strings.Contains(c.Body, "/pull/") {
+					linked = true
+				}
+			}
+			if linked {
+				break
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		times = append(times, time.Since(start))
+		b.StopTimer()
+		w.Quiet(b)
+		for _, r := range w.GH.Requests() {
+			total++
+			if r.Method != "GET" {
+				writes++
+			}
+		}
+		b.StartTimer()
+	}
+	sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
+	b.ReportMetric(float64(times[len(times)/2].Milliseconds()), "ms-to-PR-median")
+	b.ReportMetric(float64(total)/float64(b.N), "requests/command")
+	b.ReportMetric(float64(writes)/float64(b.N), "writes/command")
+}
