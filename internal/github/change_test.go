@@ -477,7 +477,9 @@ func TestOpenChangeConcurrentDeliveries(t *testing.T) {
 // that PR instead of failing and deleting the branch under it.
 func TestOpenChangeLosesThePullRequestRace(t *testing.T) {
 	e := newChangeEnv(t)
-	e.s.Fault("POST", "/repos/acme/gitops/pulls", githubtest.Fault{Delay: 300 * time.Millisecond, Times: 1})
+	// The first delivery's POST pulls is held long enough for the whole second delivery to
+	// run, even on a loaded machine (300 ms was not).
+	e.s.Fault("POST", "/repos/acme/gitops/pulls", githubtest.Fault{Delay: 3 * time.Second, Times: 1})
 	type result struct {
 		pr  *ghapi.PR
 		err error
