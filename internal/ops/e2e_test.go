@@ -434,3 +434,33 @@ func TestConcurrentCommandsOnOneTarget(t *testing.T) {
 		t.Fatalf("an update was lost:\n%s", kust)
 	}
 }
+
+func TestApprovalThenAutoMerge(t *testing.T) {
+	w := newWorld(t)
+	cfg, _ := w.repo.File("main", ".github/daytwo.yml")
+	// staging auto-merges, but only once approved; main requires one approval and the render check.
+	cfg = strings.Replace(cfg, "    promoteConfig: true", "    promoteConfig: true\n    autoMerge: true\n    requireApproval: true", 1)
+	w.repo.Commit("main", "staging auto-merges after approval", map[string]string{".github/daytwo.yml": cfg})
+	w.repo.Protect("main", githubtest.Protection{RequiredApprovals: 1, RequiredChecks: []string{"daytwo/render"}})
+	w.repo.SetPermission("checkout-team-lead", githubtest.RoleWrite)
+
+	n := w.ask(t, "alice", "/scale 4 --service checkout --env staging")
+	open := w.openPulls()
+	if len(open) != 1 {
+		t.Fatalf("want one open PR:\n%s", w.status(t, n))
+	}
+	if !strings.Contains(w.status(t, n), "waiting for approval from @acme/checkout-team") {
+		t.Fatalf("status before approval:\n%s", w.status(t, n))
+	}
+	review := w.repo.SubmitReview(open[0].Number, "checkout-team-lead", "APPROVED", "lgtm")
+	w.Send(t, "pull_request_review", w.repo.ReviewSubmittedPayload(open[0].Number, review))
+	w.Quiet(t)
+	pr, _ := w.repo.Pull(open[0].Number)
+	if !pr.Merged {
+		t.Fatalf("an approved, green PR in an auto-merging environment must merge:\n%s", w.status(t, n))
+	}
+	st := w.status(t, n)
+	if !strings.Contains(st, "Approved by @checkout-team-lead") || !strings.Contains(st, "merged by daytwo") {
+		t.Fatalf("status after approval:\n%s", st)
+	}
+}
