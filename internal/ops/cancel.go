@@ -39,7 +39,8 @@ func (r *Runner) cancel(ctx context.Context, client *gh.Client, req handler.Requ
 	var closed []string
 	for _, pr := range open {
 		m, ok := plan.ParseMetadata(pr.Body)
-		if !ok || !(pr.Number == req.Number && req.IsPR || m["originKey"] == key) {
+		onThisPR := req.IsPR && pr.Number == req.Number && strings.EqualFold(req.FullRepo(), t.repo.FullName())
+		if !ok || !(onThisPR || m["originKey"] == key) {
 			continue
 		}
 		if !strings.EqualFold(m["requester"], req.Author) {

@@ -464,3 +464,60 @@ func TestApprovalThenAutoMerge(t *testing.T) {
 		t.Fatalf("status after approval:\n%s", st)
 	}
 }
+
+func TestCrossRepoRequest(t *testing.T) {
+	w := newWorld(t)
+	svc := w.GH.CreateRepo("acme", "checkout")
+	svc.Commit("main", "point at the GitOps repo", map[string]string{".github/daytwo.yml": "gitops: acme/gitops\n"})
+	svc.SetPermission("alice", githubtest.RoleWrite)
+	other := w.GH.CreateRepo("acme", "unlisted")
+	other.Commit("main", "point", map[string]string{".github/daytwo.yml": "gitops: acme/gitops\n"})
+
+	// The service is implied by the asking repository; the env is named.
+	n := svc.CreateIssue("alice", "slow checkout", "")
+	id := svc.AddComment(n, "alice", "/scale 4 --env staging")
+	w.Send(t, "issue_comment", svc.IssueCommentPayload(id))
+	w.Quiet(t)
+	open := w.openPulls()
+	if len(open) != 1 || open[0].Title != "checkout/staging: scale to 4 replicas" {
+		t.Fatalf("PRs in the GitOps repo: %+v", open)
+	}
+	if !strings.Contains(open[0].Body, "acme/checkout") {
+		t.Error("the PR must link back to the asking repository")
+	}
+	var st string
+	for _, c := range svc.Comments(n) {
+		if c.User == w.GH.BotLogin() {
+			st = c.Body
+		}
+	}
+	if !strings.Contains(st, "acme/gitops/pull/"+strconv.Itoa(open[0].Number)) {
+		t.Fatalf("status in the service repo:\n%s", st)
+	}
+
+	// Merging in the GitOps repo reports back in the service repository.
+	w.repo.Merge(open[0].Number, "squash")
+	w.Send(t, "pull_request", w.repo.PullClosedPayload(open[0].Number))
+	w.Quiet(t)
+	for _, c := range svc.Comments(n) {
+		if c.User == w.GH.BotLogin() {
+			st = c.Body
+		}
+	}
+	if !strings.Contains(st, "merged by @") {
+		t.Fatalf("merge not reported across repositories:\n%s", st)
+	}
+
+	// A repository the GitOps config does not list is refused.
+	m := other.CreateIssue("alice", "x", "")
+	id = other.AddComment(m, "alice", "/restart --service checkout --env dev")
+	w.Send(t, "issue_comment", other.IssueCommentPayload(id))
+	w.Quiet(t)
+	var refusal string
+	for _, c := range other.Comments(m) {
+		refusal += c.Body
+	}
+	if !strings.Contains(refusal, "does not list acme/unlisted") {
+		t.Fatalf("unlisted repo: %q", refusal)
+	}
+}

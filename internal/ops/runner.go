@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -109,7 +111,7 @@ func (r *Runner) Run(ctx context.Context, client *gh.Client, req handler.Request
 			return ""
 		}
 		base = ghapi.Head{Branch: t.head.Branch, Commit: h.Commit, Tree: h.Tree}
-		snap = ghapi.SnapshotAt(client, t.repo.Owner, t.repo.Name, h.Commit)
+		snap = ghapi.SnapshotAt(t.repo.Client, t.repo.Owner, t.repo.Name, h.Commit)
 	}
 
 	preq.Command = resolved
@@ -172,26 +174,60 @@ func (r *Runner) now() time.Time {
 }
 
 // target locates the GitOps repository: the repository the request came from when it has a
-// daytwo config.
+// daytwo config, or the one its pointer (`gitops: owner/name`) names, reached through that
+// repository's own installation. The GitOps config is the authority: it must map the asking
+// repository to a service.
 func (r *Runner) target(ctx context.Context, client *gh.Client, owner, name string) (*target, error) {
+	t, pointer, err := r.readTarget(ctx, client, owner, name)
+	if err != nil || pointer == "" {
+		return t, err
+	}
+	gOwner, gName, _ := strings.Cut(pointer, "/")
+	gclient, err := r.clientFor(ctx, gOwner, gName)
+	if err != nil {
+		return nil, plan.Errorf(plan.NotFound, "%s/%s points at %s, but daytwo cannot reach it (%v): install the app there too.", owner, name, pointer, err)
+	}
+	t, again, err := r.readTarget(ctx, gclient, gOwner, gName)
+	if err != nil {
+		return nil, err
+	}
+	if again != "" {
+		return nil, plan.Errorf(plan.Invalid, "%s points at %s, which points further at %s; point at the GitOps repository itself.", owner+"/"+name, pointer, again)
+	}
+	asking := owner + "/" + name
+	if !slices.ContainsFunc(t.cfg.Services, func(s repoconfig.Service) bool { return strings.EqualFold(s.Repository, asking) }) {
+		return nil, plan.Errorf(plan.Forbidden, "%s does not list %s as the repository of any service (`repository:` in `%s`), so commands asked here are not carried out.", pointer, asking, repoconfig.Path)
+	}
+	return t, nil
+}
+
+// readTarget reads a repository's daytwo config at its default branch; a pointer comes
+// back as the repository it names.
+func (r *Runner) readTarget(ctx context.Context, client *gh.Client, owner, name string) (*target, string, error) {
 	repo := ghapi.Repo{Client: client, Owner: owner, Name: name}
 	head, err := repo.Head(ctx, "")
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	snap := ghapi.SnapshotAt(client, repo.Owner, repo.Name, head.Commit)
 	data, err := snap.ReadFile(ctx, repoconfig.Path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, plan.Errorf(plan.NotFound, "%s has no `%s` on its default branch `%s`, so daytwo does not know its services and environments. See the configuration reference (docs/config.md).", repo.FullName(), repoconfig.Path, head.Branch)
+		return nil, "", plan.Errorf(plan.NotFound, "%s has no `%s` on its default branch `%s`, so daytwo does not know its services and environments. See the configuration reference (docs/config.md).", repo.FullName(), repoconfig.Path, head.Branch)
 	}
 	if err != nil {
-		return nil, err
+		return nil, "", err
+	}
+	if pointer, ok, err := repoconfig.ParsePointer(data); ok {
+		if err != nil {
+			return nil, "", plan.Errorf(plan.Invalid, "%v", err)
+		}
+		return nil, pointer, nil
 	}
 	cfg, err := repoconfig.Load(data)
 	if err != nil {
-		return nil, plan.Errorf(plan.Invalid, "`%s` on `%s` is not valid: %v", repoconfig.Path, head.Branch, err)
+		return nil, "", plan.Errorf(plan.Invalid, "`%s` on `%s` is not valid: %v", repoconfig.Path, head.Branch, err)
 	}
-	return &target{repo: repo, head: head, snap: snap, cfg: cfg, cfgFile: data}, nil
+	return &target{repo: repo, head: head, snap: snap, cfg: cfg, cfgFile: data}, "", nil
 }
 
 // userMessage turns an error into what the requester reads; internal details go to the log.
