@@ -56,15 +56,21 @@ func (r *Responder) Respond(ctx context.Context, req Request) error {
 	}
 	thread := ghapi.Thread{Client: client, Owner: req.Owner, Repo: req.Repo, Number: req.Number}
 
-	// Acknowledge first: the requester sees at once that daytwo is on it.
-	if req.CommentID != 0 {
-		err = thread.React(ctx, req.CommentID, "eyes")
-	} else {
-		err = thread.ReactToIssue(ctx, "eyes")
-	}
-	if err != nil {
-		log.Warn().Err(err).Msg("could not acknowledge with a reaction")
-	}
+	// Acknowledge at once, alongside the work: the requester sees that daytwo is on it.
+	acked := make(chan struct{})
+	go func() {
+		defer close(acked)
+		var err error
+		if req.CommentID != 0 {
+			err = thread.React(ctx, req.CommentID, "eyes")
+		} else {
+			err = thread.ReactToIssue(ctx, "eyes")
+		}
+		if err != nil {
+			log.Warn().Err(err).Msg("could not acknowledge with a reaction")
+		}
+	}()
+	defer func() { <-acked }()
 
 	var replies []string
 	for _, res := range results {

@@ -9,6 +9,7 @@ import (
 	gh "github.com/google/go-github/v60/github"
 	"github.com/rs/zerolog"
 
+	"github.com/daytwo-dev/daytwo/internal/codeowners"
 	ghapi "github.com/daytwo-dev/daytwo/internal/github"
 	"github.com/daytwo-dev/daytwo/internal/handler"
 	"github.com/daytwo-dev/daytwo/internal/plan"
@@ -37,10 +38,9 @@ func statusMetadata(cs *plan.ChangeSet, req handler.Request, commentID int64) st
 
 // reviewers are the code owners of the changed files (from the default branch's
 // CODEOWNERS), without the requester: GitHub does not let authors review their own asks.
-func (r *Runner) reviewers(ctx context.Context, t *target, cs *plan.ChangeSet, requester string) ([]string, error) {
-	owners, err := ghapi.ReadCodeOwners(ctx, t.snap)
-	if err != nil || owners == nil {
-		return nil, err
+func reviewersOf(owners *codeowners.Owners, cs *plan.ChangeSet, requester string) []string {
+	if owners == nil {
+		return nil
 	}
 	paths := make([]string, len(cs.Files))
 	for i, f := range cs.Files {
@@ -52,7 +52,7 @@ func (r *Runner) reviewers(ctx context.Context, t *target, cs *plan.ChangeSet, r
 			out = append(out, o)
 		}
 	}
-	return out, nil
+	return out
 }
 
 func dryRunText(cs *plan.ChangeSet) string {

@@ -17,7 +17,9 @@ import (
 	gh "github.com/google/go-github/v60/github"
 	"github.com/palantir/go-githubapp/githubapp"
 	"github.com/rs/zerolog"
+	"golang.org/x/sync/errgroup"
 
+	"github.com/daytwo-dev/daytwo/internal/codeowners"
 	"github.com/daytwo-dev/daytwo/internal/command"
 	ghapi "github.com/daytwo-dev/daytwo/internal/github"
 	"github.com/daytwo-dev/daytwo/internal/handler"
@@ -76,22 +78,41 @@ func (r *Runner) Run(ctx context.Context, client *gh.Client, req handler.Request
 		return ""
 	}
 	env, _ := t.cfg.Env(resolved.Env)
-	if refusal, err := r.mayRequest(ctx, t.repo, req.Author, resolved, env); err != nil || refusal != "" {
-		if err != nil {
-			refusal = userMessage(ctx, err)
-		}
-		st.fail(ctx, refusal)
-		return ""
-	}
 
 	// One open daytwo PR per (service, env): a new request is stacked on the open one, which
 	// it supersedes, so no earlier request is lost. Requests for one target run one at a time.
 	unlock := r.targets.lock(t.repo.FullName() + "|" + resolved.Service + "|" + resolved.Env)
 	defer unlock()
-	prefix := fmt.Sprintf("daytwo/%s/%s/", resolved.Env, resolved.Service)
-	open, err := t.repo.OpenChanges(ctx, t.head.Branch, prefix)
-	if err != nil {
-		st.fail(ctx, userMessage(ctx, err))
+
+	// Who asked, what is open on the target and who owns the files are independent reads:
+	// one round trip instead of three.
+	var (
+		refusal string
+		open    []ghapi.PR
+		owners  *codeowners.Owners
+	)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) {
+		refusal, err = r.mayRequest(gctx, t.repo, req.Author, resolved, env)
+		return err
+	})
+	g.Go(func() (err error) {
+		open, err = t.repo.OpenChanges(gctx, t.head.Branch, fmt.Sprintf("daytwo/%s/%s/", resolved.Env, resolved.Service))
+		return err
+	})
+	g.Go(func() error {
+		o, err := ghapi.ReadCodeOwners(gctx, t.snap)
+		if err != nil {
+			log.Warn().Err(err).Msg("cannot read CODEOWNERS; opening the PR without review requests")
+		}
+		owners = o
+		return nil
+	})
+	if err := g.Wait(); err != nil || refusal != "" {
+		if err != nil {
+			refusal = userMessage(ctx, err)
+		}
+		st.fail(ctx, refusal)
 		return ""
 	}
 	snap, base := t.snap, t.head
@@ -125,10 +146,7 @@ func (r *Runner) Run(ctx context.Context, client *gh.Client, req handler.Request
 		return ""
 	}
 
-	reviewers, err := r.reviewers(ctx, t, cs, req.Author)
-	if err != nil {
-		log.Warn().Err(err).Msg("cannot read CODEOWNERS; opening the PR without review requests")
-	}
+	reviewers := reviewersOf(owners, cs, req.Author)
 	cs.Body += statusMetadata(cs, req, st.id)
 	pr, err := t.repo.OpenChange(ctx, cs, ghapi.ChangeOptions{
 		Base:      base,
@@ -139,9 +157,13 @@ func (r *Runner) Run(ctx context.Context, client *gh.Client, req handler.Request
 		st.fail(ctx, userMessage(ctx, err))
 		return ""
 	}
-	if err := t.repo.Check(ctx, pr.HeadSHA, "daytwo/render", "success", "The change renders", renderSummary(cs)); err != nil {
-		log.Warn().Err(err).Msg("cannot publish the render check")
-	}
+	checked := make(chan struct{})
+	go func() { // in parallel with the status update below
+		defer close(checked)
+		if err := t.repo.Check(ctx, pr.HeadSHA, "daytwo/render", "success", "The change renders", renderSummary(cs)); err != nil {
+			log.Warn().Err(err).Msg("cannot publish the render check")
+		}
+	}()
 	for _, old := range stacked {
 		note := fmt.Sprintf("Superseded by #%d, which carries this change and a newer request on top of it.", pr.Number)
 		if err := t.repo.CloseChange(ctx, old, note); err != nil {
@@ -157,6 +179,7 @@ func (r *Runner) Run(ctx context.Context, client *gh.Client, req handler.Request
 	next := waitingText(env, reviewers)
 	st.step(ctx, fmt.Sprintf("📝 Planned: %s (risk: %s)", cs.Summary, cs.Risk), fmt.Sprintf("🔀 %s %s — %s", verb, pr.URL, next))
 
+	<-checked // a merge needs the check in place
 	if resolved.BreakGlass {
 		r.breakGlass(ctx, t, cs, pr, req)
 	}
