@@ -14,7 +14,7 @@ import (
 // the PR, with the test GitHub answering every request after 150 ms, and counts the GitHub
 // requests a mutating command makes (all, and writes only).
 func BenchmarkCommandToPR(b *testing.B) {
-	w := newWorld(&testing.T{}, githubtest.WithLatency(150*time.Millisecond))
+	w := newWorld(b, githubtest.WithLatency(150*time.Millisecond))
 	var times []time.Duration
 	var total, writes int
 	b.ResetTimer()

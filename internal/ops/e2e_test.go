@@ -20,7 +20,7 @@ type world struct {
 
 // newWorld is the example GitOps repo on the test GitHub with daytwo installed, and people:
 // alice (write), mo (maintain), sam (write, member of acme/sre), rita (read).
-func newWorld(t *testing.T, opts ...apptest.Option) *world {
+func newWorld(t testing.TB, opts ...apptest.Option) *world {
 	t.Helper()
 	a := apptest.Start(t, clock, opts...)
 	t.Cleanup(func() {
