@@ -12,11 +12,9 @@ import (
 // New builds every event handler around one Responder.
 func New(clients githubapp.ClientCreator, runner Runner) ([]githubapp.EventHandler, error) {
 	reg := command.Default()
-	if runner != nil {
-		for _, s := range runner.Specs() {
-			if err := reg.Register(s); err != nil {
-				return nil, fmt.Errorf("command /%s: %w", s.Name, err)
-			}
+	for _, s := range runner.Specs() {
+		if err := reg.Register(s); err != nil {
+			return nil, fmt.Errorf("command /%s: %w", s.Name, err)
 		}
 	}
 	forms, err := command.LoadForms(templates.IssueForms, templates.IssueFormsDir)

@@ -34,7 +34,7 @@ type Responder struct {
 	Clients  githubapp.ClientCreator
 	Commands *command.Registry
 	Forms    *command.FormSet
-	Runner   Runner // nil: commands other than /help are answered as not available
+	Runner   Runner
 }
 
 // Respond handles one normalised request.
@@ -79,9 +79,6 @@ func (r *Responder) Respond(ctx context.Context, req Request) error {
 			replies = append(replies, res.Reply.Markdown())
 		case res.Command.Name == "help":
 			replies = append(replies, r.Commands.Help(res.Command.Topic))
-		case r.Runner == nil:
-			replies = append(replies, fmt.Sprintf("`%s`: this daytwo server does not carry out changes; "+
-				"ask its operators, or run `daytwo plan` on a clone of the GitOps repository.", res.Command.Line))
 		default:
 			log.Info().Str("command", res.Command.Name).Msg("running command")
 			replies = append(replies, r.Runner.Run(ctx, client, req, *res.Command))
@@ -118,9 +115,6 @@ func (r *Responder) parse(req Request) []command.Result {
 
 // PullRequestClosed hands a closed PR to the runner.
 func (r *Responder) PullRequestClosed(ctx context.Context, installationID int64, repo *gh.Repository, pr *gh.PullRequest, sender *gh.User) error {
-	if r.Runner == nil {
-		return nil
-	}
 	client, err := r.Clients.NewInstallationClient(installationID)
 	if err != nil {
 		return fmt.Errorf("installation client: %w", err)
@@ -130,9 +124,6 @@ func (r *Responder) PullRequestClosed(ctx context.Context, installationID int64,
 
 // ReviewSubmitted hands a submitted review to the runner.
 func (r *Responder) ReviewSubmitted(ctx context.Context, installationID int64, repo *gh.Repository, pr *gh.PullRequest, review *gh.PullRequestReview) error {
-	if r.Runner == nil {
-		return nil
-	}
 	client, err := r.Clients.NewInstallationClient(installationID)
 	if err != nil {
 		return fmt.Errorf("installation client: %w", err)
