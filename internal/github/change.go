@@ -14,6 +14,7 @@ import (
 
 	gh "github.com/google/go-github/v60/github"
 	"github.com/rs/zerolog"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/daytwo-dev/daytwo/internal/plan"
 )
@@ -235,15 +236,20 @@ func (w *changeWrite) decorate(ctx context.Context, pr *gh.PullRequest, review b
 			missing = append(missing, l)
 		}
 	}
+	// Labels and review requests are independent: one round trip for both.
+	g, gctx := errgroup.WithContext(ctx)
 	if len(missing) > 0 {
-		if _, _, err := r.Client.Issues.AddLabelsToIssue(ctx, r.Owner, r.Name, pr.GetNumber(), missing); err != nil {
-			return fmt.Errorf("label pull request #%d of %s: %w", pr.GetNumber(), r.FullName(), err)
-		}
+		g.Go(func() error {
+			if _, _, err := r.Client.Issues.AddLabelsToIssue(gctx, r.Owner, r.Name, pr.GetNumber(), missing); err != nil {
+				return fmt.Errorf("label pull request #%d of %s: %w", pr.GetNumber(), r.FullName(), err)
+			}
+			return nil
+		})
 	}
 	if review && len(w.users)+len(w.teams) > 0 {
-		return r.requestReviews(ctx, pr.GetNumber(), w.users, w.teams)
+		g.Go(func() error { return r.requestReviews(gctx, pr.GetNumber(), w.users, w.teams) })
 	}
-	return nil
+	return g.Wait()
 }
 
 // requestReviews asks users and teams to review. GitHub refuses the whole request when one
