@@ -34,6 +34,43 @@ type Runner struct {
 	Now     func() time.Time
 
 	targets keyedMutex // one command at a time per (repo, service, env) in this process
+
+	branchesMu sync.Mutex
+	branches   map[string]cachedBranch // repo → default branch name, saves a request per command
+}
+
+type cachedBranch struct {
+	name string
+	at   time.Time
+}
+
+// defaultBranchTTL bounds how long a renamed default branch can go unnoticed (a lookup of
+// the old name fails and falls back at once anyway).
+const defaultBranchTTL = 5 * time.Minute
+
+// defaultHead reads the head of the repository's default branch, remembering the branch's
+// name so the next command needs one request instead of two.
+func (r *Runner) defaultHead(ctx context.Context, repo ghapi.Repo) (ghapi.Head, error) {
+	key := strings.ToLower(repo.FullName())
+	r.branchesMu.Lock()
+	c, ok := r.branches[key]
+	r.branchesMu.Unlock()
+	if ok && time.Since(c.at) < defaultBranchTTL {
+		if h, err := repo.Head(ctx, c.name); err == nil {
+			return h, nil
+		}
+	}
+	h, err := repo.Head(ctx, "")
+	if err != nil {
+		return h, err
+	}
+	r.branchesMu.Lock()
+	if r.branches == nil {
+		r.branches = map[string]cachedBranch{}
+	}
+	r.branches[key] = cachedBranch{name: h.Branch, at: time.Now()}
+	r.branchesMu.Unlock()
+	return h, nil
 }
 
 var _ handler.Runner = (*Runner)(nil)
@@ -52,17 +89,32 @@ func (r *Runner) Run(ctx context.Context, client *gh.Client, req handler.Request
 	log := zerolog.Ctx(ctx).With().Str("command", cmd.Name).Logger()
 	ctx = log.WithContext(ctx)
 	thread := ghapi.Thread{Client: client, Owner: req.Owner, Repo: req.Repo, Number: req.Number}
-	st, err := startStatus(ctx, thread, req.Author, cmd.Line)
-	if err != nil {
-		log.Error().Err(err).Msg("cannot post the status comment")
-		return ""
-	}
 	if cmd.Name == "cancel" {
+		st, err := startStatus(ctx, thread, req.Author, cmd.Line)
+		if err != nil {
+			log.Error().Err(err).Msg("cannot post the status comment")
+			return ""
+		}
 		r.cancel(ctx, client, req, st)
 		return ""
 	}
 
+	// The status comment is posted while the GitOps repository is read.
+	var (
+		st    *status
+		stErr error
+	)
+	posted := make(chan struct{})
+	go func() {
+		defer close(posted)
+		st, stErr = startStatus(ctx, thread, req.Author, cmd.Line)
+	}()
 	t, err := r.target(ctx, client, req.Owner, req.Repo)
+	<-posted
+	if stErr != nil {
+		log.Error().Err(stErr).Msg("cannot post the status comment")
+		return ""
+	}
 	if err != nil {
 		st.fail(ctx, userMessage(ctx, err))
 		return ""
@@ -228,7 +280,7 @@ func (r *Runner) target(ctx context.Context, client *gh.Client, owner, name stri
 // back as the repository it names.
 func (r *Runner) readTarget(ctx context.Context, client *gh.Client, owner, name string) (*target, string, error) {
 	repo := ghapi.Repo{Client: client, Owner: owner, Name: name}
-	head, err := repo.Head(ctx, "")
+	head, err := r.defaultHead(ctx, repo)
 	if err != nil {
 		return nil, "", err
 	}
