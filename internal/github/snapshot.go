@@ -22,7 +22,7 @@ type Snapshot struct {
 	owner, repo string
 	commit      string
 	mu          sync.Mutex
-	files       map[string][]byte
+	files       map[string]*fileEntry
 	dirs        map[string][]string
 }
 
@@ -32,7 +32,9 @@ var _ plan.Snapshot = (*Snapshot)(nil)
 func OpenSnapshot(ctx context.Context, client *gh.Client, owner, repo, ref string) (*Snapshot, error) {
 	sha, _, err := client.Repositories.GetCommitSHA1(ctx, owner, repo, ref, "")
 	if err != nil {
-		if isNotFound(err) {
+		// GitHub answers an unknown ref with 422 "No commit found for SHA".
+		var er *gh.ErrorResponse
+		if isNotFound(err) || errors.As(err, &er) && er.Response != nil && er.Response.StatusCode == http.StatusUnprocessableEntity {
 			return nil, fmt.Errorf("%w: no commit %q in %s/%s", fs.ErrNotExist, ref, owner, repo)
 		}
 		return nil, fmt.Errorf("resolve %s in %s/%s: %w", ref, owner, repo, err)
@@ -46,25 +48,86 @@ func SnapshotAt(client *gh.Client, owner, repo, sha string) *Snapshot {
 }
 
 func newSnapshot(client *gh.Client, owner, repo, sha string) *Snapshot {
-	return &Snapshot{client: client, owner: owner, repo: repo, commit: sha, files: map[string][]byte{}, dirs: map[string][]string{}}
+	return &Snapshot{client: client, owner: owner, repo: repo, commit: sha, files: map[string]*fileEntry{}, dirs: map[string][]string{}}
 }
 
 // Commit is the full sha.
 func (s *Snapshot) Commit() string { return s.commit }
 
 // ReadFile returns a file's bytes, falling back to the blob API for files over the
-// contents API's 1 MB inline limit.
+// contents API's 1 MB inline limit. A file being prefetched is waited for, not fetched twice.
 func (s *Snapshot) ReadFile(ctx context.Context, p string) ([]byte, error) {
 	p, err := cleanPath(p)
 	if err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	b, ok := s.files[p]
-	s.mu.Unlock()
-	if ok {
-		return b, nil
+	e, owner := s.entry(p)
+	if owner {
+		e.data, e.err = s.fetch(ctx, p)
+		close(e.done)
+		return e.data, e.err
 	}
+	select {
+	case <-e.done:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	if e.err != nil && !errors.Is(e.err, fs.ErrNotExist) {
+		return s.fetch(ctx, p) // a prefetch failed; this read gets its own attempt
+	}
+	return e.data, e.err
+}
+
+// fileEntry is one file read or being read.
+type fileEntry struct {
+	done chan struct{}
+	data []byte
+	err  error
+}
+
+// entry returns the entry of p, and whether the caller created it and must fill it.
+func (s *Snapshot) entry(p string) (*fileEntry, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e, ok := s.files[p]; ok {
+		return e, false
+	}
+	e := &fileEntry{done: make(chan struct{})}
+	s.files[p] = e
+	return e, true
+}
+
+// prefetchLimit bounds the files fetched ahead per directory listed.
+const prefetchLimit = 16
+
+// prefetch starts reading the YAML files of a directory just listed: an overlay reads most
+// of them next, and reading them at once turns a chain of round trips into one.
+func (s *Snapshot) prefetch(ctx context.Context, dir string, entries []*gh.RepositoryContent) {
+	n := 0
+	for _, e := range entries {
+		name := e.GetName()
+		if e.GetType() != "file" || e.GetSize() > 256<<10 || !(strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml") || name == "Kustomization") {
+			continue
+		}
+		if n++; n > prefetchLimit {
+			return
+		}
+		p := path.Join(dir, name)
+		if dir == "." {
+			p = name
+		}
+		fe, owner := s.entry(p)
+		if !owner {
+			continue
+		}
+		go func() {
+			fe.data, fe.err = s.fetch(context.WithoutCancel(ctx), p)
+			close(fe.done)
+		}()
+	}
+}
+
+func (s *Snapshot) fetch(ctx context.Context, p string) ([]byte, error) {
 	file, dir, _, err := s.client.Repositories.GetContents(ctx, s.owner, s.repo, p, &gh.RepositoryContentGetOptions{Ref: s.commit})
 	if err != nil {
 		if isNotFound(err) {
@@ -80,18 +143,13 @@ func (s *Snapshot) ReadFile(ctx context.Context, p string) ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("read blob of %s: %w", p, err)
 		}
-		b = rc
-	} else {
-		text, err := file.GetContent()
-		if err != nil {
-			return nil, fmt.Errorf("decode %s: %w", p, err)
-		}
-		b = []byte(text)
+		return rc, nil
 	}
-	s.mu.Lock()
-	s.files[p] = b
-	s.mu.Unlock()
-	return b, nil
+	text, err := file.GetContent()
+	if err != nil {
+		return nil, fmt.Errorf("decode %s: %w", p, err)
+	}
+	return []byte(text), nil
 }
 
 // ReadDir lists a directory; subdirectories end in "/".
@@ -120,6 +178,7 @@ func (s *Snapshot) ReadDir(ctx context.Context, p string) ([]string, error) {
 	if entries == nil {
 		return nil, fmt.Errorf("%s at %s is a file: %w", p, shortSHA(s.commit), fs.ErrNotExist)
 	}
+	s.prefetch(ctx, p, entries)
 	names = make([]string, 0, len(entries))
 	for _, e := range entries {
 		n := e.GetName()
