@@ -346,3 +346,41 @@ func grep(s, sub string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+type panicker struct{}
+
+func (panicker) Handles() []string { return []string{"issue_comment"} }
+func (panicker) Handle(context.Context, string, string, []byte) error {
+	var m map[string]int
+	m["boom"]++ // a nil-map write: a real runtime panic
+	return nil
+}
+
+func TestHandlerPanicDoesNotKillTheServer(t *testing.T) {
+	env := map[string]string{"GITHUB_APP_INTEGRATION_ID": "1", "GITHUB_APP_WEBHOOK_SECRET": secret, "GITHUB_APP_PRIVATE_KEY": testKeyPEM(t)}
+	cfg, err := config.Load("", func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := New(cfg, zerolog.New(io.Discard), func(githubapp.ClientCreator) ([]githubapp.EventHandler, error) {
+		return []githubapp.EventHandler{panicker{}}, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = srv.Serve(l) }()
+	defer srv.Shutdown(context.Background())
+	h := &harness{srv: srv, url: "http://" + l.Addr().String()}
+	for i := 0; i < 3; i++ {
+		if res := h.post(t, fmt.Sprintf("p-%d", i), []byte(`{}`), nil); res.StatusCode != http.StatusOK {
+			t.Fatalf("delivery %d after a panic: %d", i, res.StatusCode)
+		}
+	}
+	waitFor(t, "three failures", func() bool {
+		return strings.Contains(h.metrics(t), `daytwo_webhook_deliveries_total{event="issue_comment",outcome="failed"} 3`)
+	})
+}
