@@ -141,6 +141,23 @@ func TestScaleFromIssueCommentOpensReviewedPR(t *testing.T) {
 	if pr.Merged {
 		t.Error("staging requires approval; the PR must wait")
 	}
+
+	// The writes of a mutating command: 👀, status comment, tree, commit, ref, PR, labels,
+	// reviewers, render check, status update.
+	// (The fake logs a request just after answering it: wait for the log to catch up.)
+	var writes []string
+	apptest.Eventually(t, "the request log", func() bool {
+		writes = writes[:0]
+		for _, r := range w.GH.Requests() {
+			if r.Method != "GET" && !strings.HasSuffix(r.Path, "/access_tokens") {
+				writes = append(writes, r.Method+" "+r.Path)
+			}
+		}
+		return len(writes) >= 10
+	})
+	if len(writes) != 10 {
+		t.Errorf("%d writes, want 10:\n%s", len(writes), strings.Join(writes, "\n"))
+	}
 }
 
 func TestDevAutoMerges(t *testing.T) {
