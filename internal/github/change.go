@@ -27,6 +27,10 @@ type PR struct {
 	HeadSHA string
 	Body    string
 	Reused  bool // an open PR of the same branch already existed (redelivery or a repeated request)
+	NodeID  string
+	// Fresh is set when CreateChange opened it and FinishChange must still add labels and
+	// reviewers; the REST path adds them itself.
+	Fresh bool
 }
 
 // ChangeOptions say where a change goes and who looks at it.
@@ -359,7 +363,7 @@ func pullExists(err error) bool {
 }
 
 func toPR(p *gh.PullRequest) PR {
-	return PR{Number: p.GetNumber(), URL: p.GetHTMLURL(), Branch: p.GetHead().GetRef(), HeadSHA: p.GetHead().GetSHA(), Body: p.GetBody()}
+	return PR{Number: p.GetNumber(), URL: p.GetHTMLURL(), Branch: p.GetHead().GetRef(), HeadSHA: p.GetHead().GetSHA(), Body: p.GetBody(), NodeID: p.GetNodeID()}
 }
 
 // treeEntries turns the files into tree entries: text inline, deletions as null shas,

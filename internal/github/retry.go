@@ -40,7 +40,8 @@ func (e *RateLimitedError) Error() string {
 // with exponential backoff for requests that are safe to repeat, and 403/429 rate-limit
 // answers wait for retry-after or the reset time. Creating a comment or a check run is not
 // repeated (a 502 may hide a success); git objects, refs, labels, reactions and reviewers are
-// idempotent or guarded by the ref's compare-and-swap, so they are.
+// idempotent or guarded by the ref's compare-and-swap, so they are; a GraphQL request only
+// when its sender marked it so.
 func Retry(p RetryPolicy) githubapp.ClientMiddleware {
 	return func(next http.RoundTripper) http.RoundTripper {
 		return roundTripperFunc(func(r *http.Request) (*http.Response, error) {
@@ -121,8 +122,11 @@ func repeatable(r *http.Request) bool {
 	if r.Method != http.MethodPost {
 		return true
 	}
+	if ok, _ := r.Context().Value(repeatableKey{}).(bool); ok {
+		return true // a GraphQL query, or a mutation guarded by a ref's compare-and-swap
+	}
 	p := r.URL.Path
-	for _, safe := range []string{"/git/blobs", "/git/trees", "/git/commits", "/git/refs", "/labels", "/reactions", "/requested_reviewers", "/access_tokens", "/graphql"} {
+	for _, safe := range []string{"/git/blobs", "/git/trees", "/git/commits", "/git/refs", "/labels", "/reactions", "/requested_reviewers", "/access_tokens"} {
 		if strings.HasSuffix(p, safe) {
 			return true
 		}

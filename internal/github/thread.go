@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 
 	gh "github.com/google/go-github/v60/github"
+	"github.com/rs/zerolog"
 )
 
 // MaxCommentBytes is GitHub's limit on an issue comment body (65,536 characters).
@@ -77,4 +78,48 @@ func Truncate(s string, limit int) string {
 		cut--
 	}
 	return s[:cut] + truncatedNote
+}
+
+// Posted is a comment daytwo wrote, by both of its ids.
+type Posted struct {
+	ID     int64  // REST id
+	NodeID string // GraphQL id
+}
+
+// Acknowledge posts body in the thread whose node id is threadNode and, when reactTo is
+// set (the asking comment's or issue's node id), reacts 👀 to it in the same request.
+func (t Thread) Acknowledge(ctx context.Context, g *GraphQL, threadNode, reactTo, body string) (Posted, error) {
+	vars := map[string]any{"comment": map[string]any{"subjectId": threadNode, "body": Truncate(body, MaxCommentBytes)}}
+	q := `mutation daytwoAck($comment: AddCommentInput!) {
+  comment: addComment(input: $comment) { commentEdge { node { id databaseId } } }
+}`
+	if reactTo != "" {
+		vars["eyes"] = map[string]any{"subjectId": reactTo, "content": "EYES"}
+		q = `mutation daytwoAck($eyes: AddReactionInput!, $comment: AddCommentInput!) {
+  eyes: addReaction(input: $eyes) { reaction { content } }
+  comment: addComment(input: $comment) { commentEdge { node { id databaseId } } }
+}`
+	}
+	var data struct {
+		Comment *struct {
+			CommentEdge struct {
+				Node struct {
+					ID         string `json:"id"`
+					DatabaseID int64  `json:"databaseId"`
+				} `json:"node"`
+			} `json:"commentEdge"`
+		} `json:"comment"`
+	}
+	ferrs, err := g.Do(ctx, q, vars, &data)
+	if err != nil {
+		return Posted{}, fmt.Errorf("comment in %s/%s#%d: %w", t.Owner, t.Repo, t.Number, err)
+	}
+	if e := ferrs.At("eyes"); e != nil {
+		zerolog.Ctx(ctx).Warn().Str("error", e.Message).Msg("could not acknowledge with a reaction")
+	}
+	if data.Comment == nil || data.Comment.CommentEdge.Node.DatabaseID == 0 {
+		return Posted{}, fmt.Errorf("comment in %s/%s#%d: %w", t.Owner, t.Repo, t.Number, ferrs)
+	}
+	n := data.Comment.CommentEdge.Node
+	return Posted{ID: n.DatabaseID, NodeID: n.ID}, nil
 }

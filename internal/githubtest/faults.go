@@ -48,7 +48,7 @@ func (s *Server) Fault(method, pathPattern string, f Fault) {
 func (s *Server) ClearFaults() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.faults = nil
+	s.faults, s.fieldFaults = nil, nil
 }
 
 // SecondaryRateLimit is a fault answering 403 with retry-after, as GitHub's secondary limits do.
@@ -148,6 +148,18 @@ type Request struct {
 	// Body is the request body of writes.
 	Body []byte
 	Time time.Time
+	// Operation is a GraphQL request's operation name, e.g. "daytwoChange", and
+	// OperationType "query" or "mutation".
+	Operation, OperationType string
+}
+
+// Write reports whether the request changes something: a REST method other than GET or
+// HEAD, or a GraphQL mutation.
+func (r Request) Write() bool {
+	if r.OperationType != "" {
+		return r.OperationType == "mutation"
+	}
+	return r.Method != http.MethodGet && r.Method != http.MethodHead
 }
 
 func (s *Server) record(r Request) {
@@ -230,4 +242,35 @@ func (s *Server) spendRate(c *call, key string) bool {
 	}
 	s.setRateHeaders(c.w, key, true)
 	return true
+}
+
+// FailGraphQLField makes the next times executions of a GraphQL field (a mutation such as
+// "createPullRequest", or a query field such as "repository"; 0 times means always) fail
+// with a field error of errType (NOT_FOUND, FORBIDDEN, UNPROCESSABLE, …) and message,
+// while the rest of the document runs, as on GitHub.
+func (s *Server) FailGraphQLField(field, errType, message string, times int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.fieldFaults = append(s.fieldFaults, &fieldFault{field: field, err: &resolveError{typ: errType, msg: message}, left: times, limited: times > 0})
+}
+
+type fieldFault struct {
+	field   string
+	err     error
+	left    int
+	limited bool
+}
+
+// fieldFault returns the injected error for a field about to run, if any; the lock is held.
+func (s *Server) takeFieldFault(field string) error {
+	for _, f := range s.fieldFaults {
+		if f.field != field || f.limited && f.left == 0 {
+			continue
+		}
+		if f.limited {
+			f.left--
+		}
+		return f.err
+	}
+	return nil
 }

@@ -53,6 +53,7 @@ type Server struct {
 	nextID        int64
 	reqSeq        int64
 	faults        []*faultRule
+	fieldFaults   []*fieldFault
 	log           []Request
 	rates         map[string]*rateWindow
 }
@@ -191,7 +192,8 @@ func (s *Server) URL() string { return s.srv.URL }
 // The API is also served at the root, as on api.github.com.
 func (s *Server) V3URL() string { return s.srv.URL + "/api/v3/" }
 
-// V4URL is the GraphQL URL; GraphQL is not implemented and answers 501.
+// V4URL is the GraphQL URL. The fake validates every document against GitHub's published
+// schema and resolves the part of it daytwo uses (see graphql_types.go).
 func (s *Server) V4URL() string { return s.srv.URL + "/api/graphql" }
 
 // AppID is the app's id.
@@ -331,8 +333,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ri := &reqInfo{apiPath: apiPath, rawPath: r.URL.Path, token: credential(r)}
 	sw := &statusWriter{ResponseWriter: w}
 	entry := Request{Method: r.Method, Path: apiPath, Query: r.URL.RawQuery, Token: ri.token, Time: time.Now(), Body: body}
+	faultPath := apiPath
+	if apiPath == "/api/graphql" {
+		// Faults can name the operation: "/api/graphql/daytwoChange".
+		entry.OperationType, entry.Operation = operation(body)
+		faultPath += "/" + entry.Operation
+	}
 
-	if f := s.takeFault(r.Method, apiPath); f != nil {
+	if f := s.takeFault(r.Method, faultPath); f != nil {
 		entry.Faulted = f.Status != 0
 		if f.Delay > 0 && !sleepCtx(r.Context(), f.Delay) {
 			return
@@ -392,6 +400,7 @@ type call struct {
 	w    http.ResponseWriter
 	r    *http.Request
 	inst *installation // for installation-token routes
+	tok  *accessToken  // the token itself, which may cover fewer repositories
 	repo *repoState    // for routes under /repos/{owner}/{repo}
 }
 
@@ -420,7 +429,7 @@ func (s *Server) handle(pattern string, auth authKind, h func(*call)) {
 				return
 			}
 			ri.installation = tok.installation.id
-			c.inst = tok.installation
+			c.inst, c.tok = tok.installation, tok
 			if !s.spendRate(c, fmt.Sprintf("installation:%d", tok.installation.id)) {
 				return
 			}
@@ -451,9 +460,7 @@ func (s *Server) routes() {
 	s.pullRoutes()
 	s.issueRoutes()
 	s.checkRoutes()
-	s.mux.HandleFunc("/api/graphql", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, r, http.StatusNotImplemented, errorBody(http.StatusNotImplemented, "GraphQL is not implemented by githubtest", ""))
-	})
+	s.graphqlRoutes()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, r, http.StatusNotFound, errorBody(http.StatusNotFound, "Not Found", ""))
 	})

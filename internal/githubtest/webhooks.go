@@ -409,6 +409,7 @@ func (r *Repo) statePayload(name string) (*PayloadEditor, *repoState) {
 
 func (e *PayloadEditor) setIssueFields(s *Server, rs *repoState, obj string, is *issueState) {
 	e.Set(obj+".id", is.id)
+	e.Set(obj+".node_id", is.nodeID())
 	e.Set(obj+".title", is.title)
 	e.Set(obj+".body", optString(is.body))
 	e.Set(obj+".state", is.state)

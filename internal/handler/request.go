@@ -24,6 +24,11 @@ type Request struct {
 	Labels         []string
 	URL            string // html_url of the comment or issue: the origin to link back to
 	DeliveryID     string
+	// GraphQL node ids of the thread (issue or pull request) and of the asking comment.
+	ThreadNodeID, CommentNodeID string
+	// Ack asks the runner to react 👀 to the request together with its first comment;
+	// the Responder leaves the reaction to it.
+	Ack bool
 }
 
 // FullRepo is "owner/name".
@@ -58,6 +63,8 @@ func fromIssueComment(ev *gh.IssueCommentEvent, deliveryID string) Request {
 		Labels:         labelNames(is.Labels),
 		URL:            c.GetHTMLURL(),
 		DeliveryID:     deliveryID,
+		ThreadNodeID:   is.GetNodeID(),
+		CommentNodeID:  c.GetNodeID(),
 	}
 }
 
@@ -75,5 +82,6 @@ func fromIssue(ev *gh.IssuesEvent, deliveryID string) Request {
 		Labels:         labelNames(is.Labels),
 		URL:            is.GetHTMLURL(),
 		DeliveryID:     deliveryID,
+		ThreadNodeID:   is.GetNodeID(),
 	}
 }

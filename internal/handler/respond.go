@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	gh "github.com/google/go-github/v60/github"
@@ -56,20 +57,30 @@ func (r *Responder) Respond(ctx context.Context, req Request) error {
 	}
 	thread := ghapi.Thread{Client: client, Owner: req.Owner, Repo: req.Repo, Number: req.Number}
 
-	// Acknowledge at once, alongside the work: the requester sees that daytwo is on it.
+	// Acknowledge at once, alongside the work: the requester sees that daytwo is on it. A
+	// command the runner carries out is acknowledged by the runner, in the same request as
+	// its status comment.
+	runs := slices.ContainsFunc(results, func(res command.Result) bool {
+		return res.Reply == nil && res.Command.Name != "help"
+	})
 	acked := make(chan struct{})
-	go func() {
-		defer close(acked)
-		var err error
-		if req.CommentID != 0 {
-			err = thread.React(ctx, req.CommentID, "eyes")
-		} else {
-			err = thread.ReactToIssue(ctx, "eyes")
-		}
-		if err != nil {
-			log.Warn().Err(err).Msg("could not acknowledge with a reaction")
-		}
-	}()
+	if runs && req.ThreadNodeID != "" {
+		req.Ack = true
+		close(acked)
+	} else {
+		go func() {
+			defer close(acked)
+			var err error
+			if req.CommentID != 0 {
+				err = thread.React(ctx, req.CommentID, "eyes")
+			} else {
+				err = thread.ReactToIssue(ctx, "eyes")
+			}
+			if err != nil {
+				log.Warn().Err(err).Msg("could not acknowledge with a reaction")
+			}
+		}()
+	}
 	defer func() { <-acked }()
 
 	var replies []string
@@ -82,6 +93,7 @@ func (r *Responder) Respond(ctx context.Context, req Request) error {
 		default:
 			log.Info().Str("command", res.Command.Name).Msg("running command")
 			replies = append(replies, r.Runner.Run(ctx, client, req, *res.Command))
+			req.Ack = false // one reaction per request
 		}
 	}
 	replies = nonEmpty(replies)

@@ -8,6 +8,7 @@ import (
 	gh "github.com/google/go-github/v60/github"
 
 	"github.com/daytwo-dev/daytwo/internal/command"
+	ghapi "github.com/daytwo-dev/daytwo/internal/github"
 	"github.com/daytwo-dev/daytwo/internal/handler"
 	"github.com/daytwo-dev/daytwo/internal/plan"
 )
@@ -25,7 +26,7 @@ func (r *Runner) Specs() []command.Spec {
 }
 
 func (r *Runner) cancel(ctx context.Context, client *gh.Client, req handler.Request, st *status) {
-	t, err := r.target(ctx, client, req.Owner, req.Repo)
+	t, err := r.target(ctx, client, ghapi.NewGraphQL(client), req.Owner, req.Repo)
 	if err != nil {
 		st.fail(ctx, userMessage(ctx, err))
 		return

@@ -1,6 +1,7 @@
 package ops_test
 
 import (
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -142,21 +143,52 @@ func TestScaleFromIssueCommentOpensReviewedPR(t *testing.T) {
 		t.Error("staging requires approval; the PR must wait")
 	}
 
-	// The writes of a mutating command: 👀, status comment, tree, commit, ref, PR, labels,
-	// reviewers, render check, status update.
-	// (The fake logs a request just after answering it: wait for the log to catch up.)
-	var writes []string
+	if c, ok := w.repo.GetCommit(pr.HeadSHA); !ok || c.Author.Name != w.GH.BotLogin() || c.Committer.Name != "GitHub" || len(c.Parents) != 1 {
+		t.Errorf("the change must be one commit by the app, signed by GitHub: %+v", c)
+	}
+
+	// The requests of a mutating command. The labels did not exist yet, so GitHub's REST
+	// endpoint, which creates them, was used for them this once.
+	want := []string{
+		"POST /api/graphql daytwoAck", "POST /api/graphql daytwoDefaultBranch",
+		"GET /repos/acme/gitops/collaborators/alice/permission", "POST /api/graphql daytwoPrefetch",
+		"POST /api/graphql daytwoChange", "POST /api/graphql daytwoFinish", "POST /repos/acme/gitops/issues/2/labels",
+	}
+	assertRequests(t, w, want)
+
+	// With the labels in place a command costs six requests.
+	for _, p := range w.openPulls() {
+		w.repo.ClosePull(p.Number, "alice")
+	}
+	w.GH.ResetLog()
+	w.ask(t, "alice", "/scale 6 --service checkout --env staging")
+	assertRequests(t, w, want[:6])
+}
+
+// assertRequests compares the logged requests (without token exchanges) with want, in any order.
+func assertRequests(t *testing.T, w *world, want []string) {
+	t.Helper()
+	var got []string
+	// The fake logs a request just after answering it: wait for the log to catch up.
 	apptest.Eventually(t, "the request log", func() bool {
-		writes = writes[:0]
+		got = got[:0]
 		for _, r := range w.GH.Requests() {
-			if r.Method != "GET" && !strings.HasSuffix(r.Path, "/access_tokens") {
-				writes = append(writes, r.Method+" "+r.Path)
+			if strings.HasSuffix(r.Path, "/access_tokens") {
+				continue
 			}
+			line := r.Method + " " + r.Path
+			if r.Operation != "" {
+				line += " " + r.Operation
+			}
+			got = append(got, line)
 		}
-		return len(writes) >= 10
+		return len(got) >= len(want)
 	})
-	if len(writes) != 10 {
-		t.Errorf("%d writes, want 10:\n%s", len(writes), strings.Join(writes, "\n"))
+	sort.Strings(got)
+	w2 := append([]string(nil), want...)
+	sort.Strings(w2)
+	if strings.Join(got, "\n") != strings.Join(w2, "\n") {
+		t.Errorf("requests:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(w2, "\n"))
 	}
 }
 
@@ -402,7 +434,7 @@ func TestCommentOnPullRequest(t *testing.T) {
 func TestGitHubFaults(t *testing.T) {
 	t.Run("5xx once is retried", func(t *testing.T) {
 		w := newWorld(t)
-		w.GH.Fault("POST", "/repos/acme/gitops/git/trees", githubtest.Fault{Status: 502, Times: 1})
+		w.GH.Fault("POST", "/api/graphql/daytwoChange", githubtest.Fault{Status: 502, Times: 1})
 		w.ask(t, "alice", "/scale 4 --service checkout --env staging")
 		if len(w.openPulls()) != 1 {
 			t.Fatal("a single 502 must not lose the command")
@@ -410,7 +442,7 @@ func TestGitHubFaults(t *testing.T) {
 	})
 	t.Run("secondary rate limit is waited out", func(t *testing.T) {
 		w := newWorld(t)
-		w.GH.Fault("POST", "/repos/acme/gitops/pulls", githubtest.SecondaryRateLimit(time.Second, 1))
+		w.GH.Fault("POST", "/api/graphql/daytwoChange", githubtest.SecondaryRateLimit(time.Second, 1))
 		start := time.Now()
 		w.ask(t, "alice", "/scale 4 --service checkout --env staging")
 		if len(w.openPulls()) != 1 || time.Since(start) < time.Second {
@@ -419,12 +451,38 @@ func TestGitHubFaults(t *testing.T) {
 	})
 	t.Run("persistent failure leaves no branch", func(t *testing.T) {
 		w := newWorld(t)
-		w.GH.Fault("POST", "/repos/acme/gitops/pulls", githubtest.Fault{Status: 500})
+		w.GH.Fault("POST", "/api/graphql/daytwoChange", githubtest.Fault{Status: 500})
 		n := w.ask(t, "alice", "/scale 4 --service checkout --env staging")
 		if b := w.daytwoBranches(); len(b) != 0 || len(w.repo.Pulls()) != 0 {
 			t.Fatalf("stray branches %v", b)
 		}
 		if st := w.status(t, n); !strings.Contains(st, "❌") || !strings.Contains(st, "nothing was changed") {
+			t.Fatalf("status after failure:\n%s", st)
+		}
+	})
+	t.Run("pull request refused after the branch was made", func(t *testing.T) {
+		w := newWorld(t)
+		w.GH.FailGraphQLField("createPullRequest", "UNPROCESSABLE", "Base branch was modified. Review and try the merge again.", 0)
+		n := w.ask(t, "alice", "/scale 4 --service checkout --env staging")
+		if b := w.daytwoBranches(); len(b) != 0 || len(w.repo.Pulls()) != 0 {
+			t.Fatalf("the half-made branch stayed: %v", b)
+		}
+		if st := w.status(t, n); !strings.Contains(st, "❌") {
+			t.Fatalf("status after failure:\n%s", st)
+		}
+	})
+	t.Run("labels refused: the pull request is withdrawn", func(t *testing.T) {
+		w := newWorld(t)
+		w.ask(t, "alice", "/scale 4 --service checkout --env staging") // creates the labels
+		for _, p := range w.openPulls() {
+			w.repo.ClosePull(p.Number, "alice")
+		}
+		w.GH.FailGraphQLField("addLabelsToLabelable", "FORBIDDEN", "Resource not accessible by integration", 0)
+		n := w.ask(t, "alice", "/scale 5 --service checkout --env staging")
+		if len(w.openPulls()) != 0 {
+			t.Fatal("a PR without its labels must not stay open")
+		}
+		if st := w.status(t, n); !strings.Contains(st, "❌") {
 			t.Fatalf("status after failure:\n%s", st)
 		}
 	})

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"path"
 	"slices"
 	"strings"
 	"sync"
@@ -34,43 +35,6 @@ type Runner struct {
 	Now     func() time.Time
 
 	targets keyedMutex // one command at a time per (repo, service, env) in this process
-
-	branchesMu sync.Mutex
-	branches   map[string]cachedBranch // repo → default branch name, saves a request per command
-}
-
-type cachedBranch struct {
-	name string
-	at   time.Time
-}
-
-// defaultBranchTTL bounds how long a renamed default branch can go unnoticed (a lookup of
-// the old name fails and falls back at once anyway).
-const defaultBranchTTL = 5 * time.Minute
-
-// defaultHead reads the head of the repository's default branch, remembering the branch's
-// name so the next command needs one request instead of two.
-func (r *Runner) defaultHead(ctx context.Context, repo ghapi.Repo) (ghapi.Head, error) {
-	key := strings.ToLower(repo.FullName())
-	r.branchesMu.Lock()
-	c, ok := r.branches[key]
-	r.branchesMu.Unlock()
-	if ok && time.Since(c.at) < defaultBranchTTL {
-		if h, err := repo.Head(ctx, c.name); err == nil {
-			return h, nil
-		}
-	}
-	h, err := repo.Head(ctx, "")
-	if err != nil {
-		return h, err
-	}
-	r.branchesMu.Lock()
-	if r.branches == nil {
-		r.branches = map[string]cachedBranch{}
-	}
-	r.branches[key] = cachedBranch{name: h.Branch, at: time.Now()}
-	r.branchesMu.Unlock()
-	return h, nil
 }
 
 var _ handler.Runner = (*Runner)(nil)
@@ -78,6 +42,8 @@ var _ handler.Runner = (*Runner)(nil)
 // target is the GitOps repository a request acts on, read at its default branch.
 type target struct {
 	repo    ghapi.Repo
+	g       *ghapi.GraphQL
+	read    *ghapi.DefaultRead // head, open pull requests, node id
 	head    ghapi.Head
 	snap    *ghapi.Snapshot
 	cfg     *repoconfig.Config
@@ -85,12 +51,19 @@ type target struct {
 }
 
 // Run carries out cmd; everything it has to say goes to its status comment.
+//
+// A mutating command costs five requests to GitHub in the usual case: the status comment
+// with the 👀 reaction, in parallel with one read of the default branch (head, config,
+// CODEOWNERS, open pull requests) and the requester's permission; one read ahead of the
+// overlay (files, label and reviewer ids); one mutation writing branch, commit and pull
+// request; one adding labels, reviewers, the render check and the PR link to the status.
 func (r *Runner) Run(ctx context.Context, client *gh.Client, req handler.Request, cmd command.Command) string {
 	log := zerolog.Ctx(ctx).With().Str("command", cmd.Name).Logger()
 	ctx = log.WithContext(ctx)
 	thread := ghapi.Thread{Client: client, Owner: req.Owner, Repo: req.Repo, Number: req.Number}
+	g := ghapi.NewGraphQL(client)
 	if cmd.Name == "cancel" {
-		st, err := startStatus(ctx, thread, req.Author, cmd.Line)
+		st, err := startStatus(ctx, thread, g, req, cmd.Line)
 		if err != nil {
 			log.Error().Err(err).Msg("cannot post the status comment")
 			return ""
@@ -107,9 +80,9 @@ func (r *Runner) Run(ctx context.Context, client *gh.Client, req handler.Request
 	posted := make(chan struct{})
 	go func() {
 		defer close(posted)
-		st, stErr = startStatus(ctx, thread, req.Author, cmd.Line)
+		st, stErr = startStatus(ctx, thread, g, req, cmd.Line)
 	}()
-	t, err := r.target(ctx, client, req.Owner, req.Repo)
+	t, err := r.target(ctx, client, g, req.Owner, req.Repo)
 	<-posted
 	if stErr != nil {
 		log.Error().Err(stErr).Msg("cannot post the status comment")
@@ -130,52 +103,53 @@ func (r *Runner) Run(ctx context.Context, client *gh.Client, req handler.Request
 		return ""
 	}
 	env, _ := t.cfg.Env(resolved.Env)
+	svc, _ := t.cfg.Service(resolved.Service)
 
 	// One open daytwo PR per (service, env): a new request is stacked on the open one, which
 	// it supersedes, so no earlier request is lost. Requests for one target run one at a time.
-	unlock := r.targets.lock(t.repo.FullName() + "|" + resolved.Service + "|" + resolved.Env)
+	unlock, waited := r.targets.lock(t.repo.FullName() + "|" + resolved.Service + "|" + resolved.Env)
 	defer unlock()
 
-	// Who asked, what is open on the target and who owns the files are independent reads:
-	// one round trip instead of three.
+	owners, err := ghapi.ReadCodeOwners(ctx, t.snap)
+	if err != nil {
+		log.Warn().Err(err).Msg("cannot read CODEOWNERS; opening the PR without review requests")
+	}
+	prefix := fmt.Sprintf("daytwo/%s/%s/", resolved.Env, resolved.Service)
+	open := t.read.OpenOn(t.head.Branch, prefix)
+	branch := plan.BranchFor(resolved, preq)
+	labels := []string{"daytwo", "env/" + resolved.Env, "action/" + resolved.Name}
+
+	// Who asked and what the overlay holds are independent reads: one round trip for both.
 	var (
 		refusal string
-		open    []ghapi.PR
-		owners  *codeowners.Owners
+		ids     *ghapi.ChangeRead
 	)
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() (err error) {
+	eg, gctx := errgroup.WithContext(ctx)
+	eg.Go(func() (err error) {
 		refusal, err = r.mayRequest(gctx, t.repo, req.Author, resolved, env)
 		return err
 	})
-	g.Go(func() (err error) {
-		open, err = t.repo.OpenChanges(gctx, t.head.Branch, fmt.Sprintf("daytwo/%s/%s/", resolved.Env, resolved.Service))
-		return err
-	})
-	g.Go(func() error {
-		o, err := ghapi.ReadCodeOwners(gctx, t.snap)
-		if err != nil {
-			log.Warn().Err(err).Msg("cannot read CODEOWNERS; opening the PR without review requests")
-		}
-		owners = o
-		return nil
-	})
-	if err := g.Wait(); err != nil || refusal != "" {
+	if waited || !t.read.OpenComplete {
+		// A command for the same target ran meanwhile: what is open must be read again.
+		eg.Go(func() (err error) {
+			open, err = t.repo.OpenChanges(gctx, t.head.Branch, prefix)
+			return err
+		})
+	}
+	if err := eg.Wait(); err != nil || refusal != "" {
 		if err != nil {
 			refusal = userMessage(ctx, err)
 		}
 		st.fail(ctx, refusal)
 		return ""
 	}
-	snap, base := t.snap, t.head
-	branch := plan.BranchFor(resolved, preq)
 	var stacked []ghapi.PR
 	for _, pr := range open {
-		if pr.Branch == branch {
-			continue // the same request again: OpenChange reuses it
+		if pr.Branch != branch { // the same request again: the change reuses its PR
+			stacked = append(stacked, pr)
 		}
-		stacked = append(stacked, pr)
 	}
+	snap, base := t.snap, t.head
 	if len(stacked) > 0 {
 		top := stacked[len(stacked)-1]
 		h, err := t.repo.Head(ctx, top.Branch)
@@ -185,6 +159,10 @@ func (r *Runner) Run(ctx context.Context, client *gh.Client, req handler.Request
 		}
 		base = ghapi.Head{Branch: t.head.Branch, Commit: h.Commit, Tree: h.Tree}
 		snap = ghapi.SnapshotAt(t.repo.Client, t.repo.Owner, t.repo.Name, h.Commit)
+	}
+	ids, err = t.repo.Prefetch(ctx, t.g, snap, readAhead(svc, resolved.Env, labels, owners, req.Author))
+	if err != nil {
+		log.Warn().Err(err).Msg("reading ahead failed; reading file by file")
 	}
 
 	preq.Command = resolved
@@ -200,22 +178,37 @@ func (r *Runner) Run(ctx context.Context, client *gh.Client, req handler.Request
 
 	reviewers := reviewersOf(owners, cs, req.Author)
 	cs.Body += statusMetadata(cs, req, st.id)
-	pr, err := t.repo.OpenChange(ctx, cs, ghapi.ChangeOptions{
-		Base:      base,
-		Labels:    []string{"daytwo", "env/" + cs.Env, "action/" + cs.Action},
-		Reviewers: reviewers,
-	})
+	opts := ghapi.ChangeOptions{Base: base, Labels: labels, Reviewers: reviewers}
+	pr, err := t.repo.CreateChange(ctx, t.g, t.read.RepoID, cs, opts)
 	if err != nil {
 		st.fail(ctx, userMessage(ctx, err))
 		return ""
 	}
-	checked := make(chan struct{})
-	go func() { // in parallel with the status update below
-		defer close(checked)
-		if err := t.repo.Check(ctx, pr.HeadSHA, "daytwo/render", "success", "The change renders", renderSummary(cs)); err != nil {
-			log.Warn().Err(err).Msg("cannot publish the render check")
-		}
-	}()
+	verb := "Opened"
+	if pr.Reused {
+		verb = "Already open:"
+	}
+	next := fmt.Sprintf("🔀 %s %s — %s", verb, pr.URL, waitingText(env, reviewers))
+	body := st.advance(fmt.Sprintf("📝 Planned: %s (risk: %s)", cs.Summary, cs.Risk), next)
+	fin := ghapi.Finish{
+		IDs: ids, RepoID: t.read.RepoID,
+		Check:         &ghapi.CheckRun{Name: "daytwo/render", Conclusion: "success", Title: "The change renders", Summary: renderSummary(cs)},
+		CommentNodeID: st.nodeID, CommentBody: body,
+	}
+	if pr.Fresh {
+		fin.Labels, fin.Reviewers = labels, reviewers
+	}
+	if pr.NodeID == "" || st.nodeID == "" {
+		fin.CommentNodeID = ""
+	}
+	commented, err := t.repo.FinishChange(ctx, t.g, pr, fin)
+	if err != nil {
+		st.fail(ctx, userMessage(ctx, err))
+		return ""
+	}
+	if !commented {
+		st.write(ctx, next)
+	}
 	for _, old := range stacked {
 		note := fmt.Sprintf("Superseded by #%d, which carries this change and a newer request on top of it.", pr.Number)
 		if err := t.repo.CloseChange(ctx, old, note); err != nil {
@@ -223,15 +216,6 @@ func (r *Runner) Run(ctx context.Context, client *gh.Client, req handler.Request
 		}
 		r.noteOnOrigin(ctx, t.repo, old, fmt.Sprintf("🔁 Superseded by %s (stacked with a newer request).", pr.URL))
 	}
-
-	verb := "Opened"
-	if pr.Reused {
-		verb = "Already open:"
-	}
-	next := waitingText(env, reviewers)
-	st.step(ctx, fmt.Sprintf("📝 Planned: %s (risk: %s)", cs.Summary, cs.Risk), fmt.Sprintf("🔀 %s %s — %s", verb, pr.URL, next))
-
-	<-checked // a merge needs the check in place
 	if resolved.BreakGlass {
 		r.breakGlass(ctx, t, cs, pr, req)
 	}
@@ -239,6 +223,33 @@ func (r *Runner) Run(ctx context.Context, client *gh.Client, req handler.Request
 		r.tryMerge(ctx, t.repo, pr.Number, st)
 	}
 	return ""
+}
+
+// readAhead is what planning a change of svc in env reads: the overlay and the directory
+// two levels up (where bases usually live), the catalog file, the PR labels, and the ids
+// of the code owners of the overlay's files.
+func readAhead(svc *repoconfig.Service, env string, labels []string, owners *codeowners.Owners, requester string) ghapi.ReadSpec {
+	overlay := svc.OverlayPath(env)
+	spec := ghapi.ReadSpec{Dirs: []string{overlay}, Labels: labels}
+	if up := path.Dir(path.Dir(overlay)); up != "." && up != "/" {
+		spec.Dirs = append(spec.Dirs, up)
+	}
+	if c := svc.CatalogPath(); c != "" {
+		spec.Files = append(spec.Files, c)
+	}
+	if owners != nil {
+		for _, o := range owners.For(path.Join(overlay, "kustomization.yaml"), repoconfig.Path) {
+			if strings.EqualFold(o, requester) {
+				continue
+			}
+			if strings.Contains(o, "/") {
+				spec.Teams = append(spec.Teams, o)
+			} else {
+				spec.Users = append(spec.Users, o)
+			}
+		}
+	}
+	return spec
 }
 
 func (r *Runner) now() time.Time {
@@ -252,8 +263,8 @@ func (r *Runner) now() time.Time {
 // daytwo config, or the one its pointer (`gitops: owner/name`) names, reached through that
 // repository's own installation. The GitOps config is the authority: it must map the asking
 // repository to a service.
-func (r *Runner) target(ctx context.Context, client *gh.Client, owner, name string) (*target, error) {
-	t, pointer, err := r.readTarget(ctx, client, owner, name)
+func (r *Runner) target(ctx context.Context, client *gh.Client, g *ghapi.GraphQL, owner, name string) (*target, error) {
+	t, pointer, err := r.readTarget(ctx, client, g, owner, name)
 	if err != nil || pointer == "" {
 		return t, err
 	}
@@ -262,7 +273,7 @@ func (r *Runner) target(ctx context.Context, client *gh.Client, owner, name stri
 	if err != nil {
 		return nil, plan.Errorf(plan.NotFound, "%s/%s points at %s, but daytwo cannot reach it (%v): install the app there too.", owner, name, pointer, err)
 	}
-	t, again, err := r.readTarget(ctx, gclient, gOwner, gName)
+	t, again, err := r.readTarget(ctx, gclient, ghapi.NewGraphQL(gclient), gOwner, gName)
 	if err != nil {
 		return nil, err
 	}
@@ -278,13 +289,13 @@ func (r *Runner) target(ctx context.Context, client *gh.Client, owner, name stri
 
 // readTarget reads a repository's daytwo config at its default branch; a pointer comes
 // back as the repository it names.
-func (r *Runner) readTarget(ctx context.Context, client *gh.Client, owner, name string) (*target, string, error) {
+func (r *Runner) readTarget(ctx context.Context, client *gh.Client, g *ghapi.GraphQL, owner, name string) (*target, string, error) {
 	repo := ghapi.Repo{Client: client, Owner: owner, Name: name}
-	head, err := r.defaultHead(ctx, repo)
+	read, err := repo.ReadDefault(ctx, g, append([]string{repoconfig.Path}, ghapi.CodeOwnersPaths...))
 	if err != nil {
 		return nil, "", err
 	}
-	snap := ghapi.SnapshotAt(client, repo.Owner, repo.Name, head.Commit)
+	head, snap := read.Head, read.Snap
 	data, err := snap.ReadFile(ctx, repoconfig.Path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, "", plan.Errorf(plan.NotFound, "%s has no `%s` on its default branch `%s`, so daytwo does not know its services and environments. See the configuration reference (docs/config.md).", repo.FullName(), repoconfig.Path, head.Branch)
@@ -302,7 +313,7 @@ func (r *Runner) readTarget(ctx context.Context, client *gh.Client, owner, name 
 	if err != nil {
 		return nil, "", plan.Errorf(plan.Invalid, "`%s` on `%s` is not valid: %v", repoconfig.Path, head.Branch, err)
 	}
-	return &target{repo: repo, head: head, snap: snap, cfg: cfg, cfgFile: data}, "", nil
+	return &target{repo: repo, g: g, read: read, head: head, snap: snap, cfg: cfg, cfgFile: data}, "", nil
 }
 
 // userMessage turns an error into what the requester reads; internal details go to the log.
@@ -330,7 +341,8 @@ type keyedLock struct {
 	users int
 }
 
-func (k *keyedMutex) lock(key string) (unlock func()) {
+// lock takes key's lock; waited says another holder had it first.
+func (k *keyedMutex) lock(key string) (unlock func(), waited bool) {
 	k.mu.Lock()
 	if k.locks == nil {
 		k.locks = map[string]*keyedLock{}
@@ -341,6 +353,7 @@ func (k *keyedMutex) lock(key string) (unlock func()) {
 		k.locks[key] = l
 	}
 	l.users++
+	waited = l.users > 1
 	k.mu.Unlock()
 	l.Lock()
 	return func() {
@@ -350,5 +363,5 @@ func (k *keyedMutex) lock(key string) (unlock func()) {
 			delete(k.locks, key)
 		}
 		k.mu.Unlock()
-	}
+	}, waited
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/rs/zerolog"
 
 	ghapi "github.com/daytwo-dev/daytwo/internal/github"
+	"github.com/daytwo-dev/daytwo/internal/handler"
 )
 
 // status is the one comment a command gets in the thread that asked, edited in place as
@@ -15,19 +16,55 @@ import (
 type status struct {
 	thread ghapi.Thread
 	id     int64
+	nodeID string // GraphQL id, when it was posted through GraphQL
 	head   string // first line: the command as asked and by whom
 	steps  []string
 }
 
-// startStatus posts the comment at once, so the requester sees that daytwo is on it.
-func startStatus(ctx context.Context, thread ghapi.Thread, author, line string) (*status, error) {
-	s := &status{thread: thread, head: fmt.Sprintf("@%s asked for `%s`", author, strings.ReplaceAll(line, "`", "'"))}
-	id, err := thread.Comment(ctx, s.render("⏳ Planning the change…"))
+// startStatus posts the comment at once, so the requester sees that daytwo is on it. With
+// the thread's node id it goes through GraphQL, together with the 👀 reaction when the
+// request asks for it; otherwise (or should GraphQL fail) through REST.
+func startStatus(ctx context.Context, thread ghapi.Thread, g *ghapi.GraphQL, req handler.Request, line string) (*status, error) {
+	s := &status{thread: thread, head: fmt.Sprintf("@%s asked for `%s`", req.Author, strings.ReplaceAll(line, "`", "'"))}
+	body := s.render("⏳ Planning the change…")
+	if g != nil && req.ThreadNodeID != "" {
+		reactTo := ""
+		if req.Ack {
+			reactTo = req.CommentNodeID
+			if req.CommentID == 0 {
+				reactTo = req.ThreadNodeID
+			}
+		}
+		p, err := thread.Acknowledge(ctx, g, req.ThreadNodeID, reactTo, body)
+		if err == nil {
+			s.id, s.nodeID = p.ID, p.NodeID
+			return s, nil
+		}
+		zerolog.Ctx(ctx).Warn().Err(err).Msg("GraphQL comment failed; posting through REST")
+		if req.Ack {
+			react(ctx, thread, req)
+		}
+	} else if req.Ack {
+		react(ctx, thread, req)
+	}
+	id, err := thread.Comment(ctx, body)
 	if err != nil {
 		return nil, err
 	}
 	s.id = id
 	return s, nil
+}
+
+func react(ctx context.Context, thread ghapi.Thread, req handler.Request) {
+	var err error
+	if req.CommentID != 0 {
+		err = thread.React(ctx, req.CommentID, "eyes")
+	} else {
+		err = thread.ReactToIssue(ctx, "eyes")
+	}
+	if err != nil {
+		zerolog.Ctx(ctx).Warn().Err(err).Msg("could not acknowledge with a reaction")
+	}
 }
 
 // resumeStatus continues a status comment posted earlier (its id is in the PR's metadata):
@@ -63,6 +100,15 @@ func (s *status) render(now string) string {
 		b.WriteString("\n")
 	}
 	return b.String()
+}
+
+// advance records a finished step and returns the body showing next, for a caller that
+// writes it in a request of its own.
+func (s *status) advance(done, next string) string {
+	if done != "" {
+		s.steps = append(s.steps, done)
+	}
+	return s.render(next)
 }
 
 // step records a finished step and shows what happens next.
