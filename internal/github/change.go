@@ -316,6 +316,20 @@ func (w *changeWrite) rollback(ctx context.Context, number int, cause error) err
 	return cause
 }
 
+// DeleteBranch deletes a branch; one already gone is fine.
+func (r Repo) DeleteBranch(ctx context.Context, branch string) error {
+	return r.deleteBranch(ctx, branch)
+}
+
+// HeadMessage is the message of a commit.
+func (r Repo) HeadMessage(ctx context.Context, sha string) (string, error) {
+	c, _, err := r.Client.Git.GetCommit(ctx, r.Owner, r.Name, sha)
+	if err != nil {
+		return "", fmt.Errorf("read commit %s of %s: %w", shortSHA(sha), r.FullName(), err)
+	}
+	return c.GetMessage(), nil
+}
+
 // deleteBranch deletes a branch; one already gone is fine (GitHub answers 422 or 404).
 func (r Repo) deleteBranch(ctx context.Context, branch string) error {
 	_, err := r.Client.Git.DeleteRef(ctx, r.Owner, r.Name, "heads/"+branch)
@@ -544,8 +558,9 @@ func (r Repo) MergeState(ctx context.Context, number int) (MergeState, error) {
 }
 
 // Merge merges pull request number with method (squash when ""), only while its head is
-// still sha, and returns the merge commit. title, when set, is the commit's title.
-func (r Repo) Merge(ctx context.Context, number int, sha, method, title string) (string, error) {
+// still sha, and returns the merge commit. title and message, when set, are the commit's
+// title and body (a squash keeps daytwo's trailers only when given them).
+func (r Repo) Merge(ctx context.Context, number int, sha, method, title, message string) (string, error) {
 	if method == "" {
 		method = "squash"
 	}
@@ -555,7 +570,7 @@ func (r Repo) Merge(ctx context.Context, number int, sha, method, title string) 
 	case sha == "":
 		return "", fmt.Errorf("merge #%d: the head commit it was checked at is required", number)
 	}
-	res, _, err := r.Client.PullRequests.Merge(ctx, r.Owner, r.Name, number, "", &gh.PullRequestOptions{CommitTitle: title, SHA: sha, MergeMethod: method})
+	res, _, err := r.Client.PullRequests.Merge(ctx, r.Owner, r.Name, number, message, &gh.PullRequestOptions{CommitTitle: title, SHA: sha, MergeMethod: method})
 	if err == nil {
 		if !res.GetMerged() || res.GetSHA() == "" {
 			return "", fmt.Errorf("merge #%d of %s: GitHub did not merge it: %s", number, r.FullName(), res.GetMessage())

@@ -97,6 +97,11 @@ func (r Repo) CreateChange(ctx context.Context, g *GraphQL, repoID string, cs *p
 		return nil, fmt.Errorf("create branch %s in %s: %w", cs.Branch, r.FullName(), ferrs)
 	}
 	if e := ferrs.At("commit"); e != nil || data.Commit == nil {
+		if e != nil && e.Type == "STALE_DATA" {
+			// The branch moved between its creation and the commit: another writer.
+			return nil, r.cleanUp(ctx, cs.Branch, 0, &plan.Error{Code: plan.Conflict,
+				Msg: fmt.Sprintf("branch `%s` of %s moved while daytwo wrote to it; plan again", cs.Branch, r.FullName()), Err: ferrs})
+		}
 		return nil, r.cleanUp(ctx, cs.Branch, 0, fmt.Errorf("commit to %s in %s: %w", cs.Branch, r.FullName(), ferrs))
 	}
 	if data.Commit.Commit.Tree.Oid == opts.Base.Tree {

@@ -289,7 +289,7 @@ func TestMerge(t *testing.T) {
 	if ms.Mergeable == nil || !*ms.Mergeable || ms.State != "clean" || ms.HeadSHA != pr.HeadSHA || ms.Merged || ms.MergeCommit != "" {
 		t.Fatalf("MergeState = %+v", ms)
 	}
-	sha, err := e.repo.Merge(e.ctx, pr.Number, ms.HeadSHA, "", "")
+	sha, err := e.repo.Merge(e.ctx, pr.Number, ms.HeadSHA, "", "", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -306,7 +306,7 @@ func TestMerge(t *testing.T) {
 		t.Errorf("after merging: %+v, %v", ms, err)
 	}
 	// Merging again with the same head: the first merge's commit, as after a retried PUT.
-	if again, err := e.repo.Merge(e.ctx, pr.Number, pr.HeadSHA, "squash", ""); err != nil || again != sha {
+	if again, err := e.repo.Merge(e.ctx, pr.Number, pr.HeadSHA, "squash", "", ""); err != nil || again != sha {
 		t.Errorf("merging a merged PR at the same head: %s, %v", again, err)
 	}
 	if _, err := e.repo.MergeState(e.ctx, 999); codeOf(err) != plan.NotFound {
@@ -324,7 +324,7 @@ func TestMergeRefusals(t *testing.T) {
 	checked := pr.HeadSHA
 	pushed := e.gr.Commit(pr.Branch, "pushed after the check", map[string]string{"late.txt": "late\n"})
 
-	_, err = e.repo.Merge(e.ctx, pr.Number, checked, "squash", "")
+	_, err = e.repo.Merge(e.ctx, pr.Number, checked, "squash", "", "")
 	if codeOf(err) != plan.Conflict || !strings.Contains(err.Error(), "changed after it was checked") {
 		t.Errorf("stale head: %v", err)
 	}
@@ -337,7 +337,7 @@ func TestMergeRefusals(t *testing.T) {
 	if err != nil || ms.State != "blocked" || ms.HeadSHA != pushed {
 		t.Fatalf("protected: %+v, %v", ms, err)
 	}
-	_, err = e.repo.Merge(e.ctx, pr.Number, pushed, "squash", "")
+	_, err = e.repo.Merge(e.ctx, pr.Number, pushed, "squash", "", "")
 	if codeOf(err) != plan.Forbidden || !strings.Contains(err.Error(), "approving review") {
 		t.Errorf("unapproved: %v", err)
 	}
@@ -345,7 +345,7 @@ func TestMergeRefusals(t *testing.T) {
 	if ms, _ := e.repo.MergeState(e.ctx, pr.Number); ms.State != "clean" {
 		t.Errorf("approved: %+v", ms)
 	}
-	sha, err := e.repo.Merge(e.ctx, pr.Number, pushed, "merge", "Scale web (#1)")
+	sha, err := e.repo.Merge(e.ctx, pr.Number, pushed, "merge", "Scale web (#1)", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -354,11 +354,11 @@ func TestMergeRefusals(t *testing.T) {
 	}
 
 	for _, tc := range []struct{ sha, method string }{{"", "squash"}, {pushed, "octopus"}} {
-		if _, err := e.repo.Merge(e.ctx, pr.Number, tc.sha, tc.method, ""); err == nil {
+		if _, err := e.repo.Merge(e.ctx, pr.Number, tc.sha, tc.method, "", ""); err == nil {
 			t.Errorf("Merge(sha %q, method %q) accepted", tc.sha, tc.method)
 		}
 	}
-	if _, err := e.repo.Merge(e.ctx, 999, pushed, "", ""); codeOf(err) != plan.NotFound {
+	if _, err := e.repo.Merge(e.ctx, 999, pushed, "", "", ""); codeOf(err) != plan.NotFound {
 		t.Errorf("Merge(999): %v", err)
 	}
 }

@@ -85,10 +85,12 @@ func waitingText(env *repoconfig.Environment, reviewers []string) string {
 }
 
 // tryMerge merges when GitHub says the PR is mergeable with approvals and required checks
-// satisfied ("clean"); otherwise it leaves the PR for the next review or check event.
-func (r *Runner) tryMerge(ctx context.Context, repo ghapi.Repo, number int, st *status) {
+// satisfied ("clean"); otherwise it leaves the PR for the next review or check event. The
+// squash commit carries the change's own message, trailers included: Git history is the
+// audit log. The branch is deleted once merged.
+func (r *Runner) tryMerge(ctx context.Context, repo ghapi.Repo, pr ghapi.PR, message string, st *status) {
 	log := zerolog.Ctx(ctx)
-	ms, err := repo.MergeState(ctx, number)
+	ms, err := repo.MergeState(ctx, pr.Number)
 	if err != nil {
 		log.Warn().Err(err).Msg("cannot read mergeability")
 		return
@@ -97,7 +99,16 @@ func (r *Runner) tryMerge(ctx context.Context, repo ghapi.Repo, number int, st *
 		log.Info().Str("mergeable_state", ms.State).Msg("not merging yet")
 		return
 	}
-	sha, err := repo.Merge(ctx, number, ms.HeadSHA, "squash", "")
+	if message == "" || ms.HeadSHA != pr.HeadSHA {
+		if message, err = repo.HeadMessage(ctx, ms.HeadSHA); err != nil {
+			log.Warn().Err(err).Msg("cannot read the change's commit message")
+		}
+	}
+	title, body, _ := strings.Cut(message, "\n")
+	if title != "" {
+		title = fmt.Sprintf("%s (#%d)", title, pr.Number)
+	}
+	sha, err := repo.Merge(ctx, pr.Number, ms.HeadSHA, "squash", title, strings.TrimLeft(body, "\n"))
 	if err != nil {
 		log.Warn().Err(err).Msg("merge refused")
 		if st != nil {
@@ -106,8 +117,13 @@ func (r *Runner) tryMerge(ctx context.Context, repo ghapi.Repo, number int, st *
 		return
 	}
 	log.Info().Str("merge_commit", sha).Msg("merged")
+	if pr.Branch != "" {
+		if err := repo.DeleteBranch(ctx, pr.Branch); err != nil {
+			log.Warn().Err(err).Msg("cannot delete the merged branch")
+		}
+	}
 	if st != nil {
-		st.step(ctx, fmt.Sprintf("🔀 PR #%d merged by daytwo as `%s` (the environment auto-merges)", number, short(sha)),
+		st.step(ctx, fmt.Sprintf("🔀 [PR #%d](%s) merged by daytwo as `%s` (the environment auto-merges)", pr.Number, pr.URL, short(sha)),
 			"🚀 Merged; Argo CD rolls it out on its next sync.")
 	}
 }

@@ -449,6 +449,35 @@ func TestGitHubFaults(t *testing.T) {
 			t.Fatal("the PR must be opened after waiting for retry-after")
 		}
 	})
+	t.Run("primary rate limit (429) is waited out", func(t *testing.T) {
+		w := newWorld(t)
+		w.GH.Fault("POST", "/api/graphql/daytwoPrefetch", githubtest.Fault{Status: 429, Times: 1, Headers: map[string]string{"Retry-After": "1"}})
+		start := time.Now()
+		w.ask(t, "alice", "/scale 4 --service checkout --env staging")
+		if len(w.openPulls()) != 1 || time.Since(start) < time.Second {
+			t.Fatal("the PR must be opened after waiting for retry-after")
+		}
+	})
+	t.Run("ref conflict is planned again", func(t *testing.T) {
+		w := newWorld(t)
+		w.GH.FailGraphQLField("createCommitOnBranch", "STALE_DATA", `Expected branch to point to "0000000" but it did not. Pull and try again.`, 1)
+		n := w.ask(t, "alice", "/scale 4 --service checkout --env staging")
+		if open := w.openPulls(); len(open) != 1 || len(w.daytwoBranches()) != 1 {
+			t.Fatalf("want one PR after planning again, got %+v:\n%s", open, w.status(t, n))
+		}
+		var changes int
+		for _, r := range w.GH.Requests() {
+			if r.Operation == "daytwoChange" {
+				changes++
+			}
+		}
+		if changes != 2 {
+			t.Errorf("the change was written %d times, want 2 (conflict, then success)", changes)
+		}
+		if st := w.status(t, n); strings.Contains(st, "❌") || !strings.Contains(st, "/pull/") {
+			t.Errorf("status:\n%s", st)
+		}
+	})
 	t.Run("persistent failure leaves no branch", func(t *testing.T) {
 		w := newWorld(t)
 		w.GH.Fault("POST", "/api/graphql/daytwoChange", githubtest.Fault{Status: 500})

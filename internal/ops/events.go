@@ -3,8 +3,10 @@ package ops
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	gh "github.com/google/go-github/v60/github"
+	"github.com/rs/zerolog"
 
 	ghapi "github.com/daytwo-dev/daytwo/internal/github"
 	"github.com/daytwo-dev/daytwo/internal/plan"
@@ -22,7 +24,12 @@ func (r *Runner) PullRequestClosed(ctx context.Context, client *gh.Client, repo 
 		return nil
 	}
 	if pr.GetMerged() {
-		st.step(ctx, fmt.Sprintf("🔀 PR #%d merged by @%s as `%s`", pr.GetNumber(), pr.GetMergedBy().GetLogin(), short(pr.GetMergeCommitSHA())),
+		if b := pr.GetHead().GetRef(); strings.HasPrefix(b, "daytwo/") && strings.EqualFold(pr.GetHead().GetRepo().GetFullName(), gr.FullName()) {
+			if err := gr.DeleteBranch(ctx, b); err != nil {
+				zerolog.Ctx(ctx).Warn().Err(err).Msg("cannot delete the merged branch")
+			}
+		}
+		st.step(ctx, fmt.Sprintf("🔀 [PR #%d](%s) merged by @%s as `%s`", pr.GetNumber(), pr.GetHTMLURL(), pr.GetMergedBy().GetLogin(), short(pr.GetMergeCommitSHA())),
 			"🚀 Merged; Argo CD rolls it out on its next sync.")
 		return nil
 	}
@@ -60,7 +67,7 @@ func (r *Runner) ReviewSubmitted(ctx context.Context, client *gh.Client, repo *g
 		return nil
 	}
 	if env, ok := t.cfg.Env(meta["env"]); ok && env.AutoMerge {
-		r.tryMerge(ctx, gr, pr.GetNumber(), st)
+		r.tryMerge(ctx, gr, ghapi.PR{Number: pr.GetNumber(), URL: pr.GetHTMLURL(), Branch: pr.GetHead().GetRef(), HeadSHA: pr.GetHead().GetSHA()}, "", st)
 	}
 	return nil
 }

@@ -88,10 +88,39 @@ func (r *Runner) Run(ctx context.Context, client *gh.Client, req handler.Request
 		log.Error().Err(stErr).Msg("cannot post the status comment")
 		return ""
 	}
+	// A bug must not leave the requester looking at "Planning…" forever: say so, then let
+	// the server's recovery count and log the panic.
+	defer func() {
+		if p := recover(); p != nil {
+			st.fail(context.WithoutCancel(ctx), "daytwo hit an internal error (logged) and stopped; nothing was merged. Tell the platform team.")
+			panic(p)
+		}
+	}()
 	if err != nil {
 		st.fail(ctx, userMessage(ctx, err))
 		return ""
 	}
+	// A conflict (the branch moved under the change) is planned again from a fresh read.
+	for attempt := 1; ; attempt++ {
+		err = r.change(ctx, st, t, req, cmd)
+		if plan.ErrorCode(err) != plan.Conflict || attempt == 3 {
+			break
+		}
+		log.Info().Err(err).Int("attempt", attempt).Msg("conflict; planning again")
+		if t, err = r.target(ctx, client, g, req.Owner, req.Repo); err != nil {
+			break
+		}
+	}
+	if err != nil {
+		st.fail(ctx, userMessage(ctx, err))
+	}
+	return ""
+}
+
+// change plans cmd on t and opens, or reuses, its pull request; what it has to say goes to
+// the status comment, except the error it returns.
+func (r *Runner) change(ctx context.Context, st *status, t *target, req handler.Request, cmd command.Command) error {
+	log := zerolog.Ctx(ctx)
 	preq := plan.Request{
 		Command: cmd, Requester: req.Author, Origin: req.URL,
 		OriginKey: fmt.Sprintf("%s#%d", req.FullRepo(), req.Number),
@@ -99,8 +128,7 @@ func (r *Runner) Run(ctx context.Context, client *gh.Client, req handler.Request
 	}
 	resolved, err := r.Planner.Resolve(t.cfg, preq)
 	if err != nil {
-		st.fail(ctx, userMessage(ctx, err))
-		return ""
+		return err
 	}
 	env, _ := t.cfg.Env(resolved.Env)
 	svc, _ := t.cfg.Service(resolved.Service)
@@ -136,12 +164,11 @@ func (r *Runner) Run(ctx context.Context, client *gh.Client, req handler.Request
 			return err
 		})
 	}
-	if err := eg.Wait(); err != nil || refusal != "" {
-		if err != nil {
-			refusal = userMessage(ctx, err)
-		}
-		st.fail(ctx, refusal)
-		return ""
+	if err := eg.Wait(); err != nil {
+		return err
+	}
+	if refusal != "" {
+		return plan.Errorf(plan.Forbidden, "%s", refusal)
 	}
 	var stacked []ghapi.PR
 	for _, pr := range open {
@@ -154,8 +181,7 @@ func (r *Runner) Run(ctx context.Context, client *gh.Client, req handler.Request
 		top := stacked[len(stacked)-1]
 		h, err := t.repo.Head(ctx, top.Branch)
 		if err != nil {
-			st.fail(ctx, userMessage(ctx, err))
-			return ""
+			return err
 		}
 		base = ghapi.Head{Branch: t.head.Branch, Commit: h.Commit, Tree: h.Tree}
 		snap = ghapi.SnapshotAt(t.repo.Client, t.repo.Owner, t.repo.Name, h.Commit)
@@ -168,12 +194,11 @@ func (r *Runner) Run(ctx context.Context, client *gh.Client, req handler.Request
 	preq.Command = resolved
 	cs, err := r.Planner.Plan(ctx, t.cfg, t.cfgFile, snap, snap.History(), preq)
 	if err != nil {
-		st.fail(ctx, userMessage(ctx, err))
-		return ""
+		return err
 	}
 	if resolved.DryRun {
 		st.step(ctx, "", dryRunText(cs))
-		return ""
+		return nil
 	}
 
 	reviewers := reviewersOf(owners, cs, req.Author)
@@ -181,8 +206,7 @@ func (r *Runner) Run(ctx context.Context, client *gh.Client, req handler.Request
 	opts := ghapi.ChangeOptions{Base: base, Labels: labels, Reviewers: reviewers}
 	pr, err := t.repo.CreateChange(ctx, t.g, t.read.RepoID, cs, opts)
 	if err != nil {
-		st.fail(ctx, userMessage(ctx, err))
-		return ""
+		return err
 	}
 	verb := "Opened"
 	if pr.Reused {
@@ -203,8 +227,7 @@ func (r *Runner) Run(ctx context.Context, client *gh.Client, req handler.Request
 	}
 	commented, err := t.repo.FinishChange(ctx, t.g, pr, fin)
 	if err != nil {
-		st.fail(ctx, userMessage(ctx, err))
-		return ""
+		return err
 	}
 	if !commented {
 		st.write(ctx, next)
@@ -220,25 +243,30 @@ func (r *Runner) Run(ctx context.Context, client *gh.Client, req handler.Request
 		r.breakGlass(ctx, t, cs, pr, req)
 	}
 	if !env.ApprovalRequired() || resolved.BreakGlass {
-		r.tryMerge(ctx, t.repo, pr.Number, st)
+		r.tryMerge(ctx, t.repo, *pr, cs.CommitMessage, st)
 	}
-	return ""
+	return nil
 }
 
 // readAhead is what planning a change of svc in env reads: the overlay and the directory
 // two levels up (where bases usually live), the catalog file, the PR labels, and the ids
 // of the code owners of the overlay's files.
 func readAhead(svc *repoconfig.Service, env string, labels []string, owners *codeowners.Owners, requester string) ghapi.ReadSpec {
-	overlay := svc.OverlayPath(env)
-	spec := ghapi.ReadSpec{Dirs: []string{overlay}, Labels: labels}
-	if up := path.Dir(path.Dir(overlay)); up != "." && up != "/" {
-		spec.Dirs = append(spec.Dirs, up)
-	}
-	if c := svc.CatalogPath(); c != "" {
-		spec.Files = append(spec.Files, c)
+	spec := ghapi.ReadSpec{Labels: labels}
+	probes := []string{repoconfig.Path} // environment commands (freeze) change the config
+	if svc != nil {
+		overlay := svc.OverlayPath(env)
+		spec.Dirs = append(spec.Dirs, overlay)
+		if up := path.Dir(path.Dir(overlay)); up != "." && up != "/" {
+			spec.Dirs = append(spec.Dirs, up)
+		}
+		if c := svc.CatalogPath(); c != "" {
+			spec.Files = append(spec.Files, c)
+		}
+		probes = append(probes, path.Join(overlay, "kustomization.yaml"))
 	}
 	if owners != nil {
-		for _, o := range owners.For(path.Join(overlay, "kustomization.yaml"), repoconfig.Path) {
+		for _, o := range owners.For(probes...) {
 			if strings.EqualFold(o, requester) {
 				continue
 			}
