@@ -39,7 +39,7 @@ func serve(args []string, stderr io.Writer) int {
 	}
 	log := newLogger(cfg.Log, stderr)
 	srv, err := server.New(cfg, log, func(c githubapp.ClientCreator) ([]githubapp.EventHandler, error) {
-		return handler.New(c, &ops.Runner{Clients: c, Planner: plan.New()})
+		return handler.New(c, &ops.Runner{Clients: c, Planner: plan.New(), GraphQLURL: cfg.GitHub.V4APIURL})
 	})
 	if err != nil {
 		log.Error().Err(err).Msg("cannot start")

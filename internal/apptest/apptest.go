@@ -57,7 +57,7 @@ func Start(t testing.TB, now func() time.Time, opts ...Option) *App {
 	}
 	logs := &SyncBuffer{}
 	srv, err := server.New(cfg, zerolog.New(logs).Level(zerolog.DebugLevel), func(c githubapp.ClientCreator) ([]githubapp.EventHandler, error) {
-		return handler.New(c, &ops.Runner{Clients: c, Planner: plan.New(), Now: now})
+		return handler.New(c, &ops.Runner{Clients: c, Planner: plan.New(), Now: now, GraphQLURL: cfg.GitHub.V4APIURL})
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -26,7 +26,7 @@ func (e *changeEnv) graphqlCalls() []string {
 
 func TestReadDefaultAndPrefetchSeedTheSnapshot(t *testing.T) {
 	e := newChangeEnv(t)
-	g := ghapi.NewGraphQL(e.repo.Client)
+	g := ghapi.NewGraphQL(e.repo.Client, "")
 	e.gr.Commit("main", "owners", map[string]string{".github/CODEOWNERS": "apps/web/ @acme/sre @alice\n"})
 	e.reset()
 
@@ -76,7 +76,7 @@ func TestReadDefaultAndPrefetchSeedTheSnapshot(t *testing.T) {
 
 func TestCreateChangeInOneRequestThenFinish(t *testing.T) {
 	e := newChangeEnv(t)
-	g := ghapi.NewGraphQL(e.repo.Client)
+	g := ghapi.NewGraphQL(e.repo.Client, "")
 	e.gr.Commit("main", "labels exist", map[string]string{"x": "1"})
 	read, err := e.repo.ReadDefault(e.ctx, g, nil)
 	if err != nil {
@@ -148,7 +148,7 @@ func TestCreateChangeInOneRequestThenFinish(t *testing.T) {
 
 func TestCreateChangeFailureRemovesTheBranch(t *testing.T) {
 	e := newChangeEnv(t)
-	g := ghapi.NewGraphQL(e.repo.Client)
+	g := ghapi.NewGraphQL(e.repo.Client, "")
 	read, err := e.repo.ReadDefault(e.ctx, g, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -21,10 +21,14 @@ type GraphQL struct {
 	url  string
 }
 
-// NewGraphQL derives the GraphQL endpoint from the REST client's base URL:
-// https://api.github.com/ → https://api.github.com/graphql, and GitHub Enterprise's
-// https://host/api/v3/ → https://host/api/graphql.
-func NewGraphQL(client *gh.Client) *GraphQL {
+// NewGraphQL talks to endpoint (go-githubapp's v4_api_url) with client's HTTP client. An
+// empty endpoint is derived from the REST base URL: https://api.github.com/ →
+// https://api.github.com/graphql, and GitHub Enterprise's https://host/api/v3/ →
+// https://host/api/graphql.
+func NewGraphQL(client *gh.Client, endpoint string) *GraphQL {
+	if endpoint != "" {
+		return &GraphQL{http: client.Client(), url: endpoint}
+	}
 	u := *client.BaseURL
 	if p, ok := strings.CutSuffix(u.Path, "/api/v3/"); ok {
 		u.Path = p + "/api/graphql"

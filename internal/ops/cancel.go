@@ -8,7 +8,6 @@ import (
 	gh "github.com/google/go-github/v60/github"
 
 	"github.com/daytwo-dev/daytwo/internal/command"
-	ghapi "github.com/daytwo-dev/daytwo/internal/github"
 	"github.com/daytwo-dev/daytwo/internal/handler"
 	"github.com/daytwo-dev/daytwo/internal/plan"
 )
@@ -26,7 +25,7 @@ func (r *Runner) Specs() []command.Spec {
 }
 
 func (r *Runner) cancel(ctx context.Context, client *gh.Client, req handler.Request, st *status) {
-	t, err := r.target(ctx, client, ghapi.NewGraphQL(client), req.Owner, req.Repo)
+	t, err := r.target(ctx, client, r.graphql(client), req.Owner, req.Repo)
 	if err != nil {
 		st.fail(ctx, userMessage(ctx, err))
 		return

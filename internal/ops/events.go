@@ -62,7 +62,7 @@ func (r *Runner) ReviewSubmitted(ctx context.Context, client *gh.Client, repo *g
 	}
 	// Auto-merge only where the environment allows it; GitHub decides whether the approvals
 	// and checks suffice.
-	t, err := r.target(ctx, client, ghapi.NewGraphQL(client), gr.Owner, gr.Name)
+	t, err := r.target(ctx, client, r.graphql(client), gr.Owner, gr.Name)
 	if err != nil {
 		return nil
 	}

@@ -33,6 +33,8 @@ type Runner struct {
 	Clients githubapp.ClientCreator
 	Planner *plan.Planner
 	Now     func() time.Time
+	// GraphQLURL is the GraphQL endpoint (github.v4_api_url); "" derives it from the REST URL.
+	GraphQLURL string
 
 	targets keyedMutex // one command at a time per (repo, service, env) in this process
 }
@@ -61,7 +63,7 @@ func (r *Runner) Run(ctx context.Context, client *gh.Client, req handler.Request
 	log := zerolog.Ctx(ctx).With().Str("command", cmd.Name).Logger()
 	ctx = log.WithContext(ctx)
 	thread := ghapi.Thread{Client: client, Owner: req.Owner, Repo: req.Repo, Number: req.Number}
-	g := ghapi.NewGraphQL(client)
+	g := r.graphql(client)
 	if cmd.Name == "cancel" {
 		st, err := startStatus(ctx, thread, g, req, cmd.Line)
 		if err != nil {
@@ -280,6 +282,10 @@ func readAhead(svc *repoconfig.Service, env string, labels []string, owners *cod
 	return spec
 }
 
+func (r *Runner) graphql(client *gh.Client) *ghapi.GraphQL {
+	return ghapi.NewGraphQL(client, r.GraphQLURL)
+}
+
 func (r *Runner) now() time.Time {
 	if r.Now != nil {
 		return r.Now()
@@ -301,7 +307,7 @@ func (r *Runner) target(ctx context.Context, client *gh.Client, g *ghapi.GraphQL
 	if err != nil {
 		return nil, plan.Errorf(plan.NotFound, "%s/%s points at %s, but daytwo cannot reach it (%v): install the app there too.", owner, name, pointer, err)
 	}
-	t, again, err := r.readTarget(ctx, gclient, ghapi.NewGraphQL(gclient), gOwner, gName)
+	t, again, err := r.readTarget(ctx, gclient, r.graphql(gclient), gOwner, gName)
 	if err != nil {
 		return nil, err
 	}
