@@ -240,3 +240,68 @@ func saysGitHub(err error, text string) bool {
 	}
 	return false
 }
+
+// AddLabel adds a label (created by GitHub if missing) to an issue or pull request.
+func (r Repo) AddLabel(ctx context.Context, number int, label string) error {
+	if _, _, err := r.Client.Issues.AddLabelsToIssue(ctx, r.Owner, r.Name, number, []string{label}); err != nil {
+		return fmt.Errorf("label #%d of %s with %s: %w", number, r.FullName(), label, err)
+	}
+	return nil
+}
+
+// RemoveLabel removes a label from an issue or pull request; one not there is fine.
+func (r Repo) RemoveLabel(ctx context.Context, number int, label string) error {
+	_, err := r.Client.Issues.RemoveLabelForIssue(ctx, r.Owner, r.Name, number, label)
+	if err != nil && !isNotFound(err) {
+		return fmt.Errorf("remove label %s from #%d of %s: %w", label, number, r.FullName(), err)
+	}
+	return nil
+}
+
+// Merged is a merged pull request.
+type Merged struct {
+	PR
+	MergeCommit string
+	MergedBy    string
+	MergedAt    time.Time
+}
+
+// MergedWithLabel lists the merged pull requests carrying label, newest first (at most 100).
+func (r Repo) MergedWithLabel(ctx context.Context, label string) ([]Merged, error) {
+	issues, _, err := r.Client.Issues.ListByRepo(ctx, r.Owner, r.Name, &gh.IssueListByRepoOptions{
+		State: "closed", Labels: []string{label}, ListOptions: gh.ListOptions{PerPage: 100},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list pull requests labelled %s in %s: %w", label, r.FullName(), err)
+	}
+	var out []Merged
+	for _, is := range issues {
+		if !is.IsPullRequest() {
+			continue
+		}
+		p, _, err := r.Client.PullRequests.Get(ctx, r.Owner, r.Name, is.GetNumber())
+		if err != nil {
+			return nil, fmt.Errorf("read pull request #%d of %s: %w", is.GetNumber(), r.FullName(), err)
+		}
+		if !p.GetMerged() {
+			continue
+		}
+		out = append(out, Merged{PR: toPR(p), MergeCommit: p.GetMergeCommitSHA(), MergedBy: p.GetMergedBy().GetLogin(), MergedAt: p.GetMergedAt().Time})
+	}
+	return out, nil
+}
+
+// CloseIssue closes an issue as completed; a pull request is left alone.
+func (r Repo) CloseIssue(ctx context.Context, number int) error {
+	is, _, err := r.Client.Issues.Get(ctx, r.Owner, r.Name, number)
+	if err != nil {
+		return fmt.Errorf("read #%d of %s: %w", number, r.FullName(), err)
+	}
+	if is.IsPullRequest() || is.GetState() == "closed" {
+		return nil
+	}
+	if _, _, err := r.Client.Issues.Edit(ctx, r.Owner, r.Name, number, &gh.IssueRequest{State: gh.String("closed"), StateReason: gh.String("completed")}); err != nil {
+		return fmt.Errorf("close #%d of %s: %w", number, r.FullName(), err)
+	}
+	return nil
+}

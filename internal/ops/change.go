@@ -123,9 +123,19 @@ func (r *Runner) tryMerge(ctx context.Context, repo ghapi.Repo, pr ghapi.PR, mes
 		}
 	}
 	if st != nil {
-		st.step(ctx, fmt.Sprintf("🔀 [PR #%d](%s) merged by daytwo as `%s` (the environment auto-merges)", pr.Number, pr.URL, short(sha)),
-			"🚀 Merged; Argo CD rolls it out on its next sync.")
+		st.step(ctx, fmt.Sprintf("🔀 [PR #%d](%s) merged by daytwo as `%s` (the environment auto-merges)", pr.Number, pr.URL, short(sha)), r.afterMerge())
 	}
+	if meta, ok := plan.ParseMetadata(pr.Body); ok {
+		r.startRollout(ctx, rollout{repo: repo, pr: ghapi.Merged{PR: pr, MergeCommit: sha}, service: meta["service"], env: meta["env"], st: st})
+	}
+}
+
+// afterMerge says what happens once a change is merged.
+func (r *Runner) afterMerge() string {
+	if r.ArgoCD == nil {
+		return "🚀 Merged; Argo CD rolls it out on its next sync."
+	}
+	return "🚀 Merged; asking Argo CD to roll it out…"
 }
 
 // breakGlass opens the mandatory follow-up review issue of an emergency change.

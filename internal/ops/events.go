@@ -29,8 +29,12 @@ func (r *Runner) PullRequestClosed(ctx context.Context, client *gh.Client, repo 
 				zerolog.Ctx(ctx).Warn().Err(err).Msg("cannot delete the merged branch")
 			}
 		}
-		st.step(ctx, fmt.Sprintf("🔀 [PR #%d](%s) merged by @%s as `%s`", pr.GetNumber(), pr.GetHTMLURL(), pr.GetMergedBy().GetLogin(), short(pr.GetMergeCommitSHA())),
-			"🚀 Merged; Argo CD rolls it out on its next sync.")
+		st.step(ctx, fmt.Sprintf("🔀 [PR #%d](%s) merged by @%s as `%s`", pr.GetNumber(), pr.GetHTMLURL(), pr.GetMergedBy().GetLogin(), short(pr.GetMergeCommitSHA())), r.afterMerge())
+		if meta, ok := plan.ParseMetadata(pr.GetBody()); ok {
+			m := ghapi.Merged{PR: ghapi.PR{Number: pr.GetNumber(), URL: pr.GetHTMLURL(), Branch: pr.GetHead().GetRef(), HeadSHA: pr.GetHead().GetSHA(), Body: pr.GetBody()},
+				MergeCommit: pr.GetMergeCommitSHA(), MergedBy: pr.GetMergedBy().GetLogin()}
+			r.startRollout(ctx, rollout{repo: gr, pr: m, service: meta["service"], env: meta["env"], st: st})
+		}
 		return nil
 	}
 	st.step(ctx, "", fmt.Sprintf("🚫 PR #%d was closed without merging by @%s; nothing changed. Ask again to open a new one.", pr.GetNumber(), sender.GetLogin()))

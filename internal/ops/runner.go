@@ -35,6 +35,10 @@ type Runner struct {
 	Now     func() time.Time
 	// GraphQLURL is the GraphQL endpoint (github.v4_api_url); "" derives it from the REST URL.
 	GraphQLURL string
+	// ArgoCD, when set, is asked to refresh after a merge, and the rollout is reported.
+	ArgoCD ArgoCD
+
+	rollouts sync.WaitGroup
 
 	targets keyedMutex // one command at a time per (repo, service, env) in this process
 }

@@ -1,0 +1,279 @@
+package ops
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	ghapi "github.com/daytwo-dev/daytwo/internal/github"
+	"github.com/daytwo-dev/daytwo/internal/plan"
+)
+
+// ArgoCD is what following a rollout needs from Argo CD.
+type ArgoCD interface {
+	// Refresh asks Argo CD to compare the app with Git now instead of at its next poll.
+	Refresh(ctx context.Context, app string) (Live, error)
+	// Sync starts a sync of the app to revision.
+	Sync(ctx context.Context, app, revision string) error
+	// Wait follows the app until it is synced to revision and healthy (nil error), degraded
+	// or its sync failed (an error wrapping ErrUnhealthy), or ctx ends; onChange sees every
+	// state observed on the way.
+	Wait(ctx context.Context, app, revision string, onChange func(Live)) (Live, error)
+}
+
+// ErrUnhealthy marks a rollout that ended Degraded or with a failed sync.
+var ErrUnhealthy = errors.New("the application is unhealthy")
+
+// Live is one observation of an Argo CD Application.
+type Live struct {
+	App            string
+	Sync           string // Synced, OutOfSync, Unknown
+	Health         string // Healthy, Progressing, Degraded, Suspended, Missing, Unknown
+	Revision       string
+	OperationPhase string // Running, Succeeded, Failed, Error, Terminating
+	Message        string
+	AutoSync       bool
+	Unhealthy      []LiveResource
+}
+
+// LiveResource is a resource of the app that is not healthy.
+type LiveResource struct {
+	Kind, Namespace, Name, Health, Message string
+}
+
+// rollingOut marks a merged change PR whose rollout daytwo has not reported yet. It lives
+// on GitHub, so a restarted daytwo finds the rollouts it was following (Resume).
+const rollingOut = "daytwo/rolling-out"
+
+// rollout is a merged change and where to report on it.
+type rollout struct {
+	repo    ghapi.Repo
+	pr      ghapi.Merged
+	service string
+	env     string
+	st      *status // nil when the status comment is gone
+}
+
+// startRollout follows a merged change in the background: the webhook queue never waits
+// for Argo CD. The PR is labelled first, so a restart picks the rollout up again.
+func (r *Runner) startRollout(ctx context.Context, ro rollout) {
+	if r.ArgoCD == nil {
+		return
+	}
+	if err := ro.repo.AddLabel(ctx, ro.pr.Number, rollingOut); err != nil {
+		zerolog.Ctx(ctx).Warn().Err(err).Msg("cannot mark the rollout; a restart will not resume it")
+	}
+	bg := zerolog.Ctx(ctx).WithContext(context.WithoutCancel(ctx))
+	r.rollouts.Add(1)
+	go func() {
+		defer r.rollouts.Done()
+		r.follow(bg, ro)
+	}()
+}
+
+// WaitRollouts blocks until the rollouts being followed are reported (for shutdown and tests).
+func (r *Runner) WaitRollouts() { r.rollouts.Wait() }
+
+// follow asks Argo CD to refresh (and sync where the environment lets daytwo), then reports
+// on the status comment as a timeline, as a check run on the merge commit, and, once
+// healthy, by closing the asking issue; a degraded rollout offers the /rollback to reply.
+func (r *Runner) follow(ctx context.Context, ro rollout) {
+	log := zerolog.Ctx(ctx).With().Int("pr", ro.pr.Number).Str("service", ro.service).Str("env", ro.env).Logger()
+	ctx = log.WithContext(ctx)
+	start := time.Now()
+	t, err := r.target(ctx, ro.repo.Client, r.graphql(ro.repo.Client), ro.repo.Owner, ro.repo.Name)
+	if err != nil {
+		r.reportRollout(ctx, ro, "", fmt.Sprintf("⚠️ Cannot follow the rollout: %s", userMessage(ctx, err)), "neutral")
+		return
+	}
+	env, okEnv := t.cfg.Env(ro.env)
+	svc, okSvc := t.cfg.Service(ro.service)
+	if !okEnv || !okSvc {
+		r.reportRollout(ctx, ro, "", fmt.Sprintf("⚠️ %s/%s is no longer in `.github/daytwo.yml`; not following the rollout.", ro.service, ro.env), "neutral")
+		return
+	}
+	app := svc.ArgoCDAppName(ro.env)
+	ctx, cancel := context.WithTimeout(ctx, env.ArgoCD.Timeout)
+	defer cancel()
+
+	live, err := retry(ctx, func() (Live, error) { return r.ArgoCD.Refresh(ctx, app) })
+	if err != nil {
+		r.reportRollout(ctx, ro, "", fmt.Sprintf("⚠️ Argo CD did not answer for `%s` (%v); it will still roll the change out on its next poll. Check the app in Argo CD.", app, err), "neutral")
+		return
+	}
+	asked := fmt.Sprintf("🔄 Asked Argo CD to refresh `%s`", app)
+	if env.ArgoCD.Sync && !live.AutoSync {
+		if _, err := retry(ctx, func() (Live, error) { return Live{}, r.ArgoCD.Sync(ctx, app, ro.pr.MergeCommit) }); err != nil {
+			r.reportRollout(ctx, ro, asked, fmt.Sprintf("⚠️ Argo CD refused to sync `%s`: %v. Sync it in Argo CD.", app, err), "failure")
+			return
+		}
+		asked += " and sync it"
+	}
+	if ro.st != nil {
+		ro.st.step(ctx, asked, "⏳ Waiting for `"+app+"` to sync to `"+short(ro.pr.MergeCommit)+"`…")
+	}
+
+	var syncedAt time.Duration
+	onChange := func(l Live) {
+		if syncedAt == 0 && l.Sync == "Synced" && sameRevision(l.Revision, ro.pr.MergeCommit) {
+			syncedAt = time.Since(start)
+			if ro.st != nil {
+				ro.st.step(ctx, fmt.Sprintf("✅ Synced at `%s` after %s", short(l.Revision), roundSeconds(syncedAt)), "⏳ Waiting for `"+app+"` to be healthy…")
+			}
+		}
+	}
+	live, err = r.ArgoCD.Wait(ctx, app, ro.pr.MergeCommit, onChange)
+	took := roundSeconds(time.Since(start))
+	switch {
+	case err == nil:
+		r.reportRollout(ctx, ro, fmt.Sprintf("💚 %s is Healthy in %s", app, took), "🚀 Rolled out.", "success")
+		if ro.st != nil { // the request is done: its issue (not a PR conversation) is closed
+			asking := ghapi.Repo{Client: ro.st.thread.Client, Owner: ro.st.thread.Owner, Name: ro.st.thread.Repo}
+			if err := asking.CloseIssue(context.WithoutCancel(ctx), ro.st.thread.Number); err != nil {
+				log.Warn().Err(err).Msg("cannot close the asking issue")
+			}
+		}
+	case errors.Is(err, ErrUnhealthy):
+		r.reportRollout(ctx, ro, fmt.Sprintf("💔 %s is %s after %s", app, orDash(live.Health), took), unhealthyText(live, ro), "failure")
+	case ctx.Err() != nil:
+		r.reportRollout(ctx, ro, "", fmt.Sprintf("⌛ `%s` was not synced and healthy within %s (last seen: %s, %s). %s", app, env.ArgoCD.Timeout, orDash(live.Sync), orDash(live.Health), rollbackOffer(ro)), "timed_out")
+	default:
+		r.reportRollout(ctx, ro, "", fmt.Sprintf("⚠️ Lost track of `%s` in Argo CD: %v. Check the app in Argo CD.", app, err), "neutral")
+	}
+}
+
+// reportRollout ends a followed rollout: the status comment, the check run on the merge
+// commit, and the PR's mark taken off.
+func (r *Runner) reportRollout(ctx context.Context, ro rollout, done, now, conclusion string) {
+	ctx = context.WithoutCancel(ctx)
+	log := zerolog.Ctx(ctx)
+	if ro.st != nil {
+		ro.st.step(ctx, done, now)
+	}
+	summary := strings.TrimSpace(done + "\n\n" + now)
+	if err := ro.repo.Check(ctx, ro.pr.MergeCommit, "daytwo/rollout", conclusion, "Rollout of "+ro.service+" in "+ro.env, summary); err != nil {
+		log.Warn().Err(err).Msg("cannot publish the rollout check")
+	}
+	if err := ro.repo.RemoveLabel(ctx, ro.pr.Number, rollingOut); err != nil {
+		log.Warn().Err(err).Msg("cannot unmark the rollout")
+	}
+}
+
+func unhealthyText(l Live, ro rollout) string {
+	var b strings.Builder
+	b.WriteString("Unhealthy resources:\n\n")
+	if len(l.Unhealthy) == 0 {
+		fmt.Fprintf(&b, "- (none named) %s\n", strings.TrimSpace(l.Message))
+	}
+	for i, res := range l.Unhealthy {
+		if i == 20 {
+			fmt.Fprintf(&b, "- … and %d more\n", len(l.Unhealthy)-i)
+			break
+		}
+		name := res.Kind + "/" + res.Name
+		if res.Namespace != "" {
+			name = res.Namespace + "/" + name
+		}
+		fmt.Fprintf(&b, "- `%s` %s: %s\n", name, res.Health, strings.ReplaceAll(strings.TrimSpace(res.Message), "\n", " "))
+	}
+	b.WriteString("\n")
+	b.WriteString(rollbackOffer(ro))
+	return b.String()
+}
+
+func rollbackOffer(ro rollout) string {
+	return fmt.Sprintf("To undo it, reply:\n\n```\n/rollback --service %s --env %s\n```", ro.service, ro.env)
+}
+
+// retry calls f until it succeeds or ctx ends, backing off from 250 ms to 5 s: Argo CD may
+// be restarting or slow, and a rollout outlives that.
+func retry(ctx context.Context, f func() (Live, error)) (Live, error) {
+	wait := 250 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		l, err := f()
+		if err == nil || attempt == 6 || errors.Is(err, errPermanent) {
+			return l, err
+		}
+		select {
+		case <-ctx.Done():
+			return l, err
+		case <-time.After(wait):
+		}
+		wait = min(wait*2, 5*time.Second)
+	}
+}
+
+// errPermanent marks Argo CD errors that retrying cannot fix (app missing, denied).
+var errPermanent = errors.New("permanent")
+
+func sameRevision(a, b string) bool {
+	return a != "" && b != "" && (strings.HasPrefix(a, b) || strings.HasPrefix(b, a))
+}
+
+func roundSeconds(d time.Duration) string {
+	if d < time.Second {
+		return d.Round(10 * time.Millisecond).String()
+	}
+	return d.Round(time.Second).String()
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "unknown"
+	}
+	return s
+}
+
+// Resume follows again the rollouts a previous daytwo was following when it stopped: the
+// merged change PRs still marked daytwo/rolling-out, in every repository of every
+// installation.
+func (r *Runner) Resume(ctx context.Context) error {
+	if r.ArgoCD == nil {
+		return nil
+	}
+	app, err := r.Clients.NewAppClient()
+	if err != nil {
+		return err
+	}
+	insts, _, err := app.Apps.ListInstallations(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("list installations: %w", err)
+	}
+	log := zerolog.Ctx(ctx)
+	for _, inst := range insts {
+		client, err := r.Clients.NewInstallationClient(inst.GetID())
+		if err != nil {
+			return err
+		}
+		repos, _, err := client.Apps.ListRepos(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("list repositories of installation %d: %w", inst.GetID(), err)
+		}
+		for _, gr := range repos.Repositories {
+			repo := ghapi.Repo{Client: client, Owner: gr.GetOwner().GetLogin(), Name: gr.GetName()}
+			merged, err := repo.MergedWithLabel(ctx, rollingOut)
+			if err != nil {
+				log.Warn().Err(err).Str("repo", repo.FullName()).Msg("cannot list unreported rollouts")
+				continue
+			}
+			for _, m := range merged {
+				meta, ok := plan.ParseMetadata(m.Body)
+				if !ok {
+					continue
+				}
+				log.Info().Str("repo", repo.FullName()).Int("pr", m.Number).Msg("resuming a rollout")
+				ro := rollout{repo: repo, pr: m, service: meta["service"], env: meta["env"], st: r.statusOf(ctx, repo, m.Body)}
+				r.rollouts.Add(1)
+				go func() {
+					defer r.rollouts.Done()
+					r.follow(zerolog.Ctx(ctx).WithContext(context.WithoutCancel(ctx)), ro)
+				}()
+			}
+		}
+	}
+	return nil
+}
