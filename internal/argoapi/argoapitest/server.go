@@ -1,0 +1,401 @@
+// Package argoapitest is a fake Argo CD API server for tests: it implements argo-cd's own
+// generated gRPC ApplicationService (and VersionService, which argo-cd's client calls when
+// it connects) on a real listener, so daytwo's real client talks to it over gRPC. Each
+// Application follows a script once a refresh finds a new Git revision (automated sync) or
+// a sync is asked for: OutOfSync → Progressing → Healthy, or → Degraded, or a failed sync.
+package argoapitest
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/argoproj/argo-cd/v2/pkg/apiclient/application"
+	"github.com/argoproj/argo-cd/v2/pkg/apiclient/version"
+	"github.com/argoproj/argo-cd/v2/pkg/apis/application/v1alpha1"
+	"github.com/argoproj/gitops-engine/pkg/health"
+	synccommon "github.com/argoproj/gitops-engine/pkg/sync/common"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/emptypb"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/watch"
+)
+
+// Step is one state an app passes through, After the previous one.
+type Step struct {
+	After     time.Duration
+	Sync      string // Synced, OutOfSync
+	Health    string // Healthy, Progressing, Degraded, Missing
+	Phase     string // operation phase: Running, Succeeded, Failed
+	Message   string
+	Unhealthy []Resource
+}
+
+// Resource is an unhealthy resource a step reports.
+type Resource struct{ Kind, Namespace, Name, Health, Message string }
+
+// Healthy is the usual rollout: a sync runs, pods roll, the app is healthy.
+func Healthy(step time.Duration) []Step {
+	return []Step{
+		{After: step, Sync: "OutOfSync", Health: "Healthy", Phase: "Running", Message: "syncing"},
+		{After: step, Sync: "Synced", Health: "Progressing", Phase: "Succeeded", Message: "successfully synced (all tasks run)"},
+		{After: step, Sync: "Synced", Health: "Healthy", Phase: "Succeeded", Message: "successfully synced (all tasks run)"},
+	}
+}
+
+// Degraded is a rollout whose new pods never become ready.
+func Degraded(step time.Duration, res ...Resource) []Step {
+	return []Step{
+		{After: step, Sync: "OutOfSync", Health: "Healthy", Phase: "Running", Message: "syncing"},
+		{After: step, Sync: "Synced", Health: "Progressing", Phase: "Succeeded", Message: "successfully synced (all tasks run)"},
+		{After: step, Sync: "Synced", Health: "Degraded", Phase: "Succeeded", Message: "successfully synced (all tasks run)", Unhealthy: res},
+	}
+}
+
+// Call is one request the fake answered.
+type Call struct {
+	Method   string // Get, Refresh, Sync, Watch, Version
+	App      string
+	Revision string // of a Sync
+	At       time.Time
+}
+
+type app struct {
+	obj     v1alpha1.Application
+	target  string // the Git revision the app should run
+	script  []Step
+	running bool
+}
+
+// Server is the fake. Create it with New; it stops when the test ends.
+type Server struct {
+	application.UnimplementedApplicationServiceServer
+	version.UnimplementedVersionServiceServer
+
+	t     testing.TB
+	token string
+	addr  string
+
+	mu        sync.Mutex
+	apps      map[string]*app
+	calls     []Call
+	changed   chan struct{} // closed and replaced on every change, for watchers
+	srv       *grpc.Server
+	watchDown bool
+	delay     time.Duration
+	head      func() string
+}
+
+// New starts a fake Argo CD on 127.0.0.1 accepting token. head says which Git revision a
+// refresh finds (the GitOps repository's default branch in a test).
+func New(t testing.TB, token string, head func() string) *Server {
+	t.Helper()
+	s := &Server{t: t, token: token, apps: map[string]*app{}, changed: make(chan struct{}), head: head}
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("argoapitest: %v", err)
+	}
+	s.addr = lis.Addr().String()
+	s.serve(lis)
+	t.Cleanup(s.Down)
+	return s
+}
+
+func (s *Server) serve(lis net.Listener) {
+	srv := grpc.NewServer(grpc.UnaryInterceptor(s.unary), grpc.StreamInterceptor(s.stream))
+	application.RegisterApplicationServiceServer(srv, s)
+	version.RegisterVersionServiceServer(srv, s)
+	s.mu.Lock()
+	s.srv = srv
+	s.mu.Unlock()
+	go func() { _ = srv.Serve(lis) }()
+}
+
+// Addr is host:port of the plain-text gRPC listener.
+func (s *Server) Addr() string { return s.addr }
+
+// Down stops answering, as an Argo CD being restarted does.
+func (s *Server) Down() {
+	s.mu.Lock()
+	srv := s.srv
+	s.srv = nil
+	s.mu.Unlock()
+	if srv != nil {
+		srv.Stop()
+	}
+}
+
+// Up answers again on the same address.
+func (s *Server) Up() {
+	lis, err := net.Listen("tcp", s.addr)
+	if err != nil {
+		s.t.Fatalf("argoapitest: listen again on %s: %v", s.addr, err)
+	}
+	s.serve(lis)
+}
+
+// SetDelay holds every request for d before answering (a slow Argo CD).
+func (s *Server) SetDelay(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.delay = d
+}
+
+// BreakWatch makes the watch stream unavailable, so clients must poll.
+func (s *Server) BreakWatch(broken bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.watchDown = broken
+}
+
+// AddApp adds an Application; autoSync apps start their script when a refresh finds a new
+// revision, the others when asked to sync. Without steps the app becomes Healthy.
+func (s *Server) AddApp(name string, autoSync bool, steps ...Step) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := &app{script: steps}
+	if len(steps) == 0 {
+		a.script = Healthy(10 * time.Millisecond)
+	}
+	a.obj.Name, a.obj.Namespace = name, "argocd"
+	a.obj.Spec.Source = &v1alpha1.ApplicationSource{RepoURL: "https://github.com/acme/gitops.git", Path: name, TargetRevision: "main"}
+	if autoSync {
+		a.obj.Spec.SyncPolicy = &v1alpha1.SyncPolicy{Automated: &v1alpha1.SyncPolicyAutomated{Prune: true}}
+	}
+	a.target = s.head()
+	a.obj.Status.Sync = v1alpha1.SyncStatus{Status: v1alpha1.SyncStatusCodeSynced, Revision: a.target}
+	a.obj.Status.Health = v1alpha1.HealthStatus{Status: health.HealthStatusHealthy}
+	a.obj.Status.Summary.Images = []string{"ghcr.io/acme/" + name + ":current"}
+	s.apps[name] = a
+	s.notify()
+}
+
+// Calls lists the requests answered so far.
+func (s *Server) Calls() []Call {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Call(nil), s.calls...)
+}
+
+// State is an app's current sync and health.
+func (s *Server) State(name string) (sync, health, revision string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.apps[name]
+	if a == nil {
+		return "", "", ""
+	}
+	return string(a.obj.Status.Sync.Status), string(a.obj.Status.Health.Status), a.obj.Status.Sync.Revision
+}
+
+// notify wakes watchers; the lock is held.
+func (s *Server) notify() {
+	close(s.changed)
+	s.changed = make(chan struct{})
+}
+
+func (s *Server) record(c Call) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c.At = time.Now()
+	s.calls = append(s.calls, c)
+}
+
+// authorize checks the token argo-cd's client sends as "token" metadata.
+func (s *Server) authorize(ctx context.Context) error {
+	md, _ := metadata.FromIncomingContext(ctx)
+	for _, tok := range md.Get("token") {
+		if tok == s.token {
+			return nil
+		}
+	}
+	return status.Error(codes.Unauthenticated, "invalid session: token is not valid")
+}
+
+func (s *Server) hold(ctx context.Context) error {
+	s.mu.Lock()
+	d := s.delay
+	s.mu.Unlock()
+	if d == 0 {
+		return nil
+	}
+	select {
+	case <-time.After(d):
+		return nil
+	case <-ctx.Done():
+		return status.FromContextError(ctx.Err()).Err()
+	}
+}
+
+func (s *Server) unary(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+	if err := s.hold(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.authorize(ctx); err != nil {
+		return nil, err
+	}
+	return h(ctx, req)
+}
+
+func (s *Server) stream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) error {
+	if err := s.hold(ss.Context()); err != nil {
+		return err
+	}
+	if err := s.authorize(ss.Context()); err != nil {
+		return err
+	}
+	return h(srv, ss)
+}
+
+// Version answers the client's connection probe.
+func (s *Server) Version(context.Context, *emptypb.Empty) (*version.VersionMessage, error) {
+	s.record(Call{Method: "Version"})
+	return &version.VersionMessage{Version: "v2.14.21+argoapitest"}, nil
+}
+
+// Get returns an app; with refresh set, Argo CD looks at Git first.
+func (s *Server) Get(ctx context.Context, q *application.ApplicationQuery) (*v1alpha1.Application, error) {
+	name := q.GetName()
+	method := "Get"
+	if q.GetRefresh() != "" {
+		method = "Refresh"
+	}
+	s.record(Call{Method: method, App: name})
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.apps[name]
+	if a == nil {
+		return nil, status.Errorf(codes.NotFound, "applications.argoproj.io %q not found", name)
+	}
+	if method == "Refresh" {
+		if rev := s.head(); rev != a.target {
+			a.target = rev
+			a.obj.Status.Sync.Status = v1alpha1.SyncStatusCodeOutOfSync
+			s.notify()
+			if a.obj.Spec.SyncPolicy != nil && a.obj.Spec.SyncPolicy.Automated != nil {
+				s.run(name, a, rev)
+			}
+		}
+	}
+	return a.obj.DeepCopy(), nil
+}
+
+// Sync starts the app's script at the requested revision.
+func (s *Server) Sync(ctx context.Context, req *application.ApplicationSyncRequest) (*v1alpha1.Application, error) {
+	name := req.GetName()
+	s.record(Call{Method: "Sync", App: name, Revision: req.GetRevision()})
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.apps[name]
+	if a == nil {
+		return nil, status.Errorf(codes.NotFound, "applications.argoproj.io %q not found", name)
+	}
+	if a.running {
+		return nil, status.Error(codes.FailedPrecondition, "another operation is already in progress")
+	}
+	rev := req.GetRevision()
+	if rev == "" {
+		rev = a.target
+	}
+	s.run(name, a, rev)
+	return a.obj.DeepCopy(), nil
+}
+
+// run plays the script of a toward rev in the background; the lock is held.
+func (s *Server) run(name string, a *app, rev string) {
+	a.running = true
+	started := metav1.Now()
+	a.obj.Status.OperationState = &v1alpha1.OperationState{
+		Operation: v1alpha1.Operation{Sync: &v1alpha1.SyncOperation{Revision: rev}},
+		Phase:     synccommon.OperationRunning, StartedAt: started,
+	}
+	steps := append([]Step(nil), a.script...)
+	go func() {
+		for _, st := range steps {
+			time.Sleep(st.After)
+			s.mu.Lock()
+			if s.apps[name] != a {
+				s.mu.Unlock()
+				return
+			}
+			o := &a.obj.Status
+			o.Sync.Status = v1alpha1.SyncStatusCode(st.Sync)
+			if st.Sync == "Synced" {
+				o.Sync.Revision = rev
+			}
+			o.Health.Status = health.HealthStatusCode(st.Health)
+			o.OperationState.Phase = synccommon.OperationPhase(st.Phase)
+			o.OperationState.Message = st.Message
+			if st.Phase != "Running" {
+				now := metav1.Now()
+				o.OperationState.FinishedAt = &now
+				o.OperationState.SyncResult = &v1alpha1.SyncOperationResult{Revision: rev}
+			}
+			o.Resources = nil
+			for _, r := range st.Unhealthy {
+				o.Resources = append(o.Resources, v1alpha1.ResourceStatus{
+					Kind: r.Kind, Namespace: r.Namespace, Name: r.Name, Status: v1alpha1.SyncStatusCodeSynced,
+					Health: &v1alpha1.HealthStatus{Status: health.HealthStatusCode(r.Health), Message: r.Message},
+				})
+			}
+			s.notify()
+			s.mu.Unlock()
+		}
+		s.mu.Lock()
+		a.running = false
+		s.mu.Unlock()
+	}()
+}
+
+// Watch streams the app's state on every change until the client goes away.
+func (s *Server) Watch(q *application.ApplicationQuery, stream application.ApplicationService_WatchServer) error {
+	name := q.GetName()
+	s.record(Call{Method: "Watch", App: name})
+	s.mu.Lock()
+	broken := s.watchDown
+	s.mu.Unlock()
+	if broken {
+		return status.Error(codes.Unavailable, "watch is not available")
+	}
+	for {
+		s.mu.Lock()
+		a, changed := s.apps[name], s.changed
+		var obj *v1alpha1.Application
+		if a != nil {
+			obj = a.obj.DeepCopy()
+		}
+		s.mu.Unlock()
+		if obj != nil {
+			if err := stream.Send(&v1alpha1.ApplicationWatchEvent{Type: watch.Modified, Application: *obj}); err != nil {
+				return err
+			}
+		}
+		select {
+		case <-changed:
+		case <-stream.Context().Done():
+			return nil
+		}
+	}
+}
+
+// Apps lists the apps' names.
+func (s *Server) Apps() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for n := range s.apps {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// String describes the fake for test logs.
+func (s *Server) String() string { return fmt.Sprintf("argoapitest at %s", s.addr) }

@@ -1,0 +1,217 @@
+package argoapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/argoproj/argo-cd/v2/pkg/apiclient"
+	"github.com/argoproj/argo-cd/v2/pkg/apiclient/application"
+	"github.com/argoproj/argo-cd/v2/pkg/apis/application/v1alpha1"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// Options say how to reach Argo CD's API server (argocd-server).
+type Options struct {
+	Server          string // host:port
+	Token           string // an API token of an Argo CD account allowed to get, sync and refresh apps
+	PlainText       bool   // no TLS (a server run with --insecure behind a TLS-terminating proxy)
+	Insecure        bool   // TLS without verifying the certificate
+	CAFile          string // PEM of the CA that signed the server's certificate
+	GRPCWeb         bool   // gRPC-web over HTTP/1.1, for ingresses that do not pass HTTP/2
+	GRPCWebRootPath string // path prefix when Argo CD is served under one
+	AppNamespace    string // namespace of the Applications when not Argo CD's own
+	// PollInterval paces polling when the watch stream is not available (default 2s).
+	PollInterval time.Duration
+}
+
+// Errors a caller can act on. ErrPermanent wraps errors retrying cannot fix.
+var (
+	ErrPermanent = errors.New("permanent")
+	ErrUnhealthy = errors.New("the rollout is unhealthy")
+)
+
+// Client is a connection to Argo CD's API. It is safe for concurrent use.
+type Client struct {
+	opts   Options
+	closer io.Closer
+	apps   application.ApplicationServiceClient
+}
+
+// New connects to Argo CD. It does not read the argocd CLI's local config.
+func New(opts Options) (*Client, error) {
+	if strings.TrimSpace(opts.Server) == "" {
+		return nil, errors.New("argocd: the server address is empty (set argocd.server, e.g. argocd.example.com:443)")
+	}
+	if opts.Token == "" {
+		return nil, errors.New("argocd: no API token (set argocd.token or DAYTWO_ARGOCD_TOKEN to a token of an account allowed to get, sync and refresh applications)")
+	}
+	if opts.PollInterval <= 0 {
+		opts.PollInterval = 2 * time.Second
+	}
+	api, err := apiclient.NewClient(&apiclient.ClientOptions{
+		ServerAddr:      opts.Server,
+		AuthToken:       opts.Token,
+		PlainText:       opts.PlainText,
+		Insecure:        opts.Insecure,
+		CertFile:        opts.CAFile,
+		GRPCWeb:         opts.GRPCWeb,
+		GRPCWebRootPath: opts.GRPCWebRootPath,
+		UserAgent:       "daytwo",
+		// Never the argocd CLI's own config of whoever runs daytwo.
+		ConfigPath: filepath.Join(os.TempDir(), "daytwo-no-argocd-config", "config"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("argocd: connect to %s: %w (check argocd.server, TLS settings and grpc_web)", opts.Server, err)
+	}
+	closer, apps, err := api.NewApplicationClient()
+	if err != nil {
+		return nil, fmt.Errorf("argocd: connect to %s: %w (check argocd.server, TLS settings and grpc_web)", opts.Server, err)
+	}
+	return &Client{opts: opts, closer: closer, apps: apps}, nil
+}
+
+// Close ends the connection.
+func (c *Client) Close() error { return c.closer.Close() }
+
+func (c *Client) query(app string, refresh string) *application.ApplicationQuery {
+	q := &application.ApplicationQuery{Name: &app}
+	if refresh != "" {
+		q.Refresh = &refresh
+	}
+	if c.opts.AppNamespace != "" {
+		q.AppNamespace = &c.opts.AppNamespace
+	}
+	return q
+}
+
+// Get reads the app's current state.
+func (c *Client) Get(ctx context.Context, app string) (State, error) {
+	a, err := c.apps.Get(ctx, c.query(app, ""))
+	if err != nil {
+		return State{}, c.explain(app, err)
+	}
+	return StateOf(a), nil
+}
+
+// Refresh asks Argo CD to compare the app with Git now rather than at its next poll, and
+// returns the state it answered with.
+func (c *Client) Refresh(ctx context.Context, app string) (State, error) {
+	a, err := c.apps.Get(ctx, c.query(app, string(v1alpha1.RefreshTypeNormal)))
+	if err != nil {
+		return State{}, c.explain(app, err)
+	}
+	return StateOf(a), nil
+}
+
+// Sync starts a sync of the app to revision ("" for its target revision).
+func (c *Client) Sync(ctx context.Context, app, revision string) error {
+	req := &application.ApplicationSyncRequest{Name: &app}
+	if revision != "" {
+		req.Revision = &revision
+	}
+	if c.opts.AppNamespace != "" {
+		req.AppNamespace = &c.opts.AppNamespace
+	}
+	if _, err := c.apps.Sync(ctx, req); err != nil {
+		return c.explain(app, err)
+	}
+	return nil
+}
+
+// Wait follows the app until its rollout of revision ends: synced to it and Healthy (nil),
+// Degraded or a failed sync (an error wrapping ErrUnhealthy, with the last state), or ctx
+// ends (ctx's error, with the last state seen). It uses the watch stream and falls back
+// to polling when the stream is refused or breaks; onChange sees each new state.
+func (c *Client) Wait(ctx context.Context, app, revision string, onChange func(State)) (State, error) {
+	var last State
+	seen := func(s State) (bool, error) {
+		if onChange != nil && !sameState(s, last) {
+			onChange(s)
+		}
+		last = s
+		done, healthy := s.Done(revision)
+		switch {
+		case !done:
+			return false, nil
+		case healthy:
+			return true, nil
+		}
+		return true, fmt.Errorf("%s: %w (%s, %s)", app, ErrUnhealthy, orUnknown(s.Sync), orUnknown(s.Health))
+	}
+	if s, err := c.Get(ctx, app); err == nil {
+		if done, err := seen(s); done {
+			return last, err
+		}
+	} else if errors.Is(err, ErrPermanent) {
+		return last, err
+	}
+
+	// The watch stream first: it reports each change as it happens.
+	if stream, err := c.apps.Watch(ctx, c.query(app, "")); err == nil {
+		for {
+			ev, err := stream.Recv()
+			if err != nil {
+				break // fall back to polling
+			}
+			if done, err := seen(StateOf(&ev.Application)); done {
+				return last, err
+			}
+		}
+	}
+	if ctx.Err() != nil {
+		return last, ctx.Err()
+	}
+
+	// Polling, with backoff while Argo CD does not answer.
+	wait := c.opts.PollInterval
+	for {
+		select {
+		case <-ctx.Done():
+			return last, ctx.Err()
+		case <-time.After(wait):
+		}
+		s, err := c.Get(ctx, app)
+		if err != nil {
+			if errors.Is(err, ErrPermanent) {
+				return last, err
+			}
+			wait = min(wait*2, 30*time.Second)
+			continue
+		}
+		wait = c.opts.PollInterval
+		if done, err := seen(s); done {
+			return last, err
+		}
+	}
+}
+
+// explain turns a gRPC error into one that says what to check.
+func (c *Client) explain(app string, err error) error {
+	switch status.Code(err) {
+	case codes.NotFound:
+		return fmt.Errorf("%w: application %q not found in Argo CD at %s; check argocdApp in .github/daytwo.yml", ErrPermanent, app, c.opts.Server)
+	case codes.PermissionDenied:
+		return fmt.Errorf("%w: Argo CD at %s denies access to application %q: grant daytwo's account get, sync and update on it in argocd-rbac-cm", ErrPermanent, c.opts.Server, app)
+	case codes.Unauthenticated:
+		return fmt.Errorf("%w: Argo CD at %s refused daytwo's token; check argocd.token", ErrPermanent, c.opts.Server)
+	}
+	return fmt.Errorf("argocd %s, application %q: %w", c.opts.Server, app, err)
+}
+
+func sameState(a, b State) bool {
+	return a.Sync == b.Sync && a.Health == b.Health && a.Revision == b.Revision && a.OperationPhase == b.OperationPhase && len(a.Unhealthy) == len(b.Unhealthy)
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "Unknown"
+	}
+	return s
+}

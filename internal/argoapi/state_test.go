@@ -1,0 +1,63 @@
+package argoapi
+
+import (
+	"testing"
+
+	"github.com/argoproj/argo-cd/v2/pkg/apis/application/v1alpha1"
+	"github.com/argoproj/gitops-engine/pkg/health"
+	synccommon "github.com/argoproj/gitops-engine/pkg/sync/common"
+)
+
+func TestStateOfAndDone(t *testing.T) {
+	const rev, old = "0123456789abcdef0123456789abcdef01234567", "fedcba9876543210fedcba9876543210fedcba98"
+	app := func(sync, hl string, phase synccommon.OperationPhase, opRev string, res ...v1alpha1.ResourceStatus) *v1alpha1.Application {
+		a := &v1alpha1.Application{}
+		a.Name = "checkout-prod"
+		a.Status.Sync = v1alpha1.SyncStatus{Status: v1alpha1.SyncStatusCode(sync), Revisions: []string{rev}}
+		a.Status.Health = v1alpha1.HealthStatus{Status: health.HealthStatusCode(hl)}
+		if phase != "" {
+			a.Status.OperationState = &v1alpha1.OperationState{Phase: phase, SyncResult: &v1alpha1.SyncOperationResult{Revision: opRev}}
+		}
+		a.Status.Resources = res
+		return a
+	}
+	cases := []struct {
+		name          string
+		app           *v1alpha1.Application
+		done, healthy bool
+	}{
+		{"healthy at the revision", app("Synced", "Healthy", synccommon.OperationSucceeded, rev), true, true},
+		{"abbreviated revision", app("Synced", "Healthy", "", ""), true, true},
+		{"still syncing", app("Synced", "Healthy", synccommon.OperationRunning, rev), false, false},
+		{"progressing", app("Synced", "Progressing", synccommon.OperationSucceeded, rev), false, false},
+		{"degraded", app("Synced", "Degraded", synccommon.OperationSucceeded, rev), true, false},
+		{"sync of this revision failed", app("OutOfSync", "Healthy", synccommon.OperationFailed, rev), true, false},
+		{"an older sync failed", app("OutOfSync", "Healthy", synccommon.OperationFailed, old), false, false},
+		{"out of sync", app("OutOfSync", "Healthy", "", ""), false, false},
+	}
+	for _, c := range cases {
+		s := StateOf(c.app)
+		if s.Revision != rev || s.App != "checkout-prod" {
+			t.Errorf("%s: revision %q app %q", c.name, s.Revision, s.App)
+		}
+		target := rev
+		if c.name == "abbreviated revision" {
+			target = rev[:7]
+		}
+		if done, healthy := s.Done(target); done != c.done || healthy != c.healthy {
+			t.Errorf("%s: Done = %v, %v; want %v, %v", c.name, done, healthy, c.done, c.healthy)
+		}
+	}
+	s := StateOf(app("Synced", "Degraded", synccommon.OperationSucceeded, rev,
+		v1alpha1.ResourceStatus{Kind: "Service", Name: "ok", Health: &v1alpha1.HealthStatus{Status: health.HealthStatusHealthy}},
+		v1alpha1.ResourceStatus{Kind: "Pod", Name: "p", Health: &v1alpha1.HealthStatus{Status: health.HealthStatusProgressing}},
+		v1alpha1.ResourceStatus{Kind: "Deployment", Name: "d", Health: &v1alpha1.HealthStatus{Status: health.HealthStatusDegraded, Message: "deadline"}},
+		v1alpha1.ResourceStatus{Kind: "ConfigMap", Name: "c"},
+	))
+	if len(s.Unhealthy) != 2 || s.Unhealthy[0].Kind != "Deployment" || s.Unhealthy[0].Message != "deadline" || s.Unhealthy[1].Kind != "Pod" {
+		t.Errorf("unhealthy, worst first: %+v", s.Unhealthy)
+	}
+	if StateOf(nil).App != "" || sameRevision("abc", "abcdef") {
+		t.Error("nil app / too-short revision")
+	}
+}
