@@ -17,7 +17,6 @@ import (
 	"github.com/daytwo-dev/daytwo/internal/config"
 	"github.com/daytwo-dev/daytwo/internal/handler"
 	"github.com/daytwo-dev/daytwo/internal/ops"
-	"github.com/daytwo-dev/daytwo/internal/plan"
 	"github.com/daytwo-dev/daytwo/internal/server"
 )
 
@@ -38,8 +37,13 @@ func serve(args []string, stderr io.Writer) int {
 		return exitUser
 	}
 	log := newLogger(cfg.Log, stderr)
+	var runner *ops.Runner
 	srv, err := server.New(cfg, log, func(c githubapp.ClientCreator) ([]githubapp.EventHandler, error) {
-		return handler.New(c, &ops.Runner{Clients: c, Planner: plan.New(), GraphQLURL: cfg.GitHub.V4APIURL})
+		var rerr error
+		if runner, rerr = ops.New(cfg, c, nil); rerr != nil {
+			return nil, rerr
+		}
+		return handler.New(c, runner)
 	})
 	if err != nil {
 		log.Error().Err(err).Msg("cannot start")
@@ -50,6 +54,12 @@ func serve(args []string, stderr io.Writer) int {
 	defer stop()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.ListenAndServe() }()
+	// Rollouts a previous run was following when it stopped are followed again.
+	go func() {
+		if err := runner.Resume(log.WithContext(ctx)); err != nil {
+			log.Warn().Err(err).Msg("cannot resume the rollouts being followed")
+		}
+	}()
 	select {
 	case err := <-errc:
 		if err != nil {
@@ -62,7 +72,9 @@ func serve(args []string, stderr io.Writer) int {
 	log.Info().Msg("shutting down: no new deliveries, draining the queue")
 	sctx, cancel := context.WithTimeout(context.Background(), time.Duration(cfg.ShutdownTimeout))
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, context.Canceled) {
+	err = srv.Shutdown(sctx)
+	runner.Close() // rollouts being followed stay marked; the next start resumes them
+	if err != nil && !errors.Is(err, context.Canceled) {
 		log.Error().Err(err).Msg("unclean shutdown")
 		return exitInternal
 	}

@@ -21,7 +21,6 @@ import (
 	"github.com/daytwo-dev/daytwo/internal/githubtest"
 	"github.com/daytwo-dev/daytwo/internal/handler"
 	"github.com/daytwo-dev/daytwo/internal/ops"
-	"github.com/daytwo-dev/daytwo/internal/plan"
 	"github.com/daytwo-dev/daytwo/internal/server"
 )
 
@@ -32,8 +31,13 @@ const Secret = "apptest-secret"
 type App struct {
 	GH     *githubtest.Server
 	Server *server.Server
+	Runner *ops.Runner
 	Base   string // http://127.0.0.1:port
 	Logs   *SyncBuffer
+
+	now  func() time.Time
+	env  map[string]string
+	stop func()
 }
 
 // Option tunes the test GitHub before the app starts.
@@ -41,6 +45,12 @@ type Option = githubtest.Option
 
 // Start runs daytwo configured through the environment variables an operator sets.
 func Start(t testing.TB, now func() time.Time, opts ...Option) *App {
+	t.Helper()
+	return StartWithEnv(t, now, nil, opts...)
+}
+
+// StartWithEnv is Start with more environment variables, e.g. DAYTWO_ARGOCD_SERVER.
+func StartWithEnv(t testing.TB, now func() time.Time, extra map[string]string, opts ...Option) *App {
 	t.Helper()
 	gh := githubtest.New(t, append([]githubtest.Option{githubtest.WithWebhookSecret(Secret)}, opts...)...)
 	env := map[string]string{
@@ -51,13 +61,29 @@ func Start(t testing.TB, now func() time.Time, opts ...Option) *App {
 		"GITHUB_V4_API_URL":         gh.V4URL(),
 		"DAYTWO_ADDR":               "127.0.0.1:0",
 	}
-	cfg, err := config.Load("", func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	for k, v := range extra {
+		env[k] = v
+	}
+	a := &App{GH: gh, now: now, env: env, Logs: &SyncBuffer{}}
+	a.boot(t)
+	t.Cleanup(func() { a.stop() })
+	return a
+}
+
+// boot starts a daytwo process's worth of server and runner.
+func (a *App) boot(t testing.TB) {
+	t.Helper()
+	cfg, err := config.Load("", func(k string) (string, bool) { v, ok := a.env[k]; return v, ok })
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &SyncBuffer{}
-	srv, err := server.New(cfg, zerolog.New(logs).Level(zerolog.DebugLevel), func(c githubapp.ClientCreator) ([]githubapp.EventHandler, error) {
-		return handler.New(c, &ops.Runner{Clients: c, Planner: plan.New(), Now: now, GraphQLURL: cfg.GitHub.V4APIURL})
+	var runner *ops.Runner
+	srv, err := server.New(cfg, zerolog.New(a.Logs).Level(zerolog.DebugLevel), func(c githubapp.ClientCreator) ([]githubapp.EventHandler, error) {
+		var rerr error
+		if runner, rerr = ops.New(cfg, c, a.now); rerr != nil {
+			return nil, rerr
+		}
+		return handler.New(c, runner)
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -67,12 +93,25 @@ func Start(t testing.TB, now func() time.Time, opts ...Option) *App {
 		t.Fatal(err)
 	}
 	go func() { _ = srv.Serve(l) }()
-	t.Cleanup(func() {
+	a.Server, a.Runner, a.Base = srv, runner, "http://"+l.Addr().String()
+	a.stop = func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		_ = srv.Shutdown(ctx)
-	})
-	return &App{GH: gh, Server: srv, Base: "http://" + l.Addr().String(), Logs: logs}
+		runner.Close()
+	}
+}
+
+// Restart stops daytwo, as a crash or a deploy would, and starts a new one against the
+// same GitHub; it resumes what the old one was following, as `daytwo serve` does.
+func (a *App) Restart(t testing.TB) {
+	t.Helper()
+	a.stop()
+	a.boot(t)
+	ctx := zerolog.New(a.Logs).WithContext(context.Background())
+	if err := a.Runner.Resume(ctx); err != nil {
+		t.Fatalf("resume: %v", err)
+	}
 }
 
 // Hook is the webhook URL.

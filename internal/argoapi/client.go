@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/argoproj/argo-cd/v2/pkg/apiclient"
@@ -37,11 +38,16 @@ var (
 	ErrUnhealthy = errors.New("the rollout is unhealthy")
 )
 
-// Client is a connection to Argo CD's API. It is safe for concurrent use.
+// Client is a connection to Argo CD's API, made on first use and again after it could not
+// be made: daytwo starts and keeps running while Argo CD is away. It is safe for
+// concurrent use.
 type Client struct {
-	opts   Options
+	opts Options
+	api  apiclient.Client
+
+	mu     sync.Mutex
 	closer io.Closer
-	apps   application.ApplicationServiceClient
+	conn   application.ApplicationServiceClient
 }
 
 // New connects to Argo CD. It does not read the argocd CLI's local config.
@@ -68,17 +74,40 @@ func New(opts Options) (*Client, error) {
 		ConfigPath: filepath.Join(os.TempDir(), "daytwo-no-argocd-config", "config"),
 	})
 	if err != nil {
-		return nil, fmt.Errorf("argocd: connect to %s: %w (check argocd.server, TLS settings and grpc_web)", opts.Server, err)
+		return nil, fmt.Errorf("argocd: %s: %w (check argocd.server, TLS settings and grpc_web)", opts.Server, err)
 	}
-	closer, apps, err := api.NewApplicationClient()
+	return &Client{opts: opts, api: api}, nil
+}
+
+// apps returns the application service, connecting first when there is no connection.
+func (c *Client) apps() (application.ApplicationServiceClient, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.conn != nil {
+		return c.conn, nil
+	}
+	closer, apps, err := c.api.NewApplicationClient()
 	if err != nil {
-		return nil, fmt.Errorf("argocd: connect to %s: %w (check argocd.server, TLS settings and grpc_web)", opts.Server, err)
+		if closer != nil {
+			_ = closer.Close()
+		}
+		return nil, fmt.Errorf("argocd: connect to %s: %w (is Argo CD up? check argocd.server, TLS settings and grpc_web)", c.opts.Server, err)
 	}
-	return &Client{opts: opts, closer: closer, apps: apps}, nil
+	c.closer, c.conn = closer, apps
+	return apps, nil
 }
 
 // Close ends the connection.
-func (c *Client) Close() error { return c.closer.Close() }
+func (c *Client) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closer == nil {
+		return nil
+	}
+	err := c.closer.Close()
+	c.closer, c.conn = nil, nil
+	return err
+}
 
 func (c *Client) query(app string, refresh string) *application.ApplicationQuery {
 	q := &application.ApplicationQuery{Name: &app}
@@ -93,7 +122,11 @@ func (c *Client) query(app string, refresh string) *application.ApplicationQuery
 
 // Get reads the app's current state.
 func (c *Client) Get(ctx context.Context, app string) (State, error) {
-	a, err := c.apps.Get(ctx, c.query(app, ""))
+	apps, err := c.apps()
+	if err != nil {
+		return State{}, err
+	}
+	a, err := apps.Get(ctx, c.query(app, ""))
 	if err != nil {
 		return State{}, c.explain(app, err)
 	}
@@ -103,7 +136,11 @@ func (c *Client) Get(ctx context.Context, app string) (State, error) {
 // Refresh asks Argo CD to compare the app with Git now rather than at its next poll, and
 // returns the state it answered with.
 func (c *Client) Refresh(ctx context.Context, app string) (State, error) {
-	a, err := c.apps.Get(ctx, c.query(app, string(v1alpha1.RefreshTypeNormal)))
+	apps, err := c.apps()
+	if err != nil {
+		return State{}, err
+	}
+	a, err := apps.Get(ctx, c.query(app, string(v1alpha1.RefreshTypeNormal)))
 	if err != nil {
 		return State{}, c.explain(app, err)
 	}
@@ -119,7 +156,11 @@ func (c *Client) Sync(ctx context.Context, app, revision string) error {
 	if c.opts.AppNamespace != "" {
 		req.AppNamespace = &c.opts.AppNamespace
 	}
-	if _, err := c.apps.Sync(ctx, req); err != nil {
+	apps, err := c.apps()
+	if err != nil {
+		return err
+	}
+	if _, err := apps.Sync(ctx, req); err != nil {
 		return c.explain(app, err)
 	}
 	return nil
@@ -154,7 +195,9 @@ func (c *Client) Wait(ctx context.Context, app, revision string, onChange func(S
 	}
 
 	// The watch stream first: it reports each change as it happens.
-	if stream, err := c.apps.Watch(ctx, c.query(app, "")); err == nil {
+	if apps, err := c.apps(); err != nil {
+		// no connection yet: poll until there is one
+	} else if stream, err := apps.Watch(ctx, c.query(app, "")); err == nil {
 		for {
 			ev, err := stream.Recv()
 			if err != nil {

@@ -32,7 +32,26 @@ type Config struct {
 	// ShutdownTimeout bounds how long a stopping server drains queued events.
 	ShutdownTimeout Duration `yaml:"shutdown_timeout"`
 	Log             Log      `yaml:"log"`
+	// ArgoCD is the Argo CD API server daytwo asks to refresh after a merge; optional.
+	ArgoCD ArgoCD `yaml:"argocd"`
 }
+
+// ArgoCD says how to reach argocd-server. An empty server turns the rollout follow-up off.
+type ArgoCD struct {
+	Server string `yaml:"server"` // host:port; DAYTWO_ARGOCD_SERVER overrides it
+	// Token is an API token of an Argo CD account allowed to get, sync and refresh the
+	// apps (argocd-cm accounts.<name>: apiKey); DAYTWO_ARGOCD_TOKEN overrides it.
+	Token           string `yaml:"token"`
+	PlainText       bool   `yaml:"plaintext"` // no TLS; DAYTWO_ARGOCD_PLAINTEXT overrides it
+	Insecure        bool   `yaml:"insecure"`  // TLS without verifying the certificate
+	CAFile          string `yaml:"ca_file"`
+	GRPCWeb         bool   `yaml:"grpc_web"` // for ingresses that do not pass HTTP/2
+	GRPCWebRootPath string `yaml:"grpc_web_root_path"`
+	AppNamespace    string `yaml:"app_namespace"`
+}
+
+// Enabled reports whether an Argo CD server is configured.
+func (a ArgoCD) Enabled() bool { return strings.TrimSpace(a.Server) != "" }
 
 // Webhook tunes how deliveries are received and queued.
 type Webhook struct {
@@ -136,6 +155,15 @@ func (c *Config) applyEnv(env func(string) (string, bool)) error {
 	str("GITHUB_APP_PRIVATE_KEY_FILE", &c.PrivateKeyFile)
 	str("DAYTWO_LOG_LEVEL", &c.Log.Level)
 	str("DAYTWO_LOG_FORMAT", &c.Log.Format)
+	str("DAYTWO_ARGOCD_SERVER", &c.ArgoCD.Server)
+	str("DAYTWO_ARGOCD_TOKEN", &c.ArgoCD.Token)
+	if v, ok := env("DAYTWO_ARGOCD_PLAINTEXT"); ok {
+		b, err := strconv.ParseBool(strings.TrimSpace(v))
+		if err != nil {
+			return fmt.Errorf("config: DAYTWO_ARGOCD_PLAINTEXT=%q is not true or false", v)
+		}
+		c.ArgoCD.PlainText = b
+	}
 	// go-githubapp's SetValuesFromEnv ignores a malformed id silently; say so instead.
 	if v, ok := env("GITHUB_APP_INTEGRATION_ID"); ok {
 		id, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
@@ -229,6 +257,24 @@ func (c *Config) validate() error {
 	case "json", "text":
 	default:
 		add("log.format %q is not one of json, text", c.Log.Format)
+	}
+	if a := c.ArgoCD; a.Enabled() {
+		if strings.Contains(a.Server, "://") || strings.Contains(a.Server, "/") {
+			add("argocd.server %q must be host:port, without a scheme or path (use grpc_web_root_path for a path)", a.Server)
+		}
+		if strings.TrimSpace(a.Token) == "" {
+			add("argocd.server is set but the token is missing: set argocd.token or DAYTWO_ARGOCD_TOKEN to an API token of an account allowed to get, sync and refresh applications")
+		}
+		if a.PlainText && (a.Insecure || a.CAFile != "") {
+			add("argocd.plaintext turns TLS off; insecure and ca_file apply to TLS only")
+		}
+		if a.CAFile != "" {
+			if _, err := os.Stat(a.CAFile); err != nil {
+				add("argocd.ca_file cannot be read: %v", err)
+			}
+		}
+	} else if c.ArgoCD.Token != "" {
+		add("argocd.token is set but argocd.server is not: set argocd.server (host:port) or drop the token")
 	}
 	if len(problems) > 0 {
 		return fmt.Errorf("config: %s", strings.Join(problems, "; "))

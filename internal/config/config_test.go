@@ -123,6 +123,12 @@ func TestLoadRefusals(t *testing.T) {
 		{"bad duration", "shutdown_timeout: soon\n", good, `"soon" is not a duration`},
 		{"bad log level", "log:\n  level: loud\n", good, `log.level "loud"`},
 		{"bad url", "github:\n  v3_api_url: ftp://x\n", good, "not an http(s) URL"},
+		{"argocd without token", "argocd:\n  server: argocd.example.com:443\n", good, "argocd.server is set but the token is missing"},
+		{"argocd url", "argocd:\n  server: https://argocd.example.com\n  token: t\n", good, "must be host:port"},
+		{"argocd token alone", "", with("DAYTWO_ARGOCD_TOKEN", "t"), "argocd.token is set but argocd.server is not"},
+		{"argocd plaintext and ca", "argocd:\n  server: a:80\n  token: t\n  plaintext: true\n  ca_file: /x\n", good, "plaintext turns TLS off"},
+		{"argocd missing ca", "argocd:\n  server: a:443\n  token: t\n  ca_file: /nonexistent/ca.pem\n", good, "argocd.ca_file cannot be read"},
+		{"argocd unknown key", "argocd:\n  sever: a:443\n", good, "field sever not found"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -153,5 +159,22 @@ func TestParsePrivateKeyPKCS8(t *testing.T) {
 	got, err := ParsePrivateKey(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
 	if err != nil || !got.Equal(k) {
 		t.Fatalf("PKCS#8 key not parsed: %v", err)
+	}
+}
+
+func TestArgoCDFromFileAndEnv(t *testing.T) {
+	env := map[string]string{"GITHUB_APP_INTEGRATION_ID": "1", "GITHUB_APP_WEBHOOK_SECRET": "x", "GITHUB_APP_PRIVATE_KEY": testKey(t)}
+	c, err := Load("", envMap(env))
+	if err != nil || c.ArgoCD.Enabled() {
+		t.Fatalf("Argo CD is optional and off by default: %+v %v", c.ArgoCD, err)
+	}
+	path := writeFile(t, "c.yml", "argocd:\n  server: argocd.example.com:443\n  token: from-file\n  grpc_web: true\n  grpc_web_root_path: /argo-cd\n")
+	env["DAYTWO_ARGOCD_TOKEN"] = "from-env"
+	c, err = Load(path, envMap(env))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := c.ArgoCD; !a.Enabled() || a.Server != "argocd.example.com:443" || a.Token != "from-env" || !a.GRPCWeb || a.GRPCWebRootPath != "/argo-cd" {
+		t.Fatalf("argocd: %+v", a)
 	}
 }

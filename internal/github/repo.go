@@ -251,7 +251,8 @@ func (r Repo) AddLabel(ctx context.Context, number int, label string) error {
 
 // RemoveLabel removes a label from an issue or pull request; one not there is fine.
 func (r Repo) RemoveLabel(ctx context.Context, number int, label string) error {
-	_, err := r.Client.Issues.RemoveLabelForIssue(ctx, r.Owner, r.Name, number, label)
+	// go-github puts the name in the path as is; a "/" in it must be escaped.
+	_, err := r.Client.Issues.RemoveLabelForIssue(ctx, r.Owner, r.Name, number, url.PathEscape(label))
 	if err != nil && !isNotFound(err) {
 		return fmt.Errorf("remove label %s from #%d of %s: %w", label, number, r.FullName(), err)
 	}

@@ -23,7 +23,12 @@ type world struct {
 // alice (write), mo (maintain), sam (write, member of acme/sre), rita (read).
 func newWorld(t testing.TB, opts ...apptest.Option) *world {
 	t.Helper()
-	a := apptest.Start(t, clock, opts...)
+	return seedWorld(t, apptest.Start(t, clock, opts...))
+}
+
+// seedWorld puts the example GitOps repository and its people on a started app's GitHub.
+func seedWorld(t testing.TB, a *apptest.App) *world {
+	t.Helper()
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("daytwo's log:\n%s", a.Logs.String())

@@ -9,40 +9,20 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/daytwo-dev/daytwo/internal/argoapi"
 	ghapi "github.com/daytwo-dev/daytwo/internal/github"
 	"github.com/daytwo-dev/daytwo/internal/plan"
 )
 
-// ArgoCD is what following a rollout needs from Argo CD.
+// ArgoCD is what following a rollout needs from Argo CD (argoapi.Client).
 type ArgoCD interface {
 	// Refresh asks Argo CD to compare the app with Git now instead of at its next poll.
-	Refresh(ctx context.Context, app string) (Live, error)
+	Refresh(ctx context.Context, app string) (argoapi.State, error)
 	// Sync starts a sync of the app to revision.
 	Sync(ctx context.Context, app, revision string) error
 	// Wait follows the app until it is synced to revision and healthy (nil error), degraded
-	// or its sync failed (an error wrapping ErrUnhealthy), or ctx ends; onChange sees every
-	// state observed on the way.
-	Wait(ctx context.Context, app, revision string, onChange func(Live)) (Live, error)
-}
-
-// ErrUnhealthy marks a rollout that ended Degraded or with a failed sync.
-var ErrUnhealthy = errors.New("the application is unhealthy")
-
-// Live is one observation of an Argo CD Application.
-type Live struct {
-	App            string
-	Sync           string // Synced, OutOfSync, Unknown
-	Health         string // Healthy, Progressing, Degraded, Suspended, Missing, Unknown
-	Revision       string
-	OperationPhase string // Running, Succeeded, Failed, Error, Terminating
-	Message        string
-	AutoSync       bool
-	Unhealthy      []LiveResource
-}
-
-// LiveResource is a resource of the app that is not healthy.
-type LiveResource struct {
-	Kind, Namespace, Name, Health, Message string
+	// or its sync failed (argoapi.ErrUnhealthy), or ctx ends; onChange sees each state.
+	Wait(ctx context.Context, app, revision string, onChange func(argoapi.State)) (argoapi.State, error)
 }
 
 // rollingOut marks a merged change PR whose rollout daytwo has not reported yet. It lives
@@ -67,7 +47,12 @@ func (r *Runner) startRollout(ctx context.Context, ro rollout) {
 	if err := ro.repo.AddLabel(ctx, ro.pr.Number, rollingOut); err != nil {
 		zerolog.Ctx(ctx).Warn().Err(err).Msg("cannot mark the rollout; a restart will not resume it")
 	}
-	bg := zerolog.Ctx(ctx).WithContext(context.WithoutCancel(ctx))
+	r.goFollow(zerolog.Ctx(ctx), ro)
+}
+
+// goFollow follows ro in the background, for as long as the runner lives.
+func (r *Runner) goFollow(log *zerolog.Logger, ro rollout) {
+	bg := log.WithContext(r.lifetime())
 	r.rollouts.Add(1)
 	go func() {
 		defer r.rollouts.Done()
@@ -75,8 +60,22 @@ func (r *Runner) startRollout(ctx context.Context, ro rollout) {
 	}()
 }
 
-// WaitRollouts blocks until the rollouts being followed are reported (for shutdown and tests).
+// lifetime is cancelled by Close.
+func (r *Runner) lifetime() context.Context {
+	r.lifeOnce.Do(func() { r.life, r.endLife = context.WithCancel(context.Background()) })
+	return r.life
+}
+
+// WaitRollouts blocks until the rollouts being followed are reported (for tests).
 func (r *Runner) WaitRollouts() { r.rollouts.Wait() }
+
+// Close stops following rollouts without reporting on them: they stay marked, and the next
+// daytwo resumes them.
+func (r *Runner) Close() {
+	r.lifetime()
+	r.endLife()
+	r.rollouts.Wait()
+}
 
 // follow asks Argo CD to refresh (and sync where the environment lets daytwo), then reports
 // on the status comment as a timeline, as a check run on the merge commit, and, once
@@ -100,14 +99,14 @@ func (r *Runner) follow(ctx context.Context, ro rollout) {
 	ctx, cancel := context.WithTimeout(ctx, env.ArgoCD.Timeout)
 	defer cancel()
 
-	live, err := retry(ctx, func() (Live, error) { return r.ArgoCD.Refresh(ctx, app) })
+	live, err := retry(ctx, func() (argoapi.State, error) { return r.ArgoCD.Refresh(ctx, app) })
 	if err != nil {
 		r.reportRollout(ctx, ro, "", fmt.Sprintf("⚠️ Argo CD did not answer for `%s` (%v); it will still roll the change out on its next poll. Check the app in Argo CD.", app, err), "neutral")
 		return
 	}
 	asked := fmt.Sprintf("🔄 Asked Argo CD to refresh `%s`", app)
 	if env.ArgoCD.Sync && !live.AutoSync {
-		if _, err := retry(ctx, func() (Live, error) { return Live{}, r.ArgoCD.Sync(ctx, app, ro.pr.MergeCommit) }); err != nil {
+		if _, err := retry(ctx, func() (argoapi.State, error) { return argoapi.State{}, r.ArgoCD.Sync(ctx, app, ro.pr.MergeCommit) }); err != nil {
 			r.reportRollout(ctx, ro, asked, fmt.Sprintf("⚠️ Argo CD refused to sync `%s`: %v. Sync it in Argo CD.", app, err), "failure")
 			return
 		}
@@ -118,8 +117,8 @@ func (r *Runner) follow(ctx context.Context, ro rollout) {
 	}
 
 	var syncedAt time.Duration
-	onChange := func(l Live) {
-		if syncedAt == 0 && l.Sync == "Synced" && sameRevision(l.Revision, ro.pr.MergeCommit) {
+	onChange := func(l argoapi.State) {
+		if syncedAt == 0 && l.SyncedTo(ro.pr.MergeCommit) {
 			syncedAt = time.Since(start)
 			if ro.st != nil {
 				ro.st.step(ctx, fmt.Sprintf("✅ Synced at `%s` after %s", short(l.Revision), roundSeconds(syncedAt)), "⏳ Waiting for `"+app+"` to be healthy…")
@@ -137,7 +136,7 @@ func (r *Runner) follow(ctx context.Context, ro rollout) {
 				log.Warn().Err(err).Msg("cannot close the asking issue")
 			}
 		}
-	case errors.Is(err, ErrUnhealthy):
+	case errors.Is(err, argoapi.ErrUnhealthy):
 		r.reportRollout(ctx, ro, fmt.Sprintf("💔 %s is %s after %s", app, orDash(live.Health), took), unhealthyText(live, ro), "failure")
 	case ctx.Err() != nil:
 		r.reportRollout(ctx, ro, "", fmt.Sprintf("⌛ `%s` was not synced and healthy within %s (last seen: %s, %s). %s", app, env.ArgoCD.Timeout, orDash(live.Sync), orDash(live.Health), rollbackOffer(ro)), "timed_out")
@@ -149,6 +148,9 @@ func (r *Runner) follow(ctx context.Context, ro rollout) {
 // reportRollout ends a followed rollout: the status comment, the check run on the merge
 // commit, and the PR's mark taken off.
 func (r *Runner) reportRollout(ctx context.Context, ro rollout, done, now, conclusion string) {
+	if r.lifetime().Err() != nil {
+		return // shutting down: the next daytwo reports it
+	}
 	ctx = context.WithoutCancel(ctx)
 	log := zerolog.Ctx(ctx)
 	if ro.st != nil {
@@ -163,11 +165,11 @@ func (r *Runner) reportRollout(ctx context.Context, ro rollout, done, now, concl
 	}
 }
 
-func unhealthyText(l Live, ro rollout) string {
+func unhealthyText(l argoapi.State, ro rollout) string {
 	var b strings.Builder
 	b.WriteString("Unhealthy resources:\n\n")
 	if len(l.Unhealthy) == 0 {
-		fmt.Fprintf(&b, "- (none named) %s\n", strings.TrimSpace(l.Message))
+		fmt.Fprintf(&b, "- (none named) %s\n", strings.TrimSpace(l.Message+" "+l.HealthMessage))
 	}
 	for i, res := range l.Unhealthy {
 		if i == 20 {
@@ -191,11 +193,11 @@ func rollbackOffer(ro rollout) string {
 
 // retry calls f until it succeeds or ctx ends, backing off from 250 ms to 5 s: Argo CD may
 // be restarting or slow, and a rollout outlives that.
-func retry(ctx context.Context, f func() (Live, error)) (Live, error) {
+func retry(ctx context.Context, f func() (argoapi.State, error)) (argoapi.State, error) {
 	wait := 250 * time.Millisecond
 	for attempt := 1; ; attempt++ {
 		l, err := f()
-		if err == nil || attempt == 6 || errors.Is(err, errPermanent) {
+		if err == nil || attempt == 6 || errors.Is(err, argoapi.ErrPermanent) {
 			return l, err
 		}
 		select {
@@ -205,13 +207,6 @@ func retry(ctx context.Context, f func() (Live, error)) (Live, error) {
 		}
 		wait = min(wait*2, 5*time.Second)
 	}
-}
-
-// errPermanent marks Argo CD errors that retrying cannot fix (app missing, denied).
-var errPermanent = errors.New("permanent")
-
-func sameRevision(a, b string) bool {
-	return a != "" && b != "" && (strings.HasPrefix(a, b) || strings.HasPrefix(b, a))
 }
 
 func roundSeconds(d time.Duration) string {
@@ -267,11 +262,7 @@ func (r *Runner) Resume(ctx context.Context) error {
 				}
 				log.Info().Str("repo", repo.FullName()).Int("pr", m.Number).Msg("resuming a rollout")
 				ro := rollout{repo: repo, pr: m, service: meta["service"], env: meta["env"], st: r.statusOf(ctx, repo, m.Body)}
-				r.rollouts.Add(1)
-				go func() {
-					defer r.rollouts.Done()
-					r.follow(zerolog.Ctx(ctx).WithContext(context.WithoutCancel(ctx)), ro)
-				}()
+				r.goFollow(log, ro)
 			}
 		}
 	}

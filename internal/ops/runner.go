@@ -39,6 +39,9 @@ type Runner struct {
 	ArgoCD ArgoCD
 
 	rollouts sync.WaitGroup
+	lifeOnce sync.Once
+	life     context.Context
+	endLife  context.CancelFunc
 
 	targets keyedMutex // one command at a time per (repo, service, env) in this process
 }

@@ -177,6 +177,15 @@ func (s *Server) AddApp(name string, autoSync bool, steps ...Step) {
 	s.notify()
 }
 
+// SetScript changes the steps of the app's next rollouts.
+func (s *Server) SetScript(name string, steps ...Step) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if a := s.apps[name]; a != nil {
+		a.script = steps
+	}
+}
+
 // Calls lists the requests answered so far.
 func (s *Server) Calls() []Call {
 	s.mu.Lock()
