@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/daytwo-dev/daytwo/internal/argoapi/argoapitest"
 	"github.com/daytwo-dev/daytwo/internal/githubtest"
 )
 
@@ -66,4 +67,52 @@ func BenchmarkCommandToPR(b *testing.B) {
 	b.ReportMetric(float64(times[len(times)/2].Milliseconds()), "ms-to-PR-median")
 	b.ReportMetric(float64(total)/float64(b.N), "requests/command")
 	b.ReportMetric(float64(writes)/float64(b.N), "writes/command")
+}
+
+// BenchmarkMergeToRefresh measures the time from the webhook of a merged change PR to
+// Argo CD receiving the refresh request, with the test GitHub answering every request after
+// 150 ms (Argo CD's own poll would take up to 180 s).
+func BenchmarkMergeToRefresh(b *testing.B) {
+	w := newArgoWorld(b, githubtest.WithLatency(150*time.Millisecond))
+	var times []time.Duration
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		n := w.repo.CreateIssue("alice", "scale", "")
+		w.Send(b, "issue_comment", w.repo.IssueCommentPayload(w.repo.AddComment(n, "alice", fmt.Sprintf("/scale %d --service checkout --env staging", 3+i%3))))
+		w.Quiet(b)
+		open := w.openPulls()
+		if len(open) != 1 {
+			b.Fatalf("want one open PR, got %d", len(open))
+		}
+		w.repo.Merge(open[0].Number, "squash")
+		payload := w.repo.PullClosedPayload(open[0].Number)
+		before := refreshes(w.argo, "checkout-staging")
+		b.StartTimer()
+		start := time.Now()
+		w.Send(b, "pull_request", payload)
+		deadline := time.Now().Add(time.Minute)
+		for refreshes(w.argo, "checkout-staging") == before {
+			if time.Now().After(deadline) {
+				b.Fatalf("no refresh reached Argo CD within a minute; the log:\n%s", w.Logs.String())
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+		times = append(times, time.Since(start))
+		b.StopTimer()
+		w.Quiet(b)
+		w.Runner.WaitRollouts()
+		b.StartTimer()
+	}
+	sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
+	b.ReportMetric(float64(times[len(times)/2].Milliseconds()), "ms-merge-to-refresh-median")
+}
+
+func refreshes(argo *argoapitest.Server, app string) int {
+	n := 0
+	for _, c := range argo.Calls() {
+		if c.Method == "Refresh" && c.App == app {
+			n++
+		}
+	}
+	return n
 }
