@@ -27,6 +27,7 @@ type Command struct {
 	To       string     // rollback --to <commit>
 	Reason   string     // freeze --reason, and the free-text reason of an issue form
 	Topic    string     // help [command]
+	Limit    int        // history --limit <n>
 }
 
 // ImageRef is the argument of /set-image: [<container>=]<tag|image:tag|image@digest>.

@@ -14,14 +14,14 @@ import (
 
 // Specs are the commands ops adds to the registry.
 func (r *Runner) Specs() []command.Spec {
-	return []command.Spec{{
+	return append(viewSpecs(), command.Spec{
 		Name:    "cancel",
 		Summary: "Close the open change PR of this thread and delete its branch",
 		Description: "On a daytwo pull request, closes it; on the issue or PR that asked for a change, closes the open " +
 			"change PRs it led to. The branch is deleted; nothing reaches the cluster. The requester of the change, " +
 			"or whoever the environment's policy allows to cancel, may use it.",
 		Examples: []command.Example{{Line: "/cancel", Text: "drop the pending change asked for here"}},
-	}}
+	})
 }
 
 func (r *Runner) cancel(ctx context.Context, client *gh.Client, req handler.Request, st *status) {

@@ -16,6 +16,8 @@ import (
 
 // ArgoCD is what following a rollout needs from Argo CD (argoapi.Client).
 type ArgoCD interface {
+	// Get reads the app's state.
+	Get(ctx context.Context, app string) (argoapi.State, error)
 	// Refresh asks Argo CD to compare the app with Git now instead of at its next poll.
 	Refresh(ctx context.Context, app string) (argoapi.State, error)
 	// Sync starts a sync of the app to revision.

@@ -72,12 +72,21 @@ func (r *Runner) Run(ctx context.Context, client *gh.Client, req handler.Request
 	thread := ghapi.Thread{Client: client, Owner: req.Owner, Repo: req.Repo, Number: req.Number}
 	g := r.graphql(client)
 	if cmd.Name == "cancel" {
-		st, err := startStatus(ctx, thread, g, req, cmd.Line)
+		st, err := startStatus(ctx, thread, g, req, cmd.Line, "⏳ Looking for the change to cancel…")
 		if err != nil {
 			log.Error().Err(err).Msg("cannot post the status comment")
 			return ""
 		}
 		r.cancel(ctx, client, req, st)
+		return ""
+	}
+	if views[cmd.Name] {
+		st, err := startStatus(ctx, thread, g, req, cmd.Line, "⏳ Reading…")
+		if err != nil {
+			log.Error().Err(err).Msg("cannot post the status comment")
+			return ""
+		}
+		r.view(ctx, client, req, cmd, st)
 		return ""
 	}
 
@@ -89,7 +98,7 @@ func (r *Runner) Run(ctx context.Context, client *gh.Client, req handler.Request
 	posted := make(chan struct{})
 	go func() {
 		defer close(posted)
-		st, stErr = startStatus(ctx, thread, g, req, cmd.Line)
+		st, stErr = startStatus(ctx, thread, g, req, cmd.Line, "⏳ Planning the change…")
 	}()
 	t, err := r.target(ctx, client, g, req.Owner, req.Repo)
 	<-posted

@@ -24,9 +24,9 @@ type status struct {
 // startStatus posts the comment at once, so the requester sees that daytwo is on it. With
 // the thread's node id it goes through GraphQL, together with the 👀 reaction when the
 // request asks for it; otherwise (or should GraphQL fail) through REST.
-func startStatus(ctx context.Context, thread ghapi.Thread, g *ghapi.GraphQL, req handler.Request, line string) (*status, error) {
+func startStatus(ctx context.Context, thread ghapi.Thread, g *ghapi.GraphQL, req handler.Request, line, now string) (*status, error) {
 	s := &status{thread: thread, head: fmt.Sprintf("@%s asked for `%s`", req.Author, strings.ReplaceAll(line, "`", "'"))}
-	body := s.render("⏳ Planning the change…")
+	body := s.render(now)
 	if g != nil && req.ThreadNodeID != "" {
 		reactTo := ""
 		if req.Ack {

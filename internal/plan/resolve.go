@@ -182,3 +182,32 @@ func choices(names []string) string {
 	}
 	return fmt.Sprintf("%s and %d more", strings.Join(names[:max], ", "), len(names)-max)
 }
+
+// ResolveView resolves a read-only command (/status, /history, /diff): the service as
+// Resolve does, except that with optional set an undecidable service is left empty (all
+// services); an environment is only validated, never defaulted, since these commands show
+// every environment unless one is named. /diff's two environments are validated too.
+func (p *Planner) ResolveView(cfg *repoconfig.Config, req Request, optional bool) (command.Command, error) {
+	cmd := req.Command
+	if cfg == nil {
+		return cmd, Errorf(Internal, "resolving needs the repository config")
+	}
+	svc, err := resolveService(cfg, cmd.Service, req.Labels, req.Repo)
+	switch {
+	case err == nil:
+		cmd.Service = svc.Name
+	case optional && cmd.Service == "":
+		cmd.Service = ""
+	default:
+		return cmd, err
+	}
+	for _, e := range []string{cmd.Env, cmd.From} {
+		if e == "" {
+			continue
+		}
+		if _, ok := cfg.Env(e); !ok {
+			return cmd, unknown("environment", e, cfg.EnvNames())
+		}
+	}
+	return cmd, nil
+}
