@@ -12,8 +12,8 @@ import (
 	"github.com/daytwo-dev/daytwo/internal/command"
 	"github.com/daytwo-dev/daytwo/internal/handler"
 	"github.com/daytwo-dev/daytwo/internal/plan"
-	"github.com/daytwo-dev/daytwo/internal/report"
 	"github.com/daytwo-dev/daytwo/internal/repoconfig"
+	"github.com/daytwo-dev/daytwo/internal/report"
 )
 
 // viewSpecs are the read-only commands: they answer in the thread and change nothing.

@@ -75,4 +75,3 @@ func TestHistoryAndDiff(t *testing.T) {
 		}
 	}
 }
-

@@ -11,8 +11,8 @@ import (
 
 	"github.com/daytwo-dev/daytwo/internal/gitlocal"
 	"github.com/daytwo-dev/daytwo/internal/plan"
-	"github.com/daytwo-dev/daytwo/internal/report"
 	"github.com/daytwo-dev/daytwo/internal/repoconfig"
+	"github.com/daytwo-dev/daytwo/internal/report"
 )
 
 // example is a git clone of examples/gitops, with the config loaded.
