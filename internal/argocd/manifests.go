@@ -53,7 +53,25 @@ const (
 // ParseApplications returns the argoproj.io/v1alpha1 Application documents of a YAML file;
 // other documents are skipped.
 func ParseApplications(file string, data []byte) ([]Found, error) {
-	var out []Found
+	m, err := ParseManifests(file, data)
+	return m.Apps, err
+}
+
+// FoundSet is an ApplicationSet manifest and the file it came from.
+type FoundSet struct {
+	File string
+	Set  v1alpha1.ApplicationSet
+}
+
+// Manifests are the Argo CD manifests found in a repository.
+type Manifests struct {
+	Apps []Found
+	Sets []FoundSet
+}
+
+// ParseManifests returns the Application and ApplicationSet documents of a YAML file.
+func ParseManifests(file string, data []byte) (Manifests, error) {
+	var out Manifests
 	dec := yamlv3.NewDecoder(bytes.NewReader(data))
 	for i := 0; ; i++ {
 		var doc map[string]any
@@ -62,27 +80,42 @@ func ParseApplications(file string, data []byte) ([]Found, error) {
 			return out, nil
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%s: document %d: %w", file, i+1, err)
+			return out, fmt.Errorf("%s: document %d: %w", file, i+1, err)
 		}
-		if doc["kind"] != "Application" || !strings.HasPrefix(fmt.Sprint(doc["apiVersion"]), "argoproj.io/") {
+		kind := doc["kind"]
+		if (kind != "Application" && kind != "ApplicationSet") || !strings.HasPrefix(fmt.Sprint(doc["apiVersion"]), "argoproj.io/") {
 			continue
 		}
 		j, err := yaml.Marshal(doc)
 		if err != nil {
-			return nil, fmt.Errorf("%s: document %d: %w", file, i+1, err)
+			return out, fmt.Errorf("%s: document %d: %w", file, i+1, err)
+		}
+		if kind == "ApplicationSet" {
+			var set v1alpha1.ApplicationSet
+			if err := yaml.UnmarshalStrict(j, &set); err != nil {
+				return out, fmt.Errorf("%s: ApplicationSet %v: %w", file, doc["metadata"], err)
+			}
+			out.Sets = append(out.Sets, FoundSet{File: file, Set: set})
+			continue
 		}
 		var app v1alpha1.Application
 		if err := yaml.UnmarshalStrict(j, &app); err != nil {
-			return nil, fmt.Errorf("%s: Application %v: %w", file, doc["metadata"], err)
+			return out, fmt.Errorf("%s: Application %v: %w", file, doc["metadata"], err)
 		}
-		out = append(out, Found{File: file, App: app})
+		out.Apps = append(out.Apps, Found{File: file, App: app})
 	}
 }
 
 // Discover walks the repository from root for YAML files holding Application manifests.
 // Hidden directories are skipped; the walk is bounded.
 func Discover(ctx context.Context, r Reader, root string) ([]Found, error) {
-	var out []Found
+	m, err := DiscoverAll(ctx, r, root)
+	return m.Apps, err
+}
+
+// DiscoverAll is Discover for Applications and ApplicationSets.
+func DiscoverAll(ctx context.Context, r Reader, root string) (Manifests, error) {
+	var out Manifests
 	seen := 0
 	var walk func(dir string) error
 	walk = func(dir string) error {
@@ -115,16 +148,17 @@ func Discover(ctx context.Context, r Reader, root string) ([]Found, error) {
 			if len(data) > maxManifestBytes || !bytes.Contains(data, []byte("argoproj.io")) {
 				continue
 			}
-			found, err := ParseApplications(p, data)
+			found, err := ParseManifests(p, data)
 			if err != nil {
 				return err
 			}
-			out = append(out, found...)
+			out.Apps = append(out.Apps, found.Apps...)
+			out.Sets = append(out.Sets, found.Sets...)
 		}
 		return nil
 	}
 	if err := walk(root); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, err
+		return Manifests{}, err
 	}
 	return out, nil
 }
