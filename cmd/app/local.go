@@ -14,6 +14,7 @@ import (
 
 	"github.com/daytwo-dev/daytwo/internal/argocd"
 	"github.com/daytwo-dev/daytwo/internal/command"
+	"github.com/daytwo-dev/daytwo/internal/discovery"
 	"github.com/daytwo-dev/daytwo/internal/gitlocal"
 	"github.com/daytwo-dev/daytwo/internal/overlay"
 	"github.com/daytwo-dev/daytwo/internal/plan"
@@ -32,6 +33,9 @@ type localRepo struct {
 	snap    *gitlocal.Snapshot
 	cfg     *repoconfig.Config
 	cfgFile []byte
+	// discovered is set when the config came from the Argo CD manifests; merged is what
+	// discovery added to a config that exists.
+	discovered, merged *discovery.Report
 }
 
 func openLocal(ctx context.Context, dir, rev string) (*localRepo, error) {
@@ -43,9 +47,18 @@ func openLocal(ctx context.Context, dir, rev string) (*localRepo, error) {
 	if err != nil {
 		return nil, userError{err}
 	}
+	deps, skipped, derr := discovery.Find(ctx, snap)
 	data, err := snap.ReadFile(ctx, repoconfig.Path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, userError{fmt.Errorf("%s has no %s at %s: daytwo needs it to know the services and environments (see docs/config.md)", dir, repoconfig.Path, rev)}
+		// Zero-config: what the Argo CD manifests deploy is the config.
+		if derr != nil {
+			return nil, userError{fmt.Errorf("%s has no %s at %s, and its Argo CD manifests cannot be read: %v", dir, repoconfig.Path, rev, derr)}
+		}
+		cfg, rep, cerr := discovery.Config(deps, skipped)
+		if cerr != nil {
+			return nil, userError{fmt.Errorf("%s has no %s at %s: %v", dir, repoconfig.Path, rev, cerr)}
+		}
+		return &localRepo{repo: repo, snap: snap, cfg: cfg, discovered: &rep}, nil
 	}
 	if err != nil {
 		return nil, err
@@ -54,7 +67,12 @@ func openLocal(ctx context.Context, dir, rev string) (*localRepo, error) {
 	if err != nil {
 		return nil, userError{err}
 	}
-	return &localRepo{repo: repo, snap: snap, cfg: cfg, cfgFile: data}, nil
+	lr := &localRepo{repo: repo, snap: snap, cfg: cfg, cfgFile: data}
+	if derr == nil {
+		rep := discovery.Merge(cfg, deps, skipped)
+		lr.merged = &rep
+	}
+	return lr, nil
 }
 
 // userError marks an error as the user's to fix (exit status 2).
@@ -162,7 +180,20 @@ func validate(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return exitFor(err, stderr)
 	}
-	fmt.Fprintf(stdout, "%s: valid (%d environments, %d services)\n", repoconfig.Path, len(lr.cfg.Environments), len(lr.cfg.Services))
+	switch {
+	case lr.discovered != nil:
+		fmt.Fprintf(stdout, "%s: absent; discovered from the Argo CD manifests (%d environments, %d services):\n%s\n", repoconfig.Path, len(lr.cfg.Environments), len(lr.cfg.Services), lr.discovered)
+	default:
+		fmt.Fprintf(stdout, "%s: valid (%d environments, %d services)\n", repoconfig.Path, len(lr.cfg.Environments), len(lr.cfg.Services))
+		if lr.merged != nil && len(lr.merged.Filled)+len(lr.merged.Skipped) > 0 {
+			for _, f := range lr.merged.Filled {
+				fmt.Fprintf(stdout, "filled     %s\n", f)
+			}
+			for _, sk := range lr.merged.Skipped {
+				fmt.Fprintf(stdout, "skipped    %s\n", sk)
+			}
+		}
+	}
 	apps, err := argocd.Discover(ctx, lr.snap, ".")
 	if err != nil {
 		return exitFor(userError{fmt.Errorf("reading Argo CD Applications: %w", err)}, stderr)

@@ -164,3 +164,50 @@ func TestValidateReportsBrokenOverlay(t *testing.T) {
 		t.Fatalf("validate: exit %d\n%s", code, out)
 	}
 }
+
+func TestZeroConfigFromArgoCDManifests(t *testing.T) {
+	dir := exampleRepo(t)
+	gitOut(t, dir, "rm", "-q", ".github/daytwo.yml")
+	gitOut(t, dir, "rm", "-q", "argocd/applicationset.yaml")
+	gitOut(t, dir, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "no daytwo config")
+
+	code, out, stderr := runCLI(t, nil, "validate", "--repo", dir)
+	if code != exitOK || !strings.Contains(out, "absent; discovered from the Argo CD manifests (3 environments, 3 services)") ||
+		strings.Count(out, "\nok ") != 9 || !strings.Contains(out, "discovered checkout-prod") || !strings.Contains(out, "argocd: payments-staging") {
+		t.Fatalf("validate: exit %d\n%s\n%s", code, out, stderr)
+	}
+	code, out, stderr = runCLI(t, nil, "plan", "--repo", dir, "--as", "alice", "/scale 4 --service catalog --env staging")
+	if code != exitOK || !strings.Contains(out, "count: 4") {
+		t.Fatalf("plan without a config: exit %d\n%s\n%s", code, out, stderr)
+	}
+
+	// With a config whose app names are wrong, validate says what discovery fills.
+	cfg := strings.Replace(readFile(t, "../../examples/gitops/.github/daytwo.yml"), `argocdApp: "{service}-{env}"`, `argocdApp: "shop-{service}-{env}"`, 1)
+	writeRepoFile(t, dir, ".github/daytwo.yml", cfg)
+	gitOut(t, dir, "add", "-A")
+	gitOut(t, dir, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "config")
+	code, out, _ = runCLI(t, nil, "validate", "--repo", dir)
+	if code != exitOK || !strings.Contains(out, `filled     service checkout: argocdApp "shop-{service}-{env}" names no Application found; using "{service}-{env}"`) || !strings.Contains(out, "argocd: checkout-prod") {
+		t.Fatalf("validate with a wrong argocdApp: exit %d\n%s", code, out)
+	}
+}
+
+func readFile(t *testing.T, p string) string {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func writeRepoFile(t *testing.T, dir, p, body string) {
+	t.Helper()
+	full := filepath.Join(dir, p)
+	if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(full, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
