@@ -277,3 +277,54 @@ func shortSHA(sha string) string {
 	}
 	return sha
 }
+
+// maxTreeYAML bounds the YAML files ReadTree reads ahead.
+const maxTreeYAML = 300
+
+// ReadTree lists the whole repository in one request (the recursive tree), so that walking
+// it costs no more listings, and reads its YAML files ahead in batches through g. It returns
+// how many YAML files there are; with more than maxTreeYAML nothing is read ahead.
+func (s *Snapshot) ReadTree(ctx context.Context, g *GraphQL, r Repo) (int, error) {
+	tree, _, err := s.client.Git.GetTree(ctx, s.owner, s.repo, s.commit, true)
+	if err != nil {
+		return 0, fmt.Errorf("list the files of %s at %s: %w", r.FullName(), shortSHA(s.commit), err)
+	}
+	if tree.GetTruncated() {
+		return 0, fmt.Errorf("%s is too large to list in one request", r.FullName())
+	}
+	dirs := map[string][]string{".": nil}
+	var yamls []string
+	for _, e := range tree.Entries {
+		p := e.GetPath()
+		dir, name := path.Split(p)
+		dir = strings.TrimSuffix(dir, "/")
+		if dir == "" {
+			dir = "."
+		}
+		if e.GetType() == "tree" {
+			name += "/"
+			if _, ok := dirs[p]; !ok {
+				dirs[p] = nil
+			}
+		} else if strings.HasSuffix(p, ".yaml") || strings.HasSuffix(p, ".yml") {
+			yamls = append(yamls, p)
+		}
+		dirs[dir] = append(dirs[dir], name)
+	}
+	s.mu.Lock()
+	for d, names := range dirs {
+		if _, ok := s.dirs[d]; !ok {
+			s.dirs[d] = names
+		}
+	}
+	s.mu.Unlock()
+	if len(yamls) > maxTreeYAML {
+		return len(yamls), nil
+	}
+	for i := 0; i < len(yamls); i += 100 {
+		if _, err := r.Prefetch(ctx, g, s, ReadSpec{Files: yamls[i:min(i+100, len(yamls))]}); err != nil {
+			return len(yamls), err
+		}
+	}
+	return len(yamls), nil
+}

@@ -39,9 +39,12 @@ type Runner struct {
 	ArgoCD ArgoCD
 
 	rollouts sync.WaitGroup
-	lifeOnce sync.Once
-	life     context.Context
-	endLife  context.CancelFunc
+
+	discoveredMu sync.Mutex
+	discovered   map[string]*repoconfig.Config // repo@commit → config made by discovery
+	lifeOnce     sync.Once
+	life         context.Context
+	endLife      context.CancelFunc
 
 	targets keyedMutex // one command at a time per (repo, service, env) in this process
 }
@@ -348,7 +351,11 @@ func (r *Runner) readTarget(ctx context.Context, client *gh.Client, g *ghapi.Gra
 	head, snap := read.Head, read.Snap
 	data, err := snap.ReadFile(ctx, repoconfig.Path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, "", plan.Errorf(plan.NotFound, "%s has no `%s` on its default branch `%s`, so daytwo does not know its services and environments. See the configuration reference (docs/config.md).", repo.FullName(), repoconfig.Path, head.Branch)
+		cfg, derr := r.discover(ctx, repo, g, snap)
+		if derr != nil {
+			return nil, "", plan.Errorf(plan.NotFound, "%s has no `%s` on its default branch `%s`, and daytwo cannot tell its services and environments from its Argo CD manifests (%v). Write the config: see the configuration reference (docs/config.md).", repo.FullName(), repoconfig.Path, head.Branch, derr)
+		}
+		return &target{repo: repo, g: g, read: read, head: head, snap: snap, cfg: cfg}, "", nil
 	}
 	if err != nil {
 		return nil, "", err

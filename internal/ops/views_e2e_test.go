@@ -4,6 +4,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/daytwo-dev/daytwo/internal/apptest"
+	"github.com/daytwo-dev/daytwo/internal/githubtest"
 )
 
 func TestStatusShowsDesiredLiveOwnersAndPRs(t *testing.T) {
@@ -73,5 +76,39 @@ func TestHistoryAndDiff(t *testing.T) {
 		if !strings.Contains(all, tc.want) {
 			t.Errorf("%s by %s: want %q in\n%s", tc.line, tc.who, tc.want, all)
 		}
+	}
+}
+
+func TestZeroConfigRepository(t *testing.T) {
+	a := apptest.Start(t, clock)
+	repo := a.GH.CreateRepo("acme", "gitops")
+	repo.SeedDir(repo.DefaultBranch(), "../../examples/gitops")
+	repo.Commit(repo.DefaultBranch(), "no daytwo config; Applications only", nil, ".github/daytwo.yml", "argocd/applicationset.yaml")
+	a.GH.Install("acme")
+	repo.SetPermission("alice", githubtest.RoleWrite)
+	w := &world{App: a, repo: repo}
+
+	n := w.ask(t, "alice", "/scale 4 --service checkout --env staging")
+	open := w.openPulls()
+	if len(open) != 1 || open[0].Title != "checkout/staging: scale to 4 replicas" {
+		t.Fatalf("PRs %+v\n%s", open, w.status(t, n))
+	}
+	n = w.ask(t, "alice", "/status --service payments")
+	if st := w.status(t, n); !strings.Contains(st, "| **prod** |") {
+		t.Errorf("status:\n%s", st)
+	}
+
+	empty := a.GH.CreateRepo("acme", "empty")
+	empty.Commit("main", "readme", map[string]string{"README.md": "hi\n"})
+	empty.SetPermission("alice", githubtest.RoleWrite)
+	m := empty.CreateIssue("alice", "x", "")
+	a.Send(t, "issue_comment", empty.IssueCommentPayload(empty.AddComment(m, "alice", "/restart")))
+	a.Quiet(t)
+	var reply string
+	for _, c := range empty.Comments(m) {
+		reply += c.Body
+	}
+	if !strings.Contains(reply, "has no `.github/daytwo.yml`") || !strings.Contains(reply, "docs/config.md") {
+		t.Errorf("a repository with neither config nor Applications: %q", reply)
 	}
 }
