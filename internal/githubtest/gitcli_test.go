@@ -117,3 +117,29 @@ func TestObjectIDsMatchGitCLI(t *testing.T) {
 		t.Fatalf("git data writes logged: %d", s.CountRequests("POST", "/repos/acme/gitops/git/"))
 	}
 }
+
+// TestPushToMirrorsCommits checks that a bare repository fed by PushTo holds the same
+// commits, readable and consistent for git itself.
+func TestPushToMirrorsCommits(t *testing.T) {
+	_, repo, _ := setup(t)
+	bare := t.TempDir()
+	git(t, bare, "", "init", "-q", "--bare", "-b", "main", ".")
+	if err := repo.PushTo(bare, "main"); err != nil {
+		t.Fatal(err)
+	}
+	head, _ := repo.BranchSHA("main")
+	if got := git(t, bare, "", "rev-parse", "main"); got != head {
+		t.Fatalf("mirror main = %s, want %s", got, head)
+	}
+	git(t, bare, "", "fsck", "--strict")
+	next := repo.Commit("main", "second", map[string]string{"apps/web/base/deployment.yaml": "kind: Deployment\nmetadata: {name: web}\n"})
+	if err := repo.PushTo(bare, "main"); err != nil {
+		t.Fatal(err)
+	}
+	if got := git(t, bare, "", "show", "main:apps/web/base/deployment.yaml"); !strings.Contains(got, "name: web") || git(t, bare, "", "rev-parse", "main") != next {
+		t.Fatalf("after a second push: %q", got)
+	}
+	if err := repo.PushTo(bare, "nope"); err == nil {
+		t.Error("an unknown branch must be refused")
+	}
+}
