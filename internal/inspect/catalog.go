@@ -88,7 +88,11 @@ func parseCatalog(path string, data []byte, service string) (*Catalog, error) {
 			msg := err.Error()
 			if m := yamlLine.FindStringSubmatch(msg); m != nil {
 				line, _ := strconv.Atoi(m[1])
-				return nil, broken(line, "%s", strings.TrimPrefix(msg, m[0]))
+				msg = strings.TrimPrefix(msg, m[0])
+				if indentedWithTab(data, line) {
+					msg += " (YAML is indented with spaces; this line starts with a tab)"
+				}
+				return nil, broken(line, "%s", msg)
 			}
 			return nil, broken(0, "%s", strings.TrimPrefix(msg, "yaml: "))
 		}
@@ -129,6 +133,17 @@ func parseCatalog(path string, data []byte, service string) (*Catalog, error) {
 		return firstComponent, nil
 	}
 	return entities[0], nil
+}
+
+// indentedWithTab reports whether line n (from 1) of data has a tab in its indentation,
+// the usual cause of yaml.v3's "found character that cannot start any token".
+func indentedWithTab(data []byte, n int) bool {
+	lines := strings.Split(string(data), "\n")
+	if n < 1 || n > len(lines) {
+		return false
+	}
+	l := lines[n-1]
+	return strings.Contains(l[:len(l)-len(strings.TrimLeft(l, " \t"))], "\t")
 }
 
 // entity reads one document; on a problem it returns its line and a message.

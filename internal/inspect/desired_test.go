@@ -12,6 +12,7 @@ import (
 )
 
 func TestDesiredOfCheckoutInEachEnvironment(t *testing.T) {
+	t.Parallel()
 	e := newExample(t)
 	ctx := context.Background()
 	snap := e.snap(t)
@@ -84,6 +85,7 @@ func TestDesiredOfCheckoutInEachEnvironment(t *testing.T) {
 }
 
 func TestDesiredOfTwoWorkloads(t *testing.T) {
+	t.Parallel()
 	e := newExample(t)
 	d, err := inspect.ReadDesired(context.Background(), e.cfg, e.snap(t), "payments", "prod")
 	if err != nil {
@@ -113,6 +115,7 @@ func TestDesiredOfTwoWorkloads(t *testing.T) {
 }
 
 func TestDesiredDigestsAndInitContainers(t *testing.T) {
+	t.Parallel()
 	e := newExample(t)
 	digest := "sha256:" + strings.Repeat("ab12", 16)
 	kust := strings.Replace(e.read(t, "apps/checkout/overlays/dev/kustomization.yaml"),
@@ -155,6 +158,7 @@ spec:
 }
 
 func TestNotDeployed(t *testing.T) {
+	t.Parallel()
 	e := newExample(t)
 	ctx := context.Background()
 
@@ -185,6 +189,7 @@ func TestNotDeployed(t *testing.T) {
 }
 
 func TestDesiredErrors(t *testing.T) {
+	t.Parallel()
 	e := newExample(t)
 	ctx := context.Background()
 	cases := []struct {

@@ -329,18 +329,17 @@ func promotionDiagram(envs []EnvStatus) string {
 				if l.Sync != "" {
 					state = append(state, mermaid(l.Sync, 20))
 				}
+				mark := ""
 				switch {
 				case l.Health == "Degraded" || l.Health == "Missing":
-					class = "bad"
-					state[0] = "💔 " + state[0]
+					class, mark = "bad", "💔 "
 				case l.Sync == "OutOfSync" || l.Health == "Progressing" || l.Health == "Unknown" || l.Sync == "Unknown":
-					class = "warn"
-					state = append([]string{"⚠️"}, state...)
+					class, mark = "warn", "⚠️ "
 				case l.Health == "Healthy" && l.Sync == "Synced":
 					class = "ok"
 				}
 				if len(state) > 0 {
-					lines = append(lines, strings.Join(state, " · "))
+					lines = append(lines, mark+strings.Join(state, " · "))
 				}
 			}
 		}
