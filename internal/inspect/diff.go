@@ -67,8 +67,8 @@ type ConfigChange struct {
 const MaskedValue = "••••••"
 
 // Empty reports whether A and B run the same images, replicas and config.
-func (d *EnvDiff) Empty() bool {
-	return d != nil && len(d.Images)+len(d.Replicas)+len(d.Config) == 0
+func (d EnvDiff) Empty() bool {
+	return len(d.Images)+len(d.Replicas)+len(d.Config) == 0
 }
 
 // Diff compares the rendered overlays of service in environments a and b at snap. Errors

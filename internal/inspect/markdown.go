@@ -60,10 +60,7 @@ func isHex(s string) bool {
 }
 
 // Markdown renders what differs between the two environments, or says that nothing does.
-func (d *EnvDiff) Markdown() string {
-	if d == nil {
-		return ""
-	}
+func (d EnvDiff) Markdown() string {
 	a, b := text(d.A, 60), text(d.B, 60)
 	p := newPage()
 	p.add(fmt.Sprintf("### %s: %s → %s\n\n", text(d.Service, 100), a, b))
