@@ -166,10 +166,15 @@ func readDesired(ctx context.Context, cfg *repoconfig.Config, snap plan.Snapshot
 	} else if err != nil {
 		return nil, nil, &plan.Error{Code: plan.Internal, Msg: fmt.Sprintf("reading %s failed", d.Overlay), Err: err}
 	}
-	tree, err := overlay.Load(ctx, snap, d.Overlay)
+	rr := &recordingReader{r: snap}
+	tree, err := overlay.Load(ctx, rr, d.Overlay)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, nil, fmt.Errorf("reading %s: %w", where, ctx.Err())
+		}
+		if rr.err != nil {
+			// The repository could not be read; the overlay may well be fine.
+			return nil, nil, &plan.Error{Code: plan.Internal, Msg: fmt.Sprintf("reading %s failed", where), Err: err}
 		}
 		return nil, nil, &plan.Error{Code: plan.Broken, Msg: fmt.Sprintf("%s does not load: %s", where, clipRunes(err.Error(), 500)), Err: err}
 	}
@@ -185,6 +190,31 @@ func readDesired(ctx context.Context, cfg *repoconfig.Config, snap plan.Snapshot
 		kust, _ = tree.File(kp)
 	}
 	return d, kust, nil
+}
+
+// recordingReader keeps the first read failure other than a missing file, which tells a
+// repository that could not be read from an overlay that is broken.
+type recordingReader struct {
+	r   overlay.Reader
+	err error
+}
+
+func (rr *recordingReader) ReadFile(ctx context.Context, p string) ([]byte, error) {
+	b, err := rr.r.ReadFile(ctx, p)
+	rr.record(err)
+	return b, err
+}
+
+func (rr *recordingReader) ReadDir(ctx context.Context, p string) ([]string, error) {
+	names, err := rr.r.ReadDir(ctx, p)
+	rr.record(err)
+	return names, err
+}
+
+func (rr *recordingReader) record(err error) {
+	if err != nil && rr.err == nil && !errors.Is(err, fs.ErrNotExist) {
+		rr.err = err
+	}
 }
 
 // fill reads workloads, images and ConfigMap data from a render.

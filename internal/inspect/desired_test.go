@@ -2,6 +2,8 @@ package inspect_test
 
 import (
 	"context"
+	"errors"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -231,5 +233,32 @@ func TestDesiredErrors(t *testing.T) {
 	cancel()
 	if _, err := inspect.ReadDesired(cancelled, e.cfg, e.snap(t), "checkout", "dev"); err == nil {
 		t.Error("a cancelled context still read the overlay")
+	}
+}
+
+// flakySnapshot fails to read one file, as a repository API does when it is down.
+type flakySnapshot struct {
+	dirSnapshot
+	fail string
+}
+
+func (s flakySnapshot) ReadFile(ctx context.Context, p string) ([]byte, error) {
+	if p == s.fail {
+		return nil, errors.New("502 Bad Gateway")
+	}
+	return s.dirSnapshot.ReadFile(ctx, p)
+}
+
+func TestDesiredWhenTheRepositoryCannotBeRead(t *testing.T) {
+	t.Parallel()
+	e := newExample(t)
+	snap := flakySnapshot{dirSnapshot{os.DirFS("../../examples/gitops")}, "apps/checkout/base/deployment.yaml"}
+	_, err := inspect.ReadDesired(context.Background(), e.cfg, snap, "checkout", "prod")
+	if plan.ErrorCode(err) != plan.Internal || !strings.Contains(err.Error(), "502 Bad Gateway") {
+		t.Errorf("a failed read is daytwo's problem, not a broken overlay: %v (code %s)", err, plan.ErrorCode(err))
+	}
+	// The same snapshot reads the other environments' overlays, which do not fail.
+	if d, err := inspect.ReadDesired(context.Background(), e.cfg, snap, "catalog", "prod"); err != nil || !d.Deployed() {
+		t.Errorf("catalog: %v", err)
 	}
 }
