@@ -64,3 +64,44 @@ fuzz:
 
 clean:
 	rm -rf bin
+
+# --- End-to-end test on a real kube-apiserver and Argo CD (see test/e2e/README.md) ---
+# The binaries are built once into a cache keyed by the tools modules, and reused.
+E2E_HASH := $(shell cat test/e2e/tools/*/go.mod test/e2e/tools/*/go.sum 2>/dev/null | sha256sum | cut -c1-12)
+E2E_CACHE ?= $(HOME)/.cache/daytwo-e2e/$(E2E_HASH)
+E2E_BIN := $(E2E_CACHE)/bin
+K8S_VERSION := v1.31.0
+K8S_LDFLAGS := -s -w \
+	-X k8s.io/component-base/version.gitVersion=$(K8S_VERSION) -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=31 \
+	-X k8s.io/client-go/pkg/version.gitVersion=$(K8S_VERSION) -X k8s.io/client-go/pkg/version.gitMajor=1 -X k8s.io/client-go/pkg/version.gitMinor=31
+E2E_TOOLS := $(E2E_BIN)/kube-apiserver $(E2E_BIN)/kube-controller-manager $(E2E_BIN)/kube-scheduler \
+	$(E2E_BIN)/argocd $(E2E_BIN)/kwok $(E2E_BIN)/kustomize
+
+.PHONY: e2e e2e-tools e2e-deps
+
+# etcd, Redis and git from Debian's packages.
+e2e-deps:
+	@missing=""; for c in etcd:etcd-server redis-server:redis-server git:git; do \
+	  command -v $${c%%:*} >/dev/null || missing="$$missing $${c#*:}"; done; \
+	if [ -n "$$missing" ]; then apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing; fi
+
+e2e-tools: e2e-deps $(E2E_TOOLS)
+	@echo "e2e tools in $(E2E_BIN)"; ls -l $(E2E_BIN)
+
+$(E2E_BIN)/kube-%:
+	@mkdir -p $(E2E_BIN); echo "building kube-$* (a few minutes the first time)"
+	cd test/e2e/tools/kube && time $(GO) build -trimpath -ldflags '$(K8S_LDFLAGS)' -o $@ k8s.io/kubernetes/cmd/kube-$*
+
+$(E2E_BIN)/argocd:
+	@mkdir -p $(E2E_BIN); echo "building argocd (about 5 minutes the first time)"
+	cd test/e2e/tools/argocd && time $(GO) build -trimpath -ldflags '-s -w' -o $@ github.com/argoproj/argo-cd/v2/cmd
+
+$(E2E_BIN)/kwok:
+	GOBIN=$(E2E_BIN) $(GO) install sigs.k8s.io/kwok/cmd/kwok@v0.6.1
+
+$(E2E_BIN)/kustomize:
+	GOBIN=$(E2E_BIN) $(GO) install sigs.k8s.io/kustomize/kustomize/v5@v5.4.3
+
+# The scenarios: the stack is started, used and stopped by the test itself.
+e2e: e2e-tools
+	DAYTWO_E2E_BIN=$(E2E_BIN) $(GO) test -tags e2e -count=1 -v -timeout 30m ./test/e2e/
