@@ -3,6 +3,7 @@ package inspect_test
 import (
 	"context"
 	"fmt"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -150,9 +151,27 @@ func TestHistoryReadsPastOtherCommits(t *testing.T) {
 	e := newExample(t)
 	e.apply(t, "/scale 2 -s checkout -e dev", "alice", 1)
 	e.apply(t, "/scale 3 -s checkout -e dev", "alice", 2)
+	// 60 hand edits of the overlay, written by one git process.
 	kust := "apps/checkout/overlays/dev/kustomization.yaml"
+	var stream strings.Builder
+	body := e.read(t, kust)
 	for i := range 60 {
-		e.commit(t, fmt.Sprintf("hand edit %d", i), map[string]string{kust: e.read(t, kust) + fmt.Sprintf("# %d\n", i)})
+		e.clock = e.clock.Add(time.Minute)
+		msg := fmt.Sprintf("hand edit %d", i)
+		body += fmt.Sprintf("# %d\n", i)
+		fmt.Fprintf(&stream, "commit refs/heads/main\ncommitter t <t@example.com> %d +0000\ndata %d\n%s\n", e.clock.Unix(), len(msg), msg)
+		if i == 0 {
+			stream.WriteString("from refs/heads/main^0\n")
+		}
+		fmt.Fprintf(&stream, "M 100644 inline %s\ndata %d\n%s\n", kust, len(body), body)
+	}
+	imp := exec.Command("git", "-C", e.dir, "fast-import", "--quiet")
+	imp.Stdin = strings.NewReader(stream.String())
+	if out, err := imp.CombinedOutput(); err != nil {
+		t.Fatalf("git fast-import: %v\n%s", err, out)
+	}
+	if n := e.git(t, "rev-list", "--count", "HEAD", "--", kust); n != "63" {
+		t.Fatalf("%s commits touch the overlay, want 63", n)
 	}
 	got, err := inspect.History(context.Background(), e.snap(t).History(), e.cfg, "checkout", "dev", 2)
 	if err != nil {

@@ -140,7 +140,7 @@ func TestStatusMarkdownWithLiveState(t *testing.T) {
 	// Argo CD unreachable for one environment.
 	v.Envs[1].Live = &inspect.Live{App: "checkout-staging", Err: "rpc error: code = Unavailable | dial tcp"}
 	md = v.Markdown()
-	if !strings.Contains(md, "| ⚠️ unknown | ⚠️ unknown |") || !strings.Contains(md, `- **staging**: Argo CD state unknown: rpc error: code = Unavailable \| dial tcp`) {
+	if !strings.Contains(md, "| ⚠️ unknown | ⚠️ unknown |") || !strings.Contains(md, "- **staging**: Argo CD state unknown (`checkout-staging`): rpc error: code = Unavailable \\| dial tcp") {
 		t.Errorf("unreachable Argo CD:\n%s", md)
 	}
 }

@@ -102,7 +102,11 @@ func (v StatusView) Markdown() string {
 			notes = append(notes, n)
 		}
 		if l := e.Live; l != nil && l.Err != "" {
-			notes = append(notes, env+": Argo CD state unknown: "+text(l.Err, 300))
+			app := ""
+			if l.App != "" {
+				app = " (" + code(l.App, 80, false) + ")"
+			}
+			notes = append(notes, env+": Argo CD state unknown"+app+": "+text(l.Err, 300))
 		} else if l != nil && l.Message != "" && (l.Health != "Healthy" || l.Sync != "Synced") {
 			notes = append(notes, env+": "+text(l.Message, 300))
 		}
