@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -183,6 +182,7 @@ func TestCommentToCluster(t *testing.T) {
 	ctx := context.Background()
 	w.application(t, "checkout", "dev", true)
 	w.application(t, "catalog", "dev", true)
+	w.application(t, "checkout", "staging", true)
 	w.deployment(t, "checkout-dev", "checkout", ready(1))
 	catalogBefore := w.deployment(t, "catalog-dev", "catalog", ready(1))
 	var timings []string
@@ -191,7 +191,7 @@ func TestCommentToCluster(t *testing.T) {
 		start := time.Now()
 		_, st := w.ask(t, "/scale 3 --service checkout --env dev")
 		w.deployment(t, "checkout-dev", "checkout", ready(3))
-		timings = append(timings, fmt.Sprintf("| /scale 3 | %s |", time.Since(start).Round(100*time.Millisecond)))
+		timings = append(timings, fmt.Sprintf("| comment → Deployment changed (/scale 3 in dev, auto-merged) | %s |", time.Since(start).Round(100*time.Millisecond)))
 		if !strings.Contains(st, "checkout-dev is Healthy") {
 			t.Errorf("status:\n%s", st)
 		}
@@ -240,6 +240,43 @@ func TestCommentToCluster(t *testing.T) {
 			return d.Spec.Template.Spec.Containers[0].Image == "ghcr.io/acme/checkout:1.9.0" && d.Status.ReadyReplicas == *d.Spec.Replicas
 		})
 	})
-	sort.Strings(timings)
-	fmt.Fprintf(os.Stdout, "\n| change | comment to rolled out |\n| --- | --- |\n%s\n", strings.Join(timings, "\n"))
+	t.Run("promote", func(t *testing.T) {
+		dev := w.deployment(t, "checkout-dev", "checkout", func(d *appsv1.Deployment) bool { return true })
+		n, _ := w.ask(t, "/promote staging --service checkout")
+		var pr githubtest.Pull
+		for _, p := range w.repo.Pulls() {
+			if p.State == "open" && strings.HasPrefix(p.Head, "daytwo/staging/checkout/promote-") {
+				pr = p
+			}
+		}
+		if pr.Number == 0 {
+			t.Fatalf("staging needs approval: want an open PR:\n%s", w.status(n))
+		}
+		// A reviewer merges; GitHub tells daytwo, which asks Argo CD to refresh.
+		w.repo.Merge(pr.Number, "squash")
+		start := time.Now()
+		w.app.Send(t, "pull_request", w.repo.PullClosedPayload(pr.Number))
+		want := dev.Spec.Template.Spec.Containers[0].Image
+		w.deployment(t, "checkout-staging", "checkout", func(d *appsv1.Deployment) bool {
+			return d.Spec.Template.Spec.Containers[0].Image == want
+		})
+		timings = append(timings, fmt.Sprintf("| merge → Deployment changed, daytwo asks Argo CD to refresh | %s |", time.Since(start).Round(100*time.Millisecond)))
+		w.app.Quiet(t)
+		w.app.Runner.WaitRollouts()
+		if st := w.status(n); !strings.Contains(st, "checkout-staging is Healthy") {
+			t.Errorf("status:\n%s", st)
+		}
+	})
+	t.Run("without daytwo, Argo CD's poll", func(t *testing.T) {
+		kust, _ := w.repo.File("main", "apps/catalog/overlays/dev/kustomization.yaml")
+		changed := strings.Replace(kust, "count: 1", "count: 2", 1)
+		if changed == kust {
+			t.Fatalf("catalog's dev overlay has no replica count of 1:\n%s", kust)
+		}
+		start := time.Now()
+		w.repo.Commit("main", "scale catalog by hand", map[string]string{"apps/catalog/overlays/dev/kustomization.yaml": changed})
+		w.deployment(t, "catalog-dev", "catalog", ready(2))
+		timings = append(timings, fmt.Sprintf("| push → Deployment changed, Argo CD polling (app-resync 10 s) | %s |", time.Since(start).Round(100*time.Millisecond)))
+	})
+	fmt.Fprintf(os.Stdout, "\n| path | time |\n| --- | --- |\n%s\n", strings.Join(timings, "\n"))
 }
