@@ -211,12 +211,15 @@ func (h *History) Log(ctx context.Context, paths []string, limit int) ([]plan.Co
 		if err != nil {
 			return nil, err
 		}
+		// Each path's newest limit commits: a later path may hold newer commits than an
+		// earlier one, so no path is cut short by what the others returned.
 		opts := &gh.CommitsListOptions{SHA: s.commit, Path: p, ListOptions: gh.ListOptions{PerPage: min(limit, 100)}}
-		for len(out) < limit {
+		for read := 0; read < limit; {
 			commits, res, err := s.client.Repositories.ListCommits(ctx, s.owner, s.repo, opts)
 			if err != nil {
 				return nil, fmt.Errorf("list commits of %s: %w", p, err)
 			}
+			read += len(commits)
 			for _, c := range commits {
 				if seen[c.GetSHA()] {
 					continue

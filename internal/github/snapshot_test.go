@@ -2,6 +2,7 @@ package github_test
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"reflect"
 	"strings"
@@ -73,5 +74,23 @@ func TestSnapshotHistory(t *testing.T) {
 	}
 	if _, err := ghapi.OpenSnapshot(e.ctx, e.repo.Client, "acme", "gitops", "no-such-branch"); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("unknown ref: %v", err)
+	}
+}
+
+// TestHistoryOfSeveralPaths checks that a busy first path does not hide newer commits on
+// the paths after it.
+func TestHistoryOfSeveralPaths(t *testing.T) {
+	e := newChangeEnv(t)
+	for i := 3; i <= 5; i++ {
+		e.gr.Commit("main", fmt.Sprintf("prod %d", i), map[string]string{"apps/web/overlays/prod/kustomization.yaml": fmt.Sprintf("resources:\n- ../../base\nreplicas:\n- name: web\n  count: %d\n", i)})
+	}
+	newest := e.gr.Commit("main", "staging", map[string]string{"apps/web/overlays/staging/kustomization.yaml": "resources:\n- ../../base\n# note\n"})
+	snap, err := ghapi.OpenSnapshot(e.ctx, e.repo.Client, "acme", "gitops", "main")
+	if err != nil {
+		t.Fatal(err)
+	}
+	log, err := snap.History().Log(e.ctx, []string{"apps/web/overlays/prod", "apps/web/overlays/staging"}, 2)
+	if err != nil || len(log) != 2 || log[0].SHA != newest || log[1].Message != "prod 5" {
+		t.Fatalf("Log = %+v, %v", log, err)
 	}
 }

@@ -48,7 +48,7 @@ func TestHistoryAndDiff(t *testing.T) {
 	n := w.ask(t, "rita", "/history --service checkout")
 	st := w.status(t, n)
 	pr := w.repo.Pulls()[0]
-	if !strings.Contains(st, "`/set-image 1.9.0 --service checkout --env dev`") || !strings.Contains(st, "@alice") || !strings.Contains(st, "/pull/"+strconv.Itoa(pr.Number)+")") {
+	if !strings.Contains(st, "`/set-image 1.9.0 --service checkout --env dev`") || !strings.Contains(st, "| alice |") || strings.Contains(st, "@alice") || !strings.Contains(st, "/pull/"+strconv.Itoa(pr.Number)+")") {
 		t.Errorf("history:\n%s", st)
 	}
 

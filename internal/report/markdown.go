@@ -156,7 +156,7 @@ func HistoryMarkdown(actions []Action, repoURL string) string {
 		}
 		who := "—"
 		if a.Requester != "" {
-			who = "@" + cell(a.Requester)
+			who = cell(a.Requester) // no @: listing history must not notify everyone in it
 		}
 		what := a.Action
 		if a.Command != "" {

@@ -201,10 +201,13 @@ func TestHistoryFromTrailers(t *testing.T) {
 		t.Errorf("payments: %+v", none)
 	}
 	md := report.HistoryMarkdown(all, "https://github.com/acme/gitops")
-	for _, want := range []string{"[#13](https://github.com/acme/gitops/pull/13)", "@sam", "`/scale 4 --service checkout --env staging`"} {
+	for _, want := range []string{"[#13](https://github.com/acme/gitops/pull/13)", "| sam |", "`/scale 4 --service checkout --env staging`"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("markdown lacks %q:\n%s", want, md)
 		}
+	}
+	if strings.Contains(md, "@") {
+		t.Errorf("history must not mention people:\n%s", md)
 	}
 	if !strings.Contains(report.HistoryMarkdown(nil, ""), "No day-2 actions") {
 		t.Error("empty history")
