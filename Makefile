@@ -65,7 +65,7 @@ fuzz:
 clean:
 	rm -rf bin
 
-# --- End-to-end test on a real kube-apiserver and Argo CD (see test/e2e/README.md) ---
+# --- End-to-end test on a real kube-apiserver and Argo CD (see README.md, "End-to-end test") ---
 # The binaries are built once into a cache keyed by the tools modules, and reused.
 E2E_HASH := $(shell cat test/e2e/tools/*/go.mod test/e2e/tools/*/go.sum 2>/dev/null | sha256sum | cut -c1-12)
 E2E_CACHE ?= $(HOME)/.cache/daytwo-e2e/$(E2E_HASH)
