@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -118,8 +119,32 @@ func (r *Runner) follow(ctx context.Context, ro rollout) {
 		ro.st.step(ctx, asked, "⏳ Waiting for `"+app+"` to sync to `"+short(ro.pr.MergeCommit)+"`…")
 	}
 
+	// Until Argo CD has seen the merge commit, the refresh is asked again every few seconds:
+	// a git server may answer the first one from a replica that lacks the commit yet.
+	seen := make(chan struct{})
+	var seenOnce sync.Once
+	go func() {
+		t := time.NewTicker(r.refreshEvery())
+		defer t.Stop()
+		for {
+			select {
+			case <-seen:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if _, err := r.ArgoCD.Refresh(ctx, app); err != nil {
+					log.Debug().Err(err).Msg("refresh again")
+				}
+			}
+		}
+	}()
+	defer seenOnce.Do(func() { close(seen) })
 	var syncedAt time.Duration
 	onChange := func(l argoapi.State) {
+		if l.SyncedTo(ro.pr.MergeCommit) || argoRevision(l.OperationRevision, ro.pr.MergeCommit) {
+			seenOnce.Do(func() { close(seen) })
+		}
 		if syncedAt == 0 && l.SyncedTo(ro.pr.MergeCommit) {
 			syncedAt = time.Since(start)
 			if ro.st != nil {
@@ -209,6 +234,18 @@ func retry(ctx context.Context, f func() (argoapi.State, error)) (argoapi.State,
 		}
 		wait = min(wait*2, 5*time.Second)
 	}
+}
+
+// refreshEvery paces repeated refreshes while Argo CD has not seen the merge commit.
+func (r *Runner) refreshEvery() time.Duration {
+	if r.RefreshEvery > 0 {
+		return r.RefreshEvery
+	}
+	return 5 * time.Second
+}
+
+func argoRevision(a, b string) bool {
+	return len(a) >= 7 && len(b) >= 7 && (strings.HasPrefix(a, b) || strings.HasPrefix(b, a))
 }
 
 func roundSeconds(d time.Duration) string {

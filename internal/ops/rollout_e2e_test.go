@@ -2,6 +2,7 @@ package ops_test
 
 import (
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,13 +18,23 @@ const argoToken = "daytwo-argocd-token"
 type argoWorld struct {
 	*world
 	argo *argoapitest.Server
+	// lag makes Argo CD's next refreshes find the commit before the head, as a git server
+	// replica that has not caught up would answer.
+	lag atomic.Int32
 }
 
 func newArgoWorld(t testing.TB, opts ...apptest.Option) *argoWorld {
 	t.Helper()
 	var w *world
+	aw := &argoWorld{}
 	head := func() string {
 		sha, _ := w.repo.BranchSHA("main")
+		if aw.lag.Load() > 0 {
+			aw.lag.Add(-1)
+			if c, ok := w.repo.GetCommit(sha); ok && len(c.Parents) > 0 {
+				return c.Parents[0]
+			}
+		}
 		return sha
 	}
 	argo := argoapitest.New(t, argoToken, func() string {
@@ -44,7 +55,8 @@ func newArgoWorld(t testing.TB, opts ...apptest.Option) *argoWorld {
 			t.Logf("Argo CD calls: %+v", argo.Calls())
 		}
 	})
-	return &argoWorld{world: w, argo: argo}
+	aw.world, aw.argo = w, argo
+	return aw
 }
 
 // rolloutChecks are the daytwo/rollout check runs on a commit.
@@ -215,5 +227,25 @@ func TestRolloutResumedAfterRestart(t *testing.T) {
 	}
 	if runs := w.rolloutChecks(pr.MergeCommitSHA); len(runs) != 1 || runs[0].Conclusion != "success" {
 		t.Errorf("rollout check: %+v", runs)
+	}
+}
+
+func TestRefreshAskedAgainUntilArgoCDSeesTheMerge(t *testing.T) {
+	w := newArgoWorld(t)
+	w.Runner.RefreshEvery = 20 * time.Millisecond
+	w.lag.Store(3) // the first refreshes find the previous commit
+	n := w.ask(t, "alice", "/set-image 1.9.0 --service checkout --env dev")
+	w.Runner.WaitRollouts()
+	if st := w.status(t, n); !strings.Contains(st, "checkout-dev is Healthy") {
+		t.Fatalf("status:\n%s", st)
+	}
+	var refreshes int
+	for _, c := range w.argo.Calls() {
+		if c.Method == "Refresh" && c.App == "checkout-dev" {
+			refreshes++
+		}
+	}
+	if refreshes < 3 {
+		t.Errorf("want the refresh asked again while Argo CD lagged, got %d", refreshes)
 	}
 }

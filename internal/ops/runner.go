@@ -37,6 +37,8 @@ type Runner struct {
 	GraphQLURL string
 	// ArgoCD, when set, is asked to refresh after a merge, and the rollout is reported.
 	ArgoCD ArgoCD
+	// RefreshEvery paces further refreshes until Argo CD has seen the merge (default 5s).
+	RefreshEvery time.Duration
 
 	rollouts sync.WaitGroup
 

@@ -46,6 +46,8 @@ func newWorld(t *testing.T) *world {
 	repo.Commit("main", "checkout: short progress deadline", map[string]string{
 		"apps/checkout/base/deployment.yaml": strings.Replace(base, "\nspec:\n", "\nspec:\n  progressDeadlineSeconds: 10\n", 1),
 	})
+	cfg, _ := repo.File("main", ".github/daytwo.yml")
+	repo.Commit("main", "dev: up to 5 replicas", map[string]string{".github/daytwo.yml": strings.Replace(cfg, "replicas: {min: 0, max: 3}", "replicas: {min: 0, max: 5}", 1)})
 	a.GH.Install("acme")
 	repo.SetPermission("alice", githubtest.RoleWrite)
 	w := &world{Stack: s, app: a, repo: repo}
@@ -72,7 +74,7 @@ func (w *world) mirror(t *testing.T) {
 			select {
 			case <-stop:
 				return
-			case <-time.After(50 * time.Millisecond):
+			case <-time.After(10 * time.Millisecond):
 			}
 			if sha, _ := w.repo.BranchSHA("main"); sha != last {
 				last = push()
@@ -189,9 +191,9 @@ func TestCommentToCluster(t *testing.T) {
 
 	t.Run("scale", func(t *testing.T) {
 		start := time.Now()
-		_, st := w.ask(t, "/scale 3 --service checkout --env dev")
-		w.deployment(t, "checkout-dev", "checkout", ready(3))
-		timings = append(timings, fmt.Sprintf("| comment → Deployment changed (/scale 3 in dev, auto-merged) | %s |", time.Since(start).Round(100*time.Millisecond)))
+		_, st := w.ask(t, "/scale 5 --service checkout --env dev")
+		w.deployment(t, "checkout-dev", "checkout", ready(5))
+		timings = append(timings, fmt.Sprintf("| comment → Deployment changed (/scale 5 in dev, auto-merged) | %s |", time.Since(start).Round(100*time.Millisecond)))
 		if !strings.Contains(st, "checkout-dev is Healthy") {
 			t.Errorf("status:\n%s", st)
 		}

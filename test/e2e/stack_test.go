@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/argoproj/argo-cd/v2/pkg/apiclient"
+	"github.com/argoproj/argo-cd/v2/pkg/apiclient/account"
 	"github.com/argoproj/argo-cd/v2/pkg/apiclient/session"
 	"golang.org/x/crypto/bcrypt"
 	corev1 "k8s.io/api/core/v1"
@@ -458,8 +459,18 @@ func (s *Stack) startArgoCD() {
 	hash, _ := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
 	part := map[string]string{"app.kubernetes.io/part-of": "argocd"}
 	for _, cm := range []*corev1.ConfigMap{
-		{ObjectMeta: metav1.ObjectMeta{Name: "argocd-cm", Namespace: "argocd", Labels: part}, Data: map[string]string{"timeout.reconciliation": "180s"}},
-		{ObjectMeta: metav1.ObjectMeta{Name: "argocd-rbac-cm", Namespace: "argocd", Labels: part}, Data: map[string]string{"policy.default": "role:admin"}},
+		{ObjectMeta: metav1.ObjectMeta{Name: "argocd-cm", Namespace: "argocd", Labels: part}, Data: map[string]string{
+			"timeout.reconciliation": "180s",
+			"accounts.daytwo":        "apiKey", // daytwo's own account, used through an API token
+		}},
+		{ObjectMeta: metav1.ObjectMeta{Name: "argocd-rbac-cm", Namespace: "argocd", Labels: part}, Data: map[string]string{
+			// daytwo may read, refresh and sync applications, nothing else.
+			"policy.csv": "p, role:daytwo, applications, get, */*, allow\n" +
+				"p, role:daytwo, applications, sync, */*, allow\n" +
+				"p, role:daytwo, applications, update, */*, allow\n" +
+				"g, daytwo, role:daytwo\n",
+			"policy.default": "",
+		}},
 	} {
 		if _, err := s.kube.CoreV1().ConfigMaps("argocd").Create(ctx, cm, metav1.CreateOptions{}); err != nil {
 			s.t.Fatal(err)
@@ -516,27 +527,48 @@ func (s *Stack) startArgoCD() {
 	s.ArgoCDAddr = fmt.Sprintf("127.0.0.1:%d", serverPort)
 	s.wait(server, "listening", 60*time.Second, func() bool { return dials(serverPort) })
 
-	// A session token for admin, as an operator would create an API token.
-	var lastErr error
-	s.wait(server, "a session", 30*time.Second, func() bool {
-		c, err := apiclient.NewClient(&apiclient.ClientOptions{ServerAddr: s.ArgoCDAddr, PlainText: true, ConfigPath: s.path("home", "argocd-config")})
-		if err == nil {
-			closer, sc, cerr := c.NewSessionClient()
-			if cerr == nil {
-				defer closer.Close()
-				var res *session.SessionResponse
-				res, err = sc.Create(ctx, &session.SessionCreateRequest{Username: "admin", Password: password})
-				if err == nil {
-					s.ArgoCDToken = res.Token
-					return true
-				}
-			}
-			err = cerr
+	// An operator logs in as admin and creates an API token for daytwo's account.
+	s.wait(server, "an API token", 30*time.Second, func() bool {
+		tok, err := s.apiToken(ctx, password)
+		if err != nil {
+			s.t.Logf("API token: %v (retrying)", err)
+			return false
 		}
-		lastErr = err
-		return false
+		s.ArgoCDToken = tok
+		return true
 	})
-	_ = lastErr
+}
+
+func (s *Stack) apiToken(ctx context.Context, password string) (string, error) {
+	opts := &apiclient.ClientOptions{ServerAddr: s.ArgoCDAddr, PlainText: true, ConfigPath: s.path("home", "argocd-config")}
+	c, err := apiclient.NewClient(opts)
+	if err != nil {
+		return "", err
+	}
+	closer, sc, err := c.NewSessionClient()
+	if err != nil {
+		return "", err
+	}
+	defer closer.Close()
+	res, err := sc.Create(ctx, &session.SessionCreateRequest{Username: "admin", Password: password})
+	if err != nil {
+		return "", err
+	}
+	opts.AuthToken = res.Token
+	admin, err := apiclient.NewClient(opts)
+	if err != nil {
+		return "", err
+	}
+	closer2, ac, err := admin.NewAccountClient()
+	if err != nil {
+		return "", err
+	}
+	defer closer2.Close()
+	tok, err := ac.CreateToken(ctx, &account.CreateTokenRequest{Name: "daytwo", Id: "daytwo-e2e"})
+	if err != nil {
+		return "", err
+	}
+	return tok.Token, nil
 }
 
 func dials(port int) bool {
