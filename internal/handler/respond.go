@@ -70,15 +70,7 @@ func (r *Responder) Respond(ctx context.Context, req Request) error {
 	} else {
 		go func() {
 			defer close(acked)
-			var err error
-			if req.CommentID != 0 {
-				err = thread.React(ctx, req.CommentID, "eyes")
-			} else {
-				err = thread.ReactToIssue(ctx, "eyes")
-			}
-			if err != nil {
-				log.Warn().Err(err).Msg("could not acknowledge with a reaction")
-			}
+			Acknowledge(ctx, thread, req)
 		}()
 	}
 	defer func() { <-acked }()
@@ -104,6 +96,20 @@ func (r *Responder) Respond(ctx context.Context, req Request) error {
 		return err
 	}
 	return nil
+}
+
+// Acknowledge reacts 👀 to the request: to its comment, or to the issue it opened. A
+// failure is logged only; the answer that follows matters more.
+func Acknowledge(ctx context.Context, thread ghapi.Thread, req Request) {
+	var err error
+	if req.CommentID != 0 {
+		err = thread.React(ctx, req.CommentID, "eyes")
+	} else {
+		err = thread.ReactToIssue(ctx, "eyes")
+	}
+	if err != nil {
+		zerolog.Ctx(ctx).Warn().Err(err).Msg("could not acknowledge with a reaction")
+	}
 }
 
 // parse reads the request: an issue opened from a daytwo form is read as that form,

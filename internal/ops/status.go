@@ -42,10 +42,10 @@ func startStatus(ctx context.Context, thread ghapi.Thread, g *ghapi.GraphQL, req
 		}
 		zerolog.Ctx(ctx).Warn().Err(err).Msg("GraphQL comment failed; posting through REST")
 		if req.Ack {
-			react(ctx, thread, req)
+			handler.Acknowledge(ctx, thread, req)
 		}
 	} else if req.Ack {
-		react(ctx, thread, req)
+		handler.Acknowledge(ctx, thread, req)
 	}
 	id, err := thread.Comment(ctx, body)
 	if err != nil {
@@ -53,18 +53,6 @@ func startStatus(ctx context.Context, thread ghapi.Thread, g *ghapi.GraphQL, req
 	}
 	s.id = id
 	return s, nil
-}
-
-func react(ctx context.Context, thread ghapi.Thread, req handler.Request) {
-	var err error
-	if req.CommentID != 0 {
-		err = thread.React(ctx, req.CommentID, "eyes")
-	} else {
-		err = thread.ReactToIssue(ctx, "eyes")
-	}
-	if err != nil {
-		zerolog.Ctx(ctx).Warn().Err(err).Msg("could not acknowledge with a reaction")
-	}
 }
 
 // resumeStatus continues a status comment posted earlier (its id is in the PR's metadata):
