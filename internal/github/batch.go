@@ -53,7 +53,8 @@ func (r Repo) ReadDefault(ctx context.Context, g *GraphQL, files []string) (*Def
     defaultBranchRef { name target { ... on Commit { oid tree { oid }` + sel.String() + ` } } }
     pullRequests(states: [OPEN], first: 100, orderBy: {field: CREATED_AT, direction: ASC}) {
       pageInfo { hasNextPage }
-      nodes { number url title body headRefName headRefOid baseRefName isCrossRepository }
+      nodes { number url title body headRefName headRefOid baseRefName isCrossRepository id
+        commits(last: 100) { nodes { commit { oid message } } } }
     }
   }
 }`
@@ -77,6 +78,15 @@ func (r Repo) ReadDefault(ctx context.Context, g *GraphQL, files []string) (*Def
 					HeadRefOid        string `json:"headRefOid"`
 					BaseRefName       string `json:"baseRefName"`
 					IsCrossRepository bool   `json:"isCrossRepository"`
+					ID                string `json:"id"`
+					Commits           struct {
+						Nodes []struct {
+							Commit struct {
+								Oid     string `json:"oid"`
+								Message string `json:"message"`
+							} `json:"commit"`
+						} `json:"nodes"`
+					} `json:"commits"`
 				} `json:"nodes"`
 			} `json:"pullRequests"`
 		} `json:"repository"`
@@ -120,7 +130,11 @@ func (r Repo) ReadDefault(ctx context.Context, g *GraphQL, files []string) (*Def
 		if n.IsCrossRepository {
 			continue
 		}
-		out.Open = append(out.Open, PR{Number: n.Number, URL: n.URL, Branch: n.HeadRefName, HeadSHA: n.HeadRefOid, Body: n.Body})
+		pr := PR{Number: n.Number, URL: n.URL, Branch: n.HeadRefName, HeadSHA: n.HeadRefOid, Body: n.Body, NodeID: n.ID}
+		for _, c := range n.Commits.Nodes {
+			pr.Commits = append(pr.Commits, Commit{SHA: c.Commit.Oid, Message: c.Commit.Message})
+		}
+		out.Open = append(out.Open, pr)
 		out.OpenBase[n.Number] = n.BaseRefName
 	}
 	sort.Slice(out.Open, func(i, j int) bool { return out.Open[i].Number < out.Open[j].Number })

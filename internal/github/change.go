@@ -2,7 +2,6 @@ package github
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
@@ -14,7 +13,6 @@ import (
 
 	gh "github.com/google/go-github/v60/github"
 	"github.com/rs/zerolog"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/daytwo-dev/daytwo/internal/plan"
 )
@@ -26,12 +24,16 @@ type PR struct {
 	Branch  string
 	HeadSHA string
 	Body    string
-	Reused  bool // an open PR of the same branch already existed (redelivery or a repeated request)
 	NodeID  string
-	// Fresh is set when CreateChange opened it and FinishChange must still add labels and
-	// reviewers; the REST path adds them itself.
+	// Fresh is set when CreateChange opened it: FinishChange adds labels and reviewers.
 	Fresh bool
+	// Commits are the pull request's commits, oldest first, where they were read (the
+	// open pull requests of ReadDefault, PullCommits): a stack's requests are in their trailers.
+	Commits []Commit
 }
+
+// Commit is one commit of a pull request.
+type Commit struct{ SHA, Message string }
 
 // ChangeOptions say where a change goes and who looks at it.
 type ChangeOptions struct {
@@ -39,222 +41,13 @@ type ChangeOptions struct {
 	Labels    []string // e.g. daytwo, env/prod, action/scale
 	Reviewers []string // "user" or "org/team" to request review from (the caller leaves out the requester)
 	Draft     bool
+	// StackPrefix is the branch prefix of the target's changes (daytwo/<env>/<service>/):
+	// a new pull request that finds an older open one with it gives way to it.
+	StackPrefix string
 }
 
 // maxBodyRunes is GitHub's limit on a pull request body.
 const maxBodyRunes = 65536
-
-// OpenChange writes cs as one commit on the new branch cs.Branch, whose parent is
-// opts.Base.Commit, and opens a pull request into opts.Base.Branch. A new change costs at
-// most six requests: POST git/trees (base tree plus inline contents, null shas for
-// deletions), POST git/commits, POST git/refs, POST pulls, POST labels when there are
-// labels, POST requested_reviewers when there are reviewers. Files that are not UTF-8
-// text cost one blob each, as JSON cannot carry them inline.
-//
-// Running it again for the same branch is safe. When the branch exists already, the open
-// pull request of that branch is found: if its head has the same tree, it is returned
-// with Reused set and nothing is written; otherwise the branch is moved to the new commit
-// (forced: the branch is daytwo's own, which the head commit's trailers confirm) and the
-// pull request's title and body are updated. Without an open pull request the branch is
-// moved and one is opened. A failure after this call created the branch removes the
-// branch and any pull request opened from it, so nothing half-made stays behind.
-func (r Repo) OpenChange(ctx context.Context, cs *plan.ChangeSet, opts ChangeOptions) (*PR, error) {
-	if err := checkChange(cs, opts); err != nil {
-		return nil, err
-	}
-	users, teams, err := r.splitReviewers(ctx, opts.Reviewers)
-	if err != nil {
-		return nil, err
-	}
-	entries, err := r.treeEntries(ctx, cs.Files)
-	if err != nil {
-		return nil, err
-	}
-	tree, _, err := r.Client.Git.CreateTree(ctx, r.Owner, r.Name, opts.Base.Tree, entries)
-	if err != nil {
-		return nil, fmt.Errorf("write the tree of %s in %s: %w", cs.Branch, r.FullName(), err)
-	}
-	if tree.GetSHA() == opts.Base.Tree {
-		return nil, plan.Errorf(plan.NoChange, "the change leaves every file of %s as it is on `%s`; there is nothing to propose", r.FullName(), opts.Base.Branch)
-	}
-	msg := cs.CommitMessage
-	if strings.TrimSpace(msg) == "" {
-		msg = cs.Title
-	}
-	// No author or committer: GitHub then records the app and signs the commit.
-	commit, _, err := r.Client.Git.CreateCommit(ctx, r.Owner, r.Name, &gh.Commit{
-		Message: gh.String(msg),
-		Tree:    &gh.Tree{SHA: tree.SHA},
-		Parents: []*gh.Commit{{SHA: gh.String(opts.Base.Commit)}},
-	}, nil)
-	if err != nil {
-		return nil, fmt.Errorf("write the commit of %s in %s: %w", cs.Branch, r.FullName(), err)
-	}
-	w := &changeWrite{r: r, cs: cs, opts: opts, tree: tree.GetSHA(), commit: commit.GetSHA(), users: users, teams: teams}
-	_, _, err = r.Client.Git.CreateRef(ctx, r.Owner, r.Name, &gh.Reference{Ref: gh.String("refs/heads/" + cs.Branch), Object: &gh.GitObject{SHA: commit.SHA}})
-	switch {
-	case err == nil:
-		return w.openNew(ctx)
-	case statusOf(err) == http.StatusUnprocessableEntity && saysGitHub(err, "Reference already exists"):
-		return w.update(ctx)
-	default:
-		return nil, fmt.Errorf("create branch %s in %s: %w", cs.Branch, r.FullName(), err)
-	}
-}
-
-// changeWrite is one OpenChange after its tree and commit exist.
-type changeWrite struct {
-	r            Repo
-	cs           *plan.ChangeSet
-	opts         ChangeOptions
-	tree, commit string
-	users, teams []string
-}
-
-// openNew opens the pull request of a branch this call created; any failure removes both.
-func (w *changeWrite) openNew(ctx context.Context) (*PR, error) {
-	r, cs := w.r, w.cs
-	pr, _, err := r.Client.PullRequests.Create(ctx, r.Owner, r.Name, w.newPull())
-	if err != nil {
-		if pullExists(err) {
-			// A concurrent delivery of the same request opened the pull request first: the
-			// branch now belongs to that pull request, which is ours too. Never delete it.
-			return w.existingPull(ctx, err)
-		}
-		return nil, w.rollback(ctx, 0, fmt.Errorf("open the pull request for %s in %s: %w", cs.Branch, r.FullName(), err))
-	}
-	if err := w.decorate(ctx, pr, true); err != nil {
-		return nil, w.rollback(ctx, pr.GetNumber(), err)
-	}
-	out := toPR(pr)
-	out.HeadSHA, out.Body = w.commit, cs.Body
-	return &out, nil
-}
-
-// existingPull returns the open pull request GitHub said exists for the branch.
-func (w *changeWrite) existingPull(ctx context.Context, cause error) (*PR, error) {
-	found, err := w.r.findPull(ctx, w.cs.Branch, w.opts.Base.Branch)
-	if err != nil {
-		return nil, err
-	}
-	if found == nil {
-		return nil, fmt.Errorf("GitHub says a pull request of %s exists in %s, but none is open: %w", w.cs.Branch, w.r.FullName(), cause)
-	}
-	out := toPR(found)
-	out.Reused = true
-	return &out, nil
-}
-
-func (w *changeWrite) newPull() *gh.NewPullRequest {
-	return &gh.NewPullRequest{
-		Title: gh.String(w.cs.Title),
-		Head:  gh.String(w.cs.Branch),
-		Base:  gh.String(w.opts.Base.Branch),
-		Body:  gh.String(w.cs.Body),
-		Draft: gh.Bool(w.opts.Draft),
-	}
-}
-
-// update handles a branch that already exists: the same request delivered again, the
-// request repeated after its pull request closed, or a newer plan for the same branch.
-func (w *changeWrite) update(ctx context.Context) (*PR, error) {
-	r, cs := w.r, w.cs
-	pr, err := r.findPull(ctx, cs.Branch, w.opts.Base.Branch)
-	if err != nil {
-		return nil, err
-	}
-	headSHA := ""
-	if pr != nil {
-		headSHA = pr.GetHead().GetSHA()
-	} else {
-		ref, _, err := r.Client.Git.GetRef(ctx, r.Owner, r.Name, "heads/"+cs.Branch)
-		if err != nil {
-			return nil, fmt.Errorf("read branch %s of %s: %w", cs.Branch, r.FullName(), err)
-		}
-		headSHA = ref.GetObject().GetSHA()
-	}
-	head, _, err := r.Client.Git.GetCommit(ctx, r.Owner, r.Name, headSHA)
-	if err != nil {
-		return nil, fmt.Errorf("read the head commit %s of %s: %w", shortSHA(headSHA), cs.Branch, err)
-	}
-	same := head.GetTree().GetSHA() == w.tree
-	if !same {
-		if !ownCommit(head) {
-			return nil, plan.Errorf(plan.Conflict, "branch `%s` already exists in %s and its last commit (%s) was not made by daytwo, so daytwo will not overwrite it. Merge or close its pull request and delete the branch, then ask again.", cs.Branch, r.FullName(), shortSHA(headSHA))
-		}
-		if _, _, err := r.Client.Git.UpdateRef(ctx, r.Owner, r.Name, &gh.Reference{Ref: gh.String("refs/heads/" + cs.Branch), Object: &gh.GitObject{SHA: gh.String(w.commit)}}, true); err != nil {
-			return nil, fmt.Errorf("move branch %s of %s to the new commit: %w", cs.Branch, r.FullName(), err)
-		}
-		headSHA = w.commit
-	}
-
-	if pr == nil {
-		created, _, err := r.Client.PullRequests.Create(ctx, r.Owner, r.Name, w.newPull())
-		if err != nil {
-			if pullExists(err) {
-				return w.existingPull(ctx, err)
-			}
-			return nil, fmt.Errorf("open the pull request for %s in %s: %w", cs.Branch, r.FullName(), err)
-		}
-		if err := w.decorate(ctx, created, true); err != nil {
-			return nil, err
-		}
-		out := toPR(created)
-		out.HeadSHA, out.Body = headSHA, cs.Body
-		return &out, nil
-	}
-
-	out := toPR(pr)
-	out.Reused, out.HeadSHA = true, headSHA
-	if same {
-		// Nothing changed; only labels lost to an interrupted earlier attempt are added.
-		if err := w.decorate(ctx, pr, false); err != nil {
-			return nil, err
-		}
-		return &out, nil
-	}
-	if pr.GetTitle() != cs.Title || pr.GetBody() != cs.Body {
-		if _, _, err := r.Client.PullRequests.Edit(ctx, r.Owner, r.Name, pr.GetNumber(), &gh.PullRequest{Title: gh.String(cs.Title), Body: gh.String(cs.Body)}); err != nil {
-			return nil, fmt.Errorf("update pull request #%d of %s: %w", pr.GetNumber(), r.FullName(), err)
-		}
-	}
-	out.Body = cs.Body
-	// The content changed, so review is asked for again.
-	if err := w.decorate(ctx, pr, true); err != nil {
-		return nil, err
-	}
-	return &out, nil
-}
-
-// decorate adds the labels pr lacks and, with review, requests the reviewers.
-func (w *changeWrite) decorate(ctx context.Context, pr *gh.PullRequest, review bool) error {
-	r := w.r
-	have := map[string]bool{}
-	for _, l := range pr.Labels {
-		have[strings.ToLower(l.GetName())] = true
-	}
-	var missing []string
-	for _, l := range w.opts.Labels {
-		if !have[strings.ToLower(l)] {
-			have[strings.ToLower(l)] = true
-			missing = append(missing, l)
-		}
-	}
-	// Labels and review requests are independent: one round trip for both.
-	g, gctx := errgroup.WithContext(ctx)
-	if len(missing) > 0 {
-		g.Go(func() error {
-			if _, _, err := r.Client.Issues.AddLabelsToIssue(gctx, r.Owner, r.Name, pr.GetNumber(), missing); err != nil {
-				return fmt.Errorf("label pull request #%d of %s: %w", pr.GetNumber(), r.FullName(), err)
-			}
-			return nil
-		})
-	}
-	if review && len(w.users)+len(w.teams) > 0 {
-		g.Go(func() error { return r.requestReviews(gctx, pr.GetNumber(), w.users, w.teams) })
-	}
-	return g.Wait()
-}
 
 // requestReviews asks users and teams to review. GitHub refuses the whole request when one
 // of them cannot review (not a collaborator, a team without access); then each is asked
@@ -294,10 +87,11 @@ func (r Repo) requestReviews(ctx context.Context, number int, users, teams []str
 	return nil
 }
 
-// rollback removes what a failed OpenChange created: the pull request (closed) and the
-// branch. It runs even when ctx is done, since that is often why the change failed.
-func (w *changeWrite) rollback(ctx context.Context, number int, cause error) error {
-	r := w.r
+// cleanUp removes what a failed change created: the pull request (closed) and the
+// branch. It runs even when ctx is done, since that is often why the change failed. Only
+// a branch named after this very request is ever passed here (a new stack's own), so no
+// other request's commit is deleted with it.
+func (r Repo) cleanUp(ctx context.Context, branch string, number int, cause error) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	var errs []error
@@ -306,11 +100,11 @@ func (w *changeWrite) rollback(ctx context.Context, number int, cause error) err
 			errs = append(errs, fmt.Errorf("close pull request #%d: %w", number, err))
 		}
 	}
-	if err := r.deleteBranch(ctx, w.cs.Branch); err != nil {
+	if err := r.deleteBranch(ctx, branch); err != nil {
 		errs = append(errs, err)
 	}
 	if len(errs) > 0 {
-		zerolog.Ctx(ctx).Error().Err(errors.Join(errs...)).Str("branch", w.cs.Branch).Msg("cleaning up a failed change failed")
+		zerolog.Ctx(ctx).Error().Err(errors.Join(errs...)).Str("branch", branch).Msg("cleaning up a failed change failed")
 		return fmt.Errorf("%w (cleaning up also failed: %v)", cause, errors.Join(errs...))
 	}
 	return cause
@@ -362,60 +156,12 @@ func (r Repo) sameRepo(repo *gh.Repository) bool {
 	return repo != nil && strings.EqualFold(repo.GetFullName(), r.FullName())
 }
 
-// ownCommit reports whether c is a commit daytwo wrote: one parent and daytwo's trailers.
-// Only such a head is overwritten; someone's own commit on the branch is never lost.
-func ownCommit(c *gh.Commit) bool {
-	if len(c.Parents) != 1 {
-		return false
-	}
-	t := plan.ParseTrailers(c.GetMessage())
-	return t[plan.TrailerAction] != ""
-}
-
 func pullExists(err error) bool {
 	return statusOf(err) == http.StatusUnprocessableEntity && saysGitHub(err, "A pull request already exists")
 }
 
 func toPR(p *gh.PullRequest) PR {
 	return PR{Number: p.GetNumber(), URL: p.GetHTMLURL(), Branch: p.GetHead().GetRef(), HeadSHA: p.GetHead().GetSHA(), Body: p.GetBody(), NodeID: p.GetNodeID()}
-}
-
-// treeEntries turns the files into tree entries: text inline, deletions as null shas,
-// other bytes as blobs written first.
-func (r Repo) treeEntries(ctx context.Context, files []plan.FileChange) ([]*gh.TreeEntry, error) {
-	seen := map[string]bool{}
-	out := make([]*gh.TreeEntry, 0, len(files))
-	for _, f := range files {
-		p, err := cleanPath(f.Path)
-		if err != nil {
-			return nil, &plan.Error{Code: plan.Invalid, Msg: fmt.Sprintf("the change writes %q, which is not a file path in the repository", f.Path), Err: err}
-		}
-		if p == "." || p != f.Path {
-			return nil, plan.Errorf(plan.Invalid, "the change writes %q; file paths must be clean and relative to the repository root (%q)", f.Path, p)
-		}
-		if seen[p] {
-			return nil, plan.Errorf(plan.Invalid, "the change writes %s twice", p)
-		}
-		seen[p] = true
-		e := &gh.TreeEntry{Path: gh.String(p), Mode: gh.String("100644"), Type: gh.String("blob")}
-		switch {
-		case f.Delete:
-			// Neither sha nor content: go-github sends "sha": null, which deletes the path.
-		case utf8.Valid(f.Content):
-			e.Content = gh.String(string(f.Content))
-		default:
-			blob, _, err := r.Client.Git.CreateBlob(ctx, r.Owner, r.Name, &gh.Blob{
-				Content:  gh.String(base64.StdEncoding.EncodeToString(f.Content)),
-				Encoding: gh.String("base64"),
-			})
-			if err != nil {
-				return nil, fmt.Errorf("write %s to %s: %w", p, r.FullName(), err)
-			}
-			e.SHA = blob.SHA
-		}
-		out = append(out, e)
-	}
-	return out, nil
 }
 
 // checkChange refuses a ChangeSet GitHub would refuse, or that was planned elsewhere.

@@ -3,28 +3,24 @@ package github
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
 
+	gh "github.com/google/go-github/v60/github"
 	"github.com/rs/zerolog"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/daytwo-dev/daytwo/internal/plan"
 )
 
-// CreateChange writes cs the way the GraphQL API allows in one request: createRef at the
-// base commit, createCommitOnBranch with the files (GitHub signs the commit, so it shows
-// as Verified; expectedHeadOid guards the branch) and createPullRequest, run in that order
-// as one mutation. Labels and reviewers follow with FinishChange.
-//
-// When the branch exists already (a redelivery, a repeated request, a concurrent delivery)
-// the REST path of OpenChange takes over, which finds and reuses or updates the pull
-// request. A failure after the branch was created removes it and any pull request.
-func (r Repo) CreateChange(ctx context.Context, g *GraphQL, repoID string, cs *plan.ChangeSet, opts ChangeOptions) (*PR, error) {
-	if err := checkChange(cs, opts); err != nil {
-		return nil, err
-	}
+// ErrGaveWay is wrapped by the Conflict CreateChange returns when an older open pull
+// request of the same target turned up: the request is to be planned again on top of it.
+var ErrGaveWay = errors.New("an older open change for the same target exists")
+
+// fileChanges is cs's files as createCommitOnBranch's additions and deletions.
+func fileChanges(cs *plan.ChangeSet) (map[string]any, error) {
 	additions := []map[string]any{}
 	deletions := []map[string]any{}
 	seen := map[string]bool{}
@@ -40,65 +36,115 @@ func (r Repo) CreateChange(ctx context.Context, g *GraphQL, repoID string, cs *p
 		}
 		additions = append(additions, map[string]any{"path": p, "contents": base64.StdEncoding.EncodeToString(f.Content)})
 	}
+	return map[string]any{"additions": additions, "deletions": deletions}, nil
+}
+
+func commitMessage(cs *plan.ChangeSet) map[string]any {
 	msg := cs.CommitMessage
 	if strings.TrimSpace(msg) == "" {
 		msg = cs.Title
 	}
 	headline, body, _ := strings.Cut(msg, "\n")
+	return map[string]any{"headline": headline, "body": strings.TrimLeft(body, "\n")}
+}
+
+// commitResult is createCommitOnBranch's answer, with the pull requests open on the branch
+// after the commit: a commit that landed on a branch whose pull request was merged or
+// closed meanwhile is not in any open change.
+type commitResult struct {
+	Commit struct {
+		Oid  string `json:"oid"`
+		Tree struct {
+			Oid string `json:"oid"`
+		} `json:"tree"`
+	} `json:"commit"`
+	Ref *struct {
+		AssociatedPullRequests struct {
+			Nodes []struct {
+				Number int `json:"number"`
+			} `json:"nodes"`
+		} `json:"associatedPullRequests"`
+	} `json:"ref"`
+}
+
+const commitFields = `commit { oid tree { oid } } ref { associatedPullRequests(states: [OPEN], first: 10) { nodes { number } } }`
+
+// CreateChange starts a new change for a target without an open one, the way the GraphQL
+// API allows in one request: createRef at the base commit, createCommitOnBranch with the
+// files (GitHub signs the commit, so it shows as Verified; expectedHeadOid guards the
+// branch) and createPullRequest, run in that order as one mutation. The answer also lists
+// the open pull requests into the base, read after the new one exists: when an older one
+// of the same target (opts.StackPrefix) is among them, two requests raced to start the
+// target's change, and the newer gives way. Labels and reviewers follow with FinishChange.
+//
+// cs.Branch is named after the request, so only this request's deliveries write it. Every
+// failure leaves nothing behind and is a Conflict where planning again can succeed: the
+// branch exists already (another delivery of the request made it), the branch moved, or
+// an older change of the target turned up.
+func (r Repo) CreateChange(ctx context.Context, g *GraphQL, repoID string, cs *plan.ChangeSet, opts ChangeOptions) (*PR, error) {
+	if err := checkChange(cs, opts); err != nil {
+		return nil, err
+	}
+	changes, err := fileChanges(cs)
+	if err != nil {
+		return nil, err
+	}
 	vars := map[string]any{
 		"ref": map[string]any{"repositoryId": repoID, "name": "refs/heads/" + cs.Branch, "oid": opts.Base.Commit},
 		"commit": map[string]any{
 			"branch":          map[string]any{"repositoryNameWithOwner": r.FullName(), "branchName": cs.Branch},
 			"expectedHeadOid": opts.Base.Commit,
-			"message":         map[string]any{"headline": headline, "body": strings.TrimLeft(body, "\n")},
-			"fileChanges":     map[string]any{"additions": additions, "deletions": deletions},
+			"message":         commitMessage(cs),
+			"fileChanges":     changes,
 		},
 		"pull": map[string]any{
 			"repositoryId": repoID, "baseRefName": opts.Base.Branch, "headRefName": cs.Branch,
 			"title": cs.Title, "body": cs.Body, "draft": opts.Draft,
 		},
+		"base": opts.Base.Branch,
 	}
-	const q = `mutation daytwoChange($ref: CreateRefInput!, $commit: CreateCommitOnBranchInput!, $pull: CreatePullRequestInput!) {
+	const q = `mutation daytwoChange($ref: CreateRefInput!, $commit: CreateCommitOnBranchInput!, $pull: CreatePullRequestInput!, $base: String!) {
   ref: createRef(input: $ref) { ref { id } }
-  commit: createCommitOnBranch(input: $commit) { commit { oid tree { oid } } }
-  pull: createPullRequest(input: $pull) { pullRequest { id number url headRefOid } }
+  commit: createCommitOnBranch(input: $commit) { ` + commitFields + ` }
+  pull: createPullRequest(input: $pull) { pullRequest { id number url headRefOid
+    repository { pullRequests(states: [OPEN], baseRefName: $base, first: 100) { nodes { number headRefName isCrossRepository } } } } }
 }`
 	var data struct {
 		Ref *struct {
 			Ref struct{ ID string } `json:"ref"`
 		} `json:"ref"`
-		Commit *struct {
-			Commit struct {
-				Oid  string `json:"oid"`
-				Tree struct {
-					Oid string `json:"oid"`
-				} `json:"tree"`
-			} `json:"commit"`
-		} `json:"commit"`
-		Pull *struct {
+		Commit *commitResult `json:"commit"`
+		Pull   *struct {
 			PullRequest struct {
 				ID         string `json:"id"`
 				Number     int    `json:"number"`
 				URL        string `json:"url"`
 				HeadRefOid string `json:"headRefOid"`
+				Repository struct {
+					PullRequests struct {
+						Nodes []struct {
+							Number            int    `json:"number"`
+							HeadRefName       string `json:"headRefName"`
+							IsCrossRepository bool   `json:"isCrossRepository"`
+						} `json:"nodes"`
+					} `json:"pullRequests"`
+				} `json:"repository"`
 			} `json:"pullRequest"`
 		} `json:"pull"`
 	}
-	// Repeatable: sent twice, createRef refuses the second time and the REST path below
-	// finds what the first one made.
+	// Repeatable: sent twice, createRef refuses the second time, which is a conflict.
 	ferrs, err := g.Do(repeatableCtx(ctx), q, vars, &data)
 	if err != nil {
 		return nil, r.cleanUp(ctx, cs.Branch, 0, fmt.Errorf("write %s in %s: %w", cs.Branch, r.FullName(), err))
 	}
 	if e := ferrs.At("ref"); e != nil || data.Ref == nil {
 		if e != nil && strings.Contains(e.Message, "already exists") {
-			return r.OpenChange(ctx, cs, opts)
+			return nil, r.branchTaken(ctx, cs.Branch, opts.Base.Branch, ferrs)
 		}
 		return nil, fmt.Errorf("create branch %s in %s: %w", cs.Branch, r.FullName(), ferrs)
 	}
 	if e := ferrs.At("commit"); e != nil || data.Commit == nil {
 		if e != nil && e.Type == "STALE_DATA" {
-			// The branch moved between its creation and the commit: another writer.
 			return nil, r.cleanUp(ctx, cs.Branch, 0, &plan.Error{Code: plan.Conflict,
 				Msg: fmt.Sprintf("branch `%s` of %s moved while daytwo wrote to it; plan again", cs.Branch, r.FullName()), Err: ferrs})
 		}
@@ -109,21 +155,103 @@ func (r Repo) CreateChange(ctx context.Context, g *GraphQL, repoID string, cs *p
 	}
 	if e := ferrs.At("pull"); e != nil || data.Pull == nil {
 		if e != nil && strings.Contains(e.Message, "A pull request already exists") {
-			// A concurrent delivery of the same request got there first; its pull request
-			// now owns the branch, which must stay.
-			w := &changeWrite{r: r, cs: cs, opts: opts}
-			return w.existingPull(ctx, ferrs)
+			// Another delivery of this request opened it: that pull request carries it.
+			return nil, &plan.Error{Code: plan.Conflict, Msg: fmt.Sprintf("a pull request of `%s` was opened meanwhile; plan again", cs.Branch), Err: ferrs}
 		}
 		return nil, r.cleanUp(ctx, cs.Branch, 0, fmt.Errorf("open the pull request for %s in %s: %w", cs.Branch, r.FullName(), ferrs))
 	}
 	p := data.Pull.PullRequest
-	return &PR{Number: p.Number, URL: p.URL, Branch: cs.Branch, HeadSHA: data.Commit.Commit.Oid, Body: cs.Body, NodeID: p.ID, Fresh: true}, nil
+	pr := &PR{Number: p.Number, URL: p.URL, Branch: cs.Branch, HeadSHA: data.Commit.Commit.Oid, Body: cs.Body, NodeID: p.ID, Fresh: true}
+	if opts.StackPrefix != "" {
+		for _, o := range p.Repository.PullRequests.Nodes {
+			if o.Number < p.Number && !o.IsCrossRepository && strings.HasPrefix(o.HeadRefName, opts.StackPrefix) {
+				r.giveWay(ctx, pr, o.Number)
+				return nil, &plan.Error{Code: plan.Conflict, Msg: fmt.Sprintf("#%d of the same target was opened at the same time; plan again on top of it", o.Number), Err: ErrGaveWay}
+			}
+		}
+	}
+	return pr, nil
 }
 
-// cleanUp deletes a branch (and closes a pull request) a failed change left behind.
-func (r Repo) cleanUp(ctx context.Context, branch string, number int, cause error) error {
-	w := &changeWrite{r: r, cs: &plan.ChangeSet{Branch: branch}}
-	return w.rollback(ctx, number, cause)
+// giveWay withdraws a pull request that raced an older one of the same target. Nobody
+// was told of it yet, and its branch is this request's own.
+func (r Repo) giveWay(ctx context.Context, pr *PR, older int) {
+	note := fmt.Sprintf("daytwo opened this at the same moment as #%d, which changes the same service and environment. The request moves there; this one is closed.", older)
+	if err := r.CloseChange(context.WithoutCancel(ctx), *pr, note); err != nil {
+		zerolog.Ctx(ctx).Warn().Err(err).Int("pr", pr.Number).Msg("cannot withdraw a pull request that gave way")
+	}
+}
+
+// branchTaken handles a request's own branch that exists already. With an open pull
+// request, another delivery of the request got there first: plan again and find it. With
+// none, an earlier attempt of the request was cut off before its pull request: the branch
+// is the request's own and nobody was told of it, so it is removed before planning again.
+func (r Repo) branchTaken(ctx context.Context, branch, base string, cause error) error {
+	pr, err := r.findPull(ctx, branch, base)
+	if err != nil {
+		return err
+	}
+	if pr == nil {
+		if err := r.deleteBranch(ctx, branch); err != nil {
+			return err
+		}
+	}
+	return &plan.Error{Code: plan.Conflict, Msg: fmt.Sprintf("branch `%s` exists already; plan again", branch), Err: cause}
+}
+
+// AppendChange adds cs as one more commit to the open change stack, the pull request of a
+// target that already has one: createCommitOnBranch with expectedHeadOid = stack.HeadSHA,
+// the head cs was planned on, so the branch only moves if nobody moved it since. A moved
+// branch, a deleted one, or a pull request no longer open after the commit is a Conflict:
+// read again and plan on what is there now.
+func (r Repo) AppendChange(ctx context.Context, g *GraphQL, cs *plan.ChangeSet, stack PR) (*PR, error) {
+	if cs == nil || len(cs.Files) == 0 {
+		return nil, plan.Errorf(plan.NoChange, "the change writes no file")
+	}
+	if cs.Base != "" && cs.Base != stack.HeadSHA {
+		return nil, plan.Errorf(plan.Conflict, "the change was planned on %s, not on the head %s of #%d; plan it again", shortSHA(cs.Base), shortSHA(stack.HeadSHA), stack.Number)
+	}
+	changes, err := fileChanges(cs)
+	if err != nil {
+		return nil, err
+	}
+	vars := map[string]any{"commit": map[string]any{
+		"branch":          map[string]any{"repositoryNameWithOwner": r.FullName(), "branchName": stack.Branch},
+		"expectedHeadOid": stack.HeadSHA,
+		"message":         commitMessage(cs),
+		"fileChanges":     changes,
+	}}
+	const q = `mutation daytwoStack($commit: CreateCommitOnBranchInput!) {
+  commit: createCommitOnBranch(input: $commit) { ` + commitFields + ` }
+}`
+	var data struct {
+		Commit *commitResult `json:"commit"`
+	}
+	// Not repeatable: a commit sent twice would land twice. A lost answer is a conflict
+	// on the next attempt, which then finds the request in the stack.
+	ferrs, err := g.Do(ctx, q, vars, &data)
+	if err != nil {
+		return nil, fmt.Errorf("add to %s in %s: %w", stack.Branch, r.FullName(), err)
+	}
+	if e := ferrs.At("commit"); e != nil || data.Commit == nil {
+		if e != nil && (e.Type == "STALE_DATA" || e.Type == "NOT_FOUND") {
+			return nil, &plan.Error{Code: plan.Conflict, Msg: fmt.Sprintf("#%d moved while daytwo added to it; plan again", stack.Number), Err: ferrs}
+		}
+		return nil, fmt.Errorf("add to %s in %s: %w", stack.Branch, r.FullName(), ferrs)
+	}
+	open := false
+	if data.Commit.Ref != nil {
+		for _, n := range data.Commit.Ref.AssociatedPullRequests.Nodes {
+			open = open || n.Number == stack.Number
+		}
+	}
+	if !open {
+		return nil, plan.Errorf(plan.Conflict, "#%d was merged or closed while daytwo added to it; plan again", stack.Number)
+	}
+	out := stack
+	out.HeadSHA, out.Fresh = data.Commit.Commit.Oid, false
+	out.Commits = append(append([]Commit(nil), stack.Commits...), Commit{SHA: data.Commit.Commit.Oid, Message: cs.CommitMessage})
+	return &out, nil
 }
 
 // Finish says what to add to a pull request just opened, in one request where GitHub's
@@ -138,6 +266,17 @@ type Finish struct {
 	Check *CheckRun
 	// Comment, when set, edits that comment (node id) to Body in the same request.
 	CommentNodeID, CommentBody string
+	// Title and Body, when set, replace the pull request's (a stack's grew by one request).
+	Title, Body string
+}
+
+// Finished is what FinishChange did.
+type Finished struct {
+	Commented bool // the status comment was updated
+	// HeadAfterEdit is the pull request's head right after Title and Body were written: when
+	// it is not the head they were made for, a newer request was added meanwhile and the
+	// text may be stale.
+	HeadAfterEdit string
 }
 
 // CheckRun is a completed check run.
@@ -150,10 +289,10 @@ type CheckRun struct {
 // error, and so is the whole pull request: it is closed and its branch deleted, as a
 // change without its labels and reviewers would be merged unnoticed. The check and the
 // comment only log their failures; commented says whether the comment was updated.
-func (r Repo) FinishChange(ctx context.Context, g *GraphQL, pr *PR, f Finish) (commented bool, err error) {
+func (r Repo) FinishChange(ctx context.Context, g *GraphQL, pr *PR, f Finish) (done Finished, err error) {
 	users, teams, err := r.splitReviewers(ctx, f.Reviewers)
 	if err != nil {
-		return false, r.cleanUp(ctx, pr.Branch, pr.Number, err)
+		return done, r.withdraw(ctx, pr, err)
 	}
 	ids := f.IDs
 	if ids == nil {
@@ -202,6 +341,17 @@ func (r Repo) FinishChange(ctx context.Context, g *GraphQL, pr *PR, f Finish) (c
 			"output":      map[string]any{"title": c.Title, "summary": clipRunes(c.Summary, MaxCheckSummary)},
 		}
 	}
+	if f.Title != "" || f.Body != "" {
+		in := map[string]any{"pullRequestId": pr.NodeID}
+		if f.Title != "" {
+			in["title"] = f.Title
+		}
+		if f.Body != "" {
+			in["body"] = f.Body
+		}
+		decl, sel = append(decl, "$pull: UpdatePullRequestInput!"), append(sel, "pull: updatePullRequest(input: $pull) { pullRequest { headRefOid } }")
+		vars["pull"] = in
+	}
 	if f.CommentNodeID != "" {
 		decl, sel = append(decl, "$status: UpdateIssueCommentInput!"), append(sel, "status: updateIssueComment(input: $status) { issueComment { id } }")
 		vars["status"] = map[string]any{"id": f.CommentNodeID, "body": Truncate(f.CommentBody, MaxCommentBytes)}
@@ -211,19 +361,30 @@ func (r Repo) FinishChange(ctx context.Context, g *GraphQL, pr *PR, f Finish) (c
 	if len(sel) > 0 {
 		eg.Go(func() error {
 			q := "mutation daytwoFinish(" + strings.Join(decl, ", ") + ") {\n  " + strings.Join(sel, "\n  ") + "\n}"
-			var data map[string]any
+			var data struct {
+				Pull *struct {
+					PullRequest struct {
+						HeadRefOid string `json:"headRefOid"`
+					} `json:"pullRequest"`
+				} `json:"pull"`
+			}
 			ferrs, err := g.Do(gctx, q, vars, &data)
 			if err != nil {
 				return fmt.Errorf("label and request reviews on #%d of %s: %w", pr.Number, r.FullName(), err)
 			}
 			log := zerolog.Ctx(gctx)
+			if e := ferrs.At("pull"); e != nil {
+				log.Warn().Str("error", e.Message).Msg("cannot update the pull request's description")
+			} else if data.Pull != nil {
+				done.HeadAfterEdit = data.Pull.PullRequest.HeadRefOid
+			}
 			if e := ferrs.At("check"); e != nil {
 				log.Warn().Str("error", e.Message).Msg("cannot publish the render check")
 			}
 			if e := ferrs.At("status"); e != nil {
 				log.Warn().Str("error", e.Message).Msg("cannot update the status comment")
 			} else if f.CommentNodeID != "" {
-				commented = true
+				done.Commented = true
 			}
 			if e := ferrs.At("labels"); e != nil {
 				return fmt.Errorf("label pull request #%d of %s: %s", pr.Number, r.FullName(), e.Message)
@@ -249,7 +410,53 @@ func (r Repo) FinishChange(ctx context.Context, g *GraphQL, pr *PR, f Finish) (c
 		eg.Go(func() error { return r.requestReviews(gctx, pr.Number, restUsers, restTeams) })
 	}
 	if err := eg.Wait(); err != nil {
-		return false, r.cleanUp(ctx, pr.Branch, pr.Number, err)
+		return done, r.withdraw(ctx, pr, err)
 	}
-	return commented, nil
+	return done, nil
+}
+
+// withdraw closes a new change whose labels or reviewers failed; a stack that grew keeps
+// its earlier requests and only reports the error.
+func (r Repo) withdraw(ctx context.Context, pr *PR, err error) error {
+	if !pr.Fresh {
+		return err
+	}
+	return r.cleanUp(ctx, pr.Branch, pr.Number, err)
+}
+
+// EditChange replaces a pull request's title and body and returns its head right after.
+func (r Repo) EditChange(ctx context.Context, number int, title, body string) (string, error) {
+	p, _, err := r.Client.PullRequests.Edit(ctx, r.Owner, r.Name, number, &gh.PullRequest{Title: gh.String(title), Body: gh.String(body)})
+	if err != nil {
+		return "", fmt.Errorf("update pull request #%d of %s: %w", number, r.FullName(), err)
+	}
+	return p.GetHead().GetSHA(), nil
+}
+
+// PullCommits reads a pull request's commits, oldest first (at most 250, GitHub's limit).
+func (r Repo) PullCommits(ctx context.Context, number int) ([]Commit, error) {
+	opt := &gh.ListOptions{PerPage: 100}
+	var out []Commit
+	for {
+		cs, res, err := r.Client.PullRequests.ListCommits(ctx, r.Owner, r.Name, number, opt)
+		if err != nil {
+			return nil, fmt.Errorf("list the commits of #%d of %s: %w", number, r.FullName(), err)
+		}
+		for _, c := range cs {
+			out = append(out, Commit{SHA: c.GetSHA(), Message: c.GetCommit().GetMessage()})
+		}
+		if res.NextPage == 0 {
+			return out, nil
+		}
+		opt.Page = res.NextPage
+	}
+}
+
+// PullBody reads a pull request's description.
+func (r Repo) PullBody(ctx context.Context, number int) (string, error) {
+	p, _, err := r.Client.PullRequests.Get(ctx, r.Owner, r.Name, number)
+	if err != nil {
+		return "", fmt.Errorf("read pull request #%d of %s: %w", number, r.FullName(), err)
+	}
+	return p.GetBody(), nil
 }

@@ -86,40 +86,82 @@ type Posted struct {
 	NodeID string // GraphQL id
 }
 
+// Prior is a status comment of the same request posted before this one.
+type Prior struct {
+	Posted
+	Body string
+}
+
 // Acknowledge posts body in the thread whose node id is threadNode and, when reactTo is
-// set (the asking comment's or issue's node id), reacts 👀 to it in the same request.
-func (t Thread) Acknowledge(ctx context.Context, g *GraphQL, threadNode, reactTo, body string) (Posted, error) {
+// set (the asking comment's or issue's node id), reacts 👀 to it in the same request. The
+// answer also holds the thread's newest comments, read after this one was added: when
+// daytwo answered request (the StatusMark's) there before, prior is that earlier comment,
+// and this one is a duplicate the caller removes. Two deliveries posting at the same
+// moment both see the older comment, so exactly one survives.
+func (t Thread) Acknowledge(ctx context.Context, g *GraphQL, threadNode, reactTo, body, request string) (Posted, *Prior, error) {
 	vars := map[string]any{"comment": map[string]any{"subjectId": threadNode, "body": Truncate(body, MaxCommentBytes)}}
+	const comments = `comments(last: 100) { nodes { id databaseId viewerDidAuthor body } }`
+	sel := `comment: addComment(input: $comment) { commentEdge { node { id databaseId } }
+    subject { ... on Issue { ` + comments + ` } ... on PullRequest { ` + comments + ` } } }`
 	q := `mutation daytwoAck($comment: AddCommentInput!) {
-  comment: addComment(input: $comment) { commentEdge { node { id databaseId } } }
+  ` + sel + `
 }`
 	if reactTo != "" {
 		vars["eyes"] = map[string]any{"subjectId": reactTo, "content": "EYES"}
 		q = `mutation daytwoAck($eyes: AddReactionInput!, $comment: AddCommentInput!) {
   eyes: addReaction(input: $eyes) { reaction { content } }
-  comment: addComment(input: $comment) { commentEdge { node { id databaseId } } }
+  ` + sel + `
 }`
+	}
+	type node struct {
+		ID              string `json:"id"`
+		DatabaseID      int64  `json:"databaseId"`
+		ViewerDidAuthor bool   `json:"viewerDidAuthor"`
+		Body            string `json:"body"`
 	}
 	var data struct {
 		Comment *struct {
 			CommentEdge struct {
-				Node struct {
-					ID         string `json:"id"`
-					DatabaseID int64  `json:"databaseId"`
-				} `json:"node"`
+				Node node `json:"node"`
 			} `json:"commentEdge"`
+			Subject *struct {
+				Comments struct {
+					Nodes []node `json:"nodes"`
+				} `json:"comments"`
+			} `json:"subject"`
 		} `json:"comment"`
 	}
 	ferrs, err := g.Do(ctx, q, vars, &data)
 	if err != nil {
-		return Posted{}, fmt.Errorf("comment in %s/%s#%d: %w", t.Owner, t.Repo, t.Number, err)
+		return Posted{}, nil, fmt.Errorf("comment in %s/%s#%d: %w", t.Owner, t.Repo, t.Number, err)
 	}
 	if e := ferrs.At("eyes"); e != nil {
 		zerolog.Ctx(ctx).Warn().Str("error", e.Message).Msg("could not acknowledge with a reaction")
 	}
 	if data.Comment == nil || data.Comment.CommentEdge.Node.DatabaseID == 0 {
-		return Posted{}, fmt.Errorf("comment in %s/%s#%d: %w", t.Owner, t.Repo, t.Number, ferrs)
+		return Posted{}, nil, fmt.Errorf("comment in %s/%s#%d: %w", t.Owner, t.Repo, t.Number, ferrs)
 	}
 	n := data.Comment.CommentEdge.Node
-	return Posted{ID: n.DatabaseID, NodeID: n.ID}, nil
+	mine := Posted{ID: n.DatabaseID, NodeID: n.ID}
+	var prior *Prior
+	if s := data.Comment.Subject; s != nil && request != "" {
+		for _, c := range s.Comments.Nodes {
+			if !c.ViewerDidAuthor || c.DatabaseID >= mine.ID || (prior != nil && c.DatabaseID > prior.ID) {
+				continue
+			}
+			if m, ok := ParseStatusMark(c.Body); ok && m.Request == request {
+				prior = &Prior{Posted: Posted{ID: c.DatabaseID, NodeID: c.ID}, Body: c.Body}
+			}
+		}
+	}
+	return mine, prior, nil
+}
+
+// DeleteComment deletes a comment daytwo posted; one already gone is fine.
+func (t Thread) DeleteComment(ctx context.Context, id int64) error {
+	_, err := t.Client.Issues.DeleteComment(ctx, t.Owner, t.Repo, id)
+	if err != nil && !isNotFound(err) {
+		return fmt.Errorf("delete comment %d on %s/%s#%d: %w", id, t.Owner, t.Repo, t.Number, err)
+	}
+	return nil
 }

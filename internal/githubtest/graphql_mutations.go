@@ -38,6 +38,8 @@ func (mutationRoot) field(x *gqlExec, name string, args map[string]any) (any, er
 		out, err = x.requestReviews(in)
 	case "createCheckRun":
 		out, err = x.createCheckRun(in)
+	case "updatePullRequest":
+		out, err = x.updatePullRequest(in)
 	default:
 		return nil, unsupported("Mutation", name)
 	}
@@ -86,7 +88,35 @@ func (x *gqlExec) addComment(in map[string]any) (map[string]any, error) {
 		return nil, unprocessable("Body is too long (maximum is %d characters)", maxBody)
 	}
 	cm := x.s.newComment(rs, is, x.c.actor(), body)
-	return map[string]any{"commentEdge": obj{"IssueCommentEdge", map[string]any{"node": commentObj{rs, cm}}}}, nil
+	return map[string]any{"commentEdge": obj{"IssueCommentEdge", map[string]any{"node": commentObj{rs, cm}}}, "subject": threadObj(rs, is)}, nil
+}
+
+// updatePullRequest edits title, body, base or state, as GitHub's REST edit does.
+func (x *gqlExec) updatePullRequest(in map[string]any) (map[string]any, error) {
+	rs, is, err := x.issueByNode(argString(in, "pullRequestId"))
+	if err != nil || is.pull == nil {
+		return nil, notFound("Could not resolve to a PullRequest with the global id of '%s'", argString(in, "pullRequestId"))
+	}
+	if v, ok := in["title"].(string); ok {
+		if strings.TrimSpace(v) == "" {
+			return nil, unprocessable("Title can't be blank")
+		}
+		is.title = v
+	}
+	if v, ok := in["body"].(string); ok {
+		if len([]rune(v)) > maxBody {
+			return nil, unprocessable("Body is too long (maximum is %d characters)", maxBody)
+		}
+		is.body = v
+	}
+	if v, ok := in["state"].(string); ok {
+		if is.pull.merged {
+			return nil, unprocessable("Cannot change the state of a merged pull request")
+		}
+		is.state = strings.ToLower(v)
+	}
+	is.updatedAt = now()
+	return map[string]any{"pullRequest": pullObj{rs, is}}, nil
 }
 
 func (x *gqlExec) updateIssueComment(in map[string]any) (map[string]any, error) {

@@ -290,6 +290,12 @@ func connection(_ *gqlExec, typ string, items []gqlObject, args map[string]any) 
 	start = min(start, len(items))
 	first := argInt(args, "first", 100)
 	end := min(start+first, len(items))
+	if _, ok := args["last"]; ok {
+		if _, hasFirst := args["first"]; !hasFirst {
+			end = len(items)
+			start = max(0, end-argInt(args, "last", 100))
+		}
+	}
 	page := items[start:end]
 	cursor := func(i int) string { return base64.StdEncoding.EncodeToString([]byte(fmt.Sprintf("cursor:%d", i))) }
 	edgeTyp := strings.TrimSuffix(typ, "Connection") + "Edge"
@@ -325,8 +331,19 @@ type refObj struct {
 
 func (refObj) typeName() string { return "Ref" }
 
-func (r refObj) field(_ *gqlExec, name string, _ map[string]any) (any, error) {
+func (r refObj) field(x *gqlExec, name string, args map[string]any) (any, error) {
 	switch name {
+	case "associatedPullRequests":
+		// Pull requests whose head is this branch, filtered by states like Repository.pullRequests.
+		branch, ok := strings.CutPrefix(r.ref, "refs/heads/")
+		if !ok {
+			return connection(x, "PullRequestConnection", nil, args), nil
+		}
+		a := map[string]any{"headRefName": branch}
+		for k, v := range args {
+			a[k] = v
+		}
+		return repoObj{r.rs}.pullRequests(x, a), nil
 	case "id":
 		return nodeID("Ref", fmt.Sprintf("%d:%s", r.rs.id, r.ref)), nil
 	case "name":
@@ -552,8 +569,64 @@ func (p pullObj) field(x *gqlExec, name string, args map[string]any) (any, error
 			}
 		}
 		return connection(x, "LabelConnection", nodes, args), nil
+	case "comments":
+		return issueComments(x, p.rs, is, args), nil
+	case "commits":
+		// The commits between the merge base with the base branch and the head, oldest first.
+		rs := p.rs
+		shas := rs.commitsBetween(rs.objects.mergeBase(rs.refs["refs/heads/"+is.pull.base], is.pull.headSHA), is.pull.headSHA)
+		nodes := make([]gqlObject, 0, len(shas))
+		for i := len(shas) - 1; i >= 0; i-- {
+			nodes = append(nodes, obj{"PullRequestCommit", map[string]any{"commit": commitObj{rs, shas[i]}}})
+		}
+		return connection(x, "PullRequestCommitConnection", nodes, args), nil
+	case "repository", "baseRepository":
+		return repoObj{p.rs}, nil
 	}
 	return nil, unsupported("PullRequest", name)
+}
+
+// issueObj is an issue (not a pull request) as GraphQL shows it.
+type issueObj struct {
+	rs *repoState
+	is *issueState
+}
+
+func (issueObj) typeName() string { return "Issue" }
+
+func (i issueObj) field(x *gqlExec, name string, args map[string]any) (any, error) {
+	switch name {
+	case "id":
+		return i.is.nodeID(), nil
+	case "databaseId":
+		return i.is.id, nil
+	case "number":
+		return i.is.number, nil
+	case "title":
+		return i.is.title, nil
+	case "body":
+		return i.is.body, nil
+	case "comments":
+		return issueComments(x, i.rs, i.is, args), nil
+	}
+	return nil, unsupported("Issue", name)
+}
+
+// threadObj is the Issue or PullRequest object of an issue state.
+func threadObj(rs *repoState, is *issueState) gqlObject {
+	if is.pull != nil {
+		return pullObj{rs, is}
+	}
+	return issueObj{rs, is}
+}
+
+// issueComments is the IssueCommentConnection of a thread, oldest first.
+func issueComments(x *gqlExec, rs *repoState, is *issueState, args map[string]any) gqlObject {
+	var nodes []gqlObject
+	for _, cm := range rs.sortedComments(is.number) {
+		nodes = append(nodes, commentObj{rs, cm})
+	}
+	return connection(x, "IssueCommentConnection", nodes, args)
 }
 
 type commentObj struct {
@@ -573,6 +646,10 @@ func (c commentObj) field(x *gqlExec, name string, _ map[string]any) (any, error
 		return c.cm.body, nil
 	case "url":
 		return fmt.Sprintf("%s/%s/issues/%d#issuecomment-%d", x.s.srv.URL, c.rs.fullName(), c.cm.issue, c.cm.id), nil
+	case "viewerDidAuthor":
+		return c.cm.user == x.c.actor(), nil
+	case "author":
+		return userObj{c.cm.user}, nil
 	}
 	return nil, unsupported("IssueComment", name)
 }

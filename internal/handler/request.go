@@ -4,6 +4,7 @@
 package handler
 
 import (
+	"fmt"
 	"strings"
 
 	gh "github.com/google/go-github/v60/github"
@@ -29,6 +30,19 @@ type Request struct {
 	// Ack asks the runner to react 👀 to the request together with its first comment;
 	// the Responder leaves the reaction to it.
 	Ack bool
+	// Index is the command's place among the commands of the text (1-based): with the
+	// comment it identifies the request, however often it is delivered.
+	Index int
+}
+
+// ID identifies one command of a comment or issue body: the same text delivered again,
+// under any delivery id, is the same request; another comment is another request.
+func (r Request) ID() string {
+	src := "body"
+	if r.CommentID != 0 {
+		src = fmt.Sprintf("comment-%d", r.CommentID)
+	}
+	return fmt.Sprintf("%s#%d/%s/%d", r.FullRepo(), r.Number, src, max(r.Index, 1))
 }
 
 // FullRepo is "owner/name".

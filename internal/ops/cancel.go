@@ -3,11 +3,13 @@ package ops
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	gh "github.com/google/go-github/v60/github"
 
 	"github.com/daytwo-dev/daytwo/internal/command"
+	ghapi "github.com/daytwo-dev/daytwo/internal/github"
 	"github.com/daytwo-dev/daytwo/internal/handler"
 	"github.com/daytwo-dev/daytwo/internal/plan"
 )
@@ -24,52 +26,64 @@ func (r *Runner) Specs() []command.Spec {
 	})
 }
 
+// cancel closes the open changes this thread asked for (or the change PR it is written on).
+// A stack carrying other people's requests too is closed whole, with every asker told; so
+// cancelling one takes the requester of each request in it, or the policy's cancel rule.
 func (r *Runner) cancel(ctx context.Context, client *gh.Client, req handler.Request, st *status) {
 	t, err := r.target(ctx, client, r.graphql(client), req.Owner, req.Repo)
 	if err != nil {
-		st.fail(ctx, userMessage(ctx, err))
+		st.failWith(ctx, err)
 		return
 	}
-	open, err := t.repo.OpenChanges(ctx, t.head.Branch, "daytwo/")
-	if err != nil {
-		st.fail(ctx, userMessage(ctx, err))
-		return
-	}
-	key := fmt.Sprintf("%s#%d", req.FullRepo(), req.Number)
+	thread := fmt.Sprintf("%s#%d/", req.FullRepo(), req.Number)
 	var closed []string
-	for _, pr := range open {
-		m, ok := plan.ParseMetadata(pr.Body)
+	for _, pr := range t.read.OpenOn(t.head.Branch, "daytwo/") {
+		reqs := requestsOf(pr.Commits)
 		onThisPR := req.IsPR && pr.Number == req.Number && strings.EqualFold(req.FullRepo(), t.repo.FullName())
-		if !ok || !(onThisPR || m["originKey"] == key) {
+		fromHere := slices.ContainsFunc(reqs, func(c carried) bool { return strings.HasPrefix(c.request(), thread) })
+		if !onThisPR && !fromHere {
 			continue
 		}
-		if !strings.EqualFold(m["requester"], req.Author) {
+		var others []string
+		for _, c := range reqs {
+			if who := c.trailers[plan.TrailerRequester]; !strings.EqualFold(who, req.Author) && !slices.Contains(others, who) {
+				others = append(others, who)
+			}
+		}
+		if len(others) > 0 {
+			m, _ := plan.ParseMetadata(pr.Body)
 			env, _ := t.cfg.Env(m["env"])
+			if env == nil && len(reqs) > 0 {
+				env, _ = t.cfg.Env(reqs[0].trailers[plan.TrailerEnv])
+			}
 			if env == nil {
 				continue
 			}
 			ok, _, err := qualifies(ctx, t.repo, req.Author, env.Allowed("cancel"))
 			if err != nil {
-				st.fail(ctx, userMessage(ctx, err))
+				st.failWith(ctx, err)
 				return
 			}
 			if !ok {
-				st.fail(ctx, fmt.Sprintf("@%s, only @%s (who asked) or people with %s may cancel #%d.", req.Author, m["requester"], env.Allowed("cancel"), pr.Number))
+				st.fail(ctx, ghapi.StateRefused, fmt.Sprintf("#%d also carries requests of @%s; only they (who asked) or people with %s may cancel it.", pr.Number, strings.Join(others, ", @"), env.Allowed("cancel")))
 				return
 			}
 		}
+		askers := r.statusesOf(ctx, t.repo, pr.Number)
 		if err := t.repo.CloseChange(ctx, pr, fmt.Sprintf("Cancelled by @%s.", req.Author)); err != nil {
-			st.fail(ctx, userMessage(ctx, err))
+			st.failWith(ctx, err)
 			return
 		}
-		if other := r.statusOf(ctx, t.repo, pr.Body); other != nil && other.id != st.id {
-			other.step(ctx, "", fmt.Sprintf("🗑️ Cancelled by @%s: #%d closed and its branch deleted.", req.Author, pr.Number))
+		for _, other := range askers {
+			if other.id != st.id {
+				other.set(ghapi.StateClosed, pr.Number).step(ctx, "", fmt.Sprintf("🗑️ Cancelled by @%s: #%d closed and its branch deleted; nothing changed.", req.Author, pr.Number))
+			}
 		}
 		closed = append(closed, fmt.Sprintf("#%d", pr.Number))
 	}
 	if len(closed) == 0 {
-		st.fail(ctx, "There is no open daytwo change from this thread to cancel.")
+		st.fail(ctx, ghapi.StateRefused, "There is no open daytwo change from this thread to cancel.")
 		return
 	}
-	st.step(ctx, "", fmt.Sprintf("🗑️ Cancelled %s: closed, branch deleted; nothing changed.", strings.Join(closed, ", ")))
+	st.set(ghapi.StateAnswered, 0).step(ctx, "", fmt.Sprintf("🗑️ Cancelled %s: closed, branch deleted; nothing changed.", strings.Join(closed, ", ")))
 }

@@ -3,7 +3,6 @@ package ops
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"strings"
 
 	gh "github.com/google/go-github/v60/github"
@@ -15,26 +14,6 @@ import (
 	"github.com/daytwo-dev/daytwo/internal/plan"
 	"github.com/daytwo-dev/daytwo/internal/repoconfig"
 )
-
-// Keys daytwo adds to a change PR's hidden metadata to find its way back to the asker.
-const (
-	metaStatusRepo    = "statusRepo"    // owner/name of the thread holding the status comment
-	metaStatusNumber  = "statusNumber"  // its issue or PR number
-	metaStatusComment = "statusComment" // the status comment's id
-)
-
-// statusMetadata appends a metadata comment that extends the planner's with where the
-// status comment is; plan.ParseMetadata reads the last one.
-func statusMetadata(cs *plan.ChangeSet, req handler.Request, commentID int64) string {
-	m := map[string]string{}
-	for k, v := range cs.Metadata {
-		m[k] = v
-	}
-	m[metaStatusRepo] = req.FullRepo()
-	m[metaStatusNumber] = strconv.Itoa(req.Number)
-	m[metaStatusComment] = strconv.FormatInt(commentID, 10)
-	return "\n" + plan.FormatMetadata(m)
-}
 
 // reviewers are the code owners of the changed files (from the default branch's
 // CODEOWNERS), without the requester: GitHub does not let authors review their own asks.
@@ -86,9 +65,10 @@ func waitingText(env *repoconfig.Environment, reviewers []string) string {
 
 // tryMerge merges when GitHub says the PR is mergeable with approvals and required checks
 // satisfied ("clean"); otherwise it leaves the PR for the next review or check event. The
-// squash commit carries the change's own message, trailers included: Git history is the
-// audit log. The branch is deleted once merged.
-func (r *Runner) tryMerge(ctx context.Context, repo ghapi.Repo, pr ghapi.PR, message string, st *status) {
+// squash commit carries the requests' own messages, trailers included: Git history is the
+// audit log. The merge is made only at the head that was checked, and the branch is
+// deleted once merged. Every request the PR carries is told.
+func (r *Runner) tryMerge(ctx context.Context, repo ghapi.Repo, pr ghapi.PR) {
 	log := zerolog.Ctx(ctx)
 	ms, err := repo.MergeState(ctx, pr.Number)
 	if err != nil {
@@ -99,20 +79,23 @@ func (r *Runner) tryMerge(ctx context.Context, repo ghapi.Repo, pr ghapi.PR, mes
 		log.Info().Str("mergeable_state", ms.State).Msg("not merging yet")
 		return
 	}
-	if message == "" || ms.HeadSHA != pr.HeadSHA {
-		if message, err = repo.HeadMessage(ctx, ms.HeadSHA); err != nil {
-			log.Warn().Err(err).Msg("cannot read the change's commit message")
-		}
+	commits, err := repo.PullCommits(ctx, pr.Number)
+	if err != nil {
+		log.Warn().Err(err).Msg("cannot read the change's commits")
+		return
 	}
-	title, body, _ := strings.Cut(message, "\n")
-	if title != "" {
-		title = fmt.Sprintf("%s (#%d)", title, pr.Number)
+	if len(commits) == 0 || commits[len(commits)-1].SHA != ms.HeadSHA {
+		log.Info().Msg("the pull request moved; merging on its next event")
+		return
 	}
-	sha, err := repo.Merge(ctx, pr.Number, ms.HeadSHA, "squash", title, strings.TrimLeft(body, "\n"))
+	title, body := mergeMessage(commits)
+	title = fmt.Sprintf("%s (#%d)", title, pr.Number)
+	sts := r.statusesOf(ctx, repo, pr.Number)
+	sha, err := repo.Merge(ctx, pr.Number, ms.HeadSHA, "squash", title, body)
 	if err != nil {
 		log.Warn().Err(err).Msg("merge refused")
-		if st != nil {
-			st.step(ctx, "", "⚠️ Could not merge automatically: "+userMessage(ctx, err)+" Merge it by hand once it is ready.")
+		if plan.ErrorCode(err) != plan.Conflict { // a moved head merges on its next event
+			sts.step(ctx, "", "⚠️ Could not merge automatically: "+userMessage(ctx, err)+" Merge it by hand once it is ready.")
 		}
 		return
 	}
@@ -122,12 +105,36 @@ func (r *Runner) tryMerge(ctx context.Context, repo ghapi.Repo, pr ghapi.PR, mes
 			log.Warn().Err(err).Msg("cannot delete the merged branch")
 		}
 	}
-	if st != nil {
-		st.step(ctx, fmt.Sprintf("🔀 [PR #%d](%s) merged by daytwo as `%s` (the environment auto-merges)", pr.Number, pr.URL, short(sha)), r.afterMerge())
-	}
+	sts.set(ghapi.StateMerged, pr.Number).step(ctx, fmt.Sprintf("🔀 [PR #%d](%s) merged by daytwo as `%s` (the environment auto-merges)", pr.Number, pr.URL, short(sha)), r.afterMerge())
 	if meta, ok := plan.ParseMetadata(pr.Body); ok {
-		r.startRollout(ctx, rollout{repo: repo, pr: ghapi.Merged{PR: pr, MergeCommit: sha}, service: meta["service"], env: meta["env"], st: st})
+		r.startRollout(ctx, rollout{repo: repo, pr: ghapi.Merged{PR: pr, MergeCommit: sha}, service: meta["service"], env: meta["env"], st: sts})
 	}
+}
+
+// mergeMessage is the squash commit of a change PR: one request keeps its own message; a
+// stack lists its requests, and its trailers are every request's, newest last.
+func mergeMessage(commits []ghapi.Commit) (title, body string) {
+	reqs := requestsOf(commits)
+	if len(reqs) == 0 {
+		t, b, _ := strings.Cut(commits[len(commits)-1].Message, "\n")
+		return t, strings.TrimLeft(b, "\n")
+	}
+	if len(reqs) == 1 {
+		t, b, _ := strings.Cut(reqs[0].Message, "\n")
+		return t, strings.TrimLeft(b, "\n")
+	}
+	var list, trailers strings.Builder
+	for _, c := range reqs {
+		fmt.Fprintf(&list, "- %s\n", firstLine(c.Message))
+		msg := strings.TrimSpace(c.Message)
+		if i := strings.LastIndex(msg, "\n\n"); i >= 0 {
+			trailers.WriteString(msg[i+2:] + "\n")
+		}
+	}
+	first := firstLine(reqs[0].Message)
+	prefix, _, _ := strings.Cut(first, ": ")
+	title = fmt.Sprintf("%s: %d changes", prefix, len(reqs))
+	return title, list.String() + "\n" + trailers.String()
 }
 
 // afterMerge says what happens once a change is merged.
@@ -146,43 +153,6 @@ func (r *Runner) breakGlass(ctx context.Context, t *target, cs *plan.ChangeSet, 
 	if _, _, err := t.repo.OpenIssue(ctx, "Break-glass review: "+cs.Title, body, []string{"daytwo", "break-glass", "env/" + cs.Env}); err != nil {
 		zerolog.Ctx(ctx).Error().Err(err).Msg("cannot open the break-glass review issue")
 	}
-}
-
-// noteOnOrigin shows line as the current state on the status comment of a change PR.
-func (r *Runner) noteOnOrigin(ctx context.Context, repo ghapi.Repo, pr ghapi.PR, line string) {
-	if st := r.statusOf(ctx, repo, pr.Body); st != nil {
-		st.step(ctx, "", line)
-	}
-}
-
-// statusOf finds the status comment a change PR reports to, through its metadata; nil
-// when the PR is not daytwo's or the comment is gone.
-func (r *Runner) statusOf(ctx context.Context, repo ghapi.Repo, body string) *status {
-	m, ok := plan.ParseMetadata(body)
-	if !ok {
-		return nil
-	}
-	owner, name, _ := strings.Cut(m[metaStatusRepo], "/")
-	number, err1 := strconv.Atoi(m[metaStatusNumber])
-	id, err2 := strconv.ParseInt(m[metaStatusComment], 10, 64)
-	if owner == "" || name == "" || err1 != nil || err2 != nil {
-		return nil
-	}
-	client := repo.Client
-	if !strings.EqualFold(owner+"/"+name, repo.FullName()) {
-		c, err := r.clientFor(ctx, owner, name)
-		if err != nil {
-			zerolog.Ctx(ctx).Warn().Err(err).Str("repo", owner+"/"+name).Msg("cannot reach the asking repository")
-			return nil
-		}
-		client = c
-	}
-	st, err := resumeStatus(ctx, ghapi.Thread{Client: client, Owner: owner, Repo: name, Number: number}, id)
-	if err != nil {
-		zerolog.Ctx(ctx).Warn().Err(err).Msg("cannot read the status comment")
-		return nil
-	}
-	return st
 }
 
 // clientFor returns an installation client for another repository the app is installed on.

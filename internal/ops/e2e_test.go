@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/daytwo-dev/daytwo/internal/apptest"
+	ghapi "github.com/daytwo-dev/daytwo/internal/github"
 	"github.com/daytwo-dev/daytwo/internal/githubtest"
 	"github.com/daytwo-dev/daytwo/internal/repoconfig"
 )
@@ -78,6 +79,16 @@ func (w *world) status(t *testing.T, n int) string {
 		t.Fatalf("want one status comment on #%d, got %d: %q", n, len(bodies), bodies)
 	}
 	return bodies[0]
+}
+
+// mark is the state of the request on issue n, from its status comment's hidden mark.
+func (w *world) mark(t *testing.T, n int) ghapi.StatusMark {
+	t.Helper()
+	m, ok := ghapi.ParseStatusMark(w.status(t, n))
+	if !ok {
+		t.Fatalf("the status comment on #%d has no mark:\n%s", n, w.status(t, n))
+	}
+	return m
 }
 
 func (w *world) daytwoBranches() []string {
@@ -289,14 +300,20 @@ func TestSecondRequestStacksOnOpenPR(t *testing.T) {
 	if !strings.Contains(kust, "count: 4") || !strings.Contains(kust, "newTag: 1.8.0") {
 		t.Fatalf("the stacked PR must carry both changes:\n%s", kust)
 	}
-	if st := w.status(t, first); !strings.Contains(st, "Superseded by") {
-		t.Fatalf("first status:\n%s", st)
+	// Both requests are in the one PR, and each asker is told so.
+	for _, n := range []int{first, second} {
+		if m := w.mark(t, n); m.State != "open" || m.PR != open[0].Number {
+			t.Errorf("status of #%d: %+v\n%s", n, m, w.status(t, n))
+		}
 	}
-	if st := w.status(t, second); !strings.Contains(st, "/pull/"+strconv.Itoa(open[0].Number)) {
+	if st := w.status(t, second); !strings.Contains(st, "Added to") {
 		t.Fatalf("second status:\n%s", st)
 	}
-	if b := w.daytwoBranches(); len(b) != 1 {
-		t.Fatalf("the superseded branch must be deleted: %v", b)
+	if b := w.daytwoBranches(); len(b) != 1 || b[0] != open[0].Head {
+		t.Fatalf("one branch, the PR's: %v", b)
+	}
+	if !strings.Contains(open[0].Title, "2 changes") || !strings.Contains(open[0].Body, "/set-image 1.8.0") || !strings.Contains(open[0].Body, "/scale 4") {
+		t.Fatalf("the PR must say it carries both requests: %q\n%s", open[0].Title, open[0].Body)
 	}
 }
 

@@ -12,32 +12,33 @@ import (
 	"github.com/daytwo-dev/daytwo/internal/plan"
 )
 
-// PullRequestClosed reports a merged or closed change PR on its status comment. Closing
-// by daytwo itself (supersede, cancel) is reported where it happens.
+// PullRequestClosed reports a merged or closed change PR on the status comments of every
+// request it carries, and deletes its branch. Closing by daytwo itself (cancel, a PR that
+// gave way) is reported where it happens.
 func (r *Runner) PullRequestClosed(ctx context.Context, client *gh.Client, repo *gh.Repository, pr *gh.PullRequest, sender *gh.User) error {
 	if sender.GetType() == "Bot" {
 		return nil
 	}
 	gr := ghapi.Repo{Client: client, Owner: repo.GetOwner().GetLogin(), Name: repo.GetName()}
-	st := r.statusOf(ctx, gr, pr.GetBody())
-	if st == nil {
+	branch := pr.GetHead().GetRef()
+	if !strings.HasPrefix(branch, "daytwo/") || !strings.EqualFold(pr.GetHead().GetRepo().GetFullName(), gr.FullName()) {
 		return nil
+	}
+	sts := r.statusesOf(ctx, gr, pr.GetNumber())
+	// The branch goes either way: no daytwo branch outlives its pull request.
+	if err := gr.DeleteBranch(ctx, branch); err != nil {
+		zerolog.Ctx(ctx).Warn().Err(err).Msg("cannot delete the closed change's branch")
 	}
 	if pr.GetMerged() {
-		if b := pr.GetHead().GetRef(); strings.HasPrefix(b, "daytwo/") && strings.EqualFold(pr.GetHead().GetRepo().GetFullName(), gr.FullName()) {
-			if err := gr.DeleteBranch(ctx, b); err != nil {
-				zerolog.Ctx(ctx).Warn().Err(err).Msg("cannot delete the merged branch")
-			}
-		}
-		st.step(ctx, fmt.Sprintf("🔀 [PR #%d](%s) merged by @%s as `%s`", pr.GetNumber(), pr.GetHTMLURL(), pr.GetMergedBy().GetLogin(), short(pr.GetMergeCommitSHA())), r.afterMerge())
-		if meta, ok := plan.ParseMetadata(pr.GetBody()); ok {
-			m := ghapi.Merged{PR: ghapi.PR{Number: pr.GetNumber(), URL: pr.GetHTMLURL(), Branch: pr.GetHead().GetRef(), HeadSHA: pr.GetHead().GetSHA(), Body: pr.GetBody()},
+		sts.set(ghapi.StateMerged, pr.GetNumber()).step(ctx, fmt.Sprintf("🔀 [PR #%d](%s) merged by @%s as `%s`", pr.GetNumber(), pr.GetHTMLURL(), pr.GetMergedBy().GetLogin(), short(pr.GetMergeCommitSHA())), r.afterMerge())
+		if meta, ok := plan.ParseMetadata(pr.GetBody()); ok && len(sts) > 0 {
+			m := ghapi.Merged{PR: ghapi.PR{Number: pr.GetNumber(), URL: pr.GetHTMLURL(), Branch: branch, HeadSHA: pr.GetHead().GetSHA(), Body: pr.GetBody()},
 				MergeCommit: pr.GetMergeCommitSHA(), MergedBy: pr.GetMergedBy().GetLogin()}
-			r.startRollout(ctx, rollout{repo: gr, pr: m, service: meta["service"], env: meta["env"], st: st})
+			r.startRollout(ctx, rollout{repo: gr, pr: m, service: meta["service"], env: meta["env"], st: sts})
 		}
 		return nil
 	}
-	st.step(ctx, "", fmt.Sprintf("🚫 PR #%d was closed without merging by @%s; nothing changed. Ask again to open a new one.", pr.GetNumber(), sender.GetLogin()))
+	sts.set(ghapi.StateClosed, pr.GetNumber()).step(ctx, "", fmt.Sprintf("🚫 PR #%d was closed without merging by @%s; nothing changed. Ask again to open a new one.", pr.GetNumber(), sender.GetLogin()))
 	return nil
 }
 
@@ -49,17 +50,12 @@ func (r *Runner) ReviewSubmitted(ctx context.Context, client *gh.Client, repo *g
 		return nil
 	}
 	gr := ghapi.Repo{Client: client, Owner: repo.GetOwner().GetLogin(), Name: repo.GetName()}
-	st := r.statusOf(ctx, gr, pr.GetBody())
 	who := review.GetUser().GetLogin()
 	switch review.GetState() {
 	case "approved":
-		if st != nil {
-			st.step(ctx, fmt.Sprintf("👍 Approved by @%s", who), fmt.Sprintf("🔀 %s — merging once GitHub reports it mergeable.", pr.GetHTMLURL()))
-		}
+		r.statusesOf(ctx, gr, pr.GetNumber()).step(ctx, fmt.Sprintf("👍 Approved by @%s", who), fmt.Sprintf("🔀 %s — merging once GitHub reports it mergeable.", pr.GetHTMLURL()))
 	case "changes_requested":
-		if st != nil {
-			st.step(ctx, fmt.Sprintf("✋ Changes requested by @%s", who), fmt.Sprintf("🔀 %s — waiting for the requester or the reviewers.", pr.GetHTMLURL()))
-		}
+		r.statusesOf(ctx, gr, pr.GetNumber()).step(ctx, fmt.Sprintf("✋ Changes requested by @%s", who), fmt.Sprintf("🔀 %s — waiting for the requester or the reviewers.", pr.GetHTMLURL()))
 		return nil
 	default:
 		return nil
@@ -71,7 +67,7 @@ func (r *Runner) ReviewSubmitted(ctx context.Context, client *gh.Client, repo *g
 		return nil
 	}
 	if env, ok := t.cfg.Env(meta["env"]); ok && env.AutoMerge {
-		r.tryMerge(ctx, gr, ghapi.PR{Number: pr.GetNumber(), URL: pr.GetHTMLURL(), Branch: pr.GetHead().GetRef(), HeadSHA: pr.GetHead().GetSHA()}, "", st)
+		r.tryMerge(ctx, gr, ghapi.PR{Number: pr.GetNumber(), URL: pr.GetHTMLURL(), Branch: pr.GetHead().GetRef(), HeadSHA: pr.GetHead().GetSHA(), Body: pr.GetBody()})
 	}
 	return nil
 }

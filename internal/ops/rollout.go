@@ -38,7 +38,7 @@ type rollout struct {
 	pr      ghapi.Merged
 	service string
 	env     string
-	st      *status // nil when the status comment is gone
+	st      statuses // of every request the change carries; empty when the comments are gone
 }
 
 // startRollout follows a merged change in the background: the webhook queue never waits
@@ -115,7 +115,7 @@ func (r *Runner) follow(ctx context.Context, ro rollout) {
 		}
 		asked += " and sync it"
 	}
-	if ro.st != nil {
+	if len(ro.st) > 0 {
 		ro.st.step(ctx, asked, "⏳ Waiting for `"+app+"` to sync to `"+short(ro.pr.MergeCommit)+"`…")
 	}
 
@@ -147,7 +147,7 @@ func (r *Runner) follow(ctx context.Context, ro rollout) {
 		}
 		if syncedAt == 0 && l.SyncedTo(ro.pr.MergeCommit) {
 			syncedAt = time.Since(start)
-			if ro.st != nil {
+			if len(ro.st) > 0 {
 				ro.st.step(ctx, fmt.Sprintf("✅ Synced at `%s` after %s", short(l.Revision), roundSeconds(syncedAt)), "⏳ Waiting for `"+app+"` to be healthy…")
 			}
 		}
@@ -157,9 +157,9 @@ func (r *Runner) follow(ctx context.Context, ro rollout) {
 	switch {
 	case err == nil:
 		r.reportRollout(ctx, ro, fmt.Sprintf("💚 %s is Healthy in %s", app, took), "🚀 Rolled out.", "success")
-		if ro.st != nil { // the request is done: its issue (not a PR conversation) is closed
-			asking := ghapi.Repo{Client: ro.st.thread.Client, Owner: ro.st.thread.Owner, Name: ro.st.thread.Repo}
-			if err := asking.CloseIssue(context.WithoutCancel(ctx), ro.st.thread.Number); err != nil {
+		for _, st := range ro.st { // the requests are done: their issues (not PR conversations) are closed
+			asking := ghapi.Repo{Client: st.thread.Client, Owner: st.thread.Owner, Name: st.thread.Repo}
+			if err := asking.CloseIssue(context.WithoutCancel(ctx), st.thread.Number); err != nil {
 				log.Warn().Err(err).Msg("cannot close the asking issue")
 			}
 		}
@@ -180,9 +180,7 @@ func (r *Runner) reportRollout(ctx context.Context, ro rollout, done, now, concl
 	}
 	ctx = context.WithoutCancel(ctx)
 	log := zerolog.Ctx(ctx)
-	if ro.st != nil {
-		ro.st.step(ctx, done, now)
-	}
+	ro.st.step(ctx, done, now)
 	summary := strings.TrimSpace(done + "\n\n" + now)
 	if err := ro.repo.Check(ctx, ro.pr.MergeCommit, "daytwo/rollout", conclusion, "Rollout of "+ro.service+" in "+ro.env, summary); err != nil {
 		log.Warn().Err(err).Msg("cannot publish the rollout check")
@@ -300,7 +298,7 @@ func (r *Runner) Resume(ctx context.Context) error {
 					continue
 				}
 				log.Info().Str("repo", repo.FullName()).Int("pr", m.Number).Msg("resuming a rollout")
-				ro := rollout{repo: repo, pr: m, service: meta["service"], env: meta["env"], st: r.statusOf(ctx, repo, m.Body)}
+				ro := rollout{repo: repo, pr: m, service: meta["service"], env: meta["env"], st: r.statusesOf(ctx, repo, m.Number)}
 				r.goFollow(log, ro)
 			}
 		}

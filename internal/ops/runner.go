@@ -19,6 +19,7 @@ import (
 	"github.com/palantir/go-githubapp/githubapp"
 	"github.com/rs/zerolog"
 	"golang.org/x/sync/errgroup"
+	"math/rand/v2"
 
 	"github.com/daytwo-dev/daytwo/internal/codeowners"
 	"github.com/daytwo-dev/daytwo/internal/command"
@@ -64,46 +65,52 @@ type target struct {
 	cfgFile []byte
 }
 
+// maxAttempts bounds how often a request is planned again after losing a race for its
+// target's branch (another replica, or a merge, moved it).
+const maxAttempts = 6
+
 // Run carries out cmd; everything it has to say goes to its status comment.
 //
-// A mutating command costs five requests to GitHub in the usual case: the status comment
+// A mutating command costs six requests to GitHub in the usual case: the status comment
 // with the 👀 reaction, in parallel with one read of the default branch (head, config,
-// CODEOWNERS, open pull requests) and the requester's permission; one read ahead of the
-// overlay (files, label and reviewer ids); one mutation writing branch, commit and pull
-// request; one adding labels, reviewers, the render check and the PR link to the status.
+// CODEOWNERS, open pull requests and their commits) and the requester's permission; one
+// read ahead of the overlay (files, label and reviewer ids); one mutation writing the
+// commit (with branch and pull request for a target's first change); one adding labels,
+// reviewers, the render check and the PR link to the status.
 func (r *Runner) Run(ctx context.Context, client *gh.Client, req handler.Request, cmd command.Command) string {
-	log := zerolog.Ctx(ctx).With().Str("command", cmd.Name).Logger()
+	log := zerolog.Ctx(ctx).With().Str("command", cmd.Name).Str("request", req.ID()).Logger()
 	ctx = log.WithContext(ctx)
 	thread := ghapi.Thread{Client: client, Owner: req.Owner, Repo: req.Repo, Number: req.Number}
 	g := r.graphql(client)
-	if cmd.Name == "cancel" {
-		st, err := startStatus(ctx, thread, g, req, cmd.Line, "⏳ Looking for the change to cancel…")
-		if err != nil {
-			log.Error().Err(err).Msg("cannot post the status comment")
-			return ""
+	if cmd.Name == "cancel" || views[cmd.Name] {
+		now := "⏳ Reading…"
+		if cmd.Name == "cancel" {
+			now = "⏳ Looking for the change to cancel…"
 		}
-		r.cancel(ctx, client, req, st)
-		return ""
-	}
-	if views[cmd.Name] {
-		st, err := startStatus(ctx, thread, g, req, cmd.Line, "⏳ Reading…")
-		if err != nil {
+		st, repeat, err := startStatus(ctx, thread, g, req, cmd.Line, now)
+		switch {
+		case err != nil:
 			log.Error().Err(err).Msg("cannot post the status comment")
-			return ""
+		case repeat && st.mark.Final():
+			log.Info().Msg("answered before")
+		case cmd.Name == "cancel":
+			r.cancel(ctx, client, req, st)
+		default:
+			r.view(ctx, client, req, cmd, st)
 		}
-		r.view(ctx, client, req, cmd, st)
 		return ""
 	}
 
 	// The status comment is posted while the GitOps repository is read.
 	var (
-		st    *status
-		stErr error
+		st     *status
+		repeat bool
+		stErr  error
 	)
 	posted := make(chan struct{})
 	go func() {
 		defer close(posted)
-		st, stErr = startStatus(ctx, thread, g, req, cmd.Line, "⏳ Planning the change…")
+		st, repeat, stErr = startStatus(ctx, thread, g, req, cmd.Line, "⏳ Planning the change…")
 	}()
 	t, err := r.target(ctx, client, g, req.Owner, req.Repo)
 	<-posted
@@ -111,43 +118,53 @@ func (r *Runner) Run(ctx context.Context, client *gh.Client, req handler.Request
 		log.Error().Err(stErr).Msg("cannot post the status comment")
 		return ""
 	}
+	if repeat && st.mark.Final() {
+		log.Info().Str("state", st.mark.State).Msg("answered before; nothing left to do")
+		return ""
+	}
 	// A bug must not leave the requester looking at "Planning…" forever: say so, then let
 	// the server's recovery count and log the panic.
 	defer func() {
 		if p := recover(); p != nil {
-			st.fail(context.WithoutCancel(ctx), "daytwo hit an internal error (logged) and stopped; nothing was merged. Tell the platform team.")
+			st.fail(context.WithoutCancel(ctx), ghapi.StateFailed, "daytwo hit an internal error (logged) and stopped; nothing was merged. Tell the platform team.")
 			panic(p)
 		}
 	}()
 	if err != nil {
-		st.fail(ctx, userMessage(ctx, err))
+		st.failWith(ctx, err)
 		return ""
 	}
 	// A conflict (the branch moved under the change) is planned again from a fresh read.
 	for attempt := 1; ; attempt++ {
 		err = r.change(ctx, st, t, req, cmd)
-		if plan.ErrorCode(err) != plan.Conflict || attempt == 3 {
+		if plan.ErrorCode(err) != plan.Conflict || attempt == maxAttempts {
 			break
 		}
 		log.Info().Err(err).Int("attempt", attempt).Msg("conflict; planning again")
+		time.Sleep(time.Duration(attempt*attempt*20+rand.IntN(100)) * time.Millisecond)
 		if t, err = r.target(ctx, client, g, req.Owner, req.Repo); err != nil {
 			break
 		}
 	}
 	if err != nil {
-		st.fail(ctx, userMessage(ctx, err))
+		if plan.ErrorCode(err) == plan.Conflict {
+			err = &plan.Error{Code: plan.Conflict, Msg: "Other changes to the same service and environment kept moving its pull request while daytwo planned this one; nothing of it was written. Ask again.", Err: err}
+		}
+		st.failWith(ctx, err)
 	}
 	return ""
 }
 
-// change plans cmd on t and opens, or reuses, its pull request; what it has to say goes to
-// the status comment, except the error it returns.
+// change plans cmd on t and writes it: as a new pull request when the target has no open
+// change, or as one more commit on the one it has (its stack). What it has to say goes to
+// the status comment, except the error it returns; an error means nothing of the request
+// was written.
 func (r *Runner) change(ctx context.Context, st *status, t *target, req handler.Request, cmd command.Command) error {
 	log := zerolog.Ctx(ctx)
 	preq := plan.Request{
 		Command: cmd, Requester: req.Author, Origin: req.URL,
-		OriginKey: fmt.Sprintf("%s#%d", req.FullRepo(), req.Number),
-		Labels:    req.Labels, Repo: req.FullRepo(), Now: r.now(),
+		OriginKey: req.ID(), ID: req.ID(), Status: statusRef(st),
+		Labels: req.Labels, Repo: req.FullRepo(), Now: r.now(),
 	}
 	resolved, err := r.Planner.Resolve(t.cfg, preq)
 	if err != nil {
@@ -156,21 +173,44 @@ func (r *Runner) change(ctx context.Context, st *status, t *target, req handler.
 	env, _ := t.cfg.Env(resolved.Env)
 	svc, _ := t.cfg.Service(resolved.Service)
 
-	// One open daytwo PR per (service, env): a new request is stacked on the open one, which
-	// it supersedes, so no earlier request is lost. Requests for one target run one at a time.
+	// One open change per (service, env): a request for a target with an open one is added
+	// to it, planned on its head. Requests for one target run one at a time here; other
+	// replicas are held off by the compare-and-swap on the branch.
 	unlock, waited := r.targets.lock(t.repo.FullName() + "|" + resolved.Service + "|" + resolved.Env)
 	defer unlock()
+	if waited || !t.read.OpenComplete {
+		// A command for the same target ran meanwhile: what is open must be read again.
+		fresh, _, err := r.readTarget(ctx, t.repo.Client, t.g, t.repo.Owner, t.repo.Name)
+		if err != nil {
+			return err
+		}
+		t = fresh
+	}
 
 	owners, err := ghapi.ReadCodeOwners(ctx, t.snap)
 	if err != nil {
 		log.Warn().Err(err).Msg("cannot read CODEOWNERS; opening the PR without review requests")
 	}
 	prefix := fmt.Sprintf("daytwo/%s/%s/", resolved.Env, resolved.Service)
-	open := t.read.OpenOn(t.head.Branch, prefix)
-	branch := plan.BranchFor(resolved, preq)
+	var stack *ghapi.PR
+	if open := t.read.OpenOn(t.head.Branch, prefix); len(open) > 0 {
+		stack = &open[0] // the oldest: a newer one lost a race and is giving way to it
+	}
+	if stack != nil && !resolved.DryRun {
+		if c, ok := carries(stack.Commits, req.ID()); ok {
+			st.set(ghapi.StateOpen, stack.Number).step(ctx, "📝 Planned: "+firstLine(c.Message),
+				fmt.Sprintf("🔀 In %s — the change is there already (this request was delivered again).", stack.URL))
+			return nil
+		}
+	}
 	labels := []string{"daytwo", "env/" + resolved.Env, "action/" + resolved.Name}
 
 	// Who asked and what the overlay holds are independent reads: one round trip for both.
+	snap, base := t.snap, t.head
+	if stack != nil {
+		base = ghapi.Head{Branch: t.head.Branch, Commit: stack.HeadSHA}
+		snap = ghapi.SnapshotAt(t.repo.Client, t.repo.Owner, t.repo.Name, stack.HeadSHA)
+	}
 	var (
 		refusal string
 		ids     *ghapi.ChangeRead
@@ -180,93 +220,79 @@ func (r *Runner) change(ctx context.Context, st *status, t *target, req handler.
 		refusal, err = r.mayRequest(gctx, t.repo, req.Author, resolved, env)
 		return err
 	})
-	if waited || !t.read.OpenComplete {
-		// A command for the same target ran meanwhile: what is open must be read again.
-		eg.Go(func() (err error) {
-			open, err = t.repo.OpenChanges(gctx, t.head.Branch, prefix)
-			return err
-		})
-	}
+	eg.Go(func() (err error) {
+		if ids, err = t.repo.Prefetch(gctx, t.g, snap, readAhead(svc, resolved.Env, labels, owners, req.Author)); err != nil {
+			log.Warn().Err(err).Msg("reading ahead failed; reading file by file")
+		}
+		return nil
+	})
 	if err := eg.Wait(); err != nil {
 		return err
 	}
 	if refusal != "" {
 		return plan.Errorf(plan.Forbidden, "%s", refusal)
 	}
-	var stacked []ghapi.PR
-	for _, pr := range open {
-		if pr.Branch != branch { // the same request again: the change reuses its PR
-			stacked = append(stacked, pr)
-		}
-	}
-	snap, base := t.snap, t.head
-	if len(stacked) > 0 {
-		top := stacked[len(stacked)-1]
-		h, err := t.repo.Head(ctx, top.Branch)
-		if err != nil {
-			return err
-		}
-		base = ghapi.Head{Branch: t.head.Branch, Commit: h.Commit, Tree: h.Tree}
-		snap = ghapi.SnapshotAt(t.repo.Client, t.repo.Owner, t.repo.Name, h.Commit)
-	}
-	ids, err = t.repo.Prefetch(ctx, t.g, snap, readAhead(svc, resolved.Env, labels, owners, req.Author))
-	if err != nil {
-		log.Warn().Err(err).Msg("reading ahead failed; reading file by file")
-	}
 
 	preq.Command = resolved
 	cs, err := r.Planner.Plan(ctx, t.cfg, t.cfgFile, snap, snap.History(), preq)
+	if stack != nil && plan.ErrorCode(err) == plan.NoChange {
+		return plan.Errorf(plan.NoChange, "Nothing to add: with %s, which is open for %s in %s, this is already the case. Follow that pull request.", stack.URL, resolved.Service, resolved.Env)
+	}
 	if err != nil {
 		return err
 	}
 	if resolved.DryRun {
-		st.step(ctx, "", dryRunText(cs))
+		st.set(ghapi.StateDryRun, 0).step(ctx, "", dryRunText(cs))
 		return nil
 	}
 
 	reviewers := reviewersOf(owners, cs, req.Author)
-	cs.Body += statusMetadata(cs, req, st.id)
-	opts := ghapi.ChangeOptions{Base: base, Labels: labels, Reviewers: reviewers}
-	pr, err := t.repo.CreateChange(ctx, t.g, t.read.RepoID, cs, opts)
+	var pr *ghapi.PR
+	if stack == nil {
+		pr, err = t.repo.CreateChange(ctx, t.g, t.read.RepoID, cs, ghapi.ChangeOptions{Base: base, Labels: labels, Reviewers: reviewers, StackPrefix: prefix})
+	} else {
+		pr, err = t.repo.AppendChange(ctx, t.g, cs, *stack)
+	}
 	if err != nil {
 		return err
 	}
+	// From here on the change is in pr: what fails is reported, never as "not done".
 	verb := "Opened"
-	if pr.Reused {
-		verb = "Already open:"
+	fin := ghapi.Finish{
+		IDs: ids, RepoID: t.read.RepoID, Labels: labels, Reviewers: reviewers,
+		Check:         &ghapi.CheckRun{Name: "daytwo/render", Conclusion: "success", Title: "The change renders", Summary: renderSummary(cs)},
+		CommentNodeID: st.nodeID,
+	}
+	if !pr.Fresh {
+		verb = "Added to"
+		fin.Title, fin.Body = stackText(pr.Body, resolved.Service, resolved.Env, pr.Commits)
 	}
 	next := fmt.Sprintf("🔀 %s %s — %s", verb, pr.URL, waitingText(env, reviewers))
-	body := st.advance(fmt.Sprintf("📝 Planned: %s (risk: %s)", cs.Summary, cs.Risk), next)
-	fin := ghapi.Finish{
-		IDs: ids, RepoID: t.read.RepoID,
-		Check:         &ghapi.CheckRun{Name: "daytwo/render", Conclusion: "success", Title: "The change renders", Summary: renderSummary(cs)},
-		CommentNodeID: st.nodeID, CommentBody: body,
-	}
-	if pr.Fresh {
-		fin.Labels, fin.Reviewers = labels, reviewers
-	}
+	fin.CommentBody = st.set(ghapi.StateOpen, pr.Number).advance(fmt.Sprintf("📝 Planned: %s (risk: %s)", cs.Summary, cs.Risk), next)
 	if pr.NodeID == "" || st.nodeID == "" {
 		fin.CommentNodeID = ""
 	}
-	commented, err := t.repo.FinishChange(ctx, t.g, pr, fin)
+	done, err := t.repo.FinishChange(ctx, t.g, pr, fin)
 	if err != nil {
-		return err
+		if pr.Fresh {
+			return err // withdrawn: nothing of the request stays
+		}
+		log.Warn().Err(err).Int("pr", pr.Number).Msg("labelling or review requests of the grown stack failed")
 	}
-	if !commented {
+	if !done.Commented {
 		st.write(ctx, next)
 	}
-	for _, old := range stacked {
-		note := fmt.Sprintf("Superseded by #%d, which carries this change and a newer request on top of it.", pr.Number)
-		if err := t.repo.CloseChange(ctx, old, note); err != nil {
-			log.Warn().Err(err).Int("pr", old.Number).Msg("cannot close the superseded PR")
+	if !pr.Fresh {
+		if done.HeadAfterEdit != pr.HeadSHA {
+			r.retitle(ctx, t.repo, *pr, resolved.Service, resolved.Env)
 		}
-		r.noteOnOrigin(ctx, t.repo, old, fmt.Sprintf("🔁 Superseded by %s (stacked with a newer request).", pr.URL))
+		r.noteOverridden(ctx, t.repo, pr, cs, req)
 	}
 	if resolved.BreakGlass {
 		r.breakGlass(ctx, t, cs, pr, req)
 	}
 	if !env.ApprovalRequired() || resolved.BreakGlass {
-		r.tryMerge(ctx, t.repo, *pr, cs.CommitMessage, st)
+		r.tryMerge(ctx, t.repo, *pr)
 	}
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/daytwo-dev/daytwo/internal/command"
+	ghapi "github.com/daytwo-dev/daytwo/internal/github"
 	"github.com/daytwo-dev/daytwo/internal/handler"
 	"github.com/daytwo-dev/daytwo/internal/plan"
 	"github.com/daytwo-dev/daytwo/internal/repoconfig"
@@ -83,13 +84,13 @@ var views = map[string]bool{"status": true, "history": true, "diff": true}
 func (r *Runner) view(ctx context.Context, client *gh.Client, req handler.Request, cmd command.Command, st *status) {
 	t, err := r.target(ctx, client, r.graphql(client), req.Owner, req.Repo)
 	if err != nil {
-		st.fail(ctx, userMessage(ctx, err))
+		st.failWith(ctx, err)
 		return
 	}
 	preq := plan.Request{Command: cmd, Requester: req.Author, Labels: req.Labels, Repo: req.FullRepo()}
 	resolved, err := r.Planner.ResolveView(t.cfg, preq, cmd.Name == "history")
 	if err != nil {
-		st.fail(ctx, userMessage(ctx, err))
+		st.failWith(ctx, err)
 		return
 	}
 	envs := t.cfg.EnvNames()
@@ -109,11 +110,11 @@ func (r *Runner) view(ctx context.Context, client *gh.Client, req handler.Reques
 		}
 		ok, have, err := qualifies(ctx, t.repo, req.Author, rule)
 		if err != nil {
-			st.fail(ctx, userMessage(ctx, err))
+			st.failWith(ctx, err)
 			return
 		}
 		if !ok {
-			st.fail(ctx, fmt.Sprintf("@%s, `/%s` in %s is for people with %s on %s; you have %s.", req.Author, cmd.Name, e, rule, t.repo.FullName(), describePermission(have)))
+			st.fail(ctx, ghapi.StateRefused, fmt.Sprintf("@%s, `/%s` in %s is for people with %s on %s; you have %s.", req.Author, cmd.Name, e, rule, t.repo.FullName(), describePermission(have)))
 			return
 		}
 	}
@@ -133,10 +134,10 @@ func (r *Runner) view(ctx context.Context, client *gh.Client, req handler.Reques
 		answer, err = r.statusView(ctx, t, resolved.Service, envs)
 	}
 	if err != nil {
-		st.fail(ctx, userMessage(ctx, plan.Errorf(plan.Invalid, "%v", err)))
+		st.failWith(ctx, plan.Errorf(plan.Invalid, "%v", err))
 		return
 	}
-	st.step(ctx, "", answer)
+	st.set(ghapi.StateAnswered, 0).step(ctx, "", answer)
 }
 
 // statusView reads desired, live and pending state of service in envs, concurrently.

@@ -48,6 +48,9 @@ type Request struct {
 	Labels    []string  // labels of the origin issue/PR: service/<name>, env/<name>
 	Repo      string    // repository the request came from ("owner/name"), for repo→service mapping
 	Now       time.Time // for restartedAt and freeze timestamps
+	// ID identifies the request (the asking comment and the command's place in it), and
+	// Status where its status comment is; both "" on the CLI. They become trailers.
+	ID, Status string
 }
 
 // FileChange is one file written or deleted by a ChangeSet.

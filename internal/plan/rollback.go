@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"sort"
 	"strings"
+
+	"github.com/daytwo-dev/daytwo/internal/markdown"
 )
 
 // Trailers daytwo writes into its commit messages.
@@ -17,6 +19,15 @@ const (
 	TrailerEnv       = "Daytwo-Env"
 	TrailerRequester = "Daytwo-Requester"
 	TrailerOrigin    = "Daytwo-Origin"
+	// TrailerRequest is the request's identity (the asking comment and the command's place
+	// in it): a change PR carries a request at most once, however often it is delivered.
+	TrailerRequest = "Daytwo-Request"
+	// TrailerStatus is where the request's status comment is, so every asker of a
+	// stacked pull request hears what becomes of it.
+	TrailerStatus = "Daytwo-Status"
+	// TrailerSets names what the change sets (Fields), to tell when a later request in
+	// the same pull request overrides an earlier one.
+	TrailerSets = "Daytwo-Sets"
 )
 
 // buildRollback restores the overlay's own files (those under its directory) to their
@@ -101,9 +112,9 @@ func buildRollback(ctx context.Context, j *job) (*edit, error) {
 		}
 	}
 
-	restored := "`" + shortSHA(sha) + "`"
+	restored := markdown.Code(shortSHA(sha))
 	if subject != "" {
-		restored += " (" + subject + ")"
+		restored += " (" + markdown.Text(subject) + ")"
 	}
 	details := []string{"restores the files of the overlay directory `" + j.dir + "` as of " + restored}
 	const maxListed = 20
@@ -173,13 +184,13 @@ func trailer(tr map[string]string, key string) string {
 }
 
 func describeCommit(c CommitInfo) string {
-	s := "`" + shortSHA(c.SHA) + "` " + firstLine(c.Message)
+	s := markdown.Code(shortSHA(c.SHA)) + " " + markdown.Text(firstLine(c.Message))
 	tr := trailersOf(c)
 	if trailer(tr, TrailerAction) == "" {
 		return s + " (not made by daytwo)"
 	}
 	if who := trailer(tr, TrailerRequester); who != "" {
-		s += " (asked by @" + who + ")"
+		s += " (asked by " + mention(who) + ")"
 	}
 	return s
 }

@@ -1,0 +1,221 @@
+package ops
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/rs/zerolog"
+
+	ghapi "github.com/daytwo-dev/daytwo/internal/github"
+	"github.com/daytwo-dev/daytwo/internal/handler"
+	"github.com/daytwo-dev/daytwo/internal/plan"
+)
+
+// A target's open change is one pull request, its stack: every request for the target
+// while it is open is one more commit on its branch, each commit carrying its request's
+// trailers (who asked, the command, where the status comment is, what it sets). The
+// commits are the record of what the pull request carries; its title and description
+// are written from them.
+
+// statusRef is where st is, as the Daytwo-Status trailer holds it: owner/name#number/id.
+func statusRef(st *status) string {
+	t := st.thread
+	return fmt.Sprintf("%s/%s#%d/%d", t.Owner, t.Repo, t.Number, st.id)
+}
+
+func parseStatusRef(s string) (owner, name string, number int, id int64, ok bool) {
+	repo, rest, ok1 := strings.Cut(s, "#")
+	num, idStr, ok2 := strings.Cut(rest, "/")
+	owner, name, ok3 := strings.Cut(repo, "/")
+	n, err1 := strconv.Atoi(num)
+	i, err2 := strconv.ParseInt(idStr, 10, 64)
+	if !ok1 || !ok2 || !ok3 || err1 != nil || err2 != nil || owner == "" || name == "" {
+		return "", "", 0, 0, false
+	}
+	return owner, name, n, i, true
+}
+
+// carried is one request of a stack, read from its commit.
+type carried struct {
+	ghapi.Commit
+	trailers map[string]string
+}
+
+func (c carried) request() string { return c.trailers[plan.TrailerRequest] }
+func (c carried) sets() []string  { return strings.Fields(c.trailers[plan.TrailerSets]) }
+
+func requestsOf(commits []ghapi.Commit) []carried {
+	var out []carried
+	for _, c := range commits {
+		t := plan.ParseTrailers(c.Message)
+		if t[plan.TrailerAction] != "" {
+			out = append(out, carried{c, t})
+		}
+	}
+	return out
+}
+
+// carries finds the commit of request id among a stack's commits.
+func carries(commits []ghapi.Commit, id string) (ghapi.Commit, bool) {
+	for _, c := range requestsOf(commits) {
+		if c.request() == id {
+			return c.Commit, true
+		}
+	}
+	return ghapi.Commit{}, false
+}
+
+// overriddenBy is, for each request of a stack, the later request that set what it set.
+func overriddenBy(reqs []carried) map[int]carried {
+	out := map[int]carried{}
+	for i, c := range reqs {
+		for _, later := range reqs[i+1:] {
+			if plan.Overlaps(c.sets(), later.sets()) {
+				out[i] = later
+			}
+		}
+	}
+	return out
+}
+
+const (
+	stackOpen  = "<!-- daytwo-stack -->"
+	stackClose = "<!-- /daytwo-stack -->"
+)
+
+// stackText is the title and description of a stack: the first request's description
+// stays, followed by the list of the requests it carries.
+func stackText(body, service, env string, commits []ghapi.Commit) (title, text string) {
+	reqs := requestsOf(commits)
+	if i := strings.Index(body, stackOpen); i >= 0 {
+		if j := strings.Index(body, stackClose); j > i {
+			body = body[:i] + strings.TrimLeft(body[j+len(stackClose):], "\n")
+		}
+	}
+	var subjects []string
+	var b strings.Builder
+	b.WriteString(stackOpen + "\n## Requests in this pull request\n\n")
+	over := overriddenBy(reqs)
+	for i, c := range reqs {
+		subject := firstLine(c.Message)
+		subjects = append(subjects, strings.TrimPrefix(subject, service+"/"+env+": "))
+		fmt.Fprintf(&b, "%d. %s by @%s", i+1, codeSpan(c.trailers[plan.TrailerCommand]), c.trailers[plan.TrailerRequester])
+		if o := c.trailers[plan.TrailerOrigin]; strings.HasPrefix(o, "http") {
+			fmt.Fprintf(&b, " ([asked here](%s))", o)
+		}
+		fmt.Fprintf(&b, ": %s", codeSpan(subject))
+		if later, ok := over[i]; ok {
+			fmt.Fprintf(&b, " — overridden by %s", codeSpan(later.trailers[plan.TrailerCommand]))
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString(stackClose + "\n\n")
+	text = b.String() + body
+	if len(reqs) == 1 {
+		return firstLine(reqs[0].Message), text
+	}
+	title = fmt.Sprintf("%s/%s: %d changes — %s", service, env, len(reqs), strings.Join(subjects, "; "))
+	if utf8.RuneCountInString(title) > plan.MaxTitleLen {
+		title = string([]rune(title)[:plan.MaxTitleLen-1]) + "…"
+	}
+	return title, text
+}
+
+// retitle writes a stack's title and description again from its commits until the head
+// is the one they were written for: a request added meanwhile may have written its text
+// before this one's stale text landed.
+func (r *Runner) retitle(ctx context.Context, repo ghapi.Repo, pr ghapi.PR, service, env string) {
+	log := zerolog.Ctx(ctx)
+	for range 5 {
+		commits, err := repo.PullCommits(ctx, pr.Number)
+		if err != nil || len(commits) == 0 {
+			log.Warn().Err(err).Int("pr", pr.Number).Msg("cannot read the stack's commits")
+			return
+		}
+		body, err := repo.PullBody(ctx, pr.Number)
+		if err != nil {
+			log.Warn().Err(err).Int("pr", pr.Number).Msg("cannot read the stack's description")
+			return
+		}
+		title, text := stackText(body, service, env, commits)
+		head, err := repo.EditChange(ctx, pr.Number, title, text)
+		if err != nil {
+			log.Warn().Err(err).Int("pr", pr.Number).Msg("cannot update the stack's description")
+			return
+		}
+		if head == commits[len(commits)-1].SHA {
+			return
+		}
+	}
+}
+
+// noteOverridden tells the askers of earlier requests in pr that the newest one (cs, just
+// added) sets what they set: the pull request carries the newest value.
+func (r *Runner) noteOverridden(ctx context.Context, repo ghapi.Repo, pr *ghapi.PR, cs *plan.ChangeSet, req handler.Request) {
+	reqs := requestsOf(pr.Commits)
+	if len(reqs) < 2 {
+		return
+	}
+	newest := reqs[len(reqs)-1]
+	for _, c := range reqs[:len(reqs)-1] {
+		if c.request() == req.ID() || !plan.Overlaps(c.sets(), newest.sets()) {
+			continue
+		}
+		st := r.statusAt(ctx, repo, c.trailers[plan.TrailerStatus])
+		if st == nil || st.mark.State != ghapi.StateOpen {
+			continue
+		}
+		st.set(ghapi.StateOverridden, pr.Number).mark.By = req.ID()
+		st.step(ctx, "", fmt.Sprintf("⚠️ Overridden: @%s's %s, asked later, sets the same thing, and %s now carries that instead (%s).",
+			req.Author, codeSpan(c.trailers[plan.TrailerCommand]+" → "+newest.trailers[plan.TrailerCommand]), pr.URL, cs.Summary))
+	}
+}
+
+// statusAt resumes the status comment a Daytwo-Status trailer names; nil when it cannot.
+func (r *Runner) statusAt(ctx context.Context, repo ghapi.Repo, ref string) *status {
+	owner, name, number, id, ok := parseStatusRef(ref)
+	if !ok {
+		return nil
+	}
+	client := repo.Client
+	if !strings.EqualFold(owner+"/"+name, repo.FullName()) {
+		c, err := r.clientFor(ctx, owner, name)
+		if err != nil {
+			zerolog.Ctx(ctx).Warn().Err(err).Str("repo", owner+"/"+name).Msg("cannot reach the asking repository")
+			return nil
+		}
+		client = c
+	}
+	st, err := resumeStatus(ctx, ghapi.Thread{Client: client, Owner: owner, Repo: name, Number: number}, id)
+	if err != nil {
+		zerolog.Ctx(ctx).Warn().Err(err).Msg("cannot read the status comment")
+		return nil
+	}
+	return st
+}
+
+// statusesOf are the status comments of the requests pull request number carries (from
+// its commits), without those overridden within it, which were told so already.
+func (r *Runner) statusesOf(ctx context.Context, repo ghapi.Repo, number int) statuses {
+	commits, err := repo.PullCommits(ctx, number)
+	if err != nil {
+		zerolog.Ctx(ctx).Warn().Err(err).Int("pr", number).Msg("cannot read the pull request's requests")
+		return nil
+	}
+	var out statuses
+	seen := map[string]bool{}
+	for _, c := range requestsOf(commits) {
+		ref := c.trailers[plan.TrailerStatus]
+		if ref == "" || seen[ref] {
+			continue
+		}
+		seen[ref] = true
+		if st := r.statusAt(ctx, repo, ref); st != nil && st.mark.State != ghapi.StateOverridden {
+			out = append(out, st)
+		}
+	}
+	return out
+}
