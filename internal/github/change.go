@@ -49,24 +49,23 @@ type ChangeOptions struct {
 // maxBodyRunes is GitHub's limit on a pull request body.
 const maxBodyRunes = 65536
 
-// requestReviews asks users and teams to review. GitHub refuses the whole request when one
-// of them cannot review (not a collaborator, a team without access); then each is asked
-// alone and those refused are skipped, as GitHub skips such code owners itself.
-func (r Repo) requestReviews(ctx context.Context, number int, users, teams []string) error {
-	_, _, err := r.Client.PullRequests.RequestReviewers(ctx, r.Owner, r.Name, number, gh.ReviewersRequest{Reviewers: users, TeamReviewers: teams})
+// requestReviews asks users and teams to review and returns those GitHub refused. GitHub
+// refuses the whole request when one of them cannot review (not a collaborator, a team
+// without access); then each is asked alone and those refused are skipped, as GitHub
+// skips such code owners itself.
+func (r Repo) requestReviews(ctx context.Context, number int, users, teams []string) (refused []string, err error) {
+	_, _, err = r.Client.PullRequests.RequestReviewers(ctx, r.Owner, r.Name, number, gh.ReviewersRequest{Reviewers: users, TeamReviewers: teams})
 	switch {
 	case err == nil:
-		return nil
+		return nil, nil
 	case statusOf(err) != http.StatusUnprocessableEntity:
-		return fmt.Errorf("request reviews on #%d of %s: %w", number, r.FullName(), err)
-	case len(users)+len(teams) == 1:
-		zerolog.Ctx(ctx).Warn().Err(err).Int("pr", number).Msg("GitHub refused the reviewer; the pull request stays without the review request")
-		return nil
+		return nil, fmt.Errorf("request reviews on #%d of %s: %w", number, r.FullName(), err)
 	}
 	one := func(req gh.ReviewersRequest, who string) error {
 		_, _, err := r.Client.PullRequests.RequestReviewers(ctx, r.Owner, r.Name, number, req)
 		if err != nil && statusOf(err) == http.StatusUnprocessableEntity {
 			zerolog.Ctx(ctx).Warn().Err(err).Int("pr", number).Str("reviewer", who).Msg("GitHub refused a reviewer; skipped")
+			refused = append(refused, who)
 			return nil
 		}
 		if err != nil {
@@ -74,17 +73,25 @@ func (r Repo) requestReviews(ctx context.Context, number int, users, teams []str
 		}
 		return nil
 	}
+	if len(users)+len(teams) == 1 {
+		who := r.Owner + "/" + strings.Join(teams, "")
+		if len(users) == 1 {
+			who = users[0]
+		}
+		zerolog.Ctx(ctx).Warn().Err(err).Int("pr", number).Msg("GitHub refused the reviewer; the pull request stays without the review request")
+		return []string{who}, nil
+	}
 	for _, u := range users {
 		if err := one(gh.ReviewersRequest{Reviewers: []string{u}}, u); err != nil {
-			return err
+			return refused, err
 		}
 	}
 	for _, t := range teams {
 		if err := one(gh.ReviewersRequest{TeamReviewers: []string{t}}, r.Owner+"/"+t); err != nil {
-			return err
+			return refused, err
 		}
 	}
-	return nil
+	return refused, nil
 }
 
 // cleanUp removes what a failed change created: the pull request (closed) and the

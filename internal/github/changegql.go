@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	gh "github.com/google/go-github/v60/github"
@@ -277,6 +278,8 @@ type Finished struct {
 	// it is not the head they were made for, a newer request was added meanwhile and the
 	// text may be stale.
 	HeadAfterEdit string
+	// Refused are the reviewers ("user", "org/team") GitHub would not ask to review.
+	Refused []string
 }
 
 // CheckRun is a completed check run.
@@ -357,6 +360,12 @@ func (r Repo) FinishChange(ctx context.Context, g *GraphQL, pr *PR, f Finish) (d
 		vars["status"] = map[string]any{"id": f.CommentNodeID, "body": Truncate(f.CommentBody, MaxCommentBytes)}
 	}
 
+	var mu sync.Mutex
+	addRefused := func(who []string) {
+		mu.Lock()
+		done.Refused = append(done.Refused, who...)
+		mu.Unlock()
+	}
 	eg, gctx := errgroup.WithContext(ctx)
 	if len(sel) > 0 {
 		eg.Go(func() error {
@@ -393,7 +402,9 @@ func (r Repo) FinishChange(ctx context.Context, g *GraphQL, pr *PR, f Finish) (d
 				// GitHub refuses the whole request when one reviewer cannot review; REST
 				// asks each alone and skips those refused.
 				log.Warn().Str("error", e.Message).Msg("review request refused; asking reviewers one by one")
-				return r.requestReviews(gctx, pr.Number, users, teams)
+				refused, err := r.requestReviews(gctx, pr.Number, users, teams)
+				addRefused(refused)
+				return err
 			}
 			return nil
 		})
@@ -407,7 +418,11 @@ func (r Repo) FinishChange(ctx context.Context, g *GraphQL, pr *PR, f Finish) (d
 		})
 	}
 	if len(restUsers)+len(restTeams) > 0 {
-		eg.Go(func() error { return r.requestReviews(gctx, pr.Number, restUsers, restTeams) })
+		eg.Go(func() error {
+			refused, err := r.requestReviews(gctx, pr.Number, restUsers, restTeams)
+			addRefused(refused)
+			return err
+		})
 	}
 	if err := eg.Wait(); err != nil {
 		return done, r.withdraw(ctx, pr, err)

@@ -279,6 +279,14 @@ func (r *Runner) change(ctx context.Context, st *status, t *target, req handler.
 		}
 		log.Warn().Err(err).Int("pr", pr.Number).Msg("labelling or review requests of the grown stack failed")
 	}
+	if len(done.Refused) > 0 {
+		// The status must not say who reviews when GitHub would not ask them.
+		asked := slices.DeleteFunc(slices.Clone(reviewers), func(r string) bool {
+			return slices.ContainsFunc(done.Refused, func(x string) bool { return strings.EqualFold(strings.TrimPrefix(r, "@"), x) })
+		})
+		next = fmt.Sprintf("🔀 %s %s — %s (GitHub would not ask %s to review: %s)", verb, pr.URL, waitingText(env, asked), codeSpan(strings.Join(done.Refused, ", ")), "not collaborators of the repository, or teams without access")
+		done.Commented = false
+	}
 	if !done.Commented {
 		st.write(ctx, next)
 	}

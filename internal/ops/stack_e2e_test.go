@@ -203,3 +203,20 @@ func TestCancelStackTellsEveryAsker(t *testing.T) {
 		}
 	}
 }
+
+// A code owner GitHub will not ask to review (not a collaborator) is not named as the one
+// the change waits for.
+func TestStatusNamesOnlyReviewersGitHubAsked(t *testing.T) {
+	w := newWorld(t)
+	owners, _ := w.repo.File("main", ".github/CODEOWNERS")
+	w.repo.Commit("main", "a stranger owns staging", map[string]string{".github/CODEOWNERS": owners + "/apps/checkout/overlays/staging/ @ghost @acme/checkout-team\n"})
+	n := w.ask(t, "alice", "/scale 4 --service checkout --env staging")
+	st := w.status(t, n)
+	if strings.Contains(st, "approval from @ghost") || !strings.Contains(st, "approval from @acme/checkout-team") || !strings.Contains(st, "would not ask `ghost`") {
+		t.Fatalf("status:\n%s", st)
+	}
+	pr := w.openFor(t, "daytwo/staging/checkout/")
+	if strings.Join(pr.RequestedTeams, ",") != "checkout-team" || len(pr.RequestedReviewers) != 0 {
+		t.Errorf("requested %v %v", pr.RequestedReviewers, pr.RequestedTeams)
+	}
+}
