@@ -54,6 +54,7 @@ func (r Repo) ReadDefault(ctx context.Context, g *GraphQL, files []string) (*Def
     pullRequests(states: [OPEN], first: 100, orderBy: {field: CREATED_AT, direction: ASC}) {
       pageInfo { hasNextPage }
       nodes { number url title body headRefName headRefOid baseRefName isCrossRepository id
+        labels(first: 50) { nodes { name } }
         commits(last: 100) { nodes { commit { oid message } } } }
     }
   }
@@ -79,7 +80,12 @@ func (r Repo) ReadDefault(ctx context.Context, g *GraphQL, files []string) (*Def
 					BaseRefName       string `json:"baseRefName"`
 					IsCrossRepository bool   `json:"isCrossRepository"`
 					ID                string `json:"id"`
-					Commits           struct {
+					Labels            struct {
+						Nodes []struct {
+							Name string `json:"name"`
+						} `json:"nodes"`
+					} `json:"labels"`
+					Commits struct {
 						Nodes []struct {
 							Commit struct {
 								Oid     string `json:"oid"`
@@ -131,6 +137,9 @@ func (r Repo) ReadDefault(ctx context.Context, g *GraphQL, files []string) (*Def
 			continue
 		}
 		pr := PR{Number: n.Number, URL: n.URL, Branch: n.HeadRefName, HeadSHA: n.HeadRefOid, Body: n.Body, NodeID: n.ID}
+		for _, l := range n.Labels.Nodes {
+			pr.Labels = append(pr.Labels, l.Name)
+		}
 		for _, c := range n.Commits.Nodes {
 			pr.Commits = append(pr.Commits, Commit{SHA: c.Commit.Oid, Message: c.Commit.Message})
 		}

@@ -27,9 +27,11 @@ type PR struct {
 	NodeID  string
 	// Fresh is set when CreateChange opened it: FinishChange adds labels and reviewers.
 	Fresh bool
-	// Commits are the pull request's commits, oldest first, where they were read (the
-	// open pull requests of ReadDefault, PullCommits): a stack's requests are in their trailers.
+	// Commits are the pull request's commits, oldest first, and Labels its labels, where
+	// they were read (the open pull requests of ReadDefault): a stack's requests are in
+	// the commits' trailers.
 	Commits []Commit
+	Labels  []string
 }
 
 // Commit is one commit of a pull request.

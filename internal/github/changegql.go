@@ -138,21 +138,28 @@ func (r Repo) CreateChange(ctx context.Context, g *GraphQL, repoID string, cs *p
 	if err != nil {
 		return nil, r.cleanUp(ctx, cs.Branch, 0, fmt.Errorf("write %s in %s: %w", cs.Branch, r.FullName(), err))
 	}
+	// The mutation's fields all run even when an earlier one failed: a pull request may
+	// have been opened on a branch this call did not create or write. It is this call's own
+	// (nobody was told of it), so every failure below closes it.
+	opened := 0
+	if data.Pull != nil {
+		opened = data.Pull.PullRequest.Number
+	}
 	if e := ferrs.At("ref"); e != nil || data.Ref == nil {
 		if e != nil && strings.Contains(e.Message, "already exists") {
-			return nil, r.branchTaken(ctx, cs.Branch, opts.Base.Branch, ferrs)
+			return nil, r.branchTaken(ctx, cs.Branch, opts.Base.Branch, opened, ferrs)
 		}
 		return nil, fmt.Errorf("create branch %s in %s: %w", cs.Branch, r.FullName(), ferrs)
 	}
 	if e := ferrs.At("commit"); e != nil || data.Commit == nil {
 		if e != nil && e.Type == "STALE_DATA" {
-			return nil, r.cleanUp(ctx, cs.Branch, 0, &plan.Error{Code: plan.Conflict,
+			return nil, r.cleanUp(ctx, cs.Branch, opened, &plan.Error{Code: plan.Conflict,
 				Msg: fmt.Sprintf("branch `%s` of %s moved while daytwo wrote to it; plan again", cs.Branch, r.FullName()), Err: ferrs})
 		}
-		return nil, r.cleanUp(ctx, cs.Branch, 0, fmt.Errorf("commit to %s in %s: %w", cs.Branch, r.FullName(), ferrs))
+		return nil, r.cleanUp(ctx, cs.Branch, opened, fmt.Errorf("commit to %s in %s: %w", cs.Branch, r.FullName(), ferrs))
 	}
 	if data.Commit.Commit.Tree.Oid == opts.Base.Tree {
-		return nil, r.cleanUp(ctx, cs.Branch, 0, plan.Errorf(plan.NoChange, "the change leaves every file of %s as it is on `%s`; there is nothing to propose", r.FullName(), opts.Base.Branch))
+		return nil, r.cleanUp(ctx, cs.Branch, opened, plan.Errorf(plan.NoChange, "the change leaves every file of %s as it is on `%s`; there is nothing to propose", r.FullName(), opts.Base.Branch))
 	}
 	if e := ferrs.At("pull"); e != nil || data.Pull == nil {
 		if e != nil && strings.Contains(e.Message, "A pull request already exists") {
@@ -183,11 +190,18 @@ func (r Repo) giveWay(ctx context.Context, pr *PR, older int) {
 	}
 }
 
-// branchTaken handles a request's own branch that exists already. With an open pull
+// branchTaken handles a request's own branch that exists already. opened is a pull
+// request the same mutation opened from that branch (createPullRequest runs although
+// createRef failed): nobody was told of it, so it is closed first. With another open pull
 // request, another delivery of the request got there first: plan again and find it. With
 // none, an earlier attempt of the request was cut off before its pull request: the branch
 // is the request's own and nobody was told of it, so it is removed before planning again.
-func (r Repo) branchTaken(ctx context.Context, branch, base string, cause error) error {
+func (r Repo) branchTaken(ctx context.Context, branch, base string, opened int, cause error) error {
+	if opened > 0 {
+		if _, _, err := r.Client.PullRequests.Edit(context.WithoutCancel(ctx), r.Owner, r.Name, opened, &gh.PullRequest{State: gh.String("closed")}); err != nil {
+			return fmt.Errorf("close pull request #%d, opened on the existing branch %s: %w (%v)", opened, branch, err, cause)
+		}
+	}
 	pr, err := r.findPull(ctx, branch, base)
 	if err != nil {
 		return err
@@ -232,6 +246,11 @@ func (r Repo) AppendChange(ctx context.Context, g *GraphQL, cs *plan.ChangeSet, 
 	// on the next attempt, which then finds the request in the stack.
 	ferrs, err := g.Do(ctx, q, vars, &data)
 	if err != nil {
+		if ctx.Err() == nil {
+			// Whether the commit landed is unknown: reading again tells, as the request
+			// is then either in the stack or not.
+			return nil, &plan.Error{Code: plan.Conflict, Msg: fmt.Sprintf("adding to #%d got no answer; read again", stack.Number), Err: err}
+		}
 		return nil, fmt.Errorf("add to %s in %s: %w", stack.Branch, r.FullName(), err)
 	}
 	if e := ferrs.At("commit"); e != nil || data.Commit == nil {

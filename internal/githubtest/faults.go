@@ -21,6 +21,10 @@ type Fault struct {
 	Headers map[string]string
 	// Body is the answer's body; empty means a GitHub-style JSON error for Status.
 	Body string
+	// Lost carries the request out and then answers Status instead of the real answer, as
+	// when a proxy or the connection fails after GitHub did the work: the client cannot
+	// tell whether its write happened.
+	Lost bool
 }
 
 type faultRule struct {

@@ -340,12 +340,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		faultPath += "/" + entry.Operation
 	}
 
+	var lost *Fault
 	if f := s.takeFault(r.Method, faultPath); f != nil {
 		entry.Faulted = f.Status != 0
 		if f.Delay > 0 && !sleepCtx(r.Context(), f.Delay) {
 			return
 		}
-		if f.Status != 0 {
+		if f.Lost && f.Status != 0 {
+			lost = f
+		} else if f.Status != 0 {
 			s.writeFault(sw, f)
 			entry.Status = sw.status
 			s.record(entry)
@@ -360,7 +363,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		u.RawPath = strings.TrimPrefix(raw, "/api/v3")
 	}
 	r2.URL = &u
-	s.mux.ServeHTTP(sw, r2)
+	if lost != nil {
+		s.mux.ServeHTTP(httptest.NewRecorder(), r2) // done, and its answer thrown away
+		s.writeFault(sw, lost)
+	} else {
+		s.mux.ServeHTTP(sw, r2)
+	}
 	entry.Status = sw.status
 	entry.Installation = ri.installation
 	s.record(entry)

@@ -18,12 +18,17 @@ import (
 // reviewers are the code owners of the changed files (from the default branch's
 // CODEOWNERS), without the requester: GitHub does not let authors review their own asks.
 func reviewersOf(owners *codeowners.Owners, cs *plan.ChangeSet, requester string) []string {
-	if owners == nil {
-		return nil
-	}
 	paths := make([]string, len(cs.Files))
 	for i, f := range cs.Files {
 		paths[i] = f.Path
+	}
+	return ownersOf(owners, paths, requester)
+}
+
+// ownersOf are the code owners of paths, without the requester.
+func ownersOf(owners *codeowners.Owners, paths []string, requester string) []string {
+	if owners == nil {
+		return nil
 	}
 	var out []string
 	for _, o := range owners.For(paths...) {

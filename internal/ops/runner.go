@@ -196,14 +196,19 @@ func (r *Runner) change(ctx context.Context, st *status, t *target, req handler.
 	if open := t.read.OpenOn(t.head.Branch, prefix); len(open) > 0 {
 		stack = &open[0] // the oldest: a newer one lost a race and is giving way to it
 	}
+	labels := []string{"daytwo", "env/" + resolved.Env, "action/" + resolved.Name}
 	if stack != nil && !resolved.DryRun {
 		if c, ok := carries(stack.Commits, req.ID()); ok {
+			probe := repoconfig.Path
+			if svc != nil {
+				probe = path.Join(svc.OverlayPath(resolved.Env), "kustomization.yaml")
+			}
+			r.finishCarried(ctx, t, stack, labels, ownersOf(owners, []string{probe}, req.Author))
 			st.set(ghapi.StateOpen, stack.Number).step(ctx, "📝 Planned: "+firstLine(c.Message),
-				fmt.Sprintf("🔀 In %s — the change is there already (this request was delivered again).", stack.URL))
+				fmt.Sprintf("🔀 In %s — the change is there already (written by an earlier attempt of this request).", stack.URL))
 			return nil
 		}
 	}
-	labels := []string{"daytwo", "env/" + resolved.Env, "action/" + resolved.Name}
 
 	// Who asked and what the overlay holds are independent reads: one round trip for both.
 	snap, base := t.snap, t.head

@@ -3,6 +3,7 @@ package ops
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -218,4 +219,22 @@ func (r *Runner) statusesOf(ctx context.Context, repo ghapi.Repo, number int) st
 		}
 	}
 	return out
+}
+
+// finishCarried completes a pull request that carries the request already but lacks its
+// labels: an earlier attempt wrote the commit and was cut off before labelling it and
+// asking for reviews (a lost answer, a crash). Without them it could merge unnoticed.
+func (r *Runner) finishCarried(ctx context.Context, t *target, pr *ghapi.PR, labels, reviewers []string) {
+	var missing []string
+	for _, l := range labels {
+		if !slices.ContainsFunc(pr.Labels, func(h string) bool { return strings.EqualFold(h, l) }) {
+			missing = append(missing, l)
+		}
+	}
+	if len(missing) == 0 {
+		return
+	}
+	if _, err := t.repo.FinishChange(ctx, t.g, pr, ghapi.Finish{Labels: missing, Reviewers: reviewers, RepoID: t.read.RepoID}); err != nil {
+		zerolog.Ctx(ctx).Warn().Err(err).Int("pr", pr.Number).Msg("cannot complete the labels and reviews of a pull request an earlier attempt left")
+	}
 }

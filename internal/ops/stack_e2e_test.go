@@ -220,3 +220,32 @@ func TestStatusNamesOnlyReviewersGitHubAsked(t *testing.T) {
 		t.Errorf("requested %v %v", pr.RequestedReviewers, pr.RequestedTeams)
 	}
 }
+
+// A write whose answer is lost (GitHub did it, the answer never came) is found on the next
+// read, completed, and reported once, as neither an error nor a second change.
+func TestLostAnswersAreFoundAndCompleted(t *testing.T) {
+	for _, op := range []string{"daytwoChange", "daytwoStack"} {
+		t.Run(op, func(t *testing.T) {
+			w := newWorld(t)
+			if op == "daytwoStack" {
+				w.ask(t, "alice", "/scale 4 --service checkout --env staging")
+			}
+			w.GH.Fault("POST", "/api/graphql/"+op, githubtest.Fault{Status: 502, Times: 1, Lost: true})
+			n := w.ask(t, "sam", "/set-image 1.8.0 --service checkout --env staging")
+			pr := w.openFor(t, "daytwo/staging/checkout/")
+			if m := w.mark(t, n); m.State != "open" || m.PR != pr.Number {
+				t.Fatalf("status %+v:\n%s", m, w.status(t, n))
+			}
+			commits := len(w.repo.History(pr.Head)) - len(w.repo.History("main"))
+			if want := map[string]int{"daytwoChange": 1, "daytwoStack": 2}[op]; commits != want {
+				t.Errorf("%d commits on the branch, want %d", commits, want)
+			}
+			if got := strings.Join(pr.Labels, ","); !strings.Contains(got, "action/set-image") || !strings.Contains(got, "daytwo") {
+				t.Errorf("labels %s", got)
+			}
+			if len(w.daytwoBranches()) != 1 {
+				t.Errorf("branches %v", w.daytwoBranches())
+			}
+		})
+	}
+}
