@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+
+	"github.com/daytwo-dev/daytwo/internal/markdown"
 )
 
 // ErrNotForm is returned for an issue that carries no action/<verb> label of a known form:
@@ -52,20 +54,20 @@ func (e *FormError) Error() string {
 	return strings.Join(parts, "; ")
 }
 
-// Markdown renders the problems for a comment on the issue; user text shows as written and
-// pings no one.
+// Markdown renders the problems for a comment on the issue. Labels and messages are plain
+// text, so a person's text (quoted in a message) shows as written and pings no one.
 func (e *FormError) Markdown() string {
 	var b strings.Builder
 	if e.Form != "" {
-		fmt.Fprintf(&b, "This issue could not be read as a %s request:\n\n", code(e.Form))
+		fmt.Fprintf(&b, "This issue could not be read as a %s request:\n\n", markdown.Code(e.Form))
 	} else {
 		b.WriteString("This issue could not be read as a daytwo request:\n\n")
 	}
 	for _, p := range e.Problems {
 		if p.Label != "" {
-			fmt.Fprintf(&b, "- **%s**: %s\n", mdLiteral(p.Label), mdLiteral(p.Message))
+			fmt.Fprintf(&b, "- **%s**: %s\n", markdown.Text(p.Label), markdown.Text(p.Message))
 		} else {
-			fmt.Fprintf(&b, "- %s\n", mdLiteral(p.Message))
+			fmt.Fprintf(&b, "- %s\n", markdown.Text(p.Message))
 		}
 	}
 	b.WriteString("\nFix the issue body, or open a new issue from the form.\n")

@@ -3,6 +3,8 @@ package command
 import (
 	"fmt"
 	"strings"
+
+	"github.com/daytwo-dev/daytwo/internal/markdown"
 )
 
 // Synopsis is the one-line form of a command with its own flags: "/promote <env> [--from <env>]".
@@ -88,9 +90,9 @@ func (r *Registry) Help(topic string) string {
 	if _, ok := r.specs[topic]; ok {
 		return r.commandHelp(topic)
 	}
-	note := fmt.Sprintf("There is no command %s.", code("/"+topic))
+	note := fmt.Sprintf("There is no command %s.", markdown.Code("/"+topic))
 	if s := Suggest(topic, r.Names()); s != "" {
-		note = fmt.Sprintf("There is no command %s; did you mean %s?", code("/"+topic), code("/"+s))
+		note = fmt.Sprintf("There is no command %s; did you mean %s?", markdown.Code("/"+topic), markdown.Code("/"+s))
 	}
 	return note + "\n\n" + r.overview()
 }
@@ -108,7 +110,7 @@ func (r *Registry) overview() string {
 		if s.Mutating {
 			changes = "yes"
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s |\n", cell(code(r.Synopsis(n))), cell(text(s.Summary)), changes)
+		fmt.Fprintf(&b, "| %s | %s | %s |\n", markdown.Cell(markdown.Code(r.Synopsis(n))), markdown.Cell(text(s.Summary)), changes)
 	}
 	common := r.commonFlags()
 	b.WriteString("\n### Flags of every command\n\n")
@@ -124,7 +126,7 @@ func (r *Registry) overview() string {
 			lines = append(lines, ex[0].Line)
 		}
 	}
-	b.WriteString(fenced(strings.Join(lines, "\n")))
+	b.WriteString(markdown.Fence("", strings.Join(lines, "\n")))
 	b.WriteString("\nWrite `/help <command>` (or `/<command> --help`) for the details of one command.\n")
 	return b.String()
 }
@@ -149,7 +151,7 @@ func (r *Registry) commonFlags() commonFlagSets {
 func (r *Registry) commandHelp(name string) string {
 	s := r.specs[name]
 	var b strings.Builder
-	fmt.Fprintf(&b, "## /%s\n\n%s\n\n%s.", s.Name, code(r.Synopsis(name)), text(s.Summary))
+	fmt.Fprintf(&b, "## /%s\n\n%s\n\n%s.", s.Name, markdown.Code(r.Synopsis(name)), text(s.Summary))
 	if s.Mutating {
 		b.WriteString(" Opens a pull request; add `--dry-run` to see the change without one.")
 	}
@@ -162,7 +164,7 @@ func (r *Registry) commandHelp(name string) string {
 	if len(s.Examples) > 0 {
 		b.WriteString("\n### Examples\n\n| Example | What it does |\n| --- | --- |\n")
 		for _, ex := range s.Examples {
-			fmt.Fprintf(&b, "| %s | %s |\n", cell(code(ex.Line)), cell(text(ex.Text)))
+			fmt.Fprintf(&b, "| %s | %s |\n", markdown.Cell(markdown.Code(ex.Line)), markdown.Cell(text(ex.Text)))
 		}
 	}
 	return b.String()
@@ -171,39 +173,13 @@ func (r *Registry) commandHelp(name string) string {
 func writeFlagTable(b *strings.Builder, flags []Flag) {
 	b.WriteString("| Flag | Meaning |\n| --- | --- |\n")
 	for _, f := range flags {
-		fmt.Fprintf(b, "| %s | %s |\n", cell(code(strings.TrimSpace(flagColumn(f)))), cell(text(f.Usage)))
+		fmt.Fprintf(b, "| %s | %s |\n", markdown.Cell(markdown.Code(strings.TrimSpace(flagColumn(f)))), markdown.Cell(text(f.Usage)))
 	}
 }
 
-// code writes s as an inline code span, with a fence longer than any backtick run in s.
-func code(s string) string {
-	fence := strings.Repeat("`", longestRun(s, '`')+1)
-	if strings.HasPrefix(s, "`") || strings.HasSuffix(s, "`") {
-		return fence + " " + s + " " + fence
-	}
-	return fence + s + fence
-}
-
-// fenced writes s as a fenced code block.
-func fenced(s string) string {
-	fence := strings.Repeat("`", max(3, longestRun(s, '`')+1))
-	return fence + "\n" + s + "\n" + fence + "\n"
-}
-
-func longestRun(s string, c rune) int {
-	best, n := 0, 0
-	for _, r := range s {
-		if r == c {
-			n++
-			best = max(best, n)
-		} else {
-			n = 0
-		}
-	}
-	return best
-}
-
-// text escapes what markdown would take as HTML (placeholders like <env>) outside code spans.
+// text writes daytwo's own prose (a Spec's summary, description or flag usage), which may
+// hold code spans, escaping what markdown would take as HTML (placeholders like <env>)
+// outside them. A person's text goes through markdown.Text instead.
 func text(s string) string {
 	var b strings.Builder
 	inCode := false
@@ -222,6 +198,3 @@ func text(s string) string {
 	}
 	return b.String()
 }
-
-// cell escapes pipes, which end a table cell even inside code spans.
-func cell(s string) string { return strings.ReplaceAll(s, "|", `\|`) }

@@ -2,30 +2,18 @@ package command
 
 import (
 	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/daytwo-dev/daytwo/internal/markdown/mdtest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 func golden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if string(want) != got {
-		t.Errorf("%s differs from the output (run go test -update after checking):\n%s", path, got)
-	}
+	mdtest.Golden(t, filepath.Join("testdata", name), got, *update)
 }
 
 func TestHelpGolden(t *testing.T) {

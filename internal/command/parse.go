@@ -3,10 +3,11 @@ package command
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/daytwo-dev/daytwo/internal/markdown"
 )
 
 // Result is one outcome of a comment: a Command to run, or a Reply to post. Exactly one
@@ -17,49 +18,38 @@ type Result struct {
 }
 
 // Reply is an answer to post instead of running a command: a usage error, a near-miss
-// verb, or a comment asking for too much.
+// verb, a comment asking for too much, or an issue that could not be read as its form.
 type Reply struct {
 	Line    string // the line it answers, as written; "" when it is about the whole comment
 	Command string // verb the line was taken for, or ""
 	Message string // what is wrong and how to fix it
 	Usage   string // usage text of the command, or ""
+	// Form is set for an issue opened from a form that could not be read; Markdown shows
+	// its problems instead of the fields above.
+	Form *FormError
 }
 
-// Markdown renders the reply for a comment. The line and the usage go in code blocks and
-// the message is escaped, so a user's text shows as written and pings no one.
+// Markdown renders the reply for a comment. The line and the usage go in fenced code
+// blocks and the message is plain text, so a person's text shows as written, is never
+// HTML and pings no one. It starts with a code fence: the caller puts it on a line of its
+// own.
 func (r Reply) Markdown() string {
+	if r.Form != nil {
+		return r.Form.Markdown()
+	}
 	var b strings.Builder
 	if r.Line != "" {
-		b.WriteString(fenced(r.Line))
+		b.WriteString(markdown.Fence("", r.Line))
 		b.WriteString("\n")
 	}
-	b.WriteString(mdLiteral(r.Message))
+	b.WriteString(markdown.Text(r.Message))
 	b.WriteString("\n")
 	if r.Usage != "" {
 		b.WriteString("\nUsage:\n\n")
-		b.WriteString(fenced(strings.TrimRight(r.Usage, "\n")))
+		b.WriteString(markdown.Fence("", strings.TrimRight(r.Usage, "\n")))
 	}
 	return b.String()
 }
-
-var mentionRE = regexp.MustCompile("@[A-Za-z0-9_][A-Za-z0-9_./-]*")
-
-// mdLiteral writes text for markdown so that it shows as written: characters markdown
-// would interpret are escaped, and @mentions go in code spans, where GitHub notifies no one.
-func mdLiteral(s string) string {
-	var b strings.Builder
-	last := 0
-	for _, m := range mentionRE.FindAllStringIndex(s, -1) {
-		b.WriteString(mdEscaper.Replace(s[last:m[0]]))
-		b.WriteString(code(s[m[0]:m[1]]))
-		last = m[1]
-	}
-	b.WriteString(mdEscaper.Replace(s[last:]))
-	return b.String()
-}
-
-var mdEscaper = strings.NewReplacer(`\`, `\\`, "`", "\\`", "*", `\*`, "_", `\_`, "[", `\[`, "]", `\]`,
-	"<", `\<`, ">", `\>`, "~", `\~`, "|", `\|`)
 
 // Parse reads a comment (or any markdown text) and returns what to do about each command
 // in it, in order. An empty result means the text asks daytwo nothing: stay silent.

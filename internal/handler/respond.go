@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -13,6 +14,7 @@ import (
 
 	"github.com/daytwo-dev/daytwo/internal/command"
 	ghapi "github.com/daytwo-dev/daytwo/internal/github"
+	"github.com/daytwo-dev/daytwo/internal/markdown"
 )
 
 // Runner carries out day-2 commands asked for on GitHub and follows the PRs they open.
@@ -88,15 +90,33 @@ func (r *Responder) Respond(ctx context.Context, req Request) error {
 			req.Ack = false // one reaction per request
 		}
 	}
-	replies = nonEmpty(replies)
-	if len(replies) == 0 {
+	body := replyBody(req.Author, replies)
+	if body == "" {
 		return nil
 	}
-	if _, err := thread.Comment(ctx, "@"+req.Author+" "+strings.Join(replies, "\n\n---\n\n")); err != nil {
+	if _, err := thread.Comment(ctx, body); err != nil {
 		return err
 	}
 	return nil
 }
+
+// replyBody is the comment answering author: a mention of them, then each non-empty part
+// (markdown that may open with a block, such as a code fence) after a blank line and
+// divided by rules. "" when there is nothing to say.
+func replyBody(author string, parts []string) string {
+	parts = nonEmpty(parts)
+	if len(parts) == 0 {
+		return ""
+	}
+	to := "@" + author
+	if !loginRE.MatchString(author) {
+		to = markdown.Text(author) // not a login: no one to mention
+	}
+	return to + "\n\n" + strings.Join(parts, "\n\n---\n\n")
+}
+
+// loginRE is a GitHub login.
+var loginRE = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$`)
 
 // Acknowledge reacts 👀 to the request: to its comment, or to the issue it opened. A
 // failure is logged only; the answer that follows matters more.
@@ -123,7 +143,7 @@ func (r *Responder) parse(req Request) []command.Result {
 		case !errors.Is(err, command.ErrNotForm):
 			var fe *command.FormError
 			if errors.As(err, &fe) {
-				return []command.Result{{Reply: &command.Reply{Message: fe.Markdown()}}}
+				return []command.Result{{Reply: &command.Reply{Form: fe}}}
 			}
 			return []command.Result{{Reply: &command.Reply{Message: err.Error()}}}
 		}

@@ -15,11 +15,7 @@ import (
 
 // prTemplates are the embedded PR templates; a parse error is a build defect, caught by
 // every test that plans.
-var prTemplates = template.Must(template.New("pr").Funcs(template.FuncMap{
-	"code":  inlineCode,
-	"fence": fence,
-	"quote": quote,
-}).ParseFS(templates.PR, "pr/*.tmpl"))
+var prTemplates = template.Must(template.New("pr").Funcs(prFuncs).ParseFS(templates.PR, "pr/*.tmpl"))
 
 // prData is what the PR templates see.
 type prData struct {
@@ -329,47 +325,6 @@ func refPart(s string) string {
 		return "_"
 	}
 	return out
-}
-
-// inlineCode wraps s in a code span whose fence outnumbers the backticks inside it.
-func inlineCode(s string) string {
-	s = oneLine(s)
-	ticks := strings.Repeat("`", longestRun(s, '`')+1)
-	if strings.HasPrefix(s, "`") || strings.HasSuffix(s, "`") {
-		return ticks + " " + s + " " + ticks
-	}
-	return ticks + s + ticks
-}
-
-// fence wraps s in a fenced code block longer than any backtick run inside it.
-func fence(s, lang string) string {
-	ticks := strings.Repeat("`", max(3, longestRun(s, '`')+1))
-	if s != "" && !strings.HasSuffix(s, "\n") {
-		s += "\n"
-	}
-	return ticks + lang + "\n" + s + ticks
-}
-
-// quote makes s a markdown block quote.
-func quote(s string) string {
-	lines := strings.Split(strings.ReplaceAll(s, "\r\n", "\n"), "\n")
-	for i, l := range lines {
-		lines[i] = strings.TrimRight("> "+l, " ")
-	}
-	return strings.Join(lines, "\n")
-}
-
-func longestRun(s string, c byte) int {
-	best, run := 0, 0
-	for i := 0; i < len(s); i++ {
-		if s[i] == c {
-			run++
-			best = max(best, run)
-		} else {
-			run = 0
-		}
-	}
-	return best
 }
 
 // oneLine folds whitespace runs, newlines included, to single spaces.

@@ -93,22 +93,21 @@ func TestBranchName(t *testing.T) {
 	}
 }
 
-func TestInlineCodeAndFence(t *testing.T) {
-	for in, want := range map[string]string{
-		"plain":      "`plain`",
-		"a`b":        "``a`b``",
-		"`edge`":     "`` `edge` ``",
-		"two\nlines": "`two lines`",
-	} {
-		if got := inlineCode(in); got != want {
-			t.Errorf("inlineCode(%q) = %q, want %q", in, got, want)
-		}
-	}
-	if got := fence("x ``` y\n", "diff"); got != "````diff\nx ``` y\n````" {
+// The template functions; markdown.Code, which "code" is, has its tests in its package.
+func TestTemplateFuncs(t *testing.T) {
+	if got := prFence("x ``` y\n", "diff"); got != "````diff\nx ``` y\n````" {
 		t.Errorf("fence = %q", got)
 	}
 	if got := quote("a\n\nb"); got != "> a\n>\n> b" {
 		t.Errorf("quote = %q", got)
+	}
+	if got := quote("# not a heading\n<b>@acme/everyone</b>"); got != "> \\# not a heading\n> \\<b\\>`@acme/everyone`\\</b\\>" {
+		t.Errorf("quote = %q", got)
+	}
+	for in, want := range map[string]string{"alice": "@alice", "acme/everyone": "acme/everyone", "x]y": "x\\]y"} {
+		if got := mention(in); got != want {
+			t.Errorf("mention(%q) = %q, want %q", in, got, want)
+		}
 	}
 }
 

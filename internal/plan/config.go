@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/daytwo-dev/daytwo/internal/command"
+	"github.com/daytwo-dev/daytwo/internal/markdown"
 	"github.com/daytwo-dev/daytwo/internal/overlay"
 	"github.com/daytwo-dev/daytwo/internal/repoconfig"
 )
@@ -54,11 +55,11 @@ func buildConfig(_ context.Context, j *job) (*edit, error) {
 		if had {
 			from = shownValue(old)
 		}
-		details = append(details, fmt.Sprintf("%s: %s → %s", inlineCode(kv.Key), from, shownValue(kv.Value)))
+		details = append(details, fmt.Sprintf("%s: %s → %s", markdown.Code(kv.Key), from, shownValue(kv.Value)))
 		changed = append(changed, kv.Key)
 	}
 	for _, k := range unset {
-		details = append(details, fmt.Sprintf("%s: %s → (unset)", inlineCode(k), shownValue(data[k])))
+		details = append(details, fmt.Sprintf("%s: %s → (unset)", markdown.Code(k), shownValue(data[k])))
 	}
 	noChange := fmt.Sprintf("%s in %s already has %s", j.svc.Name, j.cmd.Env, pairs(set))
 	if len(details) == 0 {
@@ -123,7 +124,7 @@ func pairs(kvs []command.KeyValue) string {
 }
 
 // shownValue quotes a value for the PR body, shortened: the file diff has it whole.
-func shownValue(v string) string { return inlineCode(clipRunes(v, 80)) }
+func shownValue(v string) string { return markdown.Code(clipRunes(v, 80)) }
 
 // validConfigKey is Kubernetes' rule for ConfigMap keys.
 func validConfigKey(k string) bool {

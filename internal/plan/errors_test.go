@@ -298,7 +298,7 @@ func TestBreakGlassPlansThroughAFreeze(t *testing.T) {
 	if meta, _ := ParseMetadata(cs.Body); meta["breakGlass"] != "true" {
 		t.Errorf("body metadata %v", meta)
 	}
-	for _, want := range []string{"**Break-glass:**", "while prod is frozen since 2026-11-20 10:00 UTC by @bob: release week", "two owners must approve"} {
+	for _, want := range []string{"**Break-glass:**", "while prod is frozen since 2026-11-20 10:00 UTC by `@bob`: release week", "two owners must approve"} {
 		if !strings.Contains(cs.Body, want) {
 			t.Errorf("body lacks %q", want)
 		}

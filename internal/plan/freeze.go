@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/daytwo-dev/daytwo/internal/markdown"
 	"github.com/daytwo-dev/daytwo/internal/repoconfig"
 )
 
@@ -31,7 +32,7 @@ func (p *Planner) planFreeze(ctx context.Context, j *job, configFile []byte) (*C
 		next = &repoconfig.Freeze{Reason: j.cmd.Reason, By: j.req.Requester, Since: j.req.Now.UTC().Truncate(time.Second)}
 		e.what = "freeze"
 		e.summary = fmt.Sprintf("freeze %s: daytwo refuses changes to it until /unfreeze", env)
-		e.details = []string{freezeText(env, next)}
+		e.details = []string{markdown.Text(freezeText(env, next))}
 		e.risk = RiskLow
 	} else {
 		if !frozen {
@@ -39,7 +40,7 @@ func (p *Planner) planFreeze(ctx context.Context, j *job, configFile []byte) (*C
 		}
 		e.what = "unfreeze"
 		e.summary = fmt.Sprintf("unfreeze %s: daytwo accepts changes to it again", env)
-		e.details = []string{"lifts: " + freezeText(env, current)}
+		e.details = []string{"lifts: " + markdown.Text(freezeText(env, current))}
 	}
 
 	out, err := repoconfig.SetFreeze(configFile, env, next)

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/daytwo-dev/daytwo/internal/markdown"
 )
 
 // Live is what Argo CD reports for one environment, filled by the caller.
@@ -42,27 +44,27 @@ const maxComment = 60000
 // mermaid diagram of the promotion path.
 func (v StatusView) Markdown() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "### %s\n\n", v.Service)
+	fmt.Fprintf(&b, "### %s\n\n", markdown.Text(v.Service))
 	if c := v.Catalog; c != nil {
 		var facts []string
 		if c.Description != "" {
-			facts = append(facts, cell(c.Description))
+			facts = append(facts, markdown.Text(c.Description))
 		}
 		if c.Owner != "" {
-			facts = append(facts, "owner **"+cell(entityName(c.Owner))+"**")
+			facts = append(facts, "owner **"+markdown.Text(entityName(c.Owner))+"**")
 		}
 		if c.System != "" {
-			facts = append(facts, "system "+cell(entityName(c.System)))
+			facts = append(facts, "system "+markdown.Text(entityName(c.System)))
 		}
 		if c.Lifecycle != "" {
-			facts = append(facts, c.Lifecycle)
+			facts = append(facts, markdown.Text(c.Lifecycle))
 		}
 		if len(c.DependsOn) > 0 {
 			deps := make([]string, len(c.DependsOn))
 			for i, d := range c.DependsOn {
 				deps[i] = entityName(d)
 			}
-			facts = append(facts, "depends on "+cell(strings.Join(deps, ", ")))
+			facts = append(facts, "depends on "+markdown.Text(strings.Join(deps, ", ")))
 		}
 		b.WriteString(strings.Join(facts, " · "))
 		b.WriteString("\n\n")
@@ -75,12 +77,12 @@ func (v StatusView) Markdown() string {
 	b.WriteString("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
 	for _, e := range v.Envs {
 		d := e.Desired
-		row := []string{"**" + e.Env + "**", "—", "—", "—", "—", "—", "—", "—", "—", "—"}
+		row := []string{"**" + cell(e.Env) + "**", "—", "—", "—", "—", "—", "—", "—", "—", "—"}
 		if d != nil && d.Deployed {
-			row[1] = "`" + cell(versions(d)) + "`"
+			row[1] = code(versions(d))
 			row[2] = replicasText(d)
 			if d.ConfigHash != "" {
-				row[3] = "`" + d.ConfigHash + "`"
+				row[3] = code(d.ConfigHash)
 			}
 		} else if d != nil {
 			row[1] = "not deployed"
@@ -92,9 +94,9 @@ func (v StatusView) Markdown() string {
 			if l.Err != "" {
 				row[5] = "⚠️ " + cell(l.Err)
 			} else {
-				row[5] = syncIcon(l.Sync) + " " + orDash(l.Sync)
-				row[6] = healthIcon(l.Health) + " " + orDash(l.Health)
-				row[7] = shortRev(l.Revision)
+				row[5] = syncIcon(l.Sync) + " " + orDash(cell(l.Sync))
+				row[6] = healthIcon(l.Health) + " " + orDash(cell(l.Health))
+				row[7] = cell(shortRev(l.Revision))
 				if !l.LastSynced.IsZero() {
 					row[8] = l.LastSynced.UTC().Format("2006-01-02 15:04")
 				}
@@ -112,7 +114,8 @@ func (v StatusView) Markdown() string {
 	if !live {
 		b.WriteString("\nLive state is not shown: daytwo has no Argo CD connection configured.\n")
 	}
-	b.WriteString("\n```mermaid\nflowchart LR\n")
+	var m strings.Builder
+	m.WriteString("flowchart LR\n")
 	for i, e := range v.Envs {
 		label := e.Env
 		if e.Desired != nil && e.Desired.Deployed {
@@ -123,22 +126,23 @@ func (v StatusView) Markdown() string {
 		if e.Live != nil && e.Live.Health != "" {
 			label += "<br/>" + e.Live.Health
 		}
-		fmt.Fprintf(&b, "  e%d[\"%s\"]\n", i, mermaidText(label))
+		fmt.Fprintf(&m, "  e%d[\"%s\"]\n", i, mermaidText(label))
 		if i > 0 {
-			fmt.Fprintf(&b, "  e%d --> e%d\n", i-1, i)
+			fmt.Fprintf(&m, "  e%d --> e%d\n", i-1, i)
 		}
 		if e.Live != nil {
 			switch {
 			case e.Live.Health == "Degraded" || e.Live.Health == "Missing":
-				fmt.Fprintf(&b, "  style e%d fill:#fdd,stroke:#c00\n", i)
+				fmt.Fprintf(&m, "  style e%d fill:#fdd,stroke:#c00\n", i)
 			case e.Live.Sync == "OutOfSync" || e.Live.Health == "Progressing":
-				fmt.Fprintf(&b, "  style e%d fill:#ffd,stroke:#b90\n", i)
+				fmt.Fprintf(&m, "  style e%d fill:#ffd,stroke:#b90\n", i)
 			case e.Live.Health == "Healthy":
-				fmt.Fprintf(&b, "  style e%d fill:#dfd,stroke:#080\n", i)
+				fmt.Fprintf(&m, "  style e%d fill:#dfd,stroke:#080\n", i)
 			}
 		}
 	}
-	b.WriteString("```\n")
+	b.WriteString("\n")
+	b.WriteString(markdown.Fence("mermaid", m.String()))
 	return clip(b.String())
 }
 
@@ -150,7 +154,7 @@ func HistoryMarkdown(actions []Action, repoURL string) string {
 	var b strings.Builder
 	b.WriteString("| when (UTC) | action | service | env | asked by | change |\n| --- | --- | --- | --- | --- | --- |\n")
 	for _, a := range actions {
-		change := "`" + shortRev(a.SHA) + "`"
+		change := code(shortRev(a.SHA))
 		if a.PR > 0 && repoURL != "" {
 			change = fmt.Sprintf("[#%d](%s/pull/%d)", a.PR, strings.TrimSuffix(repoURL, "/"), a.PR)
 		}
@@ -158,9 +162,9 @@ func HistoryMarkdown(actions []Action, repoURL string) string {
 		if a.Requester != "" {
 			who = cell(a.Requester) // no @: listing history must not notify everyone in it
 		}
-		what := a.Action
+		what := cell(a.Action)
 		if a.Command != "" {
-			what = "`" + cell(strings.ReplaceAll(a.Command, "`", "'")) + "`"
+			what = code(a.Command)
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", a.When.UTC().Format("2006-01-02 15:04"), what, orDash(cell(a.Service)), orDash(cell(a.Env)), who, change)
 	}
@@ -170,21 +174,22 @@ func HistoryMarkdown(actions []Action, repoURL string) string {
 // Markdown renders the differences, or says there are none.
 func (d *EnvDiff) Markdown() string {
 	if d.Empty() {
-		return fmt.Sprintf("%s runs the same in %s and %s: same images, replicas and config.\n", d.Service, d.A, d.B)
+		return fmt.Sprintf("%s runs the same in %s and %s: same images, replicas and config.\n",
+			markdown.Text(d.Service), markdown.Text(d.A), markdown.Text(d.B))
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s: what differs between **%s** and **%s**\n\n", d.Service, d.A, d.B)
+	fmt.Fprintf(&b, "%s: what differs between **%s** and **%s**\n\n", markdown.Text(d.Service), markdown.Text(d.A), markdown.Text(d.B))
 	section := func(title string, cs []Change, note string) {
 		if len(cs) == 0 {
 			return
 		}
-		fmt.Fprintf(&b, "**%s**%s\n\n| | %s | %s |\n| --- | --- | --- |\n", title, note, d.A, d.B)
+		fmt.Fprintf(&b, "**%s**%s\n\n| | %s | %s |\n| --- | --- | --- |\n", title, note, cell(d.A), cell(d.B))
 		for _, c := range cs {
-			fmt.Fprintf(&b, "| %s | %s | %s |\n", cell(c.What), orDash(code(c.A)), orDash(code(c.B)))
+			fmt.Fprintf(&b, "| %s | %s | %s |\n", code(c.What), orDash(code(c.A)), orDash(code(c.B)))
 		}
 		b.WriteString("\n")
 	}
-	section("Images", d.Images, " (`/promote "+d.B+" --from "+d.A+"` carries these)")
+	section("Images", d.Images, " ("+markdown.Code("/promote "+d.B+" --from "+d.A)+" carries these)")
 	section("Config", d.Config, "")
 	section("Replicas", d.Replicas, " (per environment; not promoted)")
 	return clip(b.String())
@@ -266,19 +271,16 @@ func orDash(s string) string {
 	return s
 }
 
+// code shows s as code in a table cell; "" for nothing.
 func code(s string) string {
 	if s == "" {
 		return ""
 	}
-	return "`" + cell(strings.ReplaceAll(s, "`", "'")) + "`"
+	return markdown.Cell(markdown.Code(s))
 }
 
-// cell makes text safe inside a table cell: no pipes or line breaks.
-func cell(s string) string {
-	s = strings.ReplaceAll(s, "|", "\\|")
-	s = strings.ReplaceAll(s, "\r", "")
-	return strings.ReplaceAll(s, "\n", " ")
-}
+// cell shows s as plain text in a table cell.
+func cell(s string) string { return markdown.Cell(markdown.Text(s)) }
 
 // mermaidText escapes what would end a quoted mermaid label.
 func mermaidText(s string) string {
