@@ -54,7 +54,8 @@ func Fence(lang, s string) string {
 // start. @mentions and issue references (#123, GH-123) go in code spans, where GitHub
 // neither notifies nor links. Line breaks become spaces and surrounding white space is
 // dropped, so the result fits anywhere inline: in a sentence, a list item, a table cell
-// (through Cell) or a heading.
+// (through Cell) or a heading. A web address may still become a link (GFM's autolinks),
+// which shows the same text.
 func Text(s string) string {
 	s = strings.TrimSpace(foldLines(s))
 	var b strings.Builder
