@@ -78,7 +78,8 @@ func (r *Responder) Respond(ctx context.Context, req Request) error {
 	defer func() { <-acked }()
 
 	var replies []string
-	for _, res := range results {
+	for i, res := range results {
+		req.Index = i + 1
 		switch {
 		case res.Reply != nil:
 			replies = append(replies, res.Reply.Markdown())

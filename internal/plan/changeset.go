@@ -139,6 +139,9 @@ func (p *Planner) finish(j *job, e *edit, files []FileChange, rendered string) (
 		{TrailerEnv, cmd.Env},
 		{TrailerRequester, j.req.Requester},
 		{TrailerOrigin, j.req.Origin},
+		{TrailerRequest, j.req.ID},
+		{TrailerStatus, j.req.Status},
+		{TrailerSets, strings.Join(Fields(cmd), " ")},
 	} {
 		if t.Value = oneLine(t.Value); t.Value != "" {
 			d.Trailers = append(d.Trailers, t)
