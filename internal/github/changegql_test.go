@@ -100,7 +100,7 @@ func TestCreateChangeInOneRequestThenFinish(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !pr.Fresh || pr.Reused || pr.NodeID == "" || pr.Number == 0 {
+	if !pr.Fresh || pr.NodeID == "" || pr.Number == 0 {
 		t.Fatalf("pr: %+v", pr)
 	}
 	if got := e.graphqlCalls(); strings.Join(got, ",") != "graphql daytwoChange" {
@@ -115,12 +115,12 @@ func TestCreateChangeInOneRequestThenFinish(t *testing.T) {
 	}
 	e.reset()
 
-	commented, err := e.repo.FinishChange(e.ctx, g, pr, ghapi.Finish{
+	done, err := e.repo.FinishChange(e.ctx, g, pr, ghapi.Finish{
 		Labels: opts.Labels, Reviewers: opts.Reviewers, IDs: ids, RepoID: read.RepoID,
 		Check: &ghapi.CheckRun{Name: "daytwo/render", Conclusion: "success", Title: "renders", Summary: "ok"},
 	})
-	if err != nil || commented {
-		t.Fatalf("FinishChange: %v (commented %v without a comment)", err, commented)
+	if err != nil || done.Commented || done.HeadAfterEdit != "" {
+		t.Fatalf("FinishChange: %v (%+v without a comment or a title)", err, done)
 	}
 	// action/scale had no id: it went through REST, beside the one mutation.
 	got := e.graphqlCalls()
@@ -136,13 +136,25 @@ func TestCreateChangeInOneRequestThenFinish(t *testing.T) {
 		t.Errorf("check runs: %+v", runs)
 	}
 
-	// The same change again finds the branch taken and reuses the open PR through REST.
-	again, err := e.repo.CreateChange(e.ctx, g, read.RepoID, e.changeSet(5), opts)
-	if err != nil || !again.Reused || again.Number != pr.Number || again.Fresh {
-		t.Fatalf("again: %+v %v", again, err)
+	// The same change again finds the branch taken by its open PR: a Conflict that changes
+	// nothing (the REST path that reused or force-moved the branch is gone).
+	tip, _ := e.gr.BranchSHA(cs.Branch)
+	e.reset()
+	_, err = e.repo.CreateChange(e.ctx, g, read.RepoID, e.changeSet(5), opts)
+	if plan.ErrorCode(err) != plan.Conflict {
+		t.Fatalf("again: %v, want a conflict", err)
 	}
-	if n := len(e.openPulls()); n != 1 {
-		t.Errorf("%d open pull requests after the repeat, want 1", n)
+	if open := e.openPulls(); len(open) != 1 || open[0].Number != pr.Number || len(e.gr.Pulls()) != 1 {
+		t.Errorf("PRs after the repeat: %+v", e.gr.Pulls())
+	}
+	if now, _ := e.gr.BranchSHA(cs.Branch); now != tip || len(e.gr.History(cs.Branch)) != len(e.gr.History("main"))+1 {
+		t.Error("the repeat moved the branch")
+	}
+	if p, _ := e.gr.Pull(pr.Number); len(p.Labels) != 3 || len(p.RequestedReviewers) != 1 {
+		t.Errorf("the repeat changed the PR: %+v", p)
+	}
+	if got := e.graphqlCalls(); len(got) == 0 || got[0] != "graphql daytwoChange" || e.count("DELETE", "/") != 0 || e.count("PATCH", "/") != 0 {
+		t.Errorf("the repeat sent %q", got)
 	}
 }
 
@@ -158,7 +170,95 @@ func TestCreateChangeFailureRemovesTheBranch(t *testing.T) {
 	if _, err := e.repo.CreateChange(e.ctx, g, read.RepoID, cs, ghapi.ChangeOptions{Base: read.Head}); err == nil || !strings.Contains(err.Error(), "Base branch was modified") {
 		t.Fatalf("err = %v", err)
 	}
-	if e.hasBranch(cs.Branch) || len(e.openPulls()) != 0 {
-		t.Error("a failed change left its branch or PR")
+	if e.hasBranch(cs.Branch) || len(e.gr.Pulls()) != 0 {
+		t.Errorf("a failed change left branches %q or PRs %+v", e.gr.Branches(), e.gr.Pulls())
+	}
+}
+
+// TestReadDefaultReadsOpenStacks: the open pull requests come with their node id, labels
+// and commits, oldest first, where a stack's requests are found in the trailers.
+func TestReadDefaultReadsOpenStacks(t *testing.T) {
+	e := newGQLEnv(t)
+	first := e.mustCreate(e.changeSet(5), fullOptions(e.changeEnv))
+	if _, err := e.repo.FinishChange(e.ctx, e.g, first, ghapi.Finish{Labels: []string{"daytwo", "env/prod"}}); err != nil {
+		t.Fatal(err)
+	}
+	stack, err := e.repo.AppendChange(e.ctx, e.g, restartOn(first.HeadSHA), *first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	read, err := e.repo.ReadDefault(e.ctx, e.g, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(read.Open) != 1 || read.OpenBase[first.Number] != "main" {
+		t.Fatalf("open: %+v", read.Open)
+	}
+	got := read.Open[0]
+	if got.Number != first.Number || got.NodeID != first.NodeID || got.HeadSHA != stack.HeadSHA || got.Branch != first.Branch ||
+		!sameStrings(got.Labels, []string{"daytwo", "env/prod"}) {
+		t.Errorf("open PR %+v", got)
+	}
+	if len(got.Commits) != 2 || got.Commits[0].SHA != first.HeadSHA || got.Commits[1].SHA != stack.HeadSHA ||
+		plan.ParseTrailers(got.Commits[0].Message)[plan.TrailerAction] != "scale" ||
+		plan.ParseTrailers(got.Commits[1].Message)[plan.TrailerAction] != "restart" {
+		t.Errorf("commits %+v", got.Commits)
+	}
+}
+
+// TestAcknowledgeFindsThePriorStatusComment: a repeated delivery's acknowledgement comes
+// back with the status comment daytwo posted for the same request before, which the
+// caller keeps while deleting the duplicate.
+func TestAcknowledgeFindsThePriorStatusComment(t *testing.T) {
+	e := newGQLEnv(t)
+	n := e.gr.CreateIssue("alice", "please scale", "/scale web 5")
+	is, _, err := e.repo.Client.Issues.Get(e.ctx, "acme", "gitops", n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	node := is.GetNodeID()
+	th := ghapi.Thread{Client: e.repo.Client, Owner: "acme", Repo: "gitops", Number: n}
+	status := func(req string) string {
+		return "Working on it.\n\n" + ghapi.StatusMark{Request: req, State: ghapi.StateWorking}.String()
+	}
+
+	first, prior, err := th.Acknowledge(e.ctx, e.g, node, node, status("r1"), "r1")
+	if err != nil || prior != nil || first.ID == 0 || first.NodeID == "" {
+		t.Fatalf("first: %+v %+v %v", first, prior, err)
+	}
+	if r := e.gr.IssueReactions(n); len(r) != 1 || r[0].Content != "eyes" || r[0].User != e.s.BotLogin() {
+		t.Errorf("reactions %+v", r)
+	}
+	e.gr.AddComment(n, "alice", status("r1")) // a person's copy of the mark is not daytwo's
+	if _, prior, err := th.Acknowledge(e.ctx, e.g, node, "", status("r2"), "r2"); err != nil || prior != nil {
+		t.Errorf("another request: %+v %v", prior, err)
+	}
+
+	second, prior, err := th.Acknowledge(e.ctx, e.g, node, "", status("r1"), "r1")
+	if err != nil || prior == nil || prior.ID != first.ID || prior.NodeID != first.NodeID || prior.Body != status("r1") || second.ID == first.ID {
+		t.Fatalf("second: %+v, prior %+v, %v", second, prior, err)
+	}
+	if err := th.DeleteComment(e.ctx, second.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := th.DeleteComment(e.ctx, second.ID); err != nil {
+		t.Errorf("deleting a deleted comment: %v", err)
+	}
+	if c := e.gr.Comments(n); len(c) != 3 || c[0].ID != first.ID {
+		t.Errorf("comments %+v", c)
+	}
+
+	// In a pull request's thread too; without a request nothing is compared.
+	pr := e.mustCreate(e.changeSet(5), fullOptions(e.changeEnv))
+	pth := ghapi.Thread{Client: e.repo.Client, Owner: "acme", Repo: "gitops", Number: pr.Number}
+	a, _, err := pth.Acknowledge(e.ctx, e.g, pr.NodeID, "", status("r3"), "r3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, prior, err := pth.Acknowledge(e.ctx, e.g, pr.NodeID, "", status("r3"), "r3"); err != nil || prior == nil || prior.ID != a.ID {
+		t.Errorf("in a PR: %+v %v", prior, err)
+	}
+	if _, prior, err := pth.Acknowledge(e.ctx, e.g, pr.NodeID, "", status("r3"), ""); err != nil || prior != nil {
+		t.Errorf("without a request: %+v %v", prior, err)
 	}
 }

@@ -210,7 +210,7 @@ func TestOpenChanges(t *testing.T) {
 	for i, pr := range prs {
 		wantBranch := fmt.Sprintf("daytwo/prod/web/scale-%03d", i)
 		sha, _ := e.gr.BranchSHA(wantBranch)
-		if pr.Branch != wantBranch || pr.HeadSHA != sha || pr.Body != "body" || pr.Reused || !strings.HasSuffix(pr.URL, fmt.Sprintf("/pull/%d", pr.Number)) {
+		if pr.Branch != wantBranch || pr.HeadSHA != sha || pr.Body != "body" || pr.Fresh || !strings.HasSuffix(pr.URL, fmt.Sprintf("/pull/%d", pr.Number)) {
 			t.Errorf("change %d: %+v", i, pr)
 		}
 		if i > 0 && pr.Number <= prs[i-1].Number {
@@ -237,8 +237,8 @@ func TestOpenChanges(t *testing.T) {
 }
 
 func TestCloseChange(t *testing.T) {
-	e := newChangeEnv(t)
-	pr, err := e.repo.OpenChange(e.ctx, e.changeSet(5), ghapi.ChangeOptions{Base: e.base})
+	e := newGQLEnv(t)
+	pr, err := e.create(e.changeSet(5), ghapi.ChangeOptions{Base: e.base})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -266,7 +266,7 @@ func TestCloseChange(t *testing.T) {
 		t.Error("closing PR 0 succeeded")
 	}
 	e.s.Fault("DELETE", "/repos/acme/gitops/git/refs/...", githubtest.Fault{Status: 403})
-	other, err := e.repo.OpenChange(e.ctx, e.changeSet(6), ghapi.ChangeOptions{Base: e.base})
+	other, err := e.create(e.changeSet(6), ghapi.ChangeOptions{Base: e.base})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -276,9 +276,9 @@ func TestCloseChange(t *testing.T) {
 }
 
 func TestMerge(t *testing.T) {
-	e := newChangeEnv(t)
+	e := newGQLEnv(t)
 	cs := e.changeSet(5)
-	pr, err := e.repo.OpenChange(e.ctx, cs, ghapi.ChangeOptions{Base: e.base})
+	pr, err := e.create(cs, ghapi.ChangeOptions{Base: e.base})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -315,9 +315,9 @@ func TestMerge(t *testing.T) {
 }
 
 func TestMergeRefusals(t *testing.T) {
-	e := newChangeEnv(t)
+	e := newGQLEnv(t)
 	e.base, _ = e.repo.Head(e.ctx, "")
-	pr, err := e.repo.OpenChange(e.ctx, e.changeSet(5), ghapi.ChangeOptions{Base: e.base})
+	pr, err := e.create(e.changeSet(5), ghapi.ChangeOptions{Base: e.base})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -189,3 +189,320 @@ func issueNodeID(t *testing.T, s *githubtest.Server, gh *github.Client, n int) s
 	}
 	return is.GetNodeID()
 }
+
+// decode re-marshals part of an answer into out.
+func decode(t *testing.T, v any, out any) {
+	t.Helper()
+	raw, _ := json.Marshal(v)
+	if err := json.Unmarshal(raw, out); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestGraphQLPullRequestCommitsCommentsAndRepository(t *testing.T) {
+	s, repo, gh := setup(t)
+	var shas []string
+	for _, m := range []string{"one", "two", "three"} {
+		shas = append(shas, repo.Commit("feature", m, map[string]string{m + ".txt": m}))
+	}
+	n := repo.OpenPull("alice", "feature", "main", "Feature", "body")
+	repo.Commit("main", "later on main", map[string]string{"later.txt": "x"}) // not the PR's
+	repo.AddComment(n, "alice", "a person's")
+	if _, _, err := gh.Issues.CreateComment(t.Context(), "acme", "gitops", n, &github.IssueComment{Body: github.String("the app's")}); err != nil {
+		t.Fatal(err)
+	}
+
+	code, a := graphql(t, s, gh, `{ repository(owner: "acme", name: "gitops") {
+  pullRequests(states: [OPEN], first: 10) { nodes { number
+    commits(first: 100) { totalCount nodes { commit { oid message } } }
+    tail: commits(last: 2) { totalCount pageInfo { hasPreviousPage hasNextPage } nodes { commit { oid } } }
+    comments(last: 100) { totalCount nodes { id databaseId body viewerDidAuthor author { login } } }
+    lastComment: comments(last: 1) { nodes { body } }
+    repository { nameWithOwner }
+  } }
+} }`, nil)
+	if code != http.StatusOK || len(a.Errors) != 0 {
+		t.Fatalf("%d %+v", code, a.Errors)
+	}
+	type commits struct {
+		TotalCount int
+		PageInfo   struct{ HasPreviousPage, HasNextPage bool }
+		Nodes      []struct{ Commit struct{ Oid, Message string } }
+	}
+	var r struct {
+		PullRequests struct {
+			Nodes []struct {
+				Number   int
+				Commits  commits
+				Tail     commits
+				Comments struct {
+					TotalCount int
+					Nodes      []struct {
+						ID              string
+						DatabaseID      int64
+						Body            string
+						ViewerDidAuthor bool
+						Author          struct{ Login string }
+					}
+				}
+				LastComment struct{ Nodes []struct{ Body string } }
+				Repository  struct{ NameWithOwner string }
+			}
+		}
+	}
+	decode(t, a.Data["repository"], &r)
+	if len(r.PullRequests.Nodes) != 1 {
+		t.Fatalf("pull requests: %+v", r.PullRequests)
+	}
+	p := r.PullRequests.Nodes[0]
+	oids := func(c commits) []string {
+		var out []string
+		for _, n := range c.Nodes {
+			out = append(out, n.Commit.Oid)
+		}
+		return out
+	}
+	// Oldest first, only the PR's own commits; last: n is the newest n, still oldest first.
+	if p.Number != n || strings.Join(oids(p.Commits), ",") != strings.Join(shas, ",") || p.Commits.TotalCount != 3 || p.Commits.Nodes[0].Commit.Message != "one" {
+		t.Errorf("commits: %+v", p.Commits)
+	}
+	if strings.Join(oids(p.Tail), ",") != strings.Join(shas[1:], ",") || p.Tail.TotalCount != 3 || !p.Tail.PageInfo.HasPreviousPage || p.Tail.PageInfo.HasNextPage {
+		t.Errorf("commits(last: 2): %+v", p.Tail)
+	}
+	cs := p.Comments.Nodes
+	if p.Comments.TotalCount != 2 || len(cs) != 2 ||
+		cs[0].Body != "a person's" || cs[0].ViewerDidAuthor || cs[0].Author.Login != "alice" ||
+		cs[1].Body != "the app's" || !cs[1].ViewerDidAuthor || cs[1].Author.Login != s.BotLogin() || cs[1].DatabaseID == 0 || cs[1].ID == "" {
+		t.Errorf("comments: %+v", p.Comments)
+	}
+	if len(p.LastComment.Nodes) != 1 || p.LastComment.Nodes[0].Body != "the app's" {
+		t.Errorf("comments(last: 1): %+v", p.LastComment)
+	}
+	if p.Repository.NameWithOwner != "acme/gitops" {
+		t.Errorf("repository: %+v", p.Repository)
+	}
+}
+
+func TestGraphQLAddCommentAnswersItsSubject(t *testing.T) {
+	s, repo, gh := setup(t)
+	issue := repo.CreateIssue("alice", "please scale", "/scale web 5")
+	repo.AddComment(issue, "alice", "earlier")
+	repo.Commit("feature", "f", map[string]string{"f.txt": "f"})
+	pull := repo.OpenPull("alice", "feature", "main", "Feature", "")
+	const q = `mutation($c: AddCommentInput!) { addComment(input: $c) {
+  commentEdge { node { databaseId viewerDidAuthor body } }
+  subject { __typename id
+    ... on Issue { number title comments(last: 10) { nodes { body viewerDidAuthor } } }
+    ... on PullRequest { number headRefName comments(last: 10) { nodes { body viewerDidAuthor } } } }
+} }`
+	type answer struct {
+		CommentEdge struct {
+			Node struct {
+				DatabaseID      int64
+				ViewerDidAuthor bool
+				Body            string
+			}
+		}
+		Subject struct {
+			Typename    string `json:"__typename"`
+			ID          string
+			Number      int
+			Title       string
+			HeadRefName string
+			Comments    struct {
+				Nodes []struct {
+					Body            string
+					ViewerDidAuthor bool
+				}
+			}
+		}
+	}
+	for _, tc := range []struct {
+		number   int
+		typename string
+	}{{issue, "Issue"}, {pull, "PullRequest"}} {
+		node := issueNodeID(t, s, gh, tc.number)
+		if tc.typename == "PullRequest" {
+			pr, _, err := gh.PullRequests.Get(t.Context(), "acme", "gitops", tc.number)
+			if err != nil {
+				t.Fatal(err)
+			}
+			node = pr.GetNodeID()
+		}
+		_, a := graphql(t, s, gh, q, map[string]any{"c": map[string]any{"subjectId": node, "body": "on it"}})
+		if len(a.Errors) != 0 {
+			t.Fatalf("%s: %+v", tc.typename, a.Errors)
+		}
+		var r answer
+		decode(t, a.Data["addComment"], &r)
+		sub := r.Subject
+		if sub.Typename != tc.typename || sub.ID != node || sub.Number != tc.number {
+			t.Errorf("%s subject: %+v", tc.typename, sub)
+		}
+		if tc.typename == "Issue" && sub.Title != "please scale" || tc.typename == "PullRequest" && sub.HeadRefName != "feature" {
+			t.Errorf("%s subject fields: %+v", tc.typename, sub)
+		}
+		// The subject is read after the comment was added: it is the newest.
+		c := sub.Comments.Nodes
+		if last := len(c) - 1; last < 0 || c[last].Body != "on it" || !c[last].ViewerDidAuthor || !r.CommentEdge.Node.ViewerDidAuthor {
+			t.Errorf("%s comments: %+v", tc.typename, c)
+		}
+		if tc.typename == "Issue" && (len(c) != 2 || c[0].Body != "earlier" || c[0].ViewerDidAuthor) {
+			t.Errorf("issue comments: %+v", c)
+		}
+	}
+}
+
+func TestGraphQLRefAssociatedPullRequests(t *testing.T) {
+	s, repo, gh := setup(t)
+	head := repo.Commit("feature", "f", map[string]string{"f.txt": "f"})
+	closed := repo.OpenPull("alice", "feature", "main", "first try", "")
+	repo.ClosePull(closed, "alice")
+	open := repo.OpenPull("alice", "feature", "main", "second try", "")
+	repo.Commit("other", "o", map[string]string{"o.txt": "o"})
+	repo.OpenPull("alice", "other", "main", "another branch", "")
+
+	_, a := graphql(t, s, gh, `{ repository(owner: "acme", name: "gitops") {
+  ref(qualifiedName: "feature") {
+    open: associatedPullRequests(states: [OPEN], first: 10) { nodes { number state headRefName } }
+    all: associatedPullRequests(first: 10) { totalCount nodes { number state } }
+  }
+  main: ref(qualifiedName: "refs/heads/main") { associatedPullRequests(first: 10) { totalCount } }
+} }`, nil)
+	if len(a.Errors) != 0 {
+		t.Fatalf("%+v", a.Errors)
+	}
+	var r struct {
+		Ref struct {
+			Open struct {
+				Nodes []struct {
+					Number             int
+					State, HeadRefName string
+				}
+			}
+			All struct {
+				TotalCount int
+				Nodes      []struct {
+					Number int
+					State  string
+				}
+			}
+		}
+		Main struct{ AssociatedPullRequests struct{ TotalCount int } }
+	}
+	decode(t, a.Data["repository"], &r)
+	if o := r.Ref.Open.Nodes; len(o) != 1 || o[0].Number != open || o[0].State != "OPEN" || o[0].HeadRefName != "feature" {
+		t.Errorf("open: %+v", r.Ref.Open)
+	}
+	if all := r.Ref.All; all.TotalCount != 2 || all.Nodes[0].Number != closed || all.Nodes[0].State != "CLOSED" || all.Nodes[1].Number != open {
+		t.Errorf("all: %+v", all)
+	}
+	if r.Main.AssociatedPullRequests.TotalCount != 0 {
+		t.Errorf("main is no pull request's head: %+v", r.Main)
+	}
+
+	// createCommitOnBranch answers the ref after the commit: its open pull request is at it.
+	_, a = graphql(t, s, gh, `mutation($c: CreateCommitOnBranchInput!) { c: createCommitOnBranch(input: $c) {
+  commit { oid } ref { name associatedPullRequests(states: [OPEN], first: 10) { nodes { number headRefOid } } } } }`,
+		map[string]any{"c": map[string]any{
+			"branch":          map[string]any{"repositoryNameWithOwner": "acme/gitops", "branchName": "feature"},
+			"expectedHeadOid": head,
+			"message":         map[string]any{"headline": "more"},
+			"fileChanges":     map[string]any{"additions": []any{map[string]any{"path": "g.txt", "contents": base64.StdEncoding.EncodeToString([]byte("g"))}}},
+		}})
+	if len(a.Errors) != 0 {
+		t.Fatalf("%+v", a.Errors)
+	}
+	var c struct {
+		Commit struct{ Oid string }
+		Ref    struct {
+			Name                   string
+			AssociatedPullRequests struct {
+				Nodes []struct {
+					Number     int
+					HeadRefOid string
+				}
+			}
+		}
+	}
+	decode(t, a.Data["c"], &c)
+	if prs := c.Ref.AssociatedPullRequests.Nodes; c.Ref.Name != "feature" || len(prs) != 1 || prs[0].Number != open || prs[0].HeadRefOid != c.Commit.Oid {
+		t.Errorf("commit answer: %+v", c)
+	}
+}
+
+func TestGraphQLUpdatePullRequest(t *testing.T) {
+	s, repo, gh := setup(t)
+	repo.Commit("feature", "f", map[string]string{"f.txt": "f"})
+	n := repo.OpenPull("alice", "feature", "main", "Feature", "body")
+	pr, _, err := gh.PullRequests.Get(t.Context(), "acme", "gitops", n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const q = `mutation($p: UpdatePullRequestInput!) { p: updatePullRequest(input: $p) { pullRequest { number title body state headRefOid } } }`
+	update := func(in map[string]any) gqlAnswer {
+		t.Helper()
+		in["pullRequestId"] = pr.GetNodeID()
+		_, a := graphql(t, s, gh, q, map[string]any{"p": in})
+		return a
+	}
+
+	a := update(map[string]any{"title": "Better title", "body": "better body"})
+	var r struct {
+		PullRequest struct {
+			Number                         int
+			Title, Body, State, HeadRefOid string
+		}
+	}
+	if len(a.Errors) != 0 {
+		t.Fatalf("%+v", a.Errors)
+	}
+	decode(t, a.Data["p"], &r)
+	head, _ := repo.BranchSHA("feature")
+	if p := r.PullRequest; p.Number != n || p.Title != "Better title" || p.Body != "better body" || p.State != "OPEN" || p.HeadRefOid != head {
+		t.Errorf("answer: %+v", p)
+	}
+	// A field left out stays as it is.
+	if a := update(map[string]any{"body": "only the body"}); len(a.Errors) != 0 {
+		t.Fatalf("%+v", a.Errors)
+	}
+	if p, _ := repo.Pull(n); p.Title != "Better title" || p.Body != "only the body" {
+		t.Errorf("after a body edit: %q / %q", p.Title, p.Body)
+	}
+
+	for _, tc := range []struct {
+		in       map[string]any
+		typ, msg string
+	}{
+		{map[string]any{"title": "  "}, "UNPROCESSABLE", "Title can't be blank"},
+		{map[string]any{"body": strings.Repeat("x", 65537)}, "UNPROCESSABLE", "Body is too long"},
+	} {
+		a := update(tc.in)
+		if len(a.Errors) != 1 || a.Errors[0].Type != tc.typ || !strings.Contains(a.Errors[0].Message, tc.msg) || a.Data["p"] != nil {
+			t.Errorf("%v: %+v", tc.in, a.Errors)
+		}
+	}
+	if p, _ := repo.Pull(n); p.Title != "Better title" || p.Body != "only the body" {
+		t.Errorf("a refused update changed the PR: %q / %q", p.Title, p.Body)
+	}
+	_, a = graphql(t, s, gh, q, map[string]any{"p": map[string]any{"pullRequestId": "bm90IGFuIGlk", "title": "x"}})
+	if len(a.Errors) != 1 || a.Errors[0].Type != "NOT_FOUND" {
+		t.Errorf("unknown id: %+v", a.Errors)
+	}
+
+	// Closing records when and by whom, as on GitHub.
+	if a := update(map[string]any{"state": "CLOSED"}); len(a.Errors) != 0 {
+		t.Fatalf("%+v", a.Errors)
+	}
+	got, _, err := gh.PullRequests.Get(t.Context(), "acme", "gitops", n)
+	if err != nil || got.GetState() != "closed" || got.ClosedAt == nil {
+		t.Errorf("closed by GraphQL: %s at %v, %v", got.GetState(), got.ClosedAt, err)
+	}
+	if a := update(map[string]any{"state": "OPEN"}); len(a.Errors) != 0 {
+		t.Fatalf("%+v", a.Errors)
+	}
+	repo.Merge(n, "squash")
+	if a := update(map[string]any{"state": "CLOSED"}); len(a.Errors) != 1 || !strings.Contains(a.Errors[0].Message, "merged") {
+		t.Errorf("closing a merged PR: %+v", a.Errors)
+	}
+}
