@@ -113,7 +113,18 @@ func (x *gqlExec) updatePullRequest(in map[string]any) (map[string]any, error) {
 		if is.pull.merged {
 			return nil, unprocessable("Cannot change the state of a merged pull request")
 		}
-		is.state = strings.ToLower(v)
+		// As the REST edit: closing records when and by whom, reopening clears both.
+		switch v {
+		case "CLOSED":
+			if is.state != "closed" {
+				t := now()
+				is.state, is.closedAt, is.closedBy = "closed", &t, x.c.actor()
+			}
+		case "OPEN":
+			is.state, is.closedAt, is.closedBy = "open", nil, nil
+		default:
+			return nil, unprocessable("state %q is not OPEN or CLOSED", v)
+		}
 	}
 	is.updatedAt = now()
 	return map[string]any{"pullRequest": pullObj{rs, is}}, nil
