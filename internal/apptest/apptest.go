@@ -37,6 +37,7 @@ type App struct {
 
 	now  func() time.Time
 	env  map[string]string
+	name string // tags the log lines of a replica
 	stop func()
 }
 
@@ -78,7 +79,7 @@ func (a *App) boot(t testing.TB) {
 		t.Fatal(err)
 	}
 	var runner *ops.Runner
-	srv, err := server.New(cfg, zerolog.New(a.Logs).Level(zerolog.DebugLevel), func(c githubapp.ClientCreator) ([]githubapp.EventHandler, error) {
+	srv, err := server.New(cfg, a.logger().Level(zerolog.DebugLevel), func(c githubapp.ClientCreator) ([]githubapp.EventHandler, error) {
 		var rerr error
 		if runner, rerr = ops.New(cfg, c, a.now); rerr != nil {
 			return nil, rerr
@@ -108,10 +109,29 @@ func (a *App) Restart(t testing.TB) {
 	t.Helper()
 	a.stop()
 	a.boot(t)
-	ctx := zerolog.New(a.Logs).WithContext(context.Background())
+	ctx := a.logger().WithContext(context.Background())
 	if err := a.Runner.Resume(ctx); err != nil {
 		t.Fatalf("resume: %v", err)
 	}
+}
+
+// Replica starts another daytwo on the same GitHub with the same settings, as a deployment
+// with two replicas runs. It logs into the same buffer, tagged "instance", and stops at
+// cleanup.
+func (a *App) Replica(t testing.TB) *App {
+	t.Helper()
+	r := &App{GH: a.GH, now: a.now, env: a.env, Logs: a.Logs, name: "replica"}
+	r.boot(t)
+	t.Cleanup(func() { r.stop() })
+	return r
+}
+
+func (a *App) logger() zerolog.Logger {
+	l := zerolog.New(a.Logs)
+	if a.name != "" {
+		l = l.With().Str("instance", a.name).Logger()
+	}
+	return l
 }
 
 // Hook is the webhook URL.
