@@ -165,10 +165,6 @@ func (r Repo) sameRepo(repo *gh.Repository) bool {
 	return repo != nil && strings.EqualFold(repo.GetFullName(), r.FullName())
 }
 
-func pullExists(err error) bool {
-	return statusOf(err) == http.StatusUnprocessableEntity && saysGitHub(err, "A pull request already exists")
-}
-
 func toPR(p *gh.PullRequest) PR {
 	return PR{Number: p.GetNumber(), URL: p.GetHTMLURL(), Branch: p.GetHead().GetRef(), HeadSHA: p.GetHead().GetSHA(), Body: p.GetBody(), NodeID: p.GetNodeID()}
 }
@@ -293,7 +289,19 @@ type MergeState struct {
 	State       string // mergeable_state: clean (approvals and required checks satisfied), blocked, dirty, draft, unstable, unknown…
 	HeadSHA     string
 	Merged      bool
+	Open        bool
 	MergeCommit string // set once merged
+}
+
+// PRState is the pull request's state as GraphQL spells it: OPEN, MERGED or CLOSED.
+func (m MergeState) PRState() string {
+	switch {
+	case m.Merged:
+		return "MERGED"
+	case m.Open:
+		return "OPEN"
+	}
+	return "CLOSED"
 }
 
 // MergeState reads whether GitHub considers pull request number mergeable now.
@@ -305,7 +313,7 @@ func (r Repo) MergeState(ctx context.Context, number int) (MergeState, error) {
 		}
 		return MergeState{}, fmt.Errorf("read pull request #%d of %s: %w", number, r.FullName(), err)
 	}
-	ms := MergeState{Mergeable: p.Mergeable, State: p.GetMergeableState(), HeadSHA: p.GetHead().GetSHA(), Merged: p.GetMerged()}
+	ms := MergeState{Mergeable: p.Mergeable, State: p.GetMergeableState(), HeadSHA: p.GetHead().GetSHA(), Merged: p.GetMerged(), Open: p.GetState() == "open"}
 	if ms.Merged {
 		ms.MergeCommit = p.GetMergeCommitSHA()
 	}

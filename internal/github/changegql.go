@@ -299,6 +299,9 @@ type Finished struct {
 	HeadAfterEdit string
 	// Refused are the reviewers ("user", "org/team") GitHub would not ask to review.
 	Refused []string
+	// HeadAfter and State (OPEN, MERGED, CLOSED) are the pull request's, read after the
+	// status comment was written; "" when they could not be read.
+	HeadAfter, State string
 }
 
 // CheckRun is a completed check run.
@@ -346,6 +349,11 @@ func (r Repo) FinishChange(ctx context.Context, g *GraphQL, pr *PR, f Finish) (d
 
 	var decl, sel []string
 	vars := map[string]any{}
+	// Mutations run in order: the status comment first, then what reads the PR after it.
+	if f.CommentNodeID != "" {
+		decl, sel = append(decl, "$status: UpdateIssueCommentInput!"), append(sel, "status: updateIssueComment(input: $status) { issueComment { id } }")
+		vars["status"] = map[string]any{"id": f.CommentNodeID, "body": Truncate(f.CommentBody, MaxCommentBytes)}
+	}
 	if len(labelIDs) > 0 {
 		decl, sel = append(decl, "$labels: AddLabelsToLabelableInput!"), append(sel, "labels: addLabelsToLabelable(input: $labels) { clientMutationId }")
 		vars["labels"] = map[string]any{"labelableId": pr.NodeID, "labelIds": labelIDs}
@@ -355,7 +363,11 @@ func (r Repo) FinishChange(ctx context.Context, g *GraphQL, pr *PR, f Finish) (d
 		vars["reviews"] = map[string]any{"pullRequestId": pr.NodeID, "userIds": userIDs, "teamIds": teamIDs, "union": true}
 	}
 	if c := f.Check; c != nil && f.RepoID != "" {
-		decl, sel = append(decl, "$check: CreateCheckRunInput!"), append(sel, "check: createCheckRun(input: $check) { checkRun { id } }")
+		// Read after the status comment was written: the caller learns whether the pull
+		// request moved on (a later request, a merge) before its news reached the comment.
+		decl, sel = append(decl, "$check: CreateCheckRunInput!", "$number: Int!"),
+			append(sel, "check: createCheckRun(input: $check) { checkRun { id repository { pullRequest(number: $number) { headRefOid state } } } }")
+		vars["number"] = pr.Number
 		vars["check"] = map[string]any{
 			"repositoryId": f.RepoID, "headSha": pr.HeadSHA, "name": c.Name,
 			"status": "COMPLETED", "conclusion": strings.ToUpper(c.Conclusion),
@@ -374,10 +386,6 @@ func (r Repo) FinishChange(ctx context.Context, g *GraphQL, pr *PR, f Finish) (d
 		decl, sel = append(decl, "$pull: UpdatePullRequestInput!"), append(sel, "pull: updatePullRequest(input: $pull) { pullRequest { headRefOid } }")
 		vars["pull"] = in
 	}
-	if f.CommentNodeID != "" {
-		decl, sel = append(decl, "$status: UpdateIssueCommentInput!"), append(sel, "status: updateIssueComment(input: $status) { issueComment { id } }")
-		vars["status"] = map[string]any{"id": f.CommentNodeID, "body": Truncate(f.CommentBody, MaxCommentBytes)}
-	}
 
 	var mu sync.Mutex
 	addRefused := func(who []string) {
@@ -395,8 +403,20 @@ func (r Repo) FinishChange(ctx context.Context, g *GraphQL, pr *PR, f Finish) (d
 						HeadRefOid string `json:"headRefOid"`
 					} `json:"pullRequest"`
 				} `json:"pull"`
+				Check *struct {
+					CheckRun struct {
+						Repository struct {
+							PullRequest *struct {
+								HeadRefOid string `json:"headRefOid"`
+								State      string `json:"state"`
+							} `json:"pullRequest"`
+						} `json:"repository"`
+					} `json:"checkRun"`
+				} `json:"check"`
 			}
-			ferrs, err := g.Do(gctx, q, vars, &data)
+			// Repeatable: labels and reviews add, the comment and PR edits set; a second
+			// render check on the same head only repeats the first.
+			ferrs, err := g.Do(repeatableCtx(gctx), q, vars, &data)
 			if err != nil {
 				return fmt.Errorf("label and request reviews on #%d of %s: %w", pr.Number, r.FullName(), err)
 			}
@@ -408,6 +428,9 @@ func (r Repo) FinishChange(ctx context.Context, g *GraphQL, pr *PR, f Finish) (d
 			}
 			if e := ferrs.At("check"); e != nil {
 				log.Warn().Str("error", e.Message).Msg("cannot publish the render check")
+			} else if data.Check != nil && data.Check.CheckRun.Repository.PullRequest != nil {
+				p := data.Check.CheckRun.Repository.PullRequest
+				done.HeadAfter, done.State = p.HeadRefOid, p.State
 			}
 			if e := ferrs.At("status"); e != nil {
 				log.Warn().Str("error", e.Message).Msg("cannot update the status comment")
@@ -451,9 +474,17 @@ func (r Repo) FinishChange(ctx context.Context, g *GraphQL, pr *PR, f Finish) (d
 
 // withdraw closes a new change whose labels or reviewers failed; a stack that grew keeps
 // its earlier requests and only reports the error.
+//
+// A new change is withdrawn only while it holds nothing but this request: once another
+// request was added to it, closing it would lose that one. It then stays open, the error
+// logged, and the next request for the target labels it.
 func (r Repo) withdraw(ctx context.Context, pr *PR, err error) error {
 	if !pr.Fresh {
 		return err
+	}
+	if ms, merr := r.MergeState(context.WithoutCancel(ctx), pr.Number); merr == nil && ms.HeadSHA != pr.HeadSHA {
+		zerolog.Ctx(ctx).Error().Err(err).Int("pr", pr.Number).Msg("labelling or review requests failed, and another request was added meanwhile: the PR stays")
+		return nil
 	}
 	return r.cleanUp(ctx, pr.Branch, pr.Number, err)
 }

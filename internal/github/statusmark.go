@@ -13,6 +13,9 @@ type StatusMark struct {
 	State   string `json:"state"`        // see the State* constants
 	PR      int    `json:"pr,omitempty"` // the pull request carrying (or that carried) the change
 	By      string `json:"by,omitempty"` // overridden: the request that overrode it
+	// Attempt tells one delivery's work on the request from another's: a comment whose
+	// post seemed to fail but went through is recognised as the same attempt's.
+	Attempt string `json:"attempt,omitempty"`
 }
 
 // The states of a request.

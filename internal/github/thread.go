@@ -3,6 +3,7 @@ package github
 import (
 	"context"
 	"fmt"
+	"time"
 	"unicode/utf8"
 
 	gh "github.com/google/go-github/v60/github"
@@ -89,7 +90,8 @@ type Posted struct {
 // Prior is a status comment of the same request posted before this one.
 type Prior struct {
 	Posted
-	Body string
+	Body      string
+	UpdatedAt time.Time // when it was last edited
 }
 
 // Acknowledge posts body in the thread whose node id is threadNode and, when reactTo is
@@ -100,7 +102,7 @@ type Prior struct {
 // moment both see the older comment, so exactly one survives.
 func (t Thread) Acknowledge(ctx context.Context, g *GraphQL, threadNode, reactTo, body, request string) (Posted, *Prior, error) {
 	vars := map[string]any{"comment": map[string]any{"subjectId": threadNode, "body": Truncate(body, MaxCommentBytes)}}
-	const comments = `comments(last: 100) { nodes { id databaseId viewerDidAuthor body } }`
+	const comments = `comments(last: 100) { nodes { id databaseId viewerDidAuthor body updatedAt } }`
 	sel := `comment: addComment(input: $comment) { commentEdge { node { id databaseId } }
     subject { ... on Issue { ` + comments + ` } ... on PullRequest { ` + comments + ` } } }`
 	q := `mutation daytwoAck($comment: AddCommentInput!) {
@@ -114,10 +116,11 @@ func (t Thread) Acknowledge(ctx context.Context, g *GraphQL, threadNode, reactTo
 }`
 	}
 	type node struct {
-		ID              string `json:"id"`
-		DatabaseID      int64  `json:"databaseId"`
-		ViewerDidAuthor bool   `json:"viewerDidAuthor"`
-		Body            string `json:"body"`
+		ID              string    `json:"id"`
+		DatabaseID      int64     `json:"databaseId"`
+		ViewerDidAuthor bool      `json:"viewerDidAuthor"`
+		Body            string    `json:"body"`
+		UpdatedAt       time.Time `json:"updatedAt"`
 	}
 	var data struct {
 		Comment *struct {
@@ -150,11 +153,37 @@ func (t Thread) Acknowledge(ctx context.Context, g *GraphQL, threadNode, reactTo
 				continue
 			}
 			if m, ok := ParseStatusMark(c.Body); ok && m.Request == request {
-				prior = &Prior{Posted: Posted{ID: c.DatabaseID, NodeID: c.ID}, Body: c.Body}
+				prior = &Prior{Posted: Posted{ID: c.DatabaseID, NodeID: c.ID}, Body: c.Body, UpdatedAt: c.UpdatedAt}
 			}
 		}
 	}
 	return mine, prior, nil
+}
+
+// FindStatus finds daytwo's earliest status comment for request among the thread's newest
+// comments, through REST: for when GraphQL, which finds it while posting, failed.
+func (t Thread) FindStatus(ctx context.Context, request string) (*Prior, error) {
+	opt := &gh.IssueListCommentsOptions{ListOptions: gh.ListOptions{PerPage: 100}}
+	cs, res, err := t.Client.Issues.ListComments(ctx, t.Owner, t.Repo, t.Number, opt)
+	if err == nil && res.LastPage > 1 {
+		opt.Page = res.LastPage
+		var last []*gh.IssueComment
+		if last, _, err = t.Client.Issues.ListComments(ctx, t.Owner, t.Repo, t.Number, opt); err == nil {
+			cs = append(cs, last...)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list the comments of %s/%s#%d: %w", t.Owner, t.Repo, t.Number, err)
+	}
+	for _, c := range cs {
+		if c.GetUser().GetType() != "Bot" {
+			continue
+		}
+		if m, ok := ParseStatusMark(c.GetBody()); ok && m.Request == request {
+			return &Prior{Posted: Posted{ID: c.GetID(), NodeID: c.GetNodeID()}, Body: c.GetBody(), UpdatedAt: c.GetUpdatedAt().Time}, nil
+		}
+	}
+	return nil, nil
 }
 
 // DeleteComment deletes a comment daytwo posted; one already gone is fine.

@@ -394,6 +394,6 @@ func (x *gqlExec) createCheckRun(in map[string]any) (map[string]any, error) {
 	}
 	rs.checkRuns[cr.id] = cr
 	return map[string]any{"checkRun": obj{"CheckRun", map[string]any{
-		"id": nodeID("CheckRun", cr.id), "databaseId": cr.id, "name": cr.name,
+		"id": nodeID("CheckRun", cr.id), "databaseId": cr.id, "name": cr.name, "repository": repoObj{rs},
 	}}}, nil
 }

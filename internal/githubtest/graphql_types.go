@@ -154,6 +154,12 @@ func (r repoObj) field(x *gqlExec, name string, args map[string]any) (any, error
 		return labelObj{l}, nil
 	case "pullRequests":
 		return r.pullRequests(x, args), nil
+	case "pullRequest":
+		is := r.rs.issues[argInt(args, "number", 0)]
+		if is == nil || is.pull == nil {
+			return nil, notFound("Could not resolve to a PullRequest with the number of %d.", argInt(args, "number", 0))
+		}
+		return pullObj{r.rs, is}, nil
 	case "collaborators":
 		return r.collaborators(x, args), nil
 	}
@@ -648,6 +654,10 @@ func (c commentObj) field(x *gqlExec, name string, _ map[string]any) (any, error
 		return fmt.Sprintf("%s/%s/issues/%d#issuecomment-%d", x.s.srv.URL, c.rs.fullName(), c.cm.issue, c.cm.id), nil
 	case "viewerDidAuthor":
 		return c.cm.user == x.c.actor(), nil
+	case "createdAt":
+		return c.cm.createdAt.UTC().Format(time.RFC3339), nil
+	case "updatedAt":
+		return c.cm.updatedAt.UTC().Format(time.RFC3339), nil
 	case "author":
 		return userObj{c.cm.user}, nil
 	}

@@ -45,6 +45,13 @@ func (r Request) ID() string {
 	return fmt.Sprintf("%s#%d/%s/%d", r.FullRepo(), r.Number, src, max(r.Index, 1))
 }
 
+// ReplyID identifies the one reply to the parts of the text that are not carried out
+// (help, usage errors).
+func (r Request) ReplyID() string {
+	id := r.ID()
+	return id[:strings.LastIndexByte(id, '/')] + "/reply"
+}
+
 // FullRepo is "owner/name".
 func (r Request) FullRepo() string { return r.Owner + "/" + r.Repo }
 

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"slices"
 	"strings"
 
 	gh "github.com/google/go-github/v60/github"
@@ -23,6 +22,10 @@ type Runner interface {
 	// Run carries out cmd and returns markdown to add to the reply ("" when it reported
 	// on its own status comment).
 	Run(ctx context.Context, client *gh.Client, req Request, cmd command.Command) string
+	// Reply posts body as the one reply to req's parts that are not carried out (help,
+	// usage errors); state is how they stand ("answered" or "refused"). A repeat of the
+	// request finds the reply it got before and posts nothing.
+	Reply(ctx context.Context, client *gh.Client, req Request, body, state string) error
 	// PullRequestClosed follows a closed (merged or not) pull request.
 	PullRequestClosed(ctx context.Context, client *gh.Client, repo *gh.Repository, pr *gh.PullRequest, sender *gh.User) error
 	// ReviewSubmitted follows a submitted review.
@@ -62,12 +65,9 @@ func (r *Responder) Respond(ctx context.Context, req Request) error {
 	// Acknowledge at once, alongside the work: the requester sees that daytwo is on it. A
 	// command the runner carries out is acknowledged by the runner, in the same request as
 	// its status comment.
-	runs := slices.ContainsFunc(results, func(res command.Result) bool {
-		return res.Reply == nil && res.Command.Name != "help"
-	})
 	acked := make(chan struct{})
-	if runs && req.ThreadNodeID != "" {
-		req.Ack = true
+	if req.ThreadNodeID != "" {
+		req.Ack = true // with the first comment the runner posts: a status or the reply
 		close(acked)
 	} else {
 		go func() {
@@ -78,11 +78,13 @@ func (r *Responder) Respond(ctx context.Context, req Request) error {
 	defer func() { <-acked }()
 
 	var replies []string
+	refused := false
 	for i, res := range results {
 		req.Index = i + 1
 		switch {
 		case res.Reply != nil:
 			replies = append(replies, res.Reply.Markdown())
+			refused = true
 		case res.Command.Name == "help":
 			replies = append(replies, r.Commands.Help(res.Command.Topic))
 		default:
@@ -95,10 +97,11 @@ func (r *Responder) Respond(ctx context.Context, req Request) error {
 	if body == "" {
 		return nil
 	}
-	if _, err := thread.Comment(ctx, body); err != nil {
-		return err
+	state := ghapi.StateAnswered
+	if refused {
+		state = ghapi.StateRefused
 	}
-	return nil
+	return r.Runner.Reply(ctx, client, req, body, state)
 }
 
 // replyBody is the comment answering author: a mention of them, then each non-empty part

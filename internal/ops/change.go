@@ -11,6 +11,7 @@ import (
 	"github.com/daytwo-dev/daytwo/internal/codeowners"
 	ghapi "github.com/daytwo-dev/daytwo/internal/github"
 	"github.com/daytwo-dev/daytwo/internal/handler"
+	"github.com/daytwo-dev/daytwo/internal/markdown"
 	"github.com/daytwo-dev/daytwo/internal/plan"
 	"github.com/daytwo-dev/daytwo/internal/repoconfig"
 )
@@ -41,17 +42,17 @@ func ownersOf(owners *codeowners.Owners, paths []string, requester string) []str
 
 func dryRunText(cs *plan.ChangeSet) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "🧪 Dry run — nothing was changed. Without `--dry-run` this opens **%s** (risk: %s):\n\n%s\n\n", cs.Title, cs.Risk, cs.Summary)
-	fmt.Fprintf(&b, "<details><summary>Files</summary>\n\n```diff\n%s```\n</details>\n\n", clip(cs.FileDiff, 20000))
+	fmt.Fprintf(&b, "🧪 Dry run — nothing was changed. Without `--dry-run` this opens %s (risk: %s):\n\n%s\n\n", markdown.Code(cs.Title), cs.Risk, markdown.Text(cs.Summary))
+	fmt.Fprintf(&b, "<details><summary>Files</summary>\n\n%s</details>\n\n", markdown.Fence("diff", clip(cs.FileDiff, 20000)))
 	if cs.RenderedDiff != "" {
-		fmt.Fprintf(&b, "<details><summary>Rendered</summary>\n\n```diff\n%s```\n</details>\n", clip(cs.RenderedDiff, 30000))
+		fmt.Fprintf(&b, "<details><summary>Rendered</summary>\n\n%s</details>\n", markdown.Fence("diff", clip(cs.RenderedDiff, 30000)))
 	}
 	return b.String()
 }
 
 func renderSummary(cs *plan.ChangeSet) string {
-	return fmt.Sprintf("The overlay renders with this change (kustomize, in memory) and the intended effect was verified.\n\n%s\n\n```diff\n%s```\n",
-		cs.Summary, clip(cs.RenderedDiff, 60000))
+	return fmt.Sprintf("The overlay renders with this change (kustomize, in memory) and the intended effect was verified.\n\n%s\n\n%s",
+		markdown.Text(cs.Summary), markdown.Fence("diff", clip(cs.RenderedDiff, 60000)))
 }
 
 func waitingText(env *repoconfig.Environment, reviewers []string) string {
@@ -73,11 +74,18 @@ func waitingText(env *repoconfig.Environment, reviewers []string) string {
 // squash commit carries the requests' own messages, trailers included: Git history is the
 // audit log. The merge is made only at the head that was checked, and the branch is
 // deleted once merged. Every request the PR carries is told.
-func (r *Runner) tryMerge(ctx context.Context, repo ghapi.Repo, pr ghapi.PR) {
+//
+// own, when set, is the status of the request that just added to pr: when another
+// request's merge took its commit along before it said "open", it learns so here.
+func (r *Runner) tryMerge(ctx context.Context, repo ghapi.Repo, pr ghapi.PR, own *status) {
 	log := zerolog.Ctx(ctx)
 	ms, err := repo.MergeState(ctx, pr.Number)
 	if err != nil {
 		log.Warn().Err(err).Msg("cannot read mergeability")
+		return
+	}
+	if ms.Merged && own != nil && own.mark.State == ghapi.StateOpen {
+		own.set(ghapi.StateMerged, pr.Number).step(ctx, fmt.Sprintf("🔀 [PR #%d](%s) merged as `%s` together with a request added after this one", pr.Number, pr.URL, short(ms.MergeCommit)), r.afterMerge())
 		return
 	}
 	if ms.Merged || ms.Mergeable == nil || !*ms.Mergeable || ms.State != "clean" {
@@ -152,9 +160,9 @@ func (r *Runner) afterMerge() string {
 
 // breakGlass opens the mandatory follow-up review issue of an emergency change.
 func (r *Runner) breakGlass(ctx context.Context, t *target, cs *plan.ChangeSet, pr *ghapi.PR, req handler.Request) {
-	body := fmt.Sprintf("@%s used `--break-glass` for `%s` (%s in %s), %s.\n\nPR: %s\nAsked in: %s\n\n"+
+	body := fmt.Sprintf("@%s used `--break-glass` for %s (%s in %s): %s.\n\nPR: %s\nAsked in: %s\n\n"+
 		"Review the change after the fact and close this issue when done.",
-		req.Author, cs.Metadata["command"], cs.Service, cs.Env, cs.Summary, pr.URL, req.URL)
+		req.Author, markdown.Code(cs.Metadata["command"]), cs.Service, cs.Env, markdown.Text(cs.Summary), pr.URL, req.URL)
 	if _, _, err := t.repo.OpenIssue(ctx, "Break-glass review: "+cs.Title, body, []string{"daytwo", "break-glass", "env/" + cs.Env}); err != nil {
 		zerolog.Ctx(ctx).Error().Err(err).Msg("cannot open the break-glass review issue")
 	}

@@ -67,7 +67,7 @@ func (r *Runner) ReviewSubmitted(ctx context.Context, client *gh.Client, repo *g
 		return nil
 	}
 	if env, ok := t.cfg.Env(meta["env"]); ok && env.AutoMerge {
-		r.tryMerge(ctx, gr, ghapi.PR{Number: pr.GetNumber(), URL: pr.GetHTMLURL(), Branch: pr.GetHead().GetRef(), HeadSHA: pr.GetHead().GetSHA(), Body: pr.GetBody()})
+		r.tryMerge(ctx, gr, ghapi.PR{Number: pr.GetNumber(), URL: pr.GetHTMLURL(), Branch: pr.GetHead().GetRef(), HeadSHA: pr.GetHead().GetSHA(), Body: pr.GetBody()}, nil)
 	}
 	return nil
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/daytwo-dev/daytwo/internal/command"
 	ghapi "github.com/daytwo-dev/daytwo/internal/github"
 	"github.com/daytwo-dev/daytwo/internal/handler"
+	"github.com/daytwo-dev/daytwo/internal/markdown"
 	"github.com/daytwo-dev/daytwo/internal/plan"
 	"github.com/daytwo-dev/daytwo/internal/repoconfig"
 )
@@ -65,6 +66,15 @@ type target struct {
 	cfgFile []byte
 }
 
+// Reply posts the answer to the parts of a request that are not carried out, once per
+// request: a repeat finds the reply it got before.
+func (r *Runner) Reply(ctx context.Context, client *gh.Client, req handler.Request, body, state string) error {
+	s := &status{thread: ghapi.Thread{Client: client, Owner: req.Owner, Repo: req.Repo, Number: req.Number},
+		head: strings.TrimRight(body, "\n"), mark: ghapi.StatusMark{Request: req.ReplyID(), State: state}}
+	_, _, err := postStatus(ctx, r.graphql(client), req, s, "")
+	return err
+}
+
 // maxAttempts bounds how often a request is planned again after losing a race for its
 // target's branch (another replica, or a merge, moved it).
 const maxAttempts = 6
@@ -91,8 +101,8 @@ func (r *Runner) Run(ctx context.Context, client *gh.Client, req handler.Request
 		switch {
 		case err != nil:
 			log.Error().Err(err).Msg("cannot post the status comment")
-		case repeat && st.mark.Final():
-			log.Info().Msg("answered before")
+		case repeat && st.done():
+			log.Info().Msg("answered before, or being answered")
 		case cmd.Name == "cancel":
 			r.cancel(ctx, client, req, st)
 		default:
@@ -118,8 +128,8 @@ func (r *Runner) Run(ctx context.Context, client *gh.Client, req handler.Request
 		log.Error().Err(stErr).Msg("cannot post the status comment")
 		return ""
 	}
-	if repeat && st.mark.Final() {
-		log.Info().Str("state", st.mark.State).Msg("answered before; nothing left to do")
+	if repeat && st.done() {
+		log.Info().Str("state", st.mark.State).Msg("answered before, or being answered by another delivery; nothing left to do")
 		return ""
 	}
 	// A bug must not leave the requester looking at "Planning…" forever: say so, then let
@@ -204,8 +214,12 @@ func (r *Runner) change(ctx context.Context, st *status, t *target, req handler.
 				probe = path.Join(svc.OverlayPath(resolved.Env), "kustomization.yaml")
 			}
 			r.finishCarried(ctx, t, stack, labels, ownersOf(owners, []string{probe}, req.Author))
-			st.set(ghapi.StateOpen, stack.Number).step(ctx, "📝 Planned: "+firstLine(c.Message),
+			st.set(ghapi.StateOpen, stack.Number).step(ctx, "📝 Planned: "+markdown.Text(firstLine(c.Message)),
 				fmt.Sprintf("🔀 In %s — the change is there already (written by an earlier attempt of this request).", stack.URL))
+			// The PR may have moved on since it was read (a later request, a merge).
+			if ms, err := t.repo.MergeState(ctx, stack.Number); err == nil {
+				r.reconcile(ctx, t.repo, stack, ms.PRState(), st)
+			}
 			return nil
 		}
 	}
@@ -243,6 +257,14 @@ func (r *Runner) change(ctx context.Context, st *status, t *target, req handler.
 	if stack != nil && plan.ErrorCode(err) == plan.NoChange {
 		return plan.Errorf(plan.NoChange, "Nothing to add: with %s, which is open for %s in %s, this is already the case. Follow that pull request.", stack.URL, resolved.Service, resolved.Env)
 	}
+	if plan.ErrorCode(err) == plan.NoChange {
+		// Nothing to change may mean this very request was merged already (an earlier
+		// attempt's PR, merged meanwhile): then that is the answer, not a refusal.
+		if sha, n := mergedBefore(ctx, snap, svc, resolved.Env, req.ID()); sha != "" {
+			st.set(ghapi.StateMerged, n).step(ctx, "", fmt.Sprintf("🔀 Merged already as `%s`; %s", short(sha), r.afterMerge()))
+			return nil
+		}
+	}
 	if err != nil {
 		return err
 	}
@@ -273,7 +295,7 @@ func (r *Runner) change(ctx context.Context, st *status, t *target, req handler.
 		fin.Title, fin.Body = stackText(pr.Body, resolved.Service, resolved.Env, pr.Commits)
 	}
 	next := fmt.Sprintf("🔀 %s %s — %s", verb, pr.URL, waitingText(env, reviewers))
-	fin.CommentBody = st.set(ghapi.StateOpen, pr.Number).advance(fmt.Sprintf("📝 Planned: %s (risk: %s)", cs.Summary, cs.Risk), next)
+	fin.CommentBody = st.set(ghapi.StateOpen, pr.Number).advance(fmt.Sprintf("📝 Planned: %s (risk: %s)", markdown.Text(cs.Summary), cs.Risk), next)
 	if pr.NodeID == "" || st.nodeID == "" {
 		fin.CommentNodeID = ""
 	}
@@ -289,11 +311,16 @@ func (r *Runner) change(ctx context.Context, st *status, t *target, req handler.
 		asked := slices.DeleteFunc(slices.Clone(reviewers), func(r string) bool {
 			return slices.ContainsFunc(done.Refused, func(x string) bool { return strings.EqualFold(strings.TrimPrefix(r, "@"), x) })
 		})
-		next = fmt.Sprintf("🔀 %s %s — %s (GitHub would not ask %s to review: %s)", verb, pr.URL, waitingText(env, asked), codeSpan(strings.Join(done.Refused, ", ")), "not collaborators of the repository, or teams without access")
+		next = fmt.Sprintf("🔀 %s %s — %s (GitHub would not ask %s to review: %s)", verb, pr.URL, waitingText(env, asked), markdown.Code(strings.Join(done.Refused, ", ")), "not collaborators of the repository, or teams without access")
 		done.Commented = false
 	}
 	if !done.Commented {
 		st.write(ctx, next)
+	}
+	if done.HeadAfter != "" && (done.HeadAfter != pr.HeadSHA || done.State != "OPEN") {
+		// The PR moved on before "open" reached the status: a later request may have
+		// overridden this one, or a merge taken it along. Say what holds now.
+		r.reconcile(ctx, t.repo, pr, done.State, st)
 	}
 	if !pr.Fresh {
 		if done.HeadAfterEdit != pr.HeadSHA {
@@ -305,7 +332,7 @@ func (r *Runner) change(ctx context.Context, st *status, t *target, req handler.
 		r.breakGlass(ctx, t, cs, pr, req)
 	}
 	if !env.ApprovalRequired() || resolved.BreakGlass {
-		r.tryMerge(ctx, t.repo, *pr)
+		r.tryMerge(ctx, t.repo, *pr, st)
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package ops
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -12,7 +13,9 @@ import (
 
 	ghapi "github.com/daytwo-dev/daytwo/internal/github"
 	"github.com/daytwo-dev/daytwo/internal/handler"
+	"github.com/daytwo-dev/daytwo/internal/markdown"
 	"github.com/daytwo-dev/daytwo/internal/plan"
+	"github.com/daytwo-dev/daytwo/internal/repoconfig"
 )
 
 // A target's open change is one pull request, its stack: every request for the target
@@ -103,13 +106,13 @@ func stackText(body, service, env string, commits []ghapi.Commit) (title, text s
 	for i, c := range reqs {
 		subject := firstLine(c.Message)
 		subjects = append(subjects, strings.TrimPrefix(subject, service+"/"+env+": "))
-		fmt.Fprintf(&b, "%d. %s by @%s", i+1, codeSpan(c.trailers[plan.TrailerCommand]), c.trailers[plan.TrailerRequester])
-		if o := c.trailers[plan.TrailerOrigin]; strings.HasPrefix(o, "http") {
-			fmt.Fprintf(&b, " ([asked here](%s))", o)
+		fmt.Fprintf(&b, "%d. %s by %s", i+1, markdown.Code(c.trailers[plan.TrailerCommand]), mention(c.trailers[plan.TrailerRequester]))
+		if o := c.trailers[plan.TrailerOrigin]; strings.HasPrefix(o, "https://") || strings.HasPrefix(o, "http://") {
+			fmt.Fprintf(&b, " ([asked here](<%s>))", strings.NewReplacer("<", "%3C", ">", "%3E", " ", "%20").Replace(o))
 		}
-		fmt.Fprintf(&b, ": %s", codeSpan(subject))
+		fmt.Fprintf(&b, ": %s", markdown.Text(subject))
 		if later, ok := over[i]; ok {
-			fmt.Fprintf(&b, " — overridden by %s", codeSpan(later.trailers[plan.TrailerCommand]))
+			fmt.Fprintf(&b, " — overridden by %s", markdown.Code(later.trailers[plan.TrailerCommand]))
 		}
 		b.WriteString("\n")
 	}
@@ -166,12 +169,12 @@ func (r *Runner) noteOverridden(ctx context.Context, repo ghapi.Repo, pr *ghapi.
 			continue
 		}
 		st := r.statusAt(ctx, repo, c.trailers[plan.TrailerStatus])
-		if st == nil || st.mark.State != ghapi.StateOpen {
-			continue
+		if st == nil || st.mark.State != ghapi.StateOpen && st.mark.State != ghapi.StateWorking {
+			continue // told already, or its own news is on the way: it checks the PR after writing it
 		}
 		st.set(ghapi.StateOverridden, pr.Number).mark.By = req.ID()
 		st.step(ctx, "", fmt.Sprintf("⚠️ Overridden: @%s's %s, asked later, sets the same thing, and %s now carries that instead (%s).",
-			req.Author, codeSpan(c.trailers[plan.TrailerCommand]+" → "+newest.trailers[plan.TrailerCommand]), pr.URL, cs.Summary))
+			req.Author, markdown.Code(c.trailers[plan.TrailerCommand]+" → "+newest.trailers[plan.TrailerCommand]), pr.URL, markdown.Text(cs.Summary)))
 	}
 }
 
@@ -199,26 +202,72 @@ func (r *Runner) statusAt(ctx context.Context, repo ghapi.Repo, ref string) *sta
 }
 
 // statusesOf are the status comments of the requests pull request number carries (from
-// its commits), without those overridden within it, which were told so already.
+// its commits), without those a later request in it overrode; those are told so here if
+// they were not yet.
 func (r *Runner) statusesOf(ctx context.Context, repo ghapi.Repo, number int) statuses {
 	commits, err := repo.PullCommits(ctx, number)
 	if err != nil {
 		zerolog.Ctx(ctx).Warn().Err(err).Int("pr", number).Msg("cannot read the pull request's requests")
 		return nil
 	}
+	reqs := requestsOf(commits)
+	over := overriddenBy(reqs)
 	var out statuses
 	seen := map[string]bool{}
-	for _, c := range requestsOf(commits) {
+	for i, c := range reqs {
 		ref := c.trailers[plan.TrailerStatus]
 		if ref == "" || seen[ref] {
 			continue
 		}
 		seen[ref] = true
-		if st := r.statusAt(ctx, repo, ref); st != nil && st.mark.State != ghapi.StateOverridden {
-			out = append(out, st)
+		st := r.statusAt(ctx, repo, ref)
+		if st == nil {
+			continue
 		}
+		if later, ok := over[i]; ok {
+			if st.mark.State != ghapi.StateOverridden {
+				st.set(ghapi.StateOverridden, number).mark.By = later.request()
+				st.step(ctx, "", overriddenText(c, later, number))
+			}
+			continue
+		}
+		out = append(out, st)
 	}
 	return out
+}
+
+func overriddenText(c, later carried, number int) string {
+	return fmt.Sprintf("⚠️ Overridden: %s, asked later by %s, sets the same thing, and #%d carries that instead.",
+		markdown.Code(later.trailers[plan.TrailerCommand]), mention(later.trailers[plan.TrailerRequester]), number)
+}
+
+// reconcile brings own, the status of the newest request known to be in pr, up to what
+// GitHub shows after it was written: overridden by a later request in pr, or merged or
+// closed with it. Whoever writes a status last reads the PR after writing, so the last
+// word is right.
+func (r *Runner) reconcile(ctx context.Context, repo ghapi.Repo, pr *ghapi.PR, state string, own *status) {
+	commits, err := repo.PullCommits(ctx, pr.Number)
+	if err != nil {
+		zerolog.Ctx(ctx).Warn().Err(err).Int("pr", pr.Number).Msg("cannot read the pull request's requests")
+		return
+	}
+	reqs := requestsOf(commits)
+	for i, c := range reqs {
+		if c.request() != own.mark.Request {
+			continue
+		}
+		if later, ok := overriddenBy(reqs)[i]; ok {
+			own.set(ghapi.StateOverridden, pr.Number).mark.By = later.request()
+			own.step(ctx, "", overriddenText(c, later, pr.Number))
+			return
+		}
+	}
+	switch state {
+	case "MERGED":
+		own.set(ghapi.StateMerged, pr.Number).step(ctx, fmt.Sprintf("🔀 [PR #%d](%s) merged together with requests added after this one", pr.Number, pr.URL), r.afterMerge())
+	case "CLOSED":
+		own.set(ghapi.StateClosed, pr.Number).step(ctx, "", fmt.Sprintf("🚫 PR #%d was closed without merging; nothing changed. Ask again to open a new one.", pr.Number))
+	}
 }
 
 // finishCarried completes a pull request that carries the request already but lacks its
@@ -237,4 +286,51 @@ func (r *Runner) finishCarried(ctx context.Context, t *target, pr *ghapi.PR, lab
 	if _, err := t.repo.FinishChange(ctx, t.g, pr, ghapi.Finish{Labels: missing, Reviewers: reviewers, RepoID: t.read.RepoID}); err != nil {
 		zerolog.Ctx(ctx).Warn().Err(err).Int("pr", pr.Number).Msg("cannot complete the labels and reviews of a pull request an earlier attempt left")
 	}
+}
+
+// loginRE is what GitHub allows in a login.
+var loginRE = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$`)
+
+// mention is @login for a GitHub login, and anything else shown as code: a trailer is
+// text anyone with push access could have written.
+func mention(login string) string {
+	if loginRE.MatchString(login) {
+		return "@" + login
+	}
+	return markdown.Code(login)
+}
+
+// mergedBefore finds the commit of the default branch that carries request id (daytwo's
+// squash merges keep every request's trailers) among the latest changes of the overlay,
+// and the pull request it merged (0 when its subject does not say).
+func mergedBefore(ctx context.Context, snap *ghapi.Snapshot, svc *repoconfig.Service, env, id string) (string, int) {
+	p := repoconfig.Path
+	if svc != nil {
+		p = svc.OverlayPath(env)
+	}
+	log, err := snap.History().Log(ctx, []string{p}, 20)
+	if err != nil {
+		zerolog.Ctx(ctx).Warn().Err(err).Msg("cannot read the overlay's history")
+		return "", 0
+	}
+	for _, c := range log {
+		for _, line := range strings.Split(c.Message, "\n") {
+			if strings.TrimSpace(line) == plan.TrailerRequest+": "+id {
+				return c.SHA, mergedPR(c.Message)
+			}
+		}
+	}
+	return "", 0
+}
+
+// squashRE is the "(#N)" GitHub ends a squash merge's subject with.
+var squashRE = regexp.MustCompile(`\(#([0-9]+)\)$`)
+
+func mergedPR(message string) int {
+	m := squashRE.FindStringSubmatch(firstLine(message))
+	if m == nil {
+		return 0
+	}
+	n, _ := strconv.Atoi(m[1])
+	return n
 }

@@ -2,13 +2,17 @@ package ops
 
 import (
 	"context"
+	crand "crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/rs/zerolog"
 
 	ghapi "github.com/daytwo-dev/daytwo/internal/github"
 	"github.com/daytwo-dev/daytwo/internal/handler"
+	"github.com/daytwo-dev/daytwo/internal/markdown"
 	"github.com/daytwo-dev/daytwo/internal/plan"
 )
 
@@ -22,7 +26,18 @@ type status struct {
 	head   string // first line: the command as asked and by whom
 	steps  []string
 	mark   ghapi.StatusMark
+	// elsewhere is set on a repeat of a request another delivery is still working on: its
+	// status changed recently and is not final. The repeat leaves the work to it.
+	elsewhere bool
 }
+
+// abandonedAfter is how long a status may stay unfinished and unchanged before a repeat
+// of its request takes the work over, as from a daytwo that died carrying it out.
+const abandonedAfter = 10 * time.Minute
+
+// done reports whether a repeat of the request has nothing to do: the request reached its
+// end, or another delivery is on it.
+func (s *status) done() bool { return s.mark.Final() || s.elsewhere }
 
 // startStatus posts the comment at once, so the requester sees that daytwo is on it. With
 // the thread's node id it goes through GraphQL, together with the 👀 reaction when the
@@ -30,10 +45,18 @@ type status struct {
 //
 // A request answered before (the same comment delivered again, on any replica) keeps its
 // first status comment: the new one is deleted and the old one returned, with repeat set.
-// A repeat of a request that reached its end has nothing left to do.
+// A repeat has nothing left to do (done) unless the first attempt was abandoned.
 func startStatus(ctx context.Context, thread ghapi.Thread, g *ghapi.GraphQL, req handler.Request, line, now string) (s *status, repeat bool, err error) {
-	s = &status{thread: thread, head: fmt.Sprintf("@%s asked for %s", req.Author, codeSpan(line)),
+	s = &status{thread: thread, head: fmt.Sprintf("@%s asked for %s", req.Author, markdown.Code(line)),
 		mark: ghapi.StatusMark{Request: req.ID(), State: ghapi.StateWorking}}
+	return postStatus(ctx, g, req, s, now)
+}
+
+// postStatus posts s showing now, once per request: see startStatus.
+func postStatus(ctx context.Context, g *ghapi.GraphQL, req handler.Request, s *status, now string) (_ *status, repeat bool, err error) {
+	log := zerolog.Ctx(ctx)
+	thread := s.thread
+	s.mark.Attempt = newAttempt()
 	body := s.render(now)
 	if g != nil && req.ThreadNodeID != "" {
 		reactTo := ""
@@ -45,24 +68,30 @@ func startStatus(ctx context.Context, thread ghapi.Thread, g *ghapi.GraphQL, req
 		}
 		p, prior, err := thread.Acknowledge(ctx, g, req.ThreadNodeID, reactTo, body, s.mark.Request)
 		if err == nil {
-			if prior != nil {
-				if err := thread.DeleteComment(context.WithoutCancel(ctx), p.ID); err != nil {
-					zerolog.Ctx(ctx).Warn().Err(err).Msg("cannot delete a duplicate status comment")
-				}
-				old := parseStatus(thread, prior.ID, prior.Body)
-				old.nodeID = prior.NodeID
-				zerolog.Ctx(ctx).Info().Int64("comment", prior.ID).Str("state", old.mark.State).Msg("the request was answered before; continuing on its status comment")
-				return old, true, nil
+			if prior == nil {
+				s.id, s.nodeID = p.ID, p.NodeID
+				return s, false, nil
 			}
-			s.id, s.nodeID = p.ID, p.NodeID
-			return s, false, nil
+			if err := thread.DeleteComment(context.WithoutCancel(ctx), p.ID); err != nil {
+				log.Warn().Err(err).Msg("cannot delete a duplicate status comment")
+			}
+			return s.adopt(ctx, prior)
 		}
-		zerolog.Ctx(ctx).Warn().Err(err).Msg("GraphQL comment failed; posting through REST")
+		log.Warn().Err(err).Msg("GraphQL comment failed; posting through REST")
 		if req.Ack {
 			handler.Acknowledge(ctx, thread, req)
 		}
 	} else if req.Ack {
 		handler.Acknowledge(ctx, thread, req)
+	}
+	// The GraphQL post may have gone through even so; and without GraphQL nothing has
+	// looked for an earlier answer yet.
+	prior, err := thread.FindStatus(ctx, s.mark.Request)
+	if err != nil {
+		return nil, false, err
+	}
+	if prior != nil {
+		return s.adopt(ctx, prior)
 	}
 	id, err := thread.Comment(ctx, body)
 	if err != nil {
@@ -70,6 +99,29 @@ func startStatus(ctx context.Context, thread ghapi.Thread, g *ghapi.GraphQL, req
 	}
 	s.id = id
 	return s, false, nil
+}
+
+// adopt continues on prior, the request's earlier status comment, instead of s. Posted by
+// this very attempt (its answer was lost), it is s's own; posted by another delivery, this
+// is a repeat.
+func (s *status) adopt(ctx context.Context, prior *ghapi.Prior) (*status, bool, error) {
+	old := parseStatus(s.thread, prior.ID, prior.Body)
+	old.nodeID = prior.NodeID
+	if old.mark.Attempt == s.mark.Attempt {
+		return old, false, nil
+	}
+	old.elsewhere = !old.mark.Final() && time.Since(prior.UpdatedAt) < abandonedAfter
+	zerolog.Ctx(ctx).Info().Int64("comment", prior.ID).Str("state", old.mark.State).Msg("the request was answered before; continuing on its status comment")
+	if !old.done() {
+		old.mark.Attempt = s.mark.Attempt // taken over
+	}
+	return old, true, nil
+}
+
+func newAttempt() string {
+	var b [6]byte
+	_, _ = crand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }
 
 // resumeStatus continues a status comment posted earlier: it keeps the head, the steps
@@ -173,25 +225,6 @@ func (ss statuses) set(state string, pr int) statuses {
 func firstLine(s string) string {
 	line, _, _ := strings.Cut(s, "\n")
 	return line
-}
-
-// codeSpan shows s literally as inline code, whatever backticks it holds.
-func codeSpan(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
-	run, longest := 0, 0
-	for _, c := range s {
-		if c == '`' {
-			run++
-			longest = max(longest, run)
-		} else {
-			run = 0
-		}
-	}
-	fence := strings.Repeat("`", longest+1)
-	if strings.HasPrefix(s, "`") || strings.HasSuffix(s, "`") || longest > 0 {
-		return fence + " " + s + " " + fence
-	}
-	return fence + s + fence
 }
 
 // failWith reports err as the reason the request was not carried out: a refusal when it

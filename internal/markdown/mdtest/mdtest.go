@@ -153,7 +153,8 @@ var attributes = map[string][]string{
 }
 
 // mentionRE is GitHub's pattern of an @mention in text.
-var mentionRE = regexp.MustCompile("(?:^|[^A-Za-z0-9_`])@([A-Za-z0-9][A-Za-z0-9-]*(?:/[A-Za-z0-9_.-]+)?)")
+// A team slug does not end in a dot: "@org/team." mentions org/team.
+var mentionRE = regexp.MustCompile("(?:^|[^A-Za-z0-9_`])@([A-Za-z0-9][A-Za-z0-9-]*(?:/[A-Za-z0-9_.-]*[A-Za-z0-9_-])?)")
 
 // alignRE is the only style Markdown writes: the alignment of a table column.
 var alignRE = regexp.MustCompile(`^text-align: ?(left|right|center);?$`)
