@@ -20,8 +20,9 @@ func (r *Runner) Specs() []command.Spec {
 		Name:    "cancel",
 		Summary: "Close the open change PR of this thread and delete its branch",
 		Description: "On a daytwo pull request, closes it; on the issue or PR that asked for a change, closes the open " +
-			"change PRs it led to. The branch is deleted; nothing reaches the cluster. The requester of the change, " +
-			"or whoever the environment's policy allows to cancel, may use it.",
+			"change PRs carrying its requests. The branch is deleted; nothing reaches the cluster, and every request " +
+			"the PR carried is told. The requester of every request in the PR, or whoever the environment's policy " +
+			"allows to cancel, may use it.",
 		Examples: []command.Example{{Line: "/cancel", Text: "drop the pending change asked for here"}},
 	})
 }
