@@ -75,6 +75,11 @@ func (r *Runner) cancel(ctx context.Context, client *gh.Client, req handler.Requ
 			st.failWith(ctx, err)
 			return
 		}
+		// Closing a merged PR changes nothing: a merge that came first is what happened.
+		if ms, err := t.repo.MergeState(ctx, pr.Number); err == nil && ms.Merged {
+			st.fail(ctx, ghapi.StateRefused, fmt.Sprintf("#%d was merged before it could be cancelled; to undo it, ask for `/rollback`.", pr.Number))
+			return
+		}
 		for _, other := range askers {
 			if other.id != st.id {
 				other.set(ghapi.StateClosed, pr.Number).step(ctx, "", fmt.Sprintf("🗑️ Cancelled by @%s: #%d closed and its branch deleted; nothing changed.", req.Author, pr.Number))
