@@ -23,6 +23,7 @@ import (
 
 	"github.com/daytwo-dev/daytwo/internal/codeowners"
 	"github.com/daytwo-dev/daytwo/internal/command"
+	"github.com/daytwo-dev/daytwo/internal/coord"
 	ghapi "github.com/daytwo-dev/daytwo/internal/github"
 	"github.com/daytwo-dev/daytwo/internal/handler"
 	"github.com/daytwo-dev/daytwo/internal/markdown"
@@ -50,7 +51,10 @@ type Runner struct {
 	life         context.Context
 	endLife      context.CancelFunc
 
-	targets keyedMutex // one command at a time per (repo, service, env) in this process
+	// Locks serialise the commands for one target (repo, service, env): in this process by
+	// default, across replicas with Redis.
+	Locks    coord.Locker
+	embedded coord.Embedded
 }
 
 var _ handler.Runner = (*Runner)(nil)
@@ -186,9 +190,13 @@ func (r *Runner) change(ctx context.Context, st *status, t *target, req handler.
 	// One open change per (service, env): a request for a target with an open one is added
 	// to it, planned on its head. Requests for one target run one at a time here; other
 	// replicas are held off by the compare-and-swap on the branch.
-	unlock, waited := r.targets.lock(t.repo.FullName() + "|" + resolved.Service + "|" + resolved.Env)
-	defer unlock()
-	if waited || !t.read.OpenComplete {
+	lease, err := r.locks().Lock(ctx, t.repo.FullName()+"|"+resolved.Service+"|"+resolved.Env)
+	if err != nil {
+		return fmt.Errorf("lock %s in %s: %w", resolved.Service, resolved.Env, err)
+	}
+	defer lease.Unlock()
+	log.Debug().Int64("fence", lease.Token()).Msg("target locked")
+	if lease.Waited() || !t.read.OpenComplete {
 		// A command for the same target ran meanwhile: what is open must be read again.
 		fresh, _, err := r.readTarget(ctx, t.repo.Client, t.g, t.repo.Owner, t.repo.Name)
 		if err != nil {
@@ -274,6 +282,12 @@ func (r *Runner) change(ctx context.Context, st *status, t *target, req handler.
 	}
 
 	reviewers := reviewersOf(owners, cs, req.Author)
+	select {
+	case <-lease.Lost():
+		// Another replica may hold the target now: stop before writing and plan again.
+		return &plan.Error{Code: plan.Conflict, Msg: "the lock of the target expired while planning; plan again", Err: coord.ErrLost}
+	default:
+	}
 	var pr *ghapi.PR
 	if stack == nil {
 		pr, err = t.repo.CreateChange(ctx, t.g, t.read.RepoID, cs, ghapi.ChangeOptions{Base: base, Labels: labels, Reviewers: reviewers, StackPrefix: prefix})
@@ -369,6 +383,13 @@ func readAhead(svc *repoconfig.Service, env string, labels []string, owners *cod
 	return spec
 }
 
+func (r *Runner) locks() coord.Locker {
+	if r.Locks != nil {
+		return r.Locks
+	}
+	return &r.embedded
+}
+
 func (r *Runner) graphql(client *gh.Client) *ghapi.GraphQL {
 	return ghapi.NewGraphQL(client, r.GraphQLURL)
 }
@@ -453,40 +474,4 @@ func userMessage(ctx context.Context, err error) string {
 	}
 	zerolog.Ctx(ctx).Error().Err(err).Msg("command failed")
 	return "Something went wrong on daytwo's side (logged); nothing was changed. Try again, and tell the platform team if it persists."
-}
-
-// keyedMutex serialises work per key; unused keys are dropped.
-type keyedMutex struct {
-	mu    sync.Mutex
-	locks map[string]*keyedLock
-}
-
-type keyedLock struct {
-	sync.Mutex
-	users int
-}
-
-// lock takes key's lock; waited says another holder had it first.
-func (k *keyedMutex) lock(key string) (unlock func(), waited bool) {
-	k.mu.Lock()
-	if k.locks == nil {
-		k.locks = map[string]*keyedLock{}
-	}
-	l := k.locks[key]
-	if l == nil {
-		l = &keyedLock{}
-		k.locks[key] = l
-	}
-	l.users++
-	waited = l.users > 1
-	k.mu.Unlock()
-	l.Lock()
-	return func() {
-		l.Unlock()
-		k.mu.Lock()
-		if l.users--; l.users == 0 {
-			delete(k.locks, key)
-		}
-		k.mu.Unlock()
-	}, waited
 }
