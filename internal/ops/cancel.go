@@ -70,7 +70,6 @@ func (r *Runner) cancel(ctx context.Context, client *gh.Client, req handler.Requ
 				return
 			}
 		}
-		askers := r.statusesOf(ctx, t.repo, pr.Number)
 		if err := t.repo.CloseChange(ctx, pr, fmt.Sprintf("Cancelled by @%s.", req.Author)); err != nil {
 			st.failWith(ctx, err)
 			return
@@ -80,6 +79,9 @@ func (r *Runner) cancel(ctx context.Context, client *gh.Client, req handler.Requ
 			st.fail(ctx, ghapi.StateRefused, fmt.Sprintf("#%d was merged before it could be cancelled; to undo it, ask for `/rollback`.", pr.Number))
 			return
 		}
+		// Read after closing: a request added until the close is among them, and one
+		// added later finds the PR closed and is planned again.
+		askers := r.statusesOf(ctx, t.repo, pr.Number)
 		for _, other := range askers {
 			if other.id != st.id {
 				other.set(ghapi.StateClosed, pr.Number).step(ctx, "", fmt.Sprintf("🗑️ Cancelled by @%s: #%d closed and its branch deleted; nothing changed.", req.Author, pr.Number))
