@@ -11,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/daytwo-dev/daytwo/internal/argoapi"
+	"github.com/daytwo-dev/daytwo/internal/coord"
 	ghapi "github.com/daytwo-dev/daytwo/internal/github"
 	"github.com/daytwo-dev/daytwo/internal/plan"
 )
@@ -39,6 +40,7 @@ type rollout struct {
 	service string
 	env     string
 	st      statuses // of every request the change carries; empty when the comments are gone
+	lost    func() bool // the rollout's lock was lost: another replica reports it
 }
 
 // startRollout follows a merged change in the background: the webhook queue never waits
@@ -50,15 +52,48 @@ func (r *Runner) startRollout(ctx context.Context, ro rollout) {
 	if err := ro.repo.AddLabel(ctx, ro.pr.Number, rollingOut); err != nil {
 		zerolog.Ctx(ctx).Warn().Err(err).Msg("cannot mark the rollout; a restart will not resume it")
 	}
-	r.goFollow(zerolog.Ctx(ctx), ro)
+	if lease := r.tryRolloutLock(ctx, ro.repo, ro.pr.Number); lease != nil {
+		r.goFollow(zerolog.Ctx(ctx), lease, ro)
+	}
 }
 
-// goFollow follows ro in the background, for as long as the runner lives.
-func (r *Runner) goFollow(log *zerolog.Logger, ro rollout) {
-	bg := log.WithContext(r.lifetime())
+// tryRolloutLock takes the lock that makes one replica follow a rollout; nil when another
+// follower holds it.
+func (r *Runner) tryRolloutLock(ctx context.Context, repo ghapi.Repo, number int) coord.Lease {
+	tctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer cancel()
+	lease, err := r.locks().Lock(tctx, fmt.Sprintf("rollout|%s|%d", repo.FullName(), number))
+	if err != nil {
+		zerolog.Ctx(ctx).Debug().Err(err).Int("pr", number).Msg("the rollout is followed elsewhere")
+		return nil
+	}
+	return lease
+}
+
+// goFollow follows ro in the background, for as long as the runner lives and holds the
+// rollout's lease.
+func (r *Runner) goFollow(log *zerolog.Logger, lease coord.Lease, ro rollout) {
+	bg, cancel := context.WithCancel(log.WithContext(r.lifetime()))
+	ro.lost = func() bool {
+		select {
+		case <-lease.Lost():
+			return true
+		default:
+			return false
+		}
+	}
 	r.rollouts.Add(1)
 	go func() {
 		defer r.rollouts.Done()
+		defer lease.Unlock()
+		defer cancel()
+		go func() {
+			select {
+			case <-lease.Lost():
+				cancel()
+			case <-bg.Done():
+			}
+		}()
 		r.follow(bg, ro)
 	}()
 }
@@ -175,8 +210,8 @@ func (r *Runner) follow(ctx context.Context, ro rollout) {
 // reportRollout ends a followed rollout: the status comment, the check run on the merge
 // commit, and the PR's mark taken off.
 func (r *Runner) reportRollout(ctx context.Context, ro rollout, done, now, conclusion string) {
-	if r.lifetime().Err() != nil {
-		return // shutting down: the next daytwo reports it
+	if r.lifetime().Err() != nil || ro.lost != nil && ro.lost() {
+		return // shutting down, or the lock was lost: the next follower reports it
 	}
 	ctx = context.WithoutCancel(ctx)
 	log := zerolog.Ctx(ctx)
@@ -262,7 +297,8 @@ func orDash(s string) string {
 
 // Resume follows again the rollouts a previous daytwo was following when it stopped: the
 // merged change PRs still marked daytwo/rolling-out, in every repository of every
-// installation.
+// installation, that no one follows (holds the rollout's lock). The leader runs it now and
+// then, so a rollout whose follower died is taken over.
 func (r *Runner) Resume(ctx context.Context) error {
 	if r.ArgoCD == nil {
 		return nil
@@ -297,9 +333,13 @@ func (r *Runner) Resume(ctx context.Context) error {
 				if !ok {
 					continue
 				}
+				lease := r.tryRolloutLock(ctx, repo, m.Number)
+				if lease == nil {
+					continue // followed by this or another replica
+				}
 				log.Info().Str("repo", repo.FullName()).Int("pr", m.Number).Msg("resuming a rollout")
 				ro := rollout{repo: repo, pr: m, service: meta["service"], env: meta["env"], st: r.statusesOf(ctx, repo, m.Number)}
-				r.goFollow(log, ro)
+				r.goFollow(log, lease, ro)
 			}
 		}
 	}

@@ -1,10 +1,13 @@
 package ops_test
 
 import (
+	"context"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/rs/zerolog"
 
 	"github.com/daytwo-dev/daytwo/internal/apptest"
 	"github.com/daytwo-dev/daytwo/internal/argoapi/argoapitest"
@@ -247,5 +250,28 @@ func TestRefreshAskedAgainUntilArgoCDSeesTheMerge(t *testing.T) {
 	}
 	if refreshes < 3 {
 		t.Errorf("want the refresh asked again while Argo CD lagged, got %d", refreshes)
+	}
+}
+
+// Resume run while a rollout is being followed (the leader does so now and then) leaves it
+// to its follower: one report, not two.
+func TestResumeLeavesAFollowedRolloutToItsFollower(t *testing.T) {
+	w := newArgoWorld(t)
+	w.argo.Down()
+	n := w.ask(t, "alice", "/set-image 1.9.0 --service checkout --env dev")
+	pr := w.mergedPull(t)
+	ctx := zerolog.New(w.Logs).WithContext(context.Background())
+	for range 2 {
+		if err := w.Runner.Resume(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.argo.Up()
+	w.Runner.WaitRollouts()
+	if st := w.status(t, n); strings.Count(st, "checkout-dev is Healthy") != 1 {
+		t.Fatalf("status:\n%s", st)
+	}
+	if runs := w.rolloutChecks(pr.MergeCommitSHA); len(runs) != 1 {
+		t.Errorf("rollout checks: %+v", runs)
 	}
 }

@@ -98,6 +98,13 @@ func postStatus(ctx context.Context, g *ghapi.GraphQL, req handler.Request, s *s
 		return nil, false, err
 	}
 	s.id = id
+	// Another delivery may have posted at the same moment: the earliest comment stays.
+	if prior, err := thread.FindStatus(ctx, s.mark.Request); err == nil && prior != nil && prior.ID < id {
+		if err := thread.DeleteComment(context.WithoutCancel(ctx), id); err != nil {
+			log.Warn().Err(err).Msg("cannot delete a duplicate status comment")
+		}
+		return s.adopt(ctx, prior)
+	}
 	return s, false, nil
 }
 
