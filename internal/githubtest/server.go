@@ -56,6 +56,7 @@ type Server struct {
 	fieldFaults   []*fieldFault
 	log           []Request
 	rates         map[string]*rateWindow
+	hooks         *hookDeliveries
 }
 
 type appInfo struct {
@@ -76,6 +77,8 @@ type config struct {
 	rateLimit int
 	appOwner  string
 	lazyMerge int
+
+	deliveryTimeout time.Duration
 }
 
 // Option configures New.
@@ -133,6 +136,7 @@ func New(t testing.TB, opts ...Option) *Server {
 		rates:         map[string]*rateWindow{},
 		nextID:        1000,
 	}
+	s.hooks = newHookDeliveries(&s.mu, cfg.deliveryTimeout)
 	if err := s.setKey(cfg.keyPEM); err != nil {
 		t.Fatalf("githubtest: %v", err)
 	}
@@ -142,6 +146,7 @@ func New(t testing.TB, opts ...Option) *Server {
 	s.routes()
 	s.srv = httptest.NewServer(s)
 	t.Cleanup(s.srv.Close)
+	t.Cleanup(s.WaitRedeliveries)
 	return s
 }
 
@@ -469,6 +474,7 @@ func (s *Server) routes() {
 	s.issueRoutes()
 	s.checkRoutes()
 	s.graphqlRoutes()
+	s.deliveryRoutes()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, r, http.StatusNotFound, errorBody(http.StatusNotFound, "Not Found", ""))
 	})

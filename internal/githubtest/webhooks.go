@@ -15,7 +15,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 )
 
 //go:embed testdata/webhooks/*.json
@@ -347,35 +346,18 @@ func NewDeliveryID() string {
 	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
 
-var webhookClient = &http.Client{Timeout: 30 * time.Second}
-
 // SendWebhook POSTs payload to targetURL as GitHub delivers event, with a fresh delivery id
-// and signed with the webhook secret. The caller closes the response body.
+// and signed with the webhook secret, and records the delivery (see Deliveries). The caller
+// closes the response body. No answer within the delivery timeout is an error, recorded
+// as GitHub records it.
 func (s *Server) SendWebhook(targetURL, event string, payload []byte) (*http.Response, error) {
 	return s.SendWebhookWithDelivery(targetURL, event, NewDeliveryID(), payload)
 }
 
 // SendWebhookWithDelivery is SendWebhook with a given X-GitHub-Delivery, to replay a delivery.
 func (s *Server) SendWebhookWithDelivery(targetURL, event, deliveryID string, payload []byte) (*http.Response, error) {
-	req, err := http.NewRequest(http.MethodPost, targetURL, bytes.NewReader(payload))
-	if err != nil {
-		return nil, fmt.Errorf("webhook request to %s: %w", targetURL, err)
-	}
-	h := req.Header
-	h.Set("Content-Type", "application/json")
-	h.Set("User-Agent", "GitHub-Hookshot/9b1e5c8")
-	h.Set("X-GitHub-Event", event)
-	h.Set("X-GitHub-Delivery", deliveryID)
-	h.Set("X-GitHub-Hook-ID", strconv.FormatInt(s.app.id*10+1, 10))
-	h.Set("X-GitHub-Hook-Installation-Target-ID", strconv.FormatInt(s.app.id, 10))
-	h.Set("X-GitHub-Hook-Installation-Target-Type", "integration")
-	h.Set("X-Hub-Signature", signSHA1(s.secret, payload))
-	h.Set("X-Hub-Signature-256", SignPayload(s.secret, payload))
-	res, err := webhookClient.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("deliver %s webhook to %s: %w", event, targetURL, err)
-	}
-	return res, nil
+	_, res, err := s.deliver(targetURL, event, deliveryID, payload, false)
+	return res, err
 }
 
 // --- payloads that match the fake's state ---
