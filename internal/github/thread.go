@@ -3,6 +3,7 @@ package github
 import (
 	"context"
 	"fmt"
+	"sort"
 	"time"
 	"unicode/utf8"
 
@@ -160,9 +161,10 @@ func (t Thread) Acknowledge(ctx context.Context, g *GraphQL, threadNode, reactTo
 	return mine, prior, nil
 }
 
-// FindStatus finds daytwo's earliest status comment for request among the thread's newest
-// comments, through REST: for when GraphQL, which finds it while posting, failed.
-func (t Thread) FindStatus(ctx context.Context, request string) (*Prior, error) {
+// FindStatus finds daytwo's status comments for request among the thread's newest
+// comments, oldest first, through REST: for when GraphQL, which finds them while posting,
+// failed.
+func (t Thread) FindStatus(ctx context.Context, request string) ([]Prior, error) {
 	opt := &gh.IssueListCommentsOptions{ListOptions: gh.ListOptions{PerPage: 100}}
 	cs, res, err := t.Client.Issues.ListComments(ctx, t.Owner, t.Repo, t.Number, opt)
 	if err == nil && res.LastPage > 1 {
@@ -175,15 +177,19 @@ func (t Thread) FindStatus(ctx context.Context, request string) (*Prior, error) 
 	if err != nil {
 		return nil, fmt.Errorf("list the comments of %s/%s#%d: %w", t.Owner, t.Repo, t.Number, err)
 	}
+	var out []Prior
+	seen := map[int64]bool{}
 	for _, c := range cs {
-		if c.GetUser().GetType() != "Bot" {
+		if c.GetUser().GetType() != "Bot" || seen[c.GetID()] {
 			continue
 		}
+		seen[c.GetID()] = true
 		if m, ok := ParseStatusMark(c.GetBody()); ok && m.Request == request {
-			return &Prior{Posted: Posted{ID: c.GetID(), NodeID: c.GetNodeID()}, Body: c.GetBody(), UpdatedAt: c.GetUpdatedAt().Time}, nil
+			out = append(out, Prior{Posted: Posted{ID: c.GetID(), NodeID: c.GetNodeID()}, Body: c.GetBody(), UpdatedAt: c.GetUpdatedAt().Time})
 		}
 	}
-	return nil, nil
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, nil
 }
 
 // DeleteComment deletes a comment daytwo posted; one already gone is fine.

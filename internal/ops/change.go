@@ -85,7 +85,7 @@ func (r *Runner) tryMerge(ctx context.Context, repo ghapi.Repo, pr ghapi.PR, own
 		return
 	}
 	if ms.Merged && own != nil && own.mark.State == ghapi.StateOpen {
-		own.set(ghapi.StateMerged, pr.Number).step(ctx, fmt.Sprintf("🔀 [PR #%d](%s) merged as `%s` together with a request added after this one", pr.Number, pr.URL, short(ms.MergeCommit)), r.afterMerge())
+		r.reconcile(ctx, repo, &pr, "MERGED", own) // merged with it, or overridden in it
 		return
 	}
 	if ms.Merged || ms.Mergeable == nil || !*ms.Mergeable || ms.State != "clean" {
@@ -103,15 +103,16 @@ func (r *Runner) tryMerge(ctx context.Context, repo ghapi.Repo, pr ghapi.PR, own
 	}
 	title, body := mergeMessage(commits)
 	title = fmt.Sprintf("%s (#%d)", title, pr.Number)
-	sts := r.statusesOf(ctx, repo, pr.Number)
 	sha, err := repo.Merge(ctx, pr.Number, ms.HeadSHA, "squash", title, body)
 	if err != nil {
 		log.Warn().Err(err).Msg("merge refused")
 		if plan.ErrorCode(err) != plan.Conflict { // a moved head merges on its next event
-			sts.step(ctx, "", "⚠️ Could not merge automatically: "+userMessage(ctx, err)+" Merge it by hand once it is ready.")
+			r.statusesFrom(ctx, repo, pr.Number, commits).step(ctx, "", "⚠️ Could not merge automatically: "+userMessage(ctx, err)+" Merge it by hand once it is ready.")
 		}
 		return
 	}
+	// The merge was made at the head these commits end in: they are what was merged.
+	sts := r.statusesFrom(ctx, repo, pr.Number, commits)
 	log.Info().Str("merge_commit", sha).Msg("merged")
 	if pr.Branch != "" {
 		if err := repo.DeleteBranch(ctx, pr.Branch); err != nil {

@@ -210,6 +210,11 @@ func (r *Runner) statusesOf(ctx context.Context, repo ghapi.Repo, number int) st
 		zerolog.Ctx(ctx).Warn().Err(err).Int("pr", number).Msg("cannot read the pull request's requests")
 		return nil
 	}
+	return r.statusesFrom(ctx, repo, number, commits)
+}
+
+// statusesFrom is statusesOf for commits already read.
+func (r *Runner) statusesFrom(ctx context.Context, repo ghapi.Repo, number int, commits []ghapi.Commit) statuses {
 	reqs := requestsOf(commits)
 	over := overriddenBy(reqs)
 	var out statuses

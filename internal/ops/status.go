@@ -86,26 +86,36 @@ func postStatus(ctx context.Context, g *ghapi.GraphQL, req handler.Request, s *s
 	}
 	// The GraphQL post may have gone through even so; and without GraphQL nothing has
 	// looked for an earlier answer yet.
-	prior, err := thread.FindStatus(ctx, s.mark.Request)
+	found, err := thread.FindStatus(ctx, s.mark.Request)
 	if err != nil {
 		return nil, false, err
 	}
-	if prior != nil {
-		return s.adopt(ctx, prior)
-	}
-	id, err := thread.Comment(ctx, body)
-	if err != nil {
-		return nil, false, err
-	}
-	s.id = id
-	// Another delivery may have posted at the same moment: the earliest comment stays.
-	if prior, err := thread.FindStatus(ctx, s.mark.Request); err == nil && prior != nil && prior.ID < id {
-		if err := thread.DeleteComment(context.WithoutCancel(ctx), id); err != nil {
-			log.Warn().Err(err).Msg("cannot delete a duplicate status comment")
+	if len(found) == 0 {
+		id, err := thread.Comment(ctx, body)
+		if err != nil {
+			return nil, false, err
 		}
-		return s.adopt(ctx, prior)
+		s.id = id
+		// Another delivery may have posted at the same moment: the earliest comment stays.
+		if found, err = thread.FindStatus(ctx, s.mark.Request); err != nil || len(found) == 0 || found[0].ID == id {
+			return s, false, nil
+		}
 	}
-	return s, false, nil
+	return s.keepEarliest(ctx, found)
+}
+
+// keepEarliest continues on the earliest of the request's status comments and deletes
+// the others this attempt posted (one whose answer was lost, one posted at the same moment
+// as another delivery's).
+func (s *status) keepEarliest(ctx context.Context, found []ghapi.Prior) (*status, bool, error) {
+	for _, p := range found[1:] {
+		if m, _ := ghapi.ParseStatusMark(p.Body); m.Attempt == s.mark.Attempt || p.ID == s.id {
+			if err := s.thread.DeleteComment(context.WithoutCancel(ctx), p.ID); err != nil {
+				zerolog.Ctx(ctx).Warn().Err(err).Msg("cannot delete a duplicate status comment")
+			}
+		}
+	}
+	return s.adopt(ctx, &found[0])
 }
 
 // adopt continues on prior, the request's earlier status comment, instead of s. Posted by
@@ -207,6 +217,7 @@ func (s *status) fail(ctx context.Context, state, msg string) {
 }
 
 func (s *status) write(ctx context.Context, now string) {
+	zerolog.Ctx(ctx).Debug().Int64("comment", s.id).Str("of", s.mark.Request).Str("state", s.mark.State).Int("pr", s.mark.PR).Msg("status written")
 	if err := s.thread.EditComment(ctx, s.id, s.render(now)); err != nil {
 		zerolog.Ctx(ctx).Error().Err(err).Int64("comment", s.id).Msg("could not update the status comment")
 	}
