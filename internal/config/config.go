@@ -11,7 +11,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/url"
 	"os"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -34,6 +37,8 @@ type Config struct {
 	Log             Log      `yaml:"log"`
 	// ArgoCD is the Argo CD API server daytwo asks to refresh after a merge; optional.
 	ArgoCD ArgoCD `yaml:"argocd"`
+	// Redis lets several replicas share deliveries, locks and leadership; optional.
+	Redis Redis `yaml:"redis"`
 }
 
 // ArgoCD says how to reach argocd-server. An empty server turns the rollout follow-up off.
@@ -132,10 +137,51 @@ func decode(r io.Reader, c *Config) error {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil
 	}
+	// Name the key of a malformed duration, which the decoder cannot.
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return errors.New(strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	if len(root.Content) == 1 {
+		if err := checkDurations(root.Content[0], reflect.TypeOf(*c), ""); err != nil {
+			return err
+		}
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(c); err != nil {
 		return errors.New(strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	return nil
+}
+
+// checkDurations walks the mapping n as decoded into a value of type t and reports the
+// dotted key of the first Duration whose value does not parse.
+func checkDurations(n *yaml.Node, t reflect.Type, path string) error {
+	if n.Kind != yaml.MappingNode || t.Kind() != reflect.Struct {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		key, val := n.Content[i].Value, n.Content[i+1]
+		if val.Kind == yaml.AliasNode && val.Alias != nil {
+			val = val.Alias
+		}
+		for j := 0; j < t.NumField(); j++ {
+			f := t.Field(j)
+			if name, _, _ := strings.Cut(f.Tag.Get("yaml"), ","); name != key {
+				continue
+			}
+			if f.Type == reflect.TypeOf(Duration(0)) {
+				if val.Tag == "!!null" {
+					continue
+				}
+				if _, err := time.ParseDuration(val.Value); err != nil || val.Kind != yaml.ScalarNode {
+					return fmt.Errorf("%s%s: line %d: %q is not a duration (e.g. 30s, 2m)", path, key, val.Line, val.Value)
+				}
+			} else if err := checkDurations(val, f.Type, path+key+"."); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
@@ -157,6 +203,9 @@ func (c *Config) applyEnv(env func(string) (string, bool)) error {
 	str("DAYTWO_LOG_FORMAT", &c.Log.Format)
 	str("DAYTWO_ARGOCD_SERVER", &c.ArgoCD.Server)
 	str("DAYTWO_ARGOCD_TOKEN", &c.ArgoCD.Token)
+	if err := c.Redis.applyEnv(env); err != nil {
+		return err
+	}
 	if v, ok := env("DAYTWO_ARGOCD_PLAINTEXT"); ok {
 		b, err := strconv.ParseBool(strings.TrimSpace(v))
 		if err != nil {
@@ -276,10 +325,194 @@ func (c *Config) validate() error {
 	} else if c.ArgoCD.Token != "" {
 		add("argocd.token is set but argocd.server is not: set argocd.server (host:port) or drop the token")
 	}
+	problems = append(problems, c.Redis.problems()...)
 	if len(problems) > 0 {
 		return fmt.Errorf("config: %s", strings.Join(problems, "; "))
 	}
 	return nil
+}
+
+// Redis is where replicas coordinate. Nothing set (no url, address or sentinel) = a lone
+// process coordinating with itself.
+type Redis struct {
+	// URL is redis://[user:password@]host:port[/db], rediss:// for TLS, or
+	// unix://[user:password@]/path/redis.sock[?db=N]. DAYTWO_REDIS_URL overrides it.
+	URL string `yaml:"url"`
+	// Address is host:port, the alternative to URL; DAYTWO_REDIS_ADDR overrides it.
+	Address  string `yaml:"address"`
+	Username string `yaml:"username"` // an ACL user (Redis 6+); default: the default user
+	// Password; DAYTWO_REDIS_PASSWORD overrides it and the URL's. Never logged.
+	Password           string        `yaml:"password"`
+	DB                 int           `yaml:"db"`
+	TLS                bool          `yaml:"tls"`
+	CAFile             string        `yaml:"ca_file"`
+	InsecureSkipVerify bool          `yaml:"insecure_skip_verify"`
+	Sentinel           RedisSentinel `yaml:"sentinel"`
+	KeyPrefix          string        `yaml:"key_prefix"` // every key daytwo writes starts with it
+	LockTTL            Duration      `yaml:"lock_ttl"`   // a target's lock not renewed for this long is free
+	LeaseTTL           Duration      `yaml:"lease_ttl"`  // a leader not renewing for this long is replaced
+	// ClaimIdle is how long a delivery taken by a replica that stopped renewing it waits
+	// before another replica takes it over.
+	ClaimIdle Duration `yaml:"claim_idle"`
+}
+
+// RedisSentinel finds the Redis master through Sentinel.
+type RedisSentinel struct {
+	Master    string   `yaml:"master"`    // the master's name in Sentinel
+	Addresses []string `yaml:"addresses"` // host:port of sentinels
+	Password  string   `yaml:"password"`  // the sentinels' own requirepass, when set
+}
+
+// DefaultRedisKeyPrefix starts every Redis key unless redis.key_prefix says otherwise.
+const DefaultRedisKeyPrefix = "daytwo:"
+
+// minRedisTTL keeps the renewal periods (a third of each) well above network latency.
+const minRedisTTL = time.Second
+
+// Enabled reports whether Redis is configured.
+func (r Redis) Enabled() bool {
+	return strings.TrimSpace(r.URL) != "" || strings.TrimSpace(r.Address) != "" ||
+		r.Sentinel.Master != "" || len(r.Sentinel.Addresses) > 0
+}
+
+// Prefix is the key prefix, defaulted.
+func (r Redis) Prefix() string {
+	if r.KeyPrefix == "" {
+		return DefaultRedisKeyPrefix
+	}
+	return r.KeyPrefix
+}
+
+// UseTLS reports whether connections use TLS: tls: true, or a rediss:// URL.
+func (r Redis) UseTLS() bool {
+	return r.TLS || strings.HasPrefix(strings.ToLower(strings.TrimSpace(r.URL)), "rediss://")
+}
+
+// String describes the endpoint for logs, without any password.
+func (r Redis) String() string {
+	switch {
+	case !r.Enabled():
+		return "none"
+	case r.Sentinel.Master != "":
+		return fmt.Sprintf("sentinel master %q via %s (db %d)", r.Sentinel.Master, strings.Join(r.Sentinel.Addresses, ","), r.DB)
+	case r.URL != "":
+		u, err := url.Parse(r.URL)
+		if err != nil {
+			return "an invalid URL"
+		}
+		return u.Redacted()
+	default:
+		return fmt.Sprintf("%s (db %d, tls %t)", r.Address, r.DB, r.TLS)
+	}
+}
+
+// applyEnv: DAYTWO_REDIS_URL or DAYTWO_REDIS_ADDR, when not empty, replace whatever
+// endpoint the file names (url, address, sentinel; the URL also db and tls, which it
+// carries); DAYTWO_REDIS_PASSWORD replaces the password.
+func (r *Redis) applyEnv(env func(string) (string, bool)) error {
+	u, _ := env("DAYTWO_REDIS_URL")
+	a, _ := env("DAYTWO_REDIS_ADDR")
+	u, a = strings.TrimSpace(u), strings.TrimSpace(a)
+	switch {
+	case u != "" && a != "":
+		return errors.New("config: DAYTWO_REDIS_URL and DAYTWO_REDIS_ADDR are both set: set one")
+	case u != "":
+		r.URL, r.Address, r.Sentinel, r.DB, r.TLS = u, "", RedisSentinel{}, 0, false
+	case a != "":
+		r.URL, r.Address, r.Sentinel = "", a, RedisSentinel{}
+	}
+	if v, ok := env("DAYTWO_REDIS_PASSWORD"); ok {
+		r.Password = v
+	}
+	return nil
+}
+
+// problems lists what is wrong with the redis block, in validate's words.
+func (r Redis) problems() []string {
+	var out []string
+	add := func(format string, args ...any) { out = append(out, fmt.Sprintf(format, args...)) }
+	for _, d := range []struct {
+		key string
+		v   Duration
+	}{{"lock_ttl", r.LockTTL}, {"lease_ttl", r.LeaseTTL}, {"claim_idle", r.ClaimIdle}} {
+		if d.v != 0 && time.Duration(d.v) < minRedisTTL {
+			add("redis.%s %s is too short: at least %s", d.key, time.Duration(d.v), minRedisTTL)
+		}
+	}
+	if r.DB < 0 {
+		add("redis.db %d must not be negative", r.DB)
+	}
+	if !r.Enabled() {
+		if r.Password != "" || r.Username != "" || r.TLS || r.CAFile != "" || r.InsecureSkipVerify || r.DB != 0 || r.KeyPrefix != "" ||
+			r.LockTTL != 0 || r.LeaseTTL != 0 || r.ClaimIdle != 0 || r.Sentinel.Password != "" {
+			add("redis settings are given but no server: set redis.url (DAYTWO_REDIS_URL), redis.address (DAYTWO_REDIS_ADDR) or redis.sentinel, or drop the redis settings (DAYTWO_REDIS_PASSWORD included)")
+		}
+		return out
+	}
+	sentinel := r.Sentinel.Master != "" || len(r.Sentinel.Addresses) > 0
+	switch {
+	case r.URL != "" && r.Address != "":
+		add("redis.url and redis.address are exclusive: set one")
+	case sentinel && (r.URL != "" || r.Address != ""):
+		add("redis.sentinel finds the master itself: drop redis.url and redis.address")
+	}
+	if sentinel {
+		if strings.TrimSpace(r.Sentinel.Master) == "" {
+			add("redis.sentinel needs master (the master's name in Sentinel)")
+		}
+		if len(r.Sentinel.Addresses) == 0 {
+			add("redis.sentinel needs addresses (host:port of the sentinels)")
+		}
+		for _, a := range r.Sentinel.Addresses {
+			if !isHostPort(a) {
+				add("redis.sentinel.addresses: %q is not host:port", a)
+			}
+		}
+	}
+	if r.Address != "" && !isHostPort(r.Address) {
+		add("redis.address %q is not host:port", r.Address)
+	}
+	if r.URL != "" {
+		u, err := url.Parse(r.URL)
+		var uerr *url.Error
+		if errors.As(err, &uerr) {
+			err = uerr.Err // url.Error quotes the whole URL, password included
+		}
+		switch {
+		case err != nil:
+			add("redis.url is not a URL: %v", err)
+		case u.Scheme != "redis" && u.Scheme != "rediss" && u.Scheme != "unix":
+			add("redis.url must start with redis://, rediss:// (TLS) or unix://, not %q", u.Scheme+"://")
+		case u.Scheme != "unix" && u.Host == "":
+			add("redis.url names no host")
+		case u.Scheme == "unix" && u.Path == "":
+			add("redis.url names no socket path")
+		}
+		if r.DB != 0 {
+			add("redis.db applies to address and sentinel; with redis.url put the db in the URL (redis://host:6379/%d)", r.DB)
+		}
+		if r.TLS && err == nil && u.Scheme != "rediss" {
+			add("redis.tls with redis.url: use a rediss:// URL instead")
+		}
+	}
+	if (r.CAFile != "" || r.InsecureSkipVerify) && !r.UseTLS() {
+		add("redis.ca_file and redis.insecure_skip_verify apply to TLS only: set redis.tls (or use a rediss:// URL)")
+	}
+	if r.CAFile != "" && r.UseTLS() {
+		if _, err := os.Stat(r.CAFile); err != nil {
+			add("redis.ca_file cannot be read: %v", err)
+		}
+	}
+	return out
+}
+
+func isHostPort(s string) bool {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil || host == "" {
+		return false
+	}
+	n, err := strconv.Atoi(port)
+	return err == nil && n > 0 && n < 65536
 }
 
 // ParsePrivateKey accepts an RSA key in PKCS#1 or PKCS#8 PEM, as GitHub issues them.

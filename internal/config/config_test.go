@@ -178,3 +178,154 @@ func TestArgoCDFromFileAndEnv(t *testing.T) {
 		t.Fatalf("argocd: %+v", a)
 	}
 }
+
+func TestRedisOffByDefault(t *testing.T) {
+	c, err := Load("", envMap(map[string]string{"GITHUB_APP_INTEGRATION_ID": "1", "GITHUB_APP_WEBHOOK_SECRET": "x", "GITHUB_APP_PRIVATE_KEY": testKey(t)}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Redis.Enabled() || c.Redis.String() != "none" || c.Redis.Prefix() != DefaultRedisKeyPrefix {
+		t.Fatalf("Redis is optional and off by default: %+v", c.Redis)
+	}
+}
+
+func TestRedisFromFileAndEnv(t *testing.T) {
+	ca := writeFile(t, "ca.pem", "not checked here")
+	good := func() map[string]string {
+		return map[string]string{"GITHUB_APP_INTEGRATION_ID": "1", "GITHUB_APP_WEBHOOK_SECRET": "x", "GITHUB_APP_PRIVATE_KEY": testKey(t)}
+	}
+	path := writeFile(t, "c.yml", `
+redis:
+  address: redis.example.com:6380
+  username: daytwo
+  password: from-file
+  db: 2
+  tls: true
+  ca_file: `+ca+`
+  key_prefix: "dt:"
+  lock_ttl: 45s
+  lease_ttl: 10s
+  claim_idle: 5m
+`)
+	c, err := Load(path, envMap(good()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := c.Redis
+	if !r.Enabled() || r.Address != "redis.example.com:6380" || r.Username != "daytwo" || r.Password != "from-file" || r.DB != 2 ||
+		!r.TLS || !r.UseTLS() || r.CAFile != ca || r.Prefix() != "dt:" ||
+		time.Duration(r.LockTTL) != 45*time.Second || time.Duration(r.LeaseTTL) != 10*time.Second || time.Duration(r.ClaimIdle) != 5*time.Minute {
+		t.Fatalf("redis from the file: %+v", r)
+	}
+	if s := r.String(); strings.Contains(s, "from-file") || !strings.Contains(s, "redis.example.com:6380") {
+		t.Fatalf("String shows the password or hides the address: %q", s)
+	}
+
+	// The environment wins: the password, and the endpoint, replacing the file's.
+	env := good()
+	env["DAYTWO_REDIS_PASSWORD"] = "from-env"
+	env["DAYTWO_REDIS_URL"] = "rediss://:url-secret@cache.example.com:6379/3"
+	c, err = Load(path, envMap(env))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r = c.Redis
+	// The URL carries the db and TLS: the file's db and tls give way to it.
+	if r.URL != env["DAYTWO_REDIS_URL"] || r.Address != "" || r.Password != "from-env" || r.DB != 0 || r.TLS || !r.UseTLS() || r.CAFile != ca {
+		t.Fatalf("env did not override the file: %+v", r)
+	}
+	if s := r.String(); strings.Contains(s, "url-secret") || !strings.Contains(s, "cache.example.com") {
+		t.Fatalf("String shows the URL's password: %q", s)
+	}
+
+	env = good()
+	env["DAYTWO_REDIS_ADDR"] = "10.0.0.1:6379"
+	c, err = Load(writeFile(t, "s.yml", "redis:\n  sentinel:\n    master: mymaster\n    addresses: [a:26379, b:26379]\n"), envMap(env))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Redis.Address != "10.0.0.1:6379" || c.Redis.Sentinel.Master != "" {
+		t.Fatalf("DAYTWO_REDIS_ADDR replaces the file's sentinel: %+v", c.Redis)
+	}
+
+	c, err = Load(writeFile(t, "s.yml", "redis:\n  sentinel:\n    master: mymaster\n    addresses: [a:26379, b:26379]\n    password: sp\n"), envMap(good()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := c.Redis.Sentinel; !c.Redis.Enabled() || s.Master != "mymaster" || len(s.Addresses) != 2 || s.Password != "sp" {
+		t.Fatalf("sentinel: %+v", s)
+	}
+}
+
+func TestRedisRefusals(t *testing.T) {
+	good := map[string]string{"GITHUB_APP_INTEGRATION_ID": "1", "GITHUB_APP_WEBHOOK_SECRET": "x", "GITHUB_APP_PRIVATE_KEY": testKey(t)}
+	with := func(kv ...string) map[string]string {
+		m := map[string]string{}
+		for a, b := range good {
+			m[a] = b
+		}
+		for i := 0; i+1 < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return m
+	}
+	cases := []struct {
+		name string
+		file string
+		env  map[string]string
+		want string
+	}{
+		{"url and address", "redis:\n  url: redis://a:6379\n  address: b:6379\n", good, "redis.url and redis.address are exclusive"},
+		{"both env", "", with("DAYTWO_REDIS_URL", "redis://a:6379", "DAYTWO_REDIS_ADDR", "b:6379"), "DAYTWO_REDIS_URL and DAYTWO_REDIS_ADDR are both set"},
+		{"sentinel without master", "redis:\n  sentinel:\n    addresses: [a:26379]\n", good, "redis.sentinel needs master"},
+		{"sentinel without addresses", "redis:\n  sentinel:\n    master: m\n", good, "redis.sentinel needs addresses"},
+		{"sentinel and address", "redis:\n  address: a:6379\n  sentinel:\n    master: m\n    addresses: [a:26379]\n", good, "drop redis.url and redis.address"},
+		{"sentinel bad address", "redis:\n  sentinel:\n    master: m\n    addresses: [a]\n", good, `redis.sentinel.addresses: "a" is not host:port`},
+		{"bad lock_ttl", "redis:\n  address: a:6379\n  lock_ttl: forever\n", good, `redis.lock_ttl: line 3: "forever" is not a duration`},
+		{"bad lease_ttl", "redis:\n  address: a:6379\n  lease_ttl: 10\n", good, `redis.lease_ttl: line 3: "10" is not a duration`},
+		{"bad claim_idle", "redis:\n  address: a:6379\n  claim_idle: [1m]\n", good, `redis.claim_idle: line 3: "" is not a duration`},
+		{"short lease_ttl", "redis:\n  address: a:6379\n  lease_ttl: 10ms\n", good, "redis.lease_ttl 10ms is too short"},
+		{"bad scheme", "redis:\n  url: http://a:6379\n", good, "redis.url must start with redis://"},
+		{"bad url hides password", "", with("DAYTWO_REDIS_URL", "redis://:hunter2@a:port/"), "redis.url is not a URL"},
+		{"url without host", "redis:\n  url: redis:///0\n", good, "redis.url names no host"},
+		{"url and db", "redis:\n  url: redis://a:6379\n  db: 3\n", good, "put the db in the URL"},
+		{"url and tls", "redis:\n  url: redis://a:6379\n  tls: true\n", good, "use a rediss:// URL"},
+		{"address without port", "redis:\n  address: redis.example.com\n", good, `redis.address "redis.example.com" is not host:port`},
+		{"ca without tls", "redis:\n  address: a:6379\n  ca_file: /x\n", good, "apply to TLS only"},
+		{"insecure without tls", "redis:\n  url: redis://a:6379\n  insecure_skip_verify: true\n", good, "apply to TLS only"},
+		{"missing ca", "redis:\n  address: a:6379\n  tls: true\n  ca_file: /nonexistent/ca.pem\n", good, "redis.ca_file cannot be read"},
+		{"password alone", "", with("DAYTWO_REDIS_PASSWORD", "p"), "redis settings are given but no server"},
+		{"negative db", "redis:\n  address: a:6379\n  db: -1\n", good, "redis.db -1 must not be negative"},
+		{"unknown key", "redis:\n  adress: a:6379\n", good, "field adress not found"},
+		{"unknown sentinel key", "redis:\n  sentinel:\n    name: m\n", good, "field name not found"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			path := ""
+			if tc.file != "" {
+				path = writeFile(t, "c.yml", tc.file)
+			}
+			_, err := Load(path, envMap(tc.env))
+			if err == nil {
+				t.Fatalf("expected an error containing %q", tc.want)
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %q does not contain %q", err, tc.want)
+			}
+			if strings.Contains(err.Error(), "hunter2") {
+				t.Fatalf("error shows the password: %q", err)
+			}
+		})
+	}
+}
+
+func TestRedisDurationAlias(t *testing.T) {
+	env := map[string]string{"GITHUB_APP_INTEGRATION_ID": "1", "GITHUB_APP_WEBHOOK_SECRET": "x", "GITHUB_APP_PRIVATE_KEY": testKey(t)}
+	c, err := Load(writeFile(t, "c.yml", "redis:\n  address: a:6379\n  lock_ttl: &ttl 20s\n  lease_ttl: *ttl\n"), envMap(env))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if time.Duration(c.Redis.LeaseTTL) != 20*time.Second {
+		t.Fatalf("lease_ttl %s", time.Duration(c.Redis.LeaseTTL))
+	}
+}
