@@ -16,9 +16,12 @@ all: build
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/app
 
-# System packages the tests use (git for the local GitOps adapter).
+# System packages the tests use: git for the local GitOps adapter, redis-server for the
+# coordination tests against a real Redis (crash survival, ACL, Redis 7's stream lag).
 deps:
-	@command -v git >/dev/null || { apt-get update -qq && apt-get install -y -qq git; }
+	@missing=""; for c in git:git redis-server:redis-server; do \
+	  command -v $${c%%:*} >/dev/null || missing="$$missing $${c#*:}"; done; \
+	if [ -n "$$missing" ]; then apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing; fi
 
 test: deps
 	$(GO) test -count=1 $(PKGS)

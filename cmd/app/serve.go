@@ -11,12 +11,9 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/palantir/go-githubapp/githubapp"
 	"github.com/rs/zerolog"
 
 	"github.com/daytwo-dev/daytwo/internal/config"
-	"github.com/daytwo-dev/daytwo/internal/handler"
-	"github.com/daytwo-dev/daytwo/internal/ops"
 	"github.com/daytwo-dev/daytwo/internal/server"
 )
 
@@ -37,29 +34,19 @@ func serve(args []string, stderr io.Writer) int {
 		return exitUser
 	}
 	log := newLogger(cfg.Log, stderr)
-	var runner *ops.Runner
-	srv, err := server.New(cfg, log, func(c githubapp.ClientCreator) ([]githubapp.EventHandler, error) {
-		var rerr error
-		if runner, rerr = ops.New(cfg, c, nil); rerr != nil {
-			return nil, rerr
-		}
-		return handler.New(c, runner)
-	})
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	d, err := server.Build(ctx, cfg, log, nil)
 	if err != nil {
 		log.Error().Err(err).Msg("cannot start")
 		return exitInternal
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	errc := make(chan error, 1)
-	go func() { errc <- srv.ListenAndServe() }()
-	// Rollouts a previous run was following when it stopped are followed again.
-	go func() {
-		if err := runner.Resume(log.WithContext(ctx)); err != nil {
-			log.Warn().Err(err).Msg("cannot resume the rollouts being followed")
-		}
-	}()
+	go func() { errc <- d.ListenAndServe() }()
+	// The leader (this process, without Redis) follows again the rollouts a previous run
+	// was following when it stopped.
+	d.Lead()
 	select {
 	case err := <-errc:
 		if err != nil {
@@ -69,11 +56,10 @@ func serve(args []string, stderr io.Writer) int {
 		return exitOK
 	case <-ctx.Done():
 	}
-	log.Info().Msg("shutting down: no new deliveries, draining the queue")
+	log.Info().Msg("shutting down: no new deliveries, finishing those under way")
 	sctx, cancel := context.WithTimeout(context.Background(), time.Duration(cfg.ShutdownTimeout))
 	defer cancel()
-	err = srv.Shutdown(sctx)
-	runner.Close() // rollouts being followed stay marked; the next start resumes them
+	err = d.Stop(sctx) // rollouts being followed stay marked; the next leader resumes them
 	if err != nil && !errors.Is(err, context.Canceled) {
 		log.Error().Err(err).Msg("unclean shutdown")
 		return exitInternal

@@ -19,7 +19,6 @@ import (
 
 	"github.com/daytwo-dev/daytwo/internal/config"
 	"github.com/daytwo-dev/daytwo/internal/githubtest"
-	"github.com/daytwo-dev/daytwo/internal/handler"
 	"github.com/daytwo-dev/daytwo/internal/ops"
 	"github.com/daytwo-dev/daytwo/internal/server"
 )
@@ -78,14 +77,7 @@ func (a *App) boot(t testing.TB) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var runner *ops.Runner
-	srv, err := server.New(cfg, a.logger().Level(zerolog.DebugLevel), func(c githubapp.ClientCreator) ([]githubapp.EventHandler, error) {
-		var rerr error
-		if runner, rerr = ops.New(cfg, c, a.now); rerr != nil {
-			return nil, rerr
-		}
-		return handler.New(c, runner)
-	})
+	d, err := server.Build(context.Background(), cfg, a.logger().Level(zerolog.DebugLevel), a.now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,13 +85,13 @@ func (a *App) boot(t testing.TB) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	go func() { _ = srv.Serve(l) }()
-	a.Server, a.Runner, a.Base = srv, runner, "http://"+l.Addr().String()
+	go func() { _ = d.Serve(l) }()
+	d.Lead()
+	a.Server, a.Runner, a.Base = d.Server, d.Runner, "http://"+l.Addr().String()
 	a.stop = func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		_ = srv.Shutdown(ctx)
-		runner.Close()
+		_ = d.Stop(ctx)
 	}
 }
 

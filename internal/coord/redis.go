@@ -10,7 +10,7 @@ package coord
 //	leader             the leader's lease (value: its random token), expiring after LeaseTTL
 //
 // Durability. An entry Add returned for is in Redis's memory; whether it survives a Redis
-// restart is the operator's choice of persistence (REDIS.md says more):
+// restart is the operator's choice of persistence (docs/replicas.md says more):
 //   - appendonly yes + appendfsync always: the AOF is fsynced before Redis answers, so an
 //     answered Add survives a crash of Redis or of its host. Every write waits for the disk.
 //   - appendonly yes + appendfsync everysec: an answered Add survives a crash of the Redis

@@ -122,7 +122,7 @@ func TestRedisServerAOFSurvivesCrash(t *testing.T) {
 	})
 }
 
-// The ACL REDIS.md documents is enough for everything daytwo does.
+// The ACL docs/replicas.md documents is enough for everything daytwo does.
 func TestRedisServerACL(t *testing.T) {
 	b := realBackend(t)
 	ctx := ctxFor(t, 20*time.Second)

@@ -32,6 +32,18 @@ type Metrics struct {
 	HandlerDuration *prometheus.HistogramVec // event
 	GitHubRequests  *prometheus.CounterVec   // status
 	RateRemaining   *prometheus.GaugeVec     // resource
+
+	// With several replicas (Redis): the shared journal, locks and leadership.
+	JournalLength  prometheus.Gauge
+	JournalLag     prometheus.Gauge
+	JournalPending *prometheus.GaugeVec // consumer
+	DeadLetters    prometheus.Gauge
+	Claims         prometheus.Counter // deliveries taken again after their consumer stopped
+	LockWaits      prometheus.Counter
+	LockLosses     prometheus.Counter
+	Leader         prometheus.Gauge       // 1 while this replica leads
+	LeaderChanges  prometheus.Counter     // times this replica became leader
+	Redeliveries   *prometheus.CounterVec // event
 }
 
 // New registers daytwo's collectors plus the Go and process ones on a fresh registry.
@@ -60,6 +72,18 @@ func New() *Metrics {
 			Help: "x-ratelimit-remaining of the latest GitHub response, by rate-limit resource.",
 		}, []string{"resource"}),
 	}
+	m.JournalLength = prometheus.NewGauge(prometheus.GaugeOpts{Name: "daytwo_journal_length", Help: "Deliveries kept in the shared journal."})
+	m.JournalLag = prometheus.NewGauge(prometheus.GaugeOpts{Name: "daytwo_journal_lag", Help: "Deliveries in the journal no replica has taken yet."})
+	m.JournalPending = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "daytwo_journal_pending", Help: "Deliveries taken and not finished, by consumer (replica)."}, []string{"consumer"})
+	m.DeadLetters = prometheus.NewGauge(prometheus.GaugeOpts{Name: "daytwo_journal_dead_letters", Help: "Deliveries given up on after too many attempts."})
+	m.Claims = prometheus.NewCounter(prometheus.CounterOpts{Name: "daytwo_journal_claims_total", Help: "Deliveries taken again after the replica holding them stopped or failed them."})
+	m.LockWaits = prometheus.NewCounter(prometheus.CounterOpts{Name: "daytwo_lock_waits_total", Help: "Target locks that were held by another command when asked for."})
+	m.LockLosses = prometheus.NewCounter(prometheus.CounterOpts{Name: "daytwo_lock_losses_total", Help: "Target locks lost before the command wrote (it planned again)."})
+	m.Leader = prometheus.NewGauge(prometheus.GaugeOpts{Name: "daytwo_leader", Help: "1 while this replica runs the loops that run once (rollout resumption, redelivery)."})
+	m.LeaderChanges = prometheus.NewCounter(prometheus.CounterOpts{Name: "daytwo_leader_changes_total", Help: "Times this replica became the leader."})
+	m.Redeliveries = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "daytwo_redeliveries_total", Help: "Failed deliveries GitHub was asked to deliver again, by event."}, []string{"event"})
+	m.Registry.MustRegister(m.JournalLength, m.JournalLag, m.JournalPending, m.DeadLetters, m.Claims,
+		m.LockWaits, m.LockLosses, m.Leader, m.LeaderChanges, m.Redeliveries)
 	m.Registry.MustRegister(m.Deliveries, m.QueueDepth, m.HandlerDuration, m.GitHubRequests, m.RateRemaining,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m

@@ -16,6 +16,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/daytwo-dev/daytwo/internal/config"
+	"github.com/daytwo-dev/daytwo/internal/coord"
 	ghapi "github.com/daytwo-dev/daytwo/internal/github"
 	"github.com/daytwo-dev/daytwo/internal/metrics"
 )
@@ -34,14 +35,37 @@ type Server struct {
 	Clients githubapp.ClientCreator
 
 	sched   *drainScheduler
+	journal *journalScheduler // with a shared journal (Redis) instead of sched
 	handler http.Handler
 	http    *http.Server
 	ready   atomic.Bool
 }
 
+// Option tunes New.
+type Option func(*options)
+
+type options struct {
+	journal coord.Journal
+	metrics *metrics.Metrics
+}
+
+// WithJournal keeps accepted deliveries in j, shared with other replicas, instead of in
+// this process's queue.
+func WithJournal(j coord.Journal) Option { return func(o *options) { o.journal = j } }
+
+// WithMetrics records into m instead of a registry of the server's own.
+func WithMetrics(m *metrics.Metrics) Option { return func(o *options) { o.metrics = m } }
+
 // New wires the server; it does not listen yet.
-func New(cfg *config.Config, log zerolog.Logger, handlers HandlerFactory) (*Server, error) {
-	s := &Server{cfg: cfg, log: log, Metrics: metrics.New()}
+func New(cfg *config.Config, log zerolog.Logger, handlers HandlerFactory, opts ...Option) (*Server, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.metrics == nil {
+		o.metrics = metrics.New()
+	}
+	s := &Server{cfg: cfg, log: log, Metrics: o.metrics}
 
 	clients, err := githubapp.NewDefaultCachingClientCreator(cfg.GitHub,
 		githubapp.WithClientUserAgent("daytwo/"+Version),
@@ -73,13 +97,27 @@ func New(cfg *config.Config, log zerolog.Logger, handlers HandlerFactory) (*Serv
 		wrapped = append(wrapped, instrumented{EventHandler: h, seen: seen, metrics: s.Metrics})
 	}
 
-	queue := githubapp.QueueAsyncScheduler(cfg.Webhook.QueueSize, cfg.Webhook.Workers,
-		githubapp.WithAsyncErrorCallback(func(ctx context.Context, d githubapp.Dispatch, err error) {
-			zerolog.Ctx(ctx).Error().Err(err).Msg("handling the delivery failed")
-		}))
-	s.sched = newDrainScheduler(queue, s.Metrics.QueueDepth)
+	var sched githubapp.Scheduler
+	if o.journal != nil {
+		byEvent := map[string]githubapp.EventHandler{}
+		for _, h := range wrapped {
+			for _, e := range h.Handles() {
+				byEvent[e] = h
+			}
+		}
+		s.journal = &journalScheduler{j: o.journal, handlers: byEvent, workers: cfg.Webhook.Workers,
+			maxAttempts: maxAttempts, dead: s.reportDead, log: log, metrics: s.Metrics}
+		sched = s.journal
+	} else {
+		queue := githubapp.QueueAsyncScheduler(cfg.Webhook.QueueSize, cfg.Webhook.Workers,
+			githubapp.WithAsyncErrorCallback(func(ctx context.Context, d githubapp.Dispatch, err error) {
+				zerolog.Ctx(ctx).Error().Err(err).Msg("handling the delivery failed")
+			}))
+		s.sched = newDrainScheduler(queue, s.Metrics.QueueDepth)
+		sched = s.sched
+	}
 	dispatcher := githubapp.NewEventDispatcher(wrapped, cfg.GitHub.App.WebhookSecret,
-		githubapp.WithScheduler(s.sched))
+		githubapp.WithScheduler(sched))
 
 	mux := http.NewServeMux()
 	mux.Handle(githubapp.DefaultWebhookRoute, verifyWebhook([]byte(cfg.GitHub.App.WebhookSecret),
@@ -112,6 +150,9 @@ func (s *Server) Serve(l net.Listener) error {
 		IdleTimeout:       2 * time.Minute,
 		BaseContext:       func(net.Listener) context.Context { return s.log.WithContext(context.Background()) },
 	}
+	if s.journal != nil {
+		s.journal.Start()
+	}
 	s.ready.Store(true)
 	s.log.Info().Str("address", l.Addr().String()).Str("version", Version).Msg("daytwo listening")
 	if err := s.http.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -136,6 +177,15 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	var err error
 	if s.http != nil {
 		err = s.http.Shutdown(ctx)
+	}
+	if s.journal != nil {
+		// What is under way finishes; the rest stays in the journal for the other replicas.
+		if jerr := s.journal.Stop(ctx); jerr != nil {
+			s.log.Warn().Err(jerr).Msg("stopped with deliveries under way")
+			return errors.Join(err, jerr)
+		}
+		s.log.Info().Msg("stopped; the journal keeps what is left")
+		return err
 	}
 	if !s.sched.Drain(ctx) {
 		s.log.Warn().Msg("shutdown deadline passed with deliveries still queued; they are lost unless redelivered")

@@ -1,0 +1,189 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/palantir/go-githubapp/githubapp"
+	"github.com/rs/zerolog"
+
+	"github.com/daytwo-dev/daytwo/internal/config"
+	"github.com/daytwo-dev/daytwo/internal/coord"
+	"github.com/daytwo-dev/daytwo/internal/handler"
+	"github.com/daytwo-dev/daytwo/internal/metrics"
+	"github.com/daytwo-dev/daytwo/internal/ops"
+	"github.com/daytwo-dev/daytwo/internal/redeliver"
+)
+
+// resumeEvery paces the leader's look for rollouts nobody follows (their follower died).
+const resumeEvery = 2 * time.Minute
+
+// Daytwo is one daytwo process, built the one way `daytwo serve` and the tests build it:
+// the HTTP server, the runner, and how it coordinates with other replicas (in-process
+// without Redis; the shared journal, locks and leader with it).
+type Daytwo struct {
+	*Server
+	Runner *ops.Runner
+
+	log     zerolog.Logger
+	redis   *coord.Redis // nil without Redis
+	elector coord.Elector
+	lead    context.CancelFunc
+	leading chan struct{}
+}
+
+// Build wires a daytwo process from cfg; now is the clock (nil: the real one). With
+// cfg.Redis it connects to Redis first and refuses to start without it.
+func Build(ctx context.Context, cfg *config.Config, log zerolog.Logger, now func() time.Time) (*Daytwo, error) {
+	d := &Daytwo{log: log}
+	m := metrics.New()
+	var locker coord.Locker
+	var opts []Option
+	if cfg.Redis.Enabled() {
+		r, err := coord.Open(ctx, cfg.Redis, coord.ConsumerName(), coord.Timing{})
+		if err != nil {
+			return nil, err
+		}
+		d.redis, d.elector, locker = r, r, r
+		opts = append(opts, WithJournal(r))
+		log.Info().Str("redis", cfg.Redis.String()).Msg("coordinating with other replicas through Redis")
+	} else {
+		e := &coord.Embedded{}
+		d.elector, locker = e, e
+	}
+	locker = countingLocker{Locker: locker, m: m}
+	srv, err := New(cfg, log, func(c githubapp.ClientCreator) ([]githubapp.EventHandler, error) {
+		var rerr error
+		if d.Runner, rerr = ops.New(cfg, c, now); rerr != nil {
+			return nil, rerr
+		}
+		d.Runner.Locks = locker
+		return handler.New(c, d.Runner)
+	}, append(opts, WithMetrics(m))...)
+	if err != nil {
+		d.closeRedis()
+		return nil, err
+	}
+	d.Server = srv
+	return d, nil
+}
+
+// Lead runs, on whichever replica leads, the loops that must run once: following again
+// the rollouts nobody follows (at once, then every few minutes) and asking GitHub to
+// redeliver the deliveries that failed (GitHub never does so on its own).
+func (d *Daytwo) Lead() {
+	ctx, cancel := context.WithCancel(d.log.WithContext(context.Background()))
+	d.lead, d.leading = cancel, make(chan struct{})
+	go func() {
+		defer close(d.leading)
+		d.elector.Lead(ctx, func(lctx context.Context) {
+			d.Metrics.Leader.Set(1)
+			d.Metrics.LeaderChanges.Inc()
+			defer d.Metrics.Leader.Set(0)
+			d.log.Info().Msg("leading: resuming rollouts nobody follows, redelivering failed deliveries")
+			sweeper := &redeliver.Sweeper{Clients: d.Clients, OnRedeliver: func(_, event string) {
+				d.Metrics.Redeliveries.WithLabelValues(event).Inc()
+			}}
+			go func() {
+				// The first sweep waits a period: a delivery failing now is still being
+				// answered, and a process that just started has nothing to catch up on.
+				select {
+				case <-lctx.Done():
+					return
+				case <-time.After(redeliver.DefaultEvery):
+				}
+				sweeper.Run(lctx)
+			}()
+			for {
+				if err := d.Runner.Resume(lctx); err != nil && lctx.Err() == nil {
+					d.log.Warn().Err(err).Msg("cannot resume the rollouts being followed")
+				}
+				select {
+				case <-lctx.Done():
+					return
+				case <-time.After(resumeEvery):
+				}
+			}
+		})
+	}()
+	if d.redis != nil {
+		go d.journalFigures(ctx)
+	}
+}
+
+// journalFigures keeps the journal's gauges current.
+func (d *Daytwo) journalFigures(ctx context.Context) {
+	for {
+		if st, err := d.redis.Stats(ctx); err == nil {
+			d.Metrics.JournalLength.Set(float64(st.Length))
+			d.Metrics.JournalLag.Set(float64(st.Lag))
+			d.Metrics.DeadLetters.Set(float64(st.DeadLetters))
+			d.Metrics.JournalPending.Reset()
+			for c, n := range st.Pending {
+				d.Metrics.JournalPending.WithLabelValues(c).Set(float64(n))
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(10 * time.Second):
+		}
+	}
+}
+
+// Stop ends leading, stops taking deliveries and waits within ctx for those under way,
+// stops following rollouts (they stay marked for the next leader) and disconnects.
+func (d *Daytwo) Stop(ctx context.Context) error {
+	if d.lead != nil {
+		d.lead()
+		<-d.leading
+	}
+	err := d.Shutdown(ctx)
+	d.Runner.Close()
+	return errors.Join(err, d.closeRedis())
+}
+
+func (d *Daytwo) closeRedis() error {
+	if d.redis == nil {
+		return nil
+	}
+	return d.redis.Close()
+}
+
+// countingLocker counts lock waits and losses.
+type countingLocker struct {
+	coord.Locker
+	m *metrics.Metrics
+}
+
+func (c countingLocker) Lock(ctx context.Context, key string) (coord.Lease, error) {
+	l, err := c.Locker.Lock(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	if l.Waited() {
+		c.m.LockWaits.Inc()
+	}
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-l.Lost():
+			c.m.LockLosses.Inc()
+		case <-done:
+		}
+	}()
+	return &countedLease{Lease: l, done: done}, nil
+}
+
+type countedLease struct {
+	coord.Lease
+	done chan struct{}
+	once sync.Once
+}
+
+func (l *countedLease) Unlock() {
+	l.Lease.Unlock()
+	l.once.Do(func() { close(l.done) })
+}
