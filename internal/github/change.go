@@ -269,13 +269,15 @@ func (r Repo) CloseChange(ctx context.Context, pr PR, comment string) error {
 	if pr.Number <= 0 {
 		return fmt.Errorf("close pull request: %d is not a pull request number", pr.Number)
 	}
-	if strings.TrimSpace(comment) != "" {
-		if _, err := (Thread{Client: r.Client, Owner: r.Owner, Repo: r.Name, Number: pr.Number}).Comment(ctx, comment); err != nil {
-			return err
-		}
-	}
+	// Closing comes first and is retried (an edit can be sent twice): a comment that
+	// failed must not leave the pull request open.
 	if _, _, err := r.Client.PullRequests.Edit(ctx, r.Owner, r.Name, pr.Number, &gh.PullRequest{State: gh.String("closed")}); err != nil {
 		return fmt.Errorf("close pull request #%d of %s: %w", pr.Number, r.FullName(), err)
+	}
+	if strings.TrimSpace(comment) != "" {
+		if _, err := (Thread{Client: r.Client, Owner: r.Owner, Repo: r.Name, Number: pr.Number}).Comment(ctx, comment); err != nil {
+			zerolog.Ctx(ctx).Warn().Err(err).Int("pr", pr.Number).Msg("closed, but cannot say why on the pull request")
+		}
 	}
 	if pr.Branch == "" {
 		return nil
