@@ -33,6 +33,9 @@ type Journal interface {
 	Next(ctx context.Context) (Delivery, error)
 	// Done removes d: it reached its end.
 	Done(ctx context.Context, d Delivery) error
+	// Release gives d up after a failed attempt: it is taken again (by any replica, its
+	// Attempts one higher) once the claim time has passed.
+	Release(ctx context.Context, d Delivery) error
 	// Dead moves d out of the journal into the dead letters, with why, after it failed
 	// too often.
 	Dead(ctx context.Context, d Delivery, why string) error

@@ -489,6 +489,13 @@ func (r *Redis) Dead(ctx context.Context, d Delivery, why string) error {
 	return nil
 }
 
+// Release stops keeping d alive: after ClaimIdle it is claimed again, by this consumer or
+// another, with its delivery count one higher.
+func (r *Redis) Release(_ context.Context, d Delivery) error {
+	r.forget(d.Ref)
+	return nil
+}
+
 func (r *Redis) forget(ref string) {
 	r.mu.Lock()
 	delete(r.inFlight, ref)

@@ -7,9 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -21,6 +18,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/daytwo-dev/daytwo/internal/config"
+	"github.com/daytwo-dev/daytwo/internal/coord/redistest"
 )
 
 // The behaviour tests run against miniredis and, when redis-server is on PATH, against a
@@ -122,59 +120,21 @@ func miniBackend(t *testing.T) *backend {
 
 // redisServer is a real redis-server on a unix socket in dir.
 type redisServer struct {
+	*redistest.Server
 	dir, sock string
-	cmd       *exec.Cmd
-	args      []string
+	t         *testing.T
 }
 
 func startRedisServer(t *testing.T, extra ...string) *redisServer {
 	t.Helper()
-	if _, err := exec.LookPath("redis-server"); err != nil {
-		t.Skip("redis-server is not on PATH (make deps installs it): the real-server half of this test is skipped")
-	}
-	dir, err := os.MkdirTemp("", "rds") // short: unix socket paths are limited to about 100 bytes
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	s := &redisServer{dir: dir, sock: filepath.Join(dir, "redis.sock")}
-	s.args = append([]string{"--port", "0", "--unixsocket", s.sock, "--dir", dir, "--save", "", "--appendonly", "no",
-		"--logfile", filepath.Join(dir, "redis.log")}, extra...)
-	s.start(t)
-	t.Cleanup(s.stop)
-	return s
+	s := redistest.Start(t, extra...)
+	return &redisServer{Server: s, dir: s.Dir, sock: s.Sock, t: t}
 }
 
-func (s *redisServer) start(t *testing.T) {
-	t.Helper()
-	s.cmd = exec.Command("redis-server", s.args...)
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	c := redis.NewClient(&redis.Options{Network: "unix", Addr: s.sock, MaxRetries: -1})
-	defer c.Close()
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		if c.Ping(context.Background()).Err() == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			log, _ := os.ReadFile(filepath.Join(s.dir, "redis.log"))
-			t.Fatalf("redis-server did not start:\n%s", log)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
+func (s *redisServer) start(t *testing.T) { s.Restart(t) }
 
 // kill ends the server at once, as a crash would: no shutdown save.
-func (s *redisServer) kill() {
-	if s.cmd != nil && s.cmd.Process != nil {
-		_ = s.cmd.Process.Kill()
-		_ = s.cmd.Wait()
-		s.cmd = nil
-	}
-}
-
-func (s *redisServer) stop() { s.kill() }
+func (s *redisServer) kill() { s.Kill() }
 
 func realBackend(t *testing.T) *backend {
 	s := startRedisServer(t)
@@ -997,4 +957,31 @@ func TestClose(t *testing.T) {
 	if _, err := r.Lock(ctx, "other"); err == nil {
 		t.Fatal("locked after Close")
 	}
+}
+
+// A released delivery (its handling failed) is taken again after ClaimIdle, by the same
+// consumer or another, one attempt higher; until then it is kept from everyone.
+func TestJournalRelease(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b *backend) {
+		a := replica(t, b, "a", nil)
+		ctx := ctxFor(t, 20*time.Second)
+		if _, err := a.Add(ctx, Delivery{ID: "flaky", Event: "e", Payload: []byte("x")}); err != nil {
+			t.Fatal(err)
+		}
+		d, err := a.Next(ctx)
+		if err != nil || d.Attempts != 1 {
+			t.Fatal(d, err)
+		}
+		if err := a.Release(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		again, err := a.Next(ctx)
+		if err != nil || again.ID != "flaky" || again.Attempts != 2 {
+			t.Fatalf("after release: %+v %v", again, err)
+		}
+		if el := time.Since(start); el < testTTL/2 {
+			t.Fatalf("taken again after %s, before ClaimIdle (%s)", el, testTTL)
+		}
+	})
 }

@@ -113,7 +113,13 @@ func (s *journalScheduler) handle(ctx context.Context, d coord.Delivery) {
 	}
 	if err := h.Handle(ctx, d.Event, d.ID, d.Payload); err != nil {
 		log.Error().Err(err).Msg("handling the delivery failed; it stays in the journal for another attempt")
+		if err := s.j.Release(ctx, d); err != nil {
+			log.Warn().Err(err).Msg("cannot give the failed delivery up for another attempt")
+		}
 		return
+	}
+	if d.Attempts > 1 {
+		s.metrics.Claims.Inc()
 	}
 	s.done(ctx, d)
 }
