@@ -20,6 +20,10 @@ import (
 // request of the same target turned up: the request is to be planned again on top of it.
 var ErrGaveWay = errors.New("an older open change for the same target exists")
 
+// ErrNoAnswer is wrapped by the Conflict a write returns when GitHub did not answer it:
+// whether it happened is learnt by reading again.
+var ErrNoAnswer = errors.New("GitHub did not answer the write")
+
 // fileChanges is cs's files as createCommitOnBranch's additions and deletions.
 func fileChanges(cs *plan.ChangeSet) (map[string]any, error) {
 	additions := []map[string]any{}
@@ -136,6 +140,12 @@ func (r Repo) CreateChange(ctx context.Context, g *GraphQL, repoID string, cs *p
 	// Repeatable: sent twice, createRef refuses the second time, which is a conflict.
 	ferrs, err := g.Do(repeatableCtx(ctx), q, vars, &data)
 	if err != nil {
+		if ctx.Err() == nil {
+			// An attempt whose answer was lost may have made all of it, and others may
+			// have added to its pull request since: reading again tells, and finds this
+			// request there or not.
+			return nil, &plan.Error{Code: plan.Conflict, Msg: fmt.Sprintf("writing %s got no answer; read again", cs.Branch), Err: errors.Join(ErrNoAnswer, err)}
+		}
 		return nil, r.cleanUp(ctx, cs.Branch, 0, fmt.Errorf("write %s in %s: %w", cs.Branch, r.FullName(), err))
 	}
 	// The mutation's fields all run even when an earlier one failed: a pull request may
@@ -249,7 +259,7 @@ func (r Repo) AppendChange(ctx context.Context, g *GraphQL, cs *plan.ChangeSet, 
 		if ctx.Err() == nil {
 			// Whether the commit landed is unknown: reading again tells, as the request
 			// is then either in the stack or not.
-			return nil, &plan.Error{Code: plan.Conflict, Msg: fmt.Sprintf("adding to #%d got no answer; read again", stack.Number), Err: err}
+			return nil, &plan.Error{Code: plan.Conflict, Msg: fmt.Sprintf("adding to #%d got no answer; read again", stack.Number), Err: errors.Join(ErrNoAnswer, err)}
 		}
 		return nil, fmt.Errorf("add to %s in %s: %w", stack.Branch, r.FullName(), err)
 	}

@@ -161,7 +161,10 @@ func (r *Runner) Run(ctx context.Context, client *gh.Client, req handler.Request
 		}
 	}
 	if err != nil {
-		if plan.ErrorCode(err) == plan.Conflict {
+		switch {
+		case errors.Is(err, ghapi.ErrNoAnswer):
+			err = &plan.Error{Code: plan.Conflict, Msg: "GitHub did not answer daytwo's last write, after several tries, and daytwo could not confirm it. If a daytwo pull request for this service and environment lists this request, it carries it; otherwise ask again.", Err: err}
+		case plan.ErrorCode(err) == plan.Conflict:
 			err = &plan.Error{Code: plan.Conflict, Msg: "Other changes to the same service and environment kept moving its pull request while daytwo planned this one; nothing of it was written. Ask again.", Err: err}
 		}
 		st.failWith(ctx, err)
