@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -38,6 +37,8 @@ type App struct {
 	env  map[string]string
 	name string // tags the log lines of a replica
 	stop func()
+
+	daytwo *server.Daytwo
 }
 
 // Option tunes the test GitHub before the app starts.
@@ -87,7 +88,7 @@ func (a *App) boot(t testing.TB) {
 	}
 	go func() { _ = d.Serve(l) }()
 	d.Lead()
-	a.Server, a.Runner, a.Base = d.Server, d.Runner, "http://"+l.Addr().String()
+	a.Server, a.Runner, a.Base, a.daytwo = d.Server, d.Runner, "http://"+l.Addr().String(), d
 	a.stop = func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
@@ -177,7 +178,8 @@ func Eventually(t testing.TB, what string, cond func() bool) {
 func (a *App) Quiet(t testing.TB) {
 	t.Helper()
 	Eventually(t, "the queue to empty", func() bool {
-		return strings.Contains(a.Metrics(t), "daytwo_webhook_queue_depth 0")
+		idle, err := a.daytwo.Idle(context.Background())
+		return err == nil && idle
 	})
 }
 

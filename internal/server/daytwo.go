@@ -133,6 +133,19 @@ func (d *Daytwo) journalFigures(ctx context.Context) {
 	}
 }
 
+// Idle reports whether no delivery waits or runs: in this process's queue, or with Redis in
+// the shared journal and this replica's workers.
+func (d *Daytwo) Idle(ctx context.Context) (bool, error) {
+	if d.journal == nil {
+		return d.sched.waiting() == 0, nil
+	}
+	st, err := d.redis.Stats(ctx)
+	if err != nil {
+		return false, err
+	}
+	return st.Length == 0 && d.journal.handled.Load() == 0, nil
+}
+
 // Stop ends leading, stops taking deliveries and waits within ctx for those under way,
 // stops following rollouts (they stay marked for the next leader) and disconnects.
 func (d *Daytwo) Stop(ctx context.Context) error {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/palantir/go-githubapp/githubapp"
@@ -34,6 +35,7 @@ type journalScheduler struct {
 	cancel  context.CancelFunc
 	running sync.WaitGroup // workers
 	busy    sync.WaitGroup // deliveries being handled
+	handled atomic.Int64   // deliveries being handled, for Idle
 }
 
 // Schedule records d in the journal; it is handled by whichever worker takes it. A
@@ -83,7 +85,11 @@ func (s *journalScheduler) work(ctx context.Context) {
 			continue
 		}
 		s.busy.Add(1)
+		s.handled.Add(1)
+		s.metrics.QueueDepth.Inc()
 		s.handle(ctx, d)
+		s.metrics.QueueDepth.Dec()
+		s.handled.Add(-1)
 		s.busy.Done()
 	}
 }

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 
 	"github.com/palantir/go-githubapp/githubapp"
 	"github.com/prometheus/client_golang/prometheus"
@@ -18,7 +19,10 @@ type drainScheduler struct {
 	mu      sync.RWMutex
 	closed  bool
 	pending sync.WaitGroup
+	count   atomic.Int64 // accepted and not finished
 }
+
+func (s *drainScheduler) waiting() int64 { return s.count.Load() }
 
 func newDrainScheduler(inner githubapp.Scheduler, depth prometheus.Gauge) *drainScheduler {
 	return &drainScheduler{inner: inner, depth: depth}
@@ -31,14 +35,17 @@ func (s *drainScheduler) Schedule(ctx context.Context, d githubapp.Dispatch) err
 		return githubapp.ErrCapacityExceeded
 	}
 	s.pending.Add(1)
+	s.count.Add(1)
 	s.depth.Inc()
 	handler := d.Handler
 	d.Handler = finishing{EventHandler: handler, done: func() {
 		s.depth.Dec()
+		s.count.Add(-1)
 		s.pending.Done()
 	}}
 	if err := s.inner.Schedule(ctx, d); err != nil {
 		s.depth.Dec()
+		s.count.Add(-1)
 		s.pending.Done()
 		return err
 	}
