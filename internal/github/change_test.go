@@ -887,3 +887,24 @@ func TestEditChangeAndPullBody(t *testing.T) {
 		t.Error("EditChange of a missing PR")
 	}
 }
+
+// A request added to a newer pull request while an older one of the same target is open
+// (the newer is giving way and will close) is a conflict: planned again, it goes to the
+// older one.
+func TestAppendChangeToAPullRequestGivingWay(t *testing.T) {
+	e := newGQLEnv(t)
+	first := e.mustCreate(e.changeSet(5), fullOptions(e.changeEnv))
+	// A second change of the same target, opened by hand the way a racing request would.
+	racing := "daytwo/prod/web/config-0badcafe"
+	e.gr.Commit(racing, "racing change", map[string]string{"apps/web/overlays/prod/extra.yaml": "x: 1\n"})
+	n := e.gr.OpenPull("alice", racing, "main", "racing", "")
+	sha, _ := e.gr.BranchSHA(racing)
+	newer := ghapi.PR{Number: n, Branch: racing, HeadSHA: sha}
+	if n < first.Number {
+		t.Fatalf("the racing PR #%d must be the newer one (older #%d)", n, first.Number)
+	}
+	_, err := e.repo.AppendChange(e.ctx, e.g, restartOn(sha), newer)
+	if codeOf(err) != plan.Conflict || !strings.Contains(err.Error(), "gives way") {
+		t.Fatalf("AppendChange to the newer PR: %v, want a conflict naming the older one", err)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"path"
 	"strings"
 	"sync"
 	"time"
@@ -246,11 +247,28 @@ func (r Repo) AppendChange(ctx context.Context, g *GraphQL, cs *plan.ChangeSet, 
 		"message":         commitMessage(cs),
 		"fileChanges":     changes,
 	}}
+	// The open pull requests are read after the commit too: when an older one of the
+	// same target is among them, stack is a newer one giving way to it, and closes with
+	// whatever was added meanwhile.
 	const q = `mutation daytwoStack($commit: CreateCommitOnBranchInput!) {
-  commit: createCommitOnBranch(input: $commit) { ` + commitFields + ` }
+  commit: createCommitOnBranch(input: $commit) { ` + commitFields + `
+    repo: commit { repository { pullRequests(states: [OPEN], first: 100) { nodes { number headRefName isCrossRepository } } } } }
 }`
 	var data struct {
-		Commit *commitResult `json:"commit"`
+		Commit *struct {
+			commitResult
+			Repo struct {
+				Repository struct {
+					PullRequests struct {
+						Nodes []struct {
+							Number            int    `json:"number"`
+							HeadRefName       string `json:"headRefName"`
+							IsCrossRepository bool   `json:"isCrossRepository"`
+						} `json:"nodes"`
+					} `json:"pullRequests"`
+				} `json:"repository"`
+			} `json:"repo"`
+		} `json:"commit"`
 	}
 	// Not repeatable: a commit sent twice would land twice. A lost answer is a conflict
 	// on the next attempt, which then finds the request in the stack.
@@ -277,6 +295,12 @@ func (r Repo) AppendChange(ctx context.Context, g *GraphQL, cs *plan.ChangeSet, 
 	}
 	if !open {
 		return nil, plan.Errorf(plan.Conflict, "#%d was merged or closed while daytwo added to it; plan again", stack.Number)
+	}
+	prefix := path.Dir(stack.Branch) + "/"
+	for _, o := range data.Commit.Repo.Repository.PullRequests.Nodes {
+		if o.Number < stack.Number && !o.IsCrossRepository && strings.HasPrefix(o.HeadRefName, prefix) {
+			return nil, plan.Errorf(plan.Conflict, "#%d gives way to #%d, opened before it for the same target; plan again", stack.Number, o.Number)
+		}
 	}
 	out := stack
 	out.HeadSHA, out.Fresh = data.Commit.Commit.Oid, false

@@ -379,6 +379,8 @@ func (c commitObj) field(x *gqlExec, name string, args map[string]any) (any, err
 		return nil, err
 	}
 	switch name {
+	case "repository":
+		return repoObj{c.rs}, nil
 	case "id":
 		return nodeID("Commit", fmt.Sprintf("%d:%s", c.rs.id, c.sha)), nil
 	case "oid":
