@@ -7,7 +7,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/daytwo-dev/daytwo/internal/apptest"
 	"github.com/daytwo-dev/daytwo/internal/argoapi/argoapitest"
+	"github.com/daytwo-dev/daytwo/internal/coord/redistest"
+	ghapi "github.com/daytwo-dev/daytwo/internal/github"
 	"github.com/daytwo-dev/daytwo/internal/githubtest"
 )
 
@@ -115,4 +118,66 @@ func refreshes(argo *argoapitest.Server, app string) int {
 		}
 	}
 	return n
+}
+
+// BenchmarkCommandsPerMinute measures throughput: a burst of commands on six targets from
+// six issues, sent round-robin to 1 replica (no Redis) or 3 (one Redis), with the test
+// GitHub answering every request after 150 ms, until every status comment is final.
+func BenchmarkCommandsPerMinute(b *testing.B) {
+	for _, replicas := range []int{1, 3} {
+		b.Run(fmt.Sprintf("replicas=%d", replicas), func(b *testing.B) {
+			env := map[string]string{}
+			if replicas > 1 {
+				env["DAYTWO_REDIS_URL"] = redistest.StartTCP(b).URL()
+			}
+			w := seedWorld(b, apptest.StartWithEnv(b, clock, env, githubtest.WithLatency(150*time.Millisecond)))
+			apps := []*apptest.App{w.App}
+			for len(apps) < replicas {
+				apps = append(apps, w.Replica(b))
+			}
+			const burst = 24
+			targets := [][2]string{{"checkout", "staging"}, {"catalog", "staging"}, {"payments", "staging"},
+				{"checkout", "dev"}, {"catalog", "dev"}, {"payments", "dev"}}
+			var issues []int
+			for range targets {
+				issues = append(issues, w.repo.CreateIssue("alice", "burst", ""))
+			}
+			var elapsed time.Duration
+			for i := 0; i < b.N; i++ {
+				var comments []int64
+				start := time.Now()
+				for k := range burst {
+					tg := targets[k%len(targets)]
+					id := w.repo.AddComment(issues[k%len(issues)], "alice", fmt.Sprintf("/config set B%d_%d=v --service %s --env %s", i, k, tg[0], tg[1]))
+					comments = append(comments, id)
+					apps[k%len(apps)].Send(b, "issue_comment", w.repo.IssueCommentPayload(id))
+				}
+				deadline := time.Now().Add(5 * time.Minute)
+				for !allFinal(w, issues, len(comments)*(i+1)) {
+					if time.Now().After(deadline) {
+						b.Fatalf("the burst did not finish in 5 minutes")
+					}
+					time.Sleep(20 * time.Millisecond)
+				}
+				elapsed += time.Since(start)
+			}
+			b.ReportMetric(float64(burst*b.N)/elapsed.Minutes(), "commands/min")
+		})
+	}
+}
+
+// allFinal reports whether want status comments on issues have all reached their end.
+func allFinal(w *world, issues []int, want int) bool {
+	n := 0
+	for _, is := range issues {
+		for _, c := range w.repo.Comments(is) {
+			if m, ok := ghapi.ParseStatusMark(c.Body); ok && c.User == w.GH.BotLogin() {
+				if !m.Final() {
+					return false
+				}
+				n++
+			}
+		}
+	}
+	return n >= want
 }

@@ -5,9 +5,11 @@ package redistest
 
 import (
 	"context"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -17,6 +19,7 @@ import (
 // Server is a running redis-server.
 type Server struct {
 	Dir, Sock string
+	TCP       string // host:port with StartTCP
 	args      []string
 	cmd       *exec.Cmd
 }
@@ -45,7 +48,12 @@ func Start(t testing.TB, extra ...string) *Server {
 }
 
 // URL is the server's address as daytwo's redis.url takes it.
-func (s *Server) URL() string { return "unix://" + s.Sock }
+func (s *Server) URL() string {
+	if s.TCP != "" {
+		return "redis://" + s.TCP
+	}
+	return "unix://" + s.Sock
+}
 
 // Restart starts the server again (after Kill) with the same directory, and waits for it.
 func (s *Server) Restart(t testing.TB) {
@@ -75,4 +83,19 @@ func (s *Server) Kill() {
 		_ = s.cmd.Wait()
 		s.cmd = nil
 	}
+}
+
+// StartTCP is Start listening on a loopback TCP port as well, as a Redis on the network
+// is reached; URL is then its redis:// address.
+func StartTCP(t testing.TB, extra ...string) *Server {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	s := Start(t, append([]string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1"}, extra...)...)
+	s.TCP = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	return s
 }
