@@ -184,7 +184,9 @@ func (r Repo) CreateChange(ctx context.Context, g *GraphQL, repoID string, cs *p
 	if opts.StackPrefix != "" {
 		for _, o := range p.Repository.PullRequests.Nodes {
 			if o.Number < p.Number && !o.IsCrossRepository && strings.HasPrefix(o.HeadRefName, opts.StackPrefix) {
-				r.giveWay(ctx, pr, o.Number)
+				if !r.giveWay(ctx, pr, o.Number) {
+					return pr, nil // the older one closed meanwhile: this is the target's change now
+				}
 				return nil, &plan.Error{Code: plan.Conflict, Msg: fmt.Sprintf("#%d of the same target was opened at the same time; plan again on top of it", o.Number), Err: ErrGaveWay}
 			}
 		}
@@ -192,13 +194,35 @@ func (r Repo) CreateChange(ctx context.Context, g *GraphQL, repoID string, cs *p
 	return pr, nil
 }
 
-// giveWay withdraws a pull request that raced an older one of the same target. Nobody
-// was told of it yet, and its branch is this request's own.
-func (r Repo) giveWay(ctx context.Context, pr *PR, older int) {
-	note := fmt.Sprintf("daytwo opened this at the same moment as #%d, which changes the same service and environment. The request moves there; this one is closed.", older)
-	if err := r.CloseChange(context.WithoutCancel(ctx), *pr, note); err != nil {
-		zerolog.Ctx(ctx).Warn().Err(err).Int("pr", pr.Number).Msg("cannot withdraw a pull request that gave way")
+// giveWay withdraws a pull request that raced an older one of the same target, and
+// reports whether it did. Nobody was told of it yet, and its branch is this request's own;
+// while the older one is open, requests added to it are planned again (AppendChange). So it
+// gives way only while the older one is still open, and it reopens when a request got in
+// between the last look and the close.
+func (r Repo) giveWay(ctx context.Context, pr *PR, older int) bool {
+	ctx = context.WithoutCancel(ctx)
+	log := zerolog.Ctx(ctx).With().Int("pr", pr.Number).Int("older", older).Logger()
+	if ms, err := r.MergeState(ctx, older); err == nil && !ms.Open {
+		return false
 	}
+	if _, _, err := r.Client.PullRequests.Edit(ctx, r.Owner, r.Name, pr.Number, &gh.PullRequest{State: gh.String("closed")}); err != nil {
+		log.Warn().Err(err).Msg("cannot withdraw a pull request that gave way")
+		return true
+	}
+	if ms, err := r.MergeState(ctx, pr.Number); err == nil && ms.HeadSHA != pr.HeadSHA {
+		if _, _, err := r.Client.PullRequests.Edit(ctx, r.Owner, r.Name, pr.Number, &gh.PullRequest{State: gh.String("open")}); err == nil {
+			log.Info().Msg("a request was added while giving way: reopened")
+			return false
+		}
+	}
+	note := fmt.Sprintf("daytwo opened this at the same moment as #%d, which changes the same service and environment. The request moves there; this one is closed.", older)
+	if _, err := (Thread{Client: r.Client, Owner: r.Owner, Repo: r.Name, Number: pr.Number}).Comment(ctx, note); err != nil {
+		log.Warn().Err(err).Msg("cannot say why the pull request was closed")
+	}
+	if err := r.deleteBranch(ctx, pr.Branch); err != nil {
+		log.Warn().Err(err).Msg("cannot delete the branch of a pull request that gave way")
+	}
+	return true
 }
 
 // branchTaken handles a request's own branch that exists already. opened is a pull
