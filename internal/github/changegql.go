@@ -122,19 +122,11 @@ func (r Repo) CreateChange(ctx context.Context, g *GraphQL, repoID string, cs *p
 		Commit *commitResult `json:"commit"`
 		Pull   *struct {
 			PullRequest struct {
-				ID         string `json:"id"`
-				Number     int    `json:"number"`
-				URL        string `json:"url"`
-				HeadRefOid string `json:"headRefOid"`
-				Repository struct {
-					PullRequests struct {
-						Nodes []struct {
-							Number            int    `json:"number"`
-							HeadRefName       string `json:"headRefName"`
-							IsCrossRepository bool   `json:"isCrossRepository"`
-						} `json:"nodes"`
-					} `json:"pullRequests"`
-				} `json:"repository"`
+				ID         string    `json:"id"`
+				Number     int       `json:"number"`
+				URL        string    `json:"url"`
+				HeadRefOid string    `json:"headRefOid"`
+				Repository openPulls `json:"repository"`
 			} `json:"pullRequest"`
 		} `json:"pull"`
 	}
@@ -181,17 +173,36 @@ func (r Repo) CreateChange(ctx context.Context, g *GraphQL, repoID string, cs *p
 	}
 	p := data.Pull.PullRequest
 	pr := &PR{Number: p.Number, URL: p.URL, Branch: cs.Branch, HeadSHA: data.Commit.Commit.Oid, Body: cs.Body, NodeID: p.ID, Fresh: true}
-	if opts.StackPrefix != "" {
-		for _, o := range p.Repository.PullRequests.Nodes {
-			if o.Number < p.Number && !o.IsCrossRepository && strings.HasPrefix(o.HeadRefName, opts.StackPrefix) {
-				if !r.giveWay(ctx, pr, o.Number) {
-					return pr, nil // the older one closed meanwhile: this is the target's change now
-				}
-				return nil, &plan.Error{Code: plan.Conflict, Msg: fmt.Sprintf("#%d of the same target was opened at the same time; plan again on top of it", o.Number), Err: ErrGaveWay}
-			}
+	if older := p.Repository.olderOf(p.Number, opts.StackPrefix); opts.StackPrefix != "" && older > 0 {
+		if !r.giveWay(ctx, pr, older) {
+			return pr, nil // the older one closed meanwhile: this is the target's change now
 		}
+		return nil, &plan.Error{Code: plan.Conflict, Msg: fmt.Sprintf("#%d of the same target was opened at the same time; plan again on top of it", older), Err: ErrGaveWay}
 	}
 	return pr, nil
+}
+
+// openPulls are a repository's open pull requests, as a mutation's answer reads them after
+// its writes.
+type openPulls struct {
+	PullRequests struct {
+		Nodes []struct {
+			Number            int    `json:"number"`
+			HeadRefName       string `json:"headRefName"`
+			IsCrossRepository bool   `json:"isCrossRepository"`
+		} `json:"nodes"`
+	} `json:"pullRequests"`
+}
+
+// olderOf is an open pull request of the same target (branch prefix) opened before number,
+// or 0.
+func (o openPulls) olderOf(number int, prefix string) int {
+	for _, n := range o.PullRequests.Nodes {
+		if n.Number < number && !n.IsCrossRepository && strings.HasPrefix(n.HeadRefName, prefix) {
+			return n.Number
+		}
+	}
+	return 0
 }
 
 // giveWay withdraws a pull request that raced an older one of the same target, and
@@ -282,15 +293,7 @@ func (r Repo) AppendChange(ctx context.Context, g *GraphQL, cs *plan.ChangeSet, 
 		Commit *struct {
 			commitResult
 			Repo struct {
-				Repository struct {
-					PullRequests struct {
-						Nodes []struct {
-							Number            int    `json:"number"`
-							HeadRefName       string `json:"headRefName"`
-							IsCrossRepository bool   `json:"isCrossRepository"`
-						} `json:"nodes"`
-					} `json:"pullRequests"`
-				} `json:"repository"`
+				Repository openPulls `json:"repository"`
 			} `json:"repo"`
 		} `json:"commit"`
 	}
@@ -320,11 +323,8 @@ func (r Repo) AppendChange(ctx context.Context, g *GraphQL, cs *plan.ChangeSet, 
 	if !open {
 		return nil, plan.Errorf(plan.Conflict, "#%d was merged or closed while daytwo added to it; plan again", stack.Number)
 	}
-	prefix := path.Dir(stack.Branch) + "/"
-	for _, o := range data.Commit.Repo.Repository.PullRequests.Nodes {
-		if o.Number < stack.Number && !o.IsCrossRepository && strings.HasPrefix(o.HeadRefName, prefix) {
-			return nil, plan.Errorf(plan.Conflict, "#%d gives way to #%d, opened before it for the same target; plan again", stack.Number, o.Number)
-		}
+	if older := data.Commit.Repo.Repository.olderOf(stack.Number, path.Dir(stack.Branch)+"/"); older > 0 {
+		return nil, plan.Errorf(plan.Conflict, "#%d gives way to #%d, opened before it for the same target; plan again", stack.Number, older)
 	}
 	out := stack
 	out.HeadSHA, out.Fresh = data.Commit.Commit.Oid, false

@@ -2,15 +2,10 @@ package server
 
 import (
 	"context"
-	"io"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/palantir/go-githubapp/githubapp"
-	"github.com/rs/zerolog"
 
 	"github.com/daytwo-dev/daytwo/internal/config"
 	"github.com/daytwo-dev/daytwo/internal/coord"
@@ -25,34 +20,8 @@ func startJournaled(t *testing.T, rs *redistest.Server, consumer string, rec *re
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := map[string]string{
-		"GITHUB_APP_INTEGRATION_ID": "1",
-		"GITHUB_APP_WEBHOOK_SECRET": secret,
-		"GITHUB_APP_PRIVATE_KEY":    testKeyPEM(t),
-		"GITHUB_V3_API_URL":         "http://127.0.0.1:1/api/v3/",
-	}
-	cfg, err := config.Load("", func(k string) (string, bool) { v, ok := env[k]; return v, ok })
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := New(cfg, zerolog.New(io.Discard), func(githubapp.ClientCreator) ([]githubapp.EventHandler, error) {
-		return []githubapp.EventHandler{rec}, nil
-	}, WithJournal(r))
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = srv.Serve(l) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-		r.Close()
-	})
-	return &harness{srv: srv, url: "http://" + l.Addr().String(), rec: rec}, r
+	t.Cleanup(func() { r.Close() }) // after the server's own cleanup, which runs first
+	return start(t, rec, nil, WithJournal(r)), r
 }
 
 // A delivery replayed to another replica is handled once: the journal remembers its id.

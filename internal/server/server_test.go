@@ -90,7 +90,7 @@ type harness struct {
 	rec *recorder
 }
 
-func start(t *testing.T, rec *recorder, tune func(*config.Config)) *harness {
+func start(t *testing.T, rec *recorder, tune func(*config.Config), opts ...Option) *harness {
 	t.Helper()
 	env := map[string]string{
 		"GITHUB_APP_INTEGRATION_ID": "1",
@@ -108,7 +108,7 @@ func start(t *testing.T, rec *recorder, tune func(*config.Config)) *harness {
 	}
 	srv, err := New(cfg, zerolog.New(io.Discard), func(githubapp.ClientCreator) ([]githubapp.EventHandler, error) {
 		return []githubapp.EventHandler{rec}, nil
-	})
+	}, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
