@@ -161,6 +161,26 @@ func (r Repo) findPull(ctx context.Context, branch, base string) (*gh.PullReques
 	return nil, nil
 }
 
+// EndedPulls are the closed pull requests from branch (in this repository): merged, or
+// closed without merging.
+func (r Repo) EndedPulls(ctx context.Context, branch string) (merged, closed []PR, err error) {
+	prs, _, err := r.Client.PullRequests.List(ctx, r.Owner, r.Name, &gh.PullRequestListOptions{State: "closed", Head: r.Owner + ":" + branch})
+	if err != nil {
+		return nil, nil, fmt.Errorf("find the pull requests of %s in %s: %w", branch, r.FullName(), err)
+	}
+	for _, p := range prs {
+		if p.GetHead().GetRef() != branch || !r.sameRepo(p.GetHead().GetRepo()) {
+			continue
+		}
+		if p.GetMerged() || p.MergedAt != nil {
+			merged = append(merged, toPR(p))
+		} else {
+			closed = append(closed, toPR(p))
+		}
+	}
+	return merged, closed, nil
+}
+
 func (r Repo) sameRepo(repo *gh.Repository) bool {
 	return repo != nil && strings.EqualFold(repo.GetFullName(), r.FullName())
 }

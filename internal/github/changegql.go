@@ -21,6 +21,13 @@ import (
 // request of the same target turned up: the request is to be planned again on top of it.
 var ErrGaveWay = errors.New("an older open change for the same target exists")
 
+// WithdrawnError is wrapped by a Conflict after which daytwo closed a pull request of the
+// request's own that nobody was told of (it gave way, or was opened on a leftover branch):
+// its closing is not an answer to the request.
+type WithdrawnError struct{ PR int }
+
+func (e *WithdrawnError) Error() string { return fmt.Sprintf("pull request #%d was withdrawn", e.PR) }
+
 // ErrNoAnswer is wrapped by the Conflict a write returns when GitHub did not answer it:
 // whether it happened is learnt by reading again.
 var ErrNoAnswer = errors.New("GitHub did not answer the write")
@@ -177,7 +184,8 @@ func (r Repo) CreateChange(ctx context.Context, g *GraphQL, repoID string, cs *p
 		if !r.giveWay(ctx, pr, older) {
 			return pr, nil // the older one closed meanwhile: this is the target's change now
 		}
-		return nil, &plan.Error{Code: plan.Conflict, Msg: fmt.Sprintf("#%d of the same target was opened at the same time; plan again on top of it", older), Err: ErrGaveWay}
+		return nil, &plan.Error{Code: plan.Conflict, Msg: fmt.Sprintf("#%d of the same target was opened at the same time; plan again on top of it", older),
+			Err: errors.Join(ErrGaveWay, &WithdrawnError{PR: pr.Number})}
 	}
 	return pr, nil
 }
@@ -256,6 +264,9 @@ func (r Repo) branchTaken(ctx context.Context, branch, base string, opened int, 
 		if err := r.deleteBranch(ctx, branch); err != nil {
 			return err
 		}
+	}
+	if opened > 0 {
+		cause = errors.Join(cause, &WithdrawnError{PR: opened})
 	}
 	return &plan.Error{Code: plan.Conflict, Msg: fmt.Sprintf("branch `%s` exists already; plan again", branch), Err: cause}
 }

@@ -19,9 +19,9 @@ import (
 // Runner carries out day-2 commands asked for on GitHub and follows the PRs they open.
 // It owns everything after parsing: policy, planning, the change PR, its status comment.
 type Runner interface {
-	// Run carries out cmd and returns markdown to add to the reply ("" when it reported
-	// on its own status comment).
-	Run(ctx context.Context, client *gh.Client, req Request, cmd command.Command) string
+	// Run carries out cmd and reports on its own status comment. It fails only when it
+	// could not tell the asker anything: the delivery is then worth another attempt.
+	Run(ctx context.Context, client *gh.Client, req Request, cmd command.Command) error
 	// Reply posts body as the one reply to req's parts that are not carried out (help,
 	// usage errors); state is how they stand ("answered" or "refused"). A repeat of the
 	// request finds the reply it got before and posts nothing.
@@ -78,6 +78,7 @@ func (r *Responder) Respond(ctx context.Context, req Request) error {
 	defer func() { <-acked }()
 
 	var replies []string
+	var errs []error
 	refused := false
 	for i, res := range results {
 		req.Index = i + 1
@@ -89,19 +90,18 @@ func (r *Responder) Respond(ctx context.Context, req Request) error {
 			replies = append(replies, r.Commands.Help(res.Command.Topic))
 		default:
 			log.Info().Str("command", res.Command.Name).Msg("running command")
-			replies = append(replies, r.Runner.Run(ctx, client, req, *res.Command))
+			errs = append(errs, r.Runner.Run(ctx, client, req, *res.Command))
 			req.Ack = false // one reaction per request
 		}
 	}
-	body := replyBody(req.Author, replies)
-	if body == "" {
-		return nil
+	if body := replyBody(req.Author, replies); body != "" {
+		state := ghapi.StateAnswered
+		if refused {
+			state = ghapi.StateRefused
+		}
+		errs = append(errs, r.Runner.Reply(ctx, client, req, body, state))
 	}
-	state := ghapi.StateAnswered
-	if refused {
-		state = ghapi.StateRefused
-	}
-	return r.Runner.Reply(ctx, client, req, body, state)
+	return errors.Join(errs...)
 }
 
 // replyBody is the comment answering author: a mention of them, then each non-empty part

@@ -91,7 +91,7 @@ const maxAttempts = 6
 // read ahead of the overlay (files, label and reviewer ids); one mutation writing the
 // commit (with branch and pull request for a target's first change); one adding labels,
 // reviewers, the render check and the PR link to the status.
-func (r *Runner) Run(ctx context.Context, client *gh.Client, req handler.Request, cmd command.Command) string {
+func (r *Runner) Run(ctx context.Context, client *gh.Client, req handler.Request, cmd command.Command) error {
 	log := zerolog.Ctx(ctx).With().Str("command", cmd.Name).Str("request", req.ID()).Logger()
 	ctx = log.WithContext(ctx)
 	thread := ghapi.Thread{Client: client, Owner: req.Owner, Repo: req.Repo, Number: req.Number}
@@ -104,7 +104,7 @@ func (r *Runner) Run(ctx context.Context, client *gh.Client, req handler.Request
 		st, repeat, err := startStatus(ctx, thread, g, req, cmd.Line, now)
 		switch {
 		case err != nil:
-			log.Error().Err(err).Msg("cannot post the status comment")
+			return fmt.Errorf("post the status comment: %w", err)
 		case repeat && st.done():
 			log.Info().Msg("answered before, or being answered")
 		case cmd.Name == "cancel":
@@ -112,7 +112,7 @@ func (r *Runner) Run(ctx context.Context, client *gh.Client, req handler.Request
 		default:
 			r.view(ctx, client, req, cmd, st)
 		}
-		return ""
+		return nil
 	}
 
 	// The status comment is posted while the GitOps repository is read.
@@ -129,12 +129,11 @@ func (r *Runner) Run(ctx context.Context, client *gh.Client, req handler.Request
 	t, err := r.target(ctx, client, g, req.Owner, req.Repo)
 	<-posted
 	if stErr != nil {
-		log.Error().Err(stErr).Msg("cannot post the status comment")
-		return ""
+		return fmt.Errorf("post the status comment: %w", stErr)
 	}
 	if repeat && st.done() {
 		log.Info().Str("state", st.mark.State).Msg("answered before, or being answered by another delivery; nothing left to do")
-		return ""
+		return nil
 	}
 	// A bug must not leave the requester looking at "Planning…" forever: say so, then let
 	// the server's recovery count and log the panic.
@@ -146,16 +145,27 @@ func (r *Runner) Run(ctx context.Context, client *gh.Client, req handler.Request
 	}()
 	if err != nil {
 		st.failWith(ctx, err)
-		return ""
+		return nil
 	}
 	// A conflict (the branch moved under the change) is planned again from a fresh read.
+	withdrawn := map[int]bool{} // PRs of this request daytwo closed itself
 	for attempt := 1; ; attempt++ {
-		err = r.change(ctx, st, t, req, cmd)
+		err = r.change(ctx, st, t, req, cmd, attempt > 1, withdrawn)
+		var w *ghapi.WithdrawnError
+		if errors.As(err, &w) {
+			withdrawn[w.PR] = true
+		}
 		if plan.ErrorCode(err) != plan.Conflict || attempt == maxAttempts {
 			break
 		}
 		log.Info().Err(err).Int("attempt", attempt).Msg("conflict; planning again")
 		time.Sleep(time.Duration(attempt*attempt*20+rand.IntN(100)) * time.Millisecond)
+		// What an earlier attempt wrote may have been merged, closed or overridden since,
+		// and its asker told so: that is the answer, not a second change.
+		if cur, cerr := resumeStatus(ctx, st.thread, st.id); cerr == nil && cur.mark.Final() {
+			log.Info().Str("state", cur.mark.State).Msg("the request reached its end meanwhile")
+			return nil
+		}
 		if t, err = r.target(ctx, client, g, req.Owner, req.Repo); err != nil {
 			break
 		}
@@ -169,14 +179,18 @@ func (r *Runner) Run(ctx context.Context, client *gh.Client, req handler.Request
 		}
 		st.failWith(ctx, err)
 	}
-	return ""
+	return nil
 }
 
 // change plans cmd on t and writes it: as a new pull request when the target has no open
 // change, or as one more commit on the one it has (its stack). What it has to say goes to
 // the status comment, except the error it returns; an error means nothing of the request
 // was written.
-func (r *Runner) change(ctx context.Context, st *status, t *target, req handler.Request, cmd command.Command) error {
+//
+// again is set when an earlier attempt may have written the request (it ended in a
+// conflict): the request's own PR, merged or closed since (but not withdrawn by daytwo
+// itself), is then its answer.
+func (r *Runner) change(ctx context.Context, st *status, t *target, req handler.Request, cmd command.Command, again bool, withdrawn map[int]bool) error {
 	log := zerolog.Ctx(ctx)
 	preq := plan.Request{
 		Command: cmd, Requester: req.Author, Origin: req.URL,
@@ -213,6 +227,11 @@ func (r *Runner) change(ctx context.Context, st *status, t *target, req handler.
 		log.Warn().Err(err).Msg("cannot read CODEOWNERS; opening the PR without review requests")
 	}
 	prefix := fmt.Sprintf("daytwo/%s/%s/", resolved.Env, resolved.Service)
+	if again && !resolved.DryRun {
+		if done, err := r.endedBefore(ctx, t.repo, plan.BranchFor(resolved, preq), withdrawn, st); done || err != nil {
+			return err
+		}
+	}
 	var stack *ghapi.PR
 	if open := t.read.OpenOn(t.head.Branch, prefix); len(open) > 0 {
 		stack = &open[0] // the oldest: a newer one lost a race and is giving way to it

@@ -339,3 +339,30 @@ func mergedPR(message string) int {
 	n, _ := strconv.Atoi(m[1])
 	return n
 }
+
+// endedBefore reports whether an earlier attempt of the request opened its own PR that has
+// ended since (merged, or closed: cancelled, closed by a person): that is the request's
+// answer, and st says so.
+func (r *Runner) endedBefore(ctx context.Context, repo ghapi.Repo, branch string, withdrawn map[int]bool, st *status) (bool, error) {
+	merged, all, err := repo.EndedPulls(ctx, branch)
+	if err != nil {
+		return false, err
+	}
+	var closed []ghapi.PR
+	for _, pr := range all {
+		if !withdrawn[pr.Number] {
+			closed = append(closed, pr)
+		}
+	}
+	switch {
+	case len(merged) > 0:
+		pr := merged[0]
+		st.set(ghapi.StateMerged, pr.Number).step(ctx, fmt.Sprintf("🔀 [PR #%d](%s) merged", pr.Number, pr.URL), r.afterMerge())
+		return true, nil
+	case len(closed) > 0:
+		pr := closed[0]
+		st.set(ghapi.StateClosed, pr.Number).step(ctx, "", fmt.Sprintf("🚫 PR #%d, which carried this request, was closed without merging; nothing changed. Ask again to open a new one.", pr.Number))
+		return true, nil
+	}
+	return false, nil
+}

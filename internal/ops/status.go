@@ -52,11 +52,27 @@ func startStatus(ctx context.Context, thread ghapi.Thread, g *ghapi.GraphQL, req
 	return postStatus(ctx, g, req, s, now)
 }
 
-// postStatus posts s showing now, once per request: see startStatus.
+// postStatus posts s showing now, once per request: see startStatus. GitHub refusing the
+// comment is tried again a few times: without it the asker hears nothing.
 func postStatus(ctx context.Context, g *ghapi.GraphQL, req handler.Request, s *status, now string) (_ *status, repeat bool, err error) {
+	s.mark.Attempt = newAttempt()
+	for attempt := 1; ; attempt++ {
+		st, repeat, err := postStatusOnce(ctx, g, req, s, now)
+		if err == nil || attempt == 3 || ctx.Err() != nil {
+			return st, repeat, err
+		}
+		zerolog.Ctx(ctx).Warn().Err(err).Int("attempt", attempt).Msg("cannot post the status comment; trying again")
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Duration(attempt) * 500 * time.Millisecond):
+		}
+		req.Ack = false // reacted already, or it will not work either
+	}
+}
+
+func postStatusOnce(ctx context.Context, g *ghapi.GraphQL, req handler.Request, s *status, now string) (_ *status, repeat bool, err error) {
 	log := zerolog.Ctx(ctx)
 	thread := s.thread
-	s.mark.Attempt = newAttempt()
 	body := s.render(now)
 	if g != nil && req.ThreadNodeID != "" {
 		reactTo := ""
