@@ -9,7 +9,7 @@ GOBIN := $(shell $(GO) env GOPATH)/bin
 PKGS := ./...
 FUZZTIME ?= 2m
 
-.PHONY: all build test lint demo bench fuzz deps clean
+.PHONY: all build test lint demo bench fuzz deps clean chaos
 
 all: build
 
@@ -67,6 +67,14 @@ fuzz:
 
 clean:
 	rm -rf bin
+
+# The chaos test on real parts (test/chaos): three replicas of the real binary behind a
+# round-robin proxy, killed with SIGKILL and restarted every few seconds, on a redis-server
+# (AOF on) crashed once, and the test GitHub with faults, under 200 commands; it checks that
+# none is lost or acted on twice and prints comment → PR latencies. CHAOS_SEED=N repeats a
+# run, CHAOS_DIR=DIR keeps the replicas' and Redis's logs, CHAOS_KILLS=off is the control.
+chaos: deps
+	$(GO) test -tags chaos -count=1 -v -timeout 20m ./test/chaos/
 
 # --- End-to-end test on a real kube-apiserver and Argo CD (see README.md, "End-to-end test") ---
 # The binaries are built once into a cache keyed by the tools modules, and reused.
