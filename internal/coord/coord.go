@@ -69,6 +69,20 @@ type Lease interface {
 	Unlock()
 }
 
+type attemptKey struct{}
+
+// WithAttempt marks ctx as the attempts-th handling of a journaled delivery.
+func WithAttempt(ctx context.Context, attempts int) context.Context {
+	return context.WithValue(ctx, attemptKey{}, attempts)
+}
+
+// Claimed reports whether ctx handles a delivery taken over from a replica that stopped
+// before finishing it: whatever that replica left unfinished is this one's to finish.
+func Claimed(ctx context.Context) bool {
+	n, _ := ctx.Value(attemptKey{}).(int)
+	return n > 1
+}
+
 // ErrLost is returned by work that stopped because its lease was lost.
 var ErrLost = errors.New("the lock was lost")
 

@@ -312,6 +312,8 @@ type MergeState struct {
 	HeadSHA     string
 	Merged      bool
 	Open        bool
+	Branch      string // the head branch
+	URL         string
 	MergeCommit string // set once merged
 }
 
@@ -335,7 +337,7 @@ func (r Repo) MergeState(ctx context.Context, number int) (MergeState, error) {
 		}
 		return MergeState{}, fmt.Errorf("read pull request #%d of %s: %w", number, r.FullName(), err)
 	}
-	ms := MergeState{Mergeable: p.Mergeable, State: p.GetMergeableState(), HeadSHA: p.GetHead().GetSHA(), Merged: p.GetMerged(), Open: p.GetState() == "open"}
+	ms := MergeState{Mergeable: p.Mergeable, State: p.GetMergeableState(), HeadSHA: p.GetHead().GetSHA(), Merged: p.GetMerged(), Open: p.GetState() == "open", Branch: p.GetHead().GetRef(), URL: p.GetHTMLURL()}
 	if ms.Merged {
 		ms.MergeCommit = p.GetMergeCommitSHA()
 	}

@@ -137,8 +137,10 @@ func (r Repo) CreateChange(ctx context.Context, g *GraphQL, repoID string, cs *p
 			} `json:"pullRequest"`
 		} `json:"pull"`
 	}
-	// Repeatable: sent twice, createRef refuses the second time, which is a conflict.
-	ferrs, err := g.Do(repeatableCtx(ctx), q, vars, &data)
+	// Not repeatable: sent again after its answer was lost, it would open the change once
+	// more if the first one's branch was merged and deleted meanwhile. The caller reads
+	// again instead, and finds the request where it is.
+	ferrs, err := g.Do(ctx, q, vars, &data)
 	if err != nil {
 		if ctx.Err() == nil {
 			// An attempt whose answer was lost may have made all of it, and others may
@@ -181,7 +183,7 @@ func (r Repo) CreateChange(ctx context.Context, g *GraphQL, repoID string, cs *p
 	p := data.Pull.PullRequest
 	pr := &PR{Number: p.Number, URL: p.URL, Branch: cs.Branch, HeadSHA: data.Commit.Commit.Oid, Body: cs.Body, NodeID: p.ID, Fresh: true}
 	if older := p.Repository.olderOf(p.Number, opts.StackPrefix); opts.StackPrefix != "" && older > 0 {
-		if !r.giveWay(ctx, pr, older) {
+		if !r.GiveWay(ctx, pr, older) {
 			return pr, nil // the older one closed meanwhile: this is the target's change now
 		}
 		return nil, &plan.Error{Code: plan.Conflict, Msg: fmt.Sprintf("#%d of the same target was opened at the same time; plan again on top of it", older),
@@ -213,12 +215,12 @@ func (o openPulls) olderOf(number int, prefix string) int {
 	return 0
 }
 
-// giveWay withdraws a pull request that raced an older one of the same target, and
+// GiveWay withdraws a pull request that raced an older one of the same target, and
 // reports whether it did. Nobody was told of it yet, and its branch is this request's own;
 // while the older one is open, requests added to it are planned again (AppendChange). So it
 // gives way only while the older one is still open, and it reopens when a request got in
 // between the last look and the close.
-func (r Repo) giveWay(ctx context.Context, pr *PR, older int) bool {
+func (r Repo) GiveWay(ctx context.Context, pr *PR, older int) bool {
 	ctx = context.WithoutCancel(ctx)
 	log := zerolog.Ctx(ctx).With().Int("pr", pr.Number).Int("older", older).Logger()
 	if ms, err := r.MergeState(ctx, older); err == nil && !ms.Open {

@@ -132,6 +132,11 @@ func (r *Runner) Run(ctx context.Context, client *gh.Client, req handler.Request
 		return fmt.Errorf("post the status comment: %w", stErr)
 	}
 	if repeat && st.done() {
+		if st.mark.State == ghapi.StateOpen && err == nil {
+			// Its PR may have been merged or closed by a replica that stopped before
+			// saying so: finish that.
+			r.settleOpen(ctx, t.repo, st)
+		}
 		log.Info().Str("state", st.mark.State).Msg("answered before, or being answered by another delivery; nothing left to do")
 		return nil
 	}
@@ -231,10 +236,25 @@ func (r *Runner) change(ctx context.Context, st *status, t *target, req handler.
 		if done, err := r.endedBefore(ctx, t.repo, plan.BranchFor(resolved, preq), withdrawn, st); done || err != nil {
 			return err
 		}
+		// Added to another request's PR, which merged since.
+		if sha, n := mergedBefore(ctx, t.snap, svc, resolved.Env, req.ID()); sha != "" {
+			r.answerEnded(ctx, t.repo, n, true, st)
+			return nil
+		}
 	}
 	var stack *ghapi.PR
-	if open := t.read.OpenOn(t.head.Branch, prefix); len(open) > 0 {
+	open := t.read.OpenOn(t.head.Branch, prefix)
+	if len(open) > 0 {
 		stack = &open[0] // the oldest: a newer one lost a race and is giving way to it
+	}
+	if again && !resolved.DryRun {
+		// An earlier attempt whose answer was lost may have opened this request's own PR
+		// beside an older one of the target: it gives way now, as it would have then.
+		for i := 1; i < len(open); i++ {
+			if _, ok := carries(open[i].Commits, req.ID()); ok && len(requestsOf(open[i].Commits)) == 1 {
+				t.repo.GiveWay(ctx, &open[i], open[0].Number)
+			}
+		}
 	}
 	labels := []string{"daytwo", "env/" + resolved.Env, "action/" + resolved.Name}
 	if stack != nil && !resolved.DryRun {
@@ -291,7 +311,7 @@ func (r *Runner) change(ctx context.Context, st *status, t *target, req handler.
 		// Nothing to change may mean this very request was merged already (an earlier
 		// attempt's PR, merged meanwhile): then that is the answer, not a refusal.
 		if sha, n := mergedBefore(ctx, snap, svc, resolved.Env, req.ID()); sha != "" {
-			st.set(ghapi.StateMerged, n).step(ctx, "", fmt.Sprintf("🔀 Merged already as `%s`; %s", short(sha), r.afterMerge()))
+			r.answerEnded(ctx, t.repo, n, true, st)
 			return nil
 		}
 	}

@@ -356,13 +356,62 @@ func (r *Runner) endedBefore(ctx context.Context, repo ghapi.Repo, branch string
 	}
 	switch {
 	case len(merged) > 0:
-		pr := merged[0]
-		st.set(ghapi.StateMerged, pr.Number).step(ctx, fmt.Sprintf("🔀 [PR #%d](%s) merged", pr.Number, pr.URL), r.afterMerge())
+		r.answerEnded(ctx, repo, merged[0].Number, true, st)
 		return true, nil
 	case len(closed) > 0:
-		pr := closed[0]
-		st.set(ghapi.StateClosed, pr.Number).step(ctx, "", fmt.Sprintf("🚫 PR #%d, which carried this request, was closed without merging; nothing changed. Ask again to open a new one.", pr.Number))
+		r.answerEnded(ctx, repo, closed[0].Number, false, st)
 		return true, nil
 	}
 	return false, nil
+}
+
+// answerEnded says on st what became of its request in pull request number, which ended:
+// overridden by a later request in it, or merged or closed with it.
+func (r *Runner) answerEnded(ctx context.Context, repo ghapi.Repo, number int, merged bool, st *status) {
+	link := fmt.Sprintf("#%d", number)
+	if ms, err := repo.MergeState(ctx, number); err == nil && ms.URL != "" {
+		link = fmt.Sprintf("[PR #%d](%s)", number, ms.URL)
+	}
+	if number > 0 {
+		if commits, err := repo.PullCommits(ctx, number); err == nil {
+			reqs := requestsOf(commits)
+			for i, c := range reqs {
+				if later, ok := overriddenBy(reqs)[i]; ok && c.request() == st.mark.Request {
+					st.set(ghapi.StateOverridden, number).mark.By = later.request()
+					st.step(ctx, "", overriddenText(c, later, number))
+					return
+				}
+			}
+		}
+	}
+	if merged {
+		st.set(ghapi.StateMerged, number).step(ctx, fmt.Sprintf("🔀 %s, which carried this request, was merged", link), r.afterMerge())
+		return
+	}
+	st.set(ghapi.StateClosed, number).step(ctx, "", fmt.Sprintf("🚫 %s, which carried this request, was closed without merging; nothing changed. Ask again to open a new one.", link))
+}
+
+// settleOpen finishes what a request's status says is open when its PR has ended: merged
+// (statuses, branch, rollout, as a merge event would) or closed.
+func (r *Runner) settleOpen(ctx context.Context, repo ghapi.Repo, st *status) {
+	ms, err := repo.MergeState(ctx, st.mark.PR)
+	if err != nil || ms.Open {
+		return
+	}
+	commits, err := repo.PullCommits(ctx, st.mark.PR)
+	if err != nil {
+		return
+	}
+	sts := r.statusesFrom(ctx, repo, st.mark.PR, commits)
+	n := st.mark.PR
+	if ms.Merged {
+		sts.set(ghapi.StateMerged, n).step(ctx, fmt.Sprintf("🔀 [PR #%d](%s) merged as `%s`", n, ms.URL, short(ms.MergeCommit)), r.afterMerge())
+	} else {
+		sts.set(ghapi.StateClosed, n).step(ctx, "", fmt.Sprintf("🚫 [PR #%d](%s) was closed without merging; nothing changed. Ask again to open a new one.", n, ms.URL))
+	}
+	if strings.HasPrefix(ms.Branch, "daytwo/") {
+		if err := repo.DeleteBranch(ctx, ms.Branch); err != nil {
+			zerolog.Ctx(ctx).Warn().Err(err).Msg("cannot delete the ended change's branch")
+		}
+	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 
 	ghapi "github.com/daytwo-dev/daytwo/internal/github"
+	"github.com/daytwo-dev/daytwo/internal/coord"
 	"github.com/daytwo-dev/daytwo/internal/handler"
 	"github.com/daytwo-dev/daytwo/internal/markdown"
 	"github.com/daytwo-dev/daytwo/internal/plan"
@@ -143,7 +144,8 @@ func (s *status) adopt(ctx context.Context, prior *ghapi.Prior) (*status, bool, 
 	if old.mark.Attempt == s.mark.Attempt {
 		return old, false, nil
 	}
-	old.elsewhere = !old.mark.Final() && time.Since(prior.UpdatedAt) < abandonedAfter
+	// A delivery claimed from a replica that stopped takes its unfinished work over at once.
+	old.elsewhere = !old.mark.Final() && time.Since(prior.UpdatedAt) < abandonedAfter && !coord.Claimed(ctx)
 	zerolog.Ctx(ctx).Info().Int64("comment", prior.ID).Str("state", old.mark.State).Msg("the request was answered before; continuing on its status comment")
 	if !old.done() {
 		old.mark.Attempt = s.mark.Attempt // taken over

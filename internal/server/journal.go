@@ -98,7 +98,7 @@ func (s *journalScheduler) work(ctx context.Context) {
 // journal to be tried again after the claim time, until maxAttempts.
 func (s *journalScheduler) handle(ctx context.Context, d coord.Delivery) {
 	log := s.log.With().Str(githubapp.LogKeyEventType, d.Event).Str(githubapp.LogKeyDeliveryID, d.ID).Int("attempt", d.Attempts).Logger()
-	ctx = log.WithContext(context.WithoutCancel(ctx)) // a delivery under way finishes even while stopping
+	ctx = coord.WithAttempt(log.WithContext(context.WithoutCancel(ctx)), d.Attempts) // a delivery under way finishes even while stopping
 	h, ok := s.handlers[d.Event]
 	if !ok {
 		log.Warn().Msg("no handler for the journal's event; dropped")
