@@ -307,9 +307,10 @@ func (r *Runner) change(ctx context.Context, st *status, t *target, req handler.
 	if stack != nil && plan.ErrorCode(err) == plan.NoChange {
 		return plan.Errorf(plan.NoChange, "Nothing to add: with %s, which is open for %s in %s, this is already the case. Follow that pull request.", stack.URL, resolved.Service, resolved.Env)
 	}
-	if plan.ErrorCode(err) == plan.NoChange {
+	if plan.ErrorCode(err) == plan.NoChange && !again {
 		// Nothing to change may mean this very request was merged already (an earlier
-		// attempt's PR, merged meanwhile): then that is the answer, not a refusal.
+		// attempt's PR, merged meanwhile): then that is the answer, not a refusal. A retry
+		// looked at the same history before planning.
 		if sha, n := mergedBefore(ctx, snap, svc, resolved.Env, req.ID()); sha != "" {
 			r.answerEnded(ctx, t.repo, n, true, st)
 			return nil
