@@ -39,6 +39,17 @@ type Config struct {
 	ArgoCD ArgoCD `yaml:"argocd"`
 	// Redis lets several replicas share deliveries, locks and leadership; optional.
 	Redis Redis `yaml:"redis"`
+	// PreviousWebhookSecret is also accepted while a rotation is under way: the second item
+	// of a github.app.webhook_secret list, or DAYTWO_PREVIOUS_WEBHOOK_SECRET.
+	PreviousWebhookSecret string `yaml:"-"`
+}
+
+// WebhookSecrets are the secrets a delivery's signature may match: the current one first.
+func (c *Config) WebhookSecrets() []string {
+	if c.PreviousWebhookSecret == "" {
+		return []string{c.GitHub.App.WebhookSecret}
+	}
+	return []string{c.GitHub.App.WebhookSecret, c.PreviousWebhookSecret}
 }
 
 // ArgoCD says how to reach argocd-server. An empty server turns the rollout follow-up off.
@@ -142,17 +153,72 @@ func decode(r io.Reader, c *Config) error {
 	if err := yaml.Unmarshal(data, &root); err != nil {
 		return errors.New(strings.TrimPrefix(err.Error(), "yaml: "))
 	}
+	var previous string
+	split := false
 	if len(root.Content) == 1 {
 		if err := checkDurations(root.Content[0], reflect.TypeOf(*c), ""); err != nil {
 			return err
 		}
+		if previous, split, err = splitSecrets(root.Content[0]); err != nil {
+			return err
+		}
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(c); err != nil {
+	if split {
+		// Decode the node, whose secret list splitSecrets has turned into the current secret.
+		if data, err = yaml.Marshal(&root); err != nil {
+			return err
+		}
+	}
+	d := yaml.NewDecoder(bytes.NewReader(data))
+	d.KnownFields(true)
+	if err := d.Decode(c); err != nil {
 		return errors.New(strings.TrimPrefix(err.Error(), "yaml: "))
 	}
+	c.PreviousWebhookSecret = previous
 	return nil
+}
+
+// splitSecrets lets github.app.webhook_secret be a list of the new and the old secret during
+// a rotation: go-githubapp's config holds one string, so the list is replaced by its first
+// item and the second is returned; split says the node changed.
+func splitSecrets(doc *yaml.Node) (previous string, split bool, err error) {
+	n := lookup(doc, "github", "app", "webhook_secret")
+	if n == nil || n.Kind != yaml.SequenceNode {
+		return "", false, nil
+	}
+	if len(n.Content) == 0 || len(n.Content) > 2 {
+		return "", false, fmt.Errorf("github.app.webhook_secret: line %d: list the new secret, then the old one while GitHub switches (at most 2, got %d)", n.Line, len(n.Content))
+	}
+	for _, item := range n.Content {
+		if item.Kind != yaml.ScalarNode || strings.TrimSpace(item.Value) == "" {
+			return "", false, fmt.Errorf("github.app.webhook_secret: line %d: each secret is a non-empty string", item.Line)
+		}
+	}
+	if len(n.Content) == 2 {
+		previous = n.Content[1].Value
+	}
+	*n = *n.Content[0]
+	return previous, true, nil
+}
+
+// lookup follows keys through nested mappings.
+func lookup(n *yaml.Node, keys ...string) *yaml.Node {
+	for _, k := range keys {
+		if n.Kind != yaml.MappingNode {
+			return nil
+		}
+		var next *yaml.Node
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == k {
+				next = n.Content[i+1]
+			}
+		}
+		if next == nil {
+			return nil
+		}
+		n = next
+	}
+	return n
 }
 
 // checkDurations walks the mapping n as decoded into a value of type t and reports the
@@ -197,6 +263,7 @@ func (c *Config) applyEnv(env func(string) (string, bool)) error {
 	str("GITHUB_V3_API_URL", &c.GitHub.V3APIURL)
 	str("GITHUB_V4_API_URL", &c.GitHub.V4APIURL)
 	str("GITHUB_APP_WEBHOOK_SECRET", &c.GitHub.App.WebhookSecret)
+	str("DAYTWO_PREVIOUS_WEBHOOK_SECRET", &c.PreviousWebhookSecret)
 	str("GITHUB_APP_PRIVATE_KEY", &c.GitHub.App.PrivateKey)
 	str("GITHUB_APP_PRIVATE_KEY_FILE", &c.PrivateKeyFile)
 	str("DAYTWO_LOG_LEVEL", &c.Log.Level)
@@ -269,6 +336,9 @@ func (c *Config) validate() error {
 	}
 	if strings.TrimSpace(c.GitHub.App.WebhookSecret) == "" {
 		add("the webhook secret is missing: set github.app.webhook_secret or GITHUB_APP_WEBHOOK_SECRET (unsigned webhooks are never accepted)")
+	}
+	if c.PreviousWebhookSecret != "" && c.PreviousWebhookSecret == c.GitHub.App.WebhookSecret {
+		add("the previous webhook secret equals the current one: a rotation lists the new secret first, then the old one")
 	}
 	if c.GitHub.App.PrivateKey == "" && c.PrivateKeyFile != "" {
 		key, err := os.ReadFile(c.PrivateKeyFile)

@@ -7,6 +7,7 @@ import (
 	"encoding/pem"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -327,5 +328,37 @@ func TestRedisDurationAlias(t *testing.T) {
 	}
 	if time.Duration(c.Redis.LeaseTTL) != 20*time.Second {
 		t.Fatalf("lease_ttl %s", time.Duration(c.Redis.LeaseTTL))
+	}
+}
+
+func TestWebhookSecretRotation(t *testing.T) {
+	keyPath := writeFile(t, "key.pem", testKey(t))
+	load := func(secretYAML string, env map[string]string) (*Config, error) {
+		path := writeFile(t, "daytwo.yml", "github:\n  app:\n    integration_id: 7\n    webhook_secret: "+secretYAML+"\nprivate_key_file: "+keyPath+"\n")
+		return Load(path, envMap(env))
+	}
+	c, err := load(`["new", "old"]`, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.WebhookSecrets(); !reflect.DeepEqual(got, []string{"new", "old"}) || c.GitHub.App.WebhookSecret != "new" {
+		t.Fatalf("secrets %q, current %q", got, c.GitHub.App.WebhookSecret)
+	}
+	if c, err = load("\n      - only", nil); err != nil || !reflect.DeepEqual(c.WebhookSecrets(), []string{"only"}) {
+		t.Fatalf("one-item list: %v %v", err, c)
+	}
+	if c, err = load("new", map[string]string{"DAYTWO_PREVIOUS_WEBHOOK_SECRET": "old"}); err != nil || !reflect.DeepEqual(c.WebhookSecrets(), []string{"new", "old"}) {
+		t.Fatalf("previous secret from the environment: %v %v", err, c)
+	}
+	for yml, want := range map[string]string{
+		`["a", "b", "c"]`: "github.app.webhook_secret: line 4: list the new secret, then the old one while GitHub switches (at most 2, got 3)",
+		`[]`:              "github.app.webhook_secret: line 4: list the new secret, then the old one while GitHub switches (at most 2, got 0)",
+		`["a", ""]`:       "github.app.webhook_secret: line 4: each secret is a non-empty string",
+		`["a", "a"]`:      "the previous webhook secret equals the current one: a rotation lists the new secret first, then the old one",
+	} {
+		_, err := load(yml, nil)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("webhook_secret: %s: got %v, want %q", yml, err, want)
+		}
 	}
 }

@@ -116,11 +116,10 @@ func New(cfg *config.Config, log zerolog.Logger, handlers HandlerFactory, opts .
 		s.sched = newDrainScheduler(queue, s.Metrics.QueueDepth)
 		sched = s.sched
 	}
-	dispatcher := githubapp.NewEventDispatcher(wrapped, cfg.GitHub.App.WebhookSecret,
-		githubapp.WithScheduler(sched))
+	dispatcher := githubapp.NewEventDispatcher(wrapped, "", githubapp.WithScheduler(sched))
 
 	mux := http.NewServeMux()
-	mux.Handle(githubapp.DefaultWebhookRoute, verifyWebhook([]byte(cfg.GitHub.App.WebhookSecret),
+	mux.Handle(githubapp.DefaultWebhookRoute, verifyWebhook(cfg.WebhookSecrets(),
 		cfg.Webhook.MaxBodyBytes, s.Metrics, log, dispatcher))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte("ok\n"))

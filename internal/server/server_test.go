@@ -382,3 +382,34 @@ func TestHandlerPanicDoesNotKillTheServer(t *testing.T) {
 		return strings.Contains(h.metrics(t), `daytwo_webhook_deliveries_total{event="issue_comment",outcome="failed"} 3`)
 	})
 }
+
+// During a rotation GitHub signs with the new secret once the app's setting is saved, and
+// deliveries already queued or redelivered still carry the old one: both reach the handler.
+func TestWebhookSecretRotationAcceptsNewAndOld(t *testing.T) {
+	const newSecret = "the new secret"
+	h := start(t, &recorder{}, func(c *config.Config) {
+		c.GitHub.App.WebhookSecret = newSecret
+		c.PreviousWebhookSecret = secret
+	})
+	body := []byte(`{"action":"created"}`)
+	signWith := func(key string) string {
+		m := hmac.New(sha256.New, []byte(key))
+		m.Write(body)
+		return "sha256=" + hex.EncodeToString(m.Sum(nil))
+	}
+	for delivery, key := range map[string]string{"signed-new": newSecret, "signed-old": secret} {
+		if res := h.post(t, delivery, body, map[string]string{"X-Hub-Signature-256": signWith(key)}); res.StatusCode != http.StatusOK {
+			t.Fatalf("%s: status %d, want 200", delivery, res.StatusCode)
+		}
+	}
+	if res := h.post(t, "signed-other", body, map[string]string{"X-Hub-Signature-256": signWith("neither")}); res.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("a third secret: status %d, want 401", res.StatusCode)
+	}
+	waitFor(t, "both deliveries handled", func() bool { return len(h.rec.deliveries()) == 2 })
+
+	// The rotation is over: the old secret is refused again.
+	after := start(t, &recorder{}, func(c *config.Config) { c.GitHub.App.WebhookSecret = newSecret })
+	if res := after.post(t, "old-after", body, nil); res.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("old secret after the rotation: status %d, want 401", res.StatusCode)
+	}
+}

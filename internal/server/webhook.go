@@ -10,6 +10,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/palantir/go-githubapp/githubapp"
@@ -21,7 +22,7 @@ import (
 // verifyWebhook is the gate in front of go-githubapp's dispatcher. go-github's
 // ValidatePayload falls back to the SHA-1 X-Hub-Signature header; daytwo accepts only a
 // valid X-Hub-Signature-256, a bounded JSON body and the delivery headers it relies on.
-func verifyWebhook(secret []byte, maxBody int64, m *metrics.Metrics, log zerolog.Logger, next http.Handler) http.Handler {
+func verifyWebhook(secrets []string, maxBody int64, m *metrics.Metrics, log zerolog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		event := r.Header.Get("X-GitHub-Event")
 		delivery := r.Header.Get("X-GitHub-Delivery")
@@ -60,10 +61,14 @@ func verifyWebhook(secret []byte, maxBody int64, m *metrics.Metrics, log zerolog
 			reject(http.StatusBadRequest, metrics.OutcomeRejected, "cannot read body")
 			return
 		}
-		if !validSignature(secret, sig, body) {
+		if !slices.ContainsFunc(secrets, func(s string) bool { return validSignature([]byte(s), sig, body) }) {
 			reject(http.StatusUnauthorized, metrics.OutcomeRejected, "X-Hub-Signature-256 does not match the payload")
 			return
 		}
+		// Checked here against every configured secret: the dispatcher, which knows one,
+		// sees no signature and checks none.
+		r.Header.Del("X-Hub-Signature-256")
+		r.Header.Del("X-Hub-Signature")
 		if !json.Valid(body) {
 			reject(http.StatusBadRequest, metrics.OutcomeRejected, "payload is not valid JSON")
 			return
