@@ -34,6 +34,14 @@ func serve(args []string, stderr io.Writer) int {
 		return exitUser
 	}
 	log := newLogger(cfg.Log, stderr)
+	if stderr == os.Stderr {
+		restore, err := logStderr(log)
+		if err != nil {
+			fmt.Fprintf(stderr, "daytwo serve: %v\n", err)
+			return exitInternal
+		}
+		defer restore()
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	d, err := server.Build(ctx, cfg, log, nil)

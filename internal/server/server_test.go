@@ -10,6 +10,7 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
+	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"io"
@@ -25,6 +26,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/daytwo-dev/daytwo/internal/config"
+	"github.com/daytwo-dev/daytwo/internal/coord/redistest"
 )
 
 const secret = "It's a Secret to Everybody"
@@ -49,6 +51,7 @@ type recorder struct {
 	block   chan struct{}
 	started chan string
 	fail    atomic.Bool
+	log     io.Writer // the server's log, when a test reads it
 }
 
 func (r *recorder) Handles() []string { return []string{"issue_comment", "ping"} }
@@ -63,6 +66,7 @@ func (r *recorder) Handle(ctx context.Context, event, delivery string, payload [
 	r.mu.Lock()
 	r.got = append(r.got, delivery)
 	r.mu.Unlock()
+	zerolog.Ctx(ctx).Info().Msg("handled")
 	if r.fail.Load() {
 		return fmt.Errorf("handler failed")
 	}
@@ -106,7 +110,11 @@ func start(t *testing.T, rec *recorder, tune func(*config.Config), opts ...Optio
 	if tune != nil {
 		tune(cfg)
 	}
-	srv, err := New(cfg, zerolog.New(io.Discard), func(githubapp.ClientCreator) ([]githubapp.EventHandler, error) {
+	logTo := io.Writer(io.Discard)
+	if rec.log != nil {
+		logTo = rec.log
+	}
+	srv, err := New(cfg, zerolog.New(logTo), func(githubapp.ClientCreator) ([]githubapp.EventHandler, error) {
 		return []githubapp.EventHandler{rec}, nil
 	}, opts...)
 	if err != nil {
@@ -412,4 +420,76 @@ func TestWebhookSecretRotationAcceptsNewAndOld(t *testing.T) {
 	if res := after.post(t, "old-after", body, nil); res.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("old secret after the rotation: status %d, want 401", res.StatusCode)
 	}
+}
+
+// Some log pipelines reject a JSON object with a repeated key.
+func TestLogLinesHaveNoDuplicateKeys(t *testing.T) {
+	t.Run("queue", func(t *testing.T) {
+		var buf syncBuffer
+		checkLogKeys(t, start(t, &recorder{log: &buf}, nil), &buf)
+	})
+	t.Run("journal", func(t *testing.T) {
+		var buf syncBuffer
+		h, _ := startJournaled(t, redistest.Start(t), "a", &recorder{log: &buf}, time.Minute)
+		checkLogKeys(t, h, &buf)
+	})
+}
+
+func checkLogKeys(t *testing.T, h *harness, buf *syncBuffer) {
+	body := []byte(`{"action":"created"}`)
+	h.post(t, "dup-1", body, nil)
+	h.post(t, "dup-2", body, map[string]string{"X-Hub-Signature-256": sign([]byte("other"))})
+	waitFor(t, "the handler's log line", func() bool { return strings.Contains(buf.String(), `"handled"`) })
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	for _, line := range lines {
+		if key := duplicateKey(t, line); key != "" {
+			t.Errorf("key %q appears twice in %s", key, line)
+		}
+	}
+	if !strings.Contains(buf.String(), `"github_delivery_id":"dup-1"`) || !strings.Contains(buf.String(), `"github_delivery_id":"dup-2"`) {
+		t.Fatalf("the delivery ids are not logged:\n%s", buf.String())
+	}
+}
+
+// duplicateKey returns a key repeated in the top level of the JSON object line.
+func duplicateKey(t *testing.T, line string) string {
+	t.Helper()
+	dec := json.NewDecoder(strings.NewReader(line))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		t.Fatalf("not a JSON object: %s", line)
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			t.Fatalf("%v in %s", err, line)
+		}
+		key := tok.(string)
+		if seen[key] {
+			return key
+		}
+		seen[key] = true
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			t.Fatalf("%v in %s", err, line)
+		}
+	}
+	return ""
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -76,7 +76,9 @@ func verifyWebhook(secrets []string, maxBody int64, m *metrics.Metrics, log zero
 
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		r.ContentLength = int64(len(body))
-		r = r.WithContext(l.WithContext(r.Context()))
+		// The dispatcher adds the event and delivery to the logger itself; adding them here
+		// too would repeat the keys in every line.
+		r = r.WithContext(log.WithContext(r.Context()))
 		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r)
 		switch sw.status {
