@@ -59,9 +59,9 @@ type ArgoCD struct {
 	// apps (argocd-cm accounts.<name>: apiKey); DAYTWO_ARGOCD_TOKEN overrides it.
 	Token           string `yaml:"token"`
 	PlainText       bool   `yaml:"plaintext"` // no TLS; DAYTWO_ARGOCD_PLAINTEXT overrides it
-	Insecure        bool   `yaml:"insecure"`  // TLS without verifying the certificate
-	CAFile          string `yaml:"ca_file"`
-	GRPCWeb         bool   `yaml:"grpc_web"` // for ingresses that do not pass HTTP/2
+	Insecure        bool   `yaml:"insecure"`  // TLS without verifying the certificate; DAYTWO_ARGOCD_INSECURE
+	CAFile          string `yaml:"ca_file"`   // DAYTWO_ARGOCD_CA_FILE
+	GRPCWeb         bool   `yaml:"grpc_web"`  // for ingresses that do not pass HTTP/2
 	GRPCWebRootPath string `yaml:"grpc_web_root_path"`
 	AppNamespace    string `yaml:"app_namespace"`
 }
@@ -273,13 +273,16 @@ func (c *Config) applyEnv(env func(string) (string, bool)) error {
 	if err := c.Redis.applyEnv(env); err != nil {
 		return err
 	}
-	if v, ok := env("DAYTWO_ARGOCD_PLAINTEXT"); ok {
-		b, err := strconv.ParseBool(strings.TrimSpace(v))
-		if err != nil {
-			return fmt.Errorf("config: DAYTWO_ARGOCD_PLAINTEXT=%q is not true or false", v)
+	for key, dst := range map[string]*bool{"DAYTWO_ARGOCD_PLAINTEXT": &c.ArgoCD.PlainText, "DAYTWO_ARGOCD_INSECURE": &c.ArgoCD.Insecure} {
+		if v, ok := env(key); ok {
+			b, err := strconv.ParseBool(strings.TrimSpace(v))
+			if err != nil {
+				return fmt.Errorf("config: %s=%q is not true or false", key, v)
+			}
+			*dst = b
 		}
-		c.ArgoCD.PlainText = b
 	}
+	str("DAYTWO_ARGOCD_CA_FILE", &c.ArgoCD.CAFile)
 	// go-githubapp's SetValuesFromEnv ignores a malformed id silently; say so instead.
 	if v, ok := env("GITHUB_APP_INTEGRATION_ID"); ok {
 		id, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)

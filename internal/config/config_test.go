@@ -178,6 +178,20 @@ func TestArgoCDFromFileAndEnv(t *testing.T) {
 	if a := c.ArgoCD; !a.Enabled() || a.Server != "argocd.example.com:443" || a.Token != "from-env" || !a.GRPCWeb || a.GRPCWebRootPath != "/argo-cd" {
 		t.Fatalf("argocd: %+v", a)
 	}
+
+	// In a cluster the Deployment sets all of it from the environment.
+	caFile := writeFile(t, "ca.pem", "")
+	env["DAYTWO_ARGOCD_SERVER"], env["DAYTWO_ARGOCD_INSECURE"], env["DAYTWO_ARGOCD_CA_FILE"] = "argocd-server.argocd.svc:443", "true", caFile
+	if c, err = Load("", envMap(env)); err != nil {
+		t.Fatal(err)
+	}
+	if a := c.ArgoCD; a.Server != "argocd-server.argocd.svc:443" || !a.Insecure || a.CAFile != caFile || a.PlainText {
+		t.Fatalf("argocd from the environment: %+v", a)
+	}
+	env["DAYTWO_ARGOCD_INSECURE"] = "maybe"
+	if _, err = Load("", envMap(env)); err == nil || err.Error() != `config: DAYTWO_ARGOCD_INSECURE="maybe" is not true or false` {
+		t.Fatalf("malformed DAYTWO_ARGOCD_INSECURE: %v", err)
+	}
 }
 
 func TestRedisOffByDefault(t *testing.T) {
