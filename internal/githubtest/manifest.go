@@ -69,14 +69,18 @@ func (s *Server) ExpireManifestCodes() {
 
 // App is an app of the fake as its owner sees it in the settings.
 type App struct {
-	ID          int64
-	Slug        string
-	Name        string
-	Owner       string
-	BotLogin    string
-	HookURL     string // "" for the app New configures, whose webhooks tests send by URL
-	Permissions map[string]string
-	Events      []string
+	ID       int64
+	Slug     string
+	Name     string
+	Owner    string
+	BotLogin string
+	HookURL  string // "" for the app New configures, whose webhooks tests send by URL
+	// ClientSecret and WebhookSecret are the app's secrets, for tests that check they
+	// appear nowhere they should not.
+	ClientSecret  string
+	WebhookSecret string
+	Permissions   map[string]string
+	Events        []string
 }
 
 // Apps lists the fake's apps: the one New configures first, then those registered from
@@ -101,7 +105,7 @@ func (s *Server) Apps() []App {
 			perms[k] = v
 		}
 		out = append(out, App{ID: a.id, Slug: a.slug, Name: a.name, Owner: a.owner, BotLogin: a.bot.login, HookURL: a.hookURL,
-			Permissions: perms, Events: append([]string(nil), a.events...)})
+			ClientSecret: a.clientSecret, WebhookSecret: a.secret, Permissions: perms, Events: append([]string(nil), a.events...)})
 	}
 	return out
 }
