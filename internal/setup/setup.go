@@ -30,7 +30,9 @@ type InputError struct{ msg string }
 
 func (e *InputError) Error() string { return e.msg }
 
-func inputErrorf(format string, args ...any) error { return &InputError{msg: fmt.Sprintf(format, args...)} }
+func inputErrorf(format string, args ...any) error {
+	return &InputError{msg: fmt.Sprintf(format, args...)}
+}
 
 // IsInputError reports whether err is an InputError.
 func IsInputError(err error) bool {
