@@ -259,3 +259,45 @@ func TestSetupInABrowserThenServe(t *testing.T) {
 		}
 	}
 }
+
+func TestSetupRefusals(t *testing.T) {
+	out := t.TempDir()
+	if err := os.WriteFile(filepath.Join(out, "github.env"), []byte("x=1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"setup"}, "--public-url is required"},
+		{[]string{"setup", "--public-url", "daytwo.example.com"}, `--public-url "daytwo.example.com": not an absolute http:// or https:// URL`},
+		{[]string{"setup", "--public-url", "https://d.example.com", "--github-url", "ftp://ghe"}, "--github-url"},
+		{[]string{"setup", "--public-url", "https://d.example.com", "--colour"}, "flag provided but not defined: -colour"},
+		{[]string{"setup", "--public-url", "https://d.example.com", "now"}, `unexpected argument "now"`},
+		{[]string{"setup", "--public-url", "https://d.example.com", "--addr", "127.0.0.1:0", "--out", out}, filepath.Join(out, "github.env") + " already exists: move them away or pass --force"},
+	} {
+		var stdout, stderr strings.Builder
+		if code := run(tc.args, &stdout, &stderr); code != exitUser || !strings.Contains(stderr.String(), tc.want) || stdout.Len() > 0 {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want exit 2 saying %q", tc.args, code, stdout.String(), stderr.String(), tc.want)
+		}
+	}
+
+	// A redirect that is not GitHub's answer to this page: a page saying so, and exit 2.
+	addr := freeAddr(t)
+	stderr := &apptest.SyncBuffer{}
+	exited := make(chan int, 1)
+	go func() {
+		exited <- run([]string{"setup", "--addr", addr, "--public-url", "https://d.example.com", "--out", t.TempDir()}, io.Discard, stderr)
+	}()
+	waitHTTP(t, "http://"+addr+"/", exited)
+	res, err := http.Get("http://" + addr + "/callback?code=0123&state=forged")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if code := <-exited; code != exitUser || res.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), "its state does not match") ||
+		!strings.Contains(stderr.String(), "its state does not match") {
+		t.Fatalf("exit %d, page %d:\n%s\nstderr: %s", code, res.StatusCode, body, stderr)
+	}
+}
