@@ -195,7 +195,17 @@ func (p *plan) handler(listen string, finish func(error)) http.Handler {
 			Out: p.out, Files: FileNames,
 		})
 	})
+	var mu sync.Mutex
+	handled := false
 	mux.HandleFunc("GET /callback", func(w http.ResponseWriter, r *http.Request) {
+		// One answer per run: a reload or a second click must not spend the code again.
+		mu.Lock()
+		defer mu.Unlock()
+		if handled {
+			render(w, http.StatusConflict, errorPage, errorData{Title: "daytwo setup has finished", Message: "This registration was already handled; see the terminal."})
+			return
+		}
+		handled = true
 		app, err := p.callback(r)
 		if err != nil {
 			status := http.StatusBadGateway
