@@ -17,9 +17,10 @@ build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/app
 
 # System packages the tests use: git for the local GitOps adapter, redis-server for the
-# coordination tests against a real Redis (crash survival, ACL, Redis 7's stream lag).
+# coordination tests against a real Redis (crash survival, ACL, Redis 7's stream lag),
+# chromium for the browser test of `daytwo setup`.
 deps:
-	@missing=""; for c in git:git redis-server:redis-server; do \
+	@missing=""; for c in git:git redis-server:redis-server chromium:chromium; do \
 	  command -v $${c%%:*} >/dev/null || missing="$$missing $${c#*:}"; done; \
 	if [ -n "$$missing" ]; then apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing; fi
 

@@ -1,6 +1,7 @@
 // Command daytwo is the daytwo GitHub App server and its local command line:
 //
 //	daytwo serve [--config FILE]            run the GitHub App
+//	daytwo setup --public-url URL [...]     register the GitHub App on GitHub
 //	daytwo plan --repo DIR [--as USER] TEXT show the change a command would make
 //	daytwo apply --repo DIR [--as USER] TEXT write it as a branch and commit
 //	daytwo validate --repo DIR              check the config and that every overlay renders
@@ -32,6 +33,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "serve":
 		return serve(args[1:], stderr)
+	case "setup":
+		return setupCmd(args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "daytwo", version())
 		return exitOK
@@ -55,6 +58,9 @@ func usage(w io.Writer) {
 
 Usage:
   daytwo serve [--config FILE]              run the GitHub App server
+  daytwo setup --public-url URL [--org ORG] [--github-url URL] [--out DIR] [--force] [--addr ADDR]
+                                            register the GitHub App from a local page and
+                                            write its credentials (see README.md)
   daytwo plan --repo DIR [--as USER] TEXT   print the change a command would make
   daytwo apply --repo DIR [--as USER] TEXT  write it as a new branch and commit
   daytwo validate --repo DIR                check the config; render every overlay

@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"path/filepath"
 	"reflect"
 	"strconv"
 	"strings"
@@ -126,6 +127,7 @@ func Load(path string, env func(string) (string, bool)) (*Config, error) {
 		if err := decode(io.LimitReader(f, maxConfigBytes+1), c); err != nil {
 			return nil, fmt.Errorf("config %s: %w", path, err)
 		}
+		c.resolvePaths(filepath.Dir(path))
 	}
 	if err := c.applyEnv(env); err != nil {
 		return nil, err
@@ -135,6 +137,17 @@ func Load(path string, env func(string) (string, bool)) (*Config, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// resolvePaths makes the file's relative paths relative to its directory, so a config
+// and the key beside it (as `daytwo setup` writes them) work from any working directory.
+// Paths from the environment stay relative to the working directory.
+func (c *Config) resolvePaths(dir string) {
+	for _, p := range []*string{&c.PrivateKeyFile, &c.ArgoCD.CAFile, &c.Redis.CAFile} {
+		if *p != "" && !filepath.IsAbs(*p) {
+			*p = filepath.Join(dir, *p)
+		}
+	}
 }
 
 func decode(r io.Reader, c *Config) error {

@@ -376,3 +376,38 @@ func TestWebhookSecretRotation(t *testing.T) {
 		}
 	}
 }
+
+// A relative private_key_file in the file is found beside the file, whatever the working
+// directory; one from the environment is relative to the working directory.
+func TestRelativePathsInTheFileAreRelativeToIt(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "secrets"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for name, body := range map[string]string{
+		"secrets/private-key.pem": testKey(t),
+		"secrets/config.yml":      "github:\n  app:\n    integration_id: 7\n    webhook_secret: s\nprivate_key_file: private-key.pem\n",
+	} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Chdir(t.TempDir()) // elsewhere: a working-directory-relative lookup would miss the key
+	c, err := Load(filepath.Join(dir, "secrets", "config.yml"), envMap(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.PrivateKeyFile != filepath.Join(dir, "secrets", "private-key.pem") || !strings.Contains(c.GitHub.App.PrivateKey, "PRIVATE KEY") {
+		t.Fatalf("private_key_file resolved to %q", c.PrivateKeyFile)
+	}
+
+	t.Chdir(dir)
+	_, err = Load(filepath.Join(dir, "secrets", "config.yml"), envMap(map[string]string{"GITHUB_APP_PRIVATE_KEY_FILE": "private-key.pem"}))
+	if err == nil || !strings.Contains(err.Error(), "private key file cannot be read") {
+		t.Fatalf("a relative path from the environment must be read from the working directory: err = %v", err)
+	}
+	c, err = Load(filepath.Join(dir, "secrets", "config.yml"), envMap(map[string]string{"GITHUB_APP_PRIVATE_KEY_FILE": "secrets/private-key.pem"}))
+	if err != nil || c.PrivateKeyFile != "secrets/private-key.pem" {
+		t.Fatalf("env path: %v, %q", err, c.PrivateKeyFile)
+	}
+}

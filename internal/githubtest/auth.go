@@ -15,9 +15,10 @@ import (
 	"time"
 )
 
-// installation is the app installed on one account.
+// installation is an app installed on one account.
 type installation struct {
 	id        int64
+	app       *appInfo
 	account   string
 	all       bool            // repository_selection "all"
 	repos     map[string]bool // lower-cased "owner/name" when selected
@@ -69,8 +70,25 @@ var appEvents = []string{"issue_comment", "issues", "pull_request", "pull_reques
 func (s *Server) Install(acct string, repos ...string) int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.installLocked(s.app, acct, repos)
+}
+
+// InstallApp is Install for another app of the fake, one registered through the manifest
+// flow (see RegisteredApps).
+func (s *Server) InstallApp(appID int64, acct string, repos ...string) int64 {
+	s.t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	app := s.apps[appID]
+	if app == nil {
+		s.fatalf("InstallApp: no app %d", appID)
+	}
+	return s.installLocked(app, acct, repos)
+}
+
+func (s *Server) installLocked(app *appInfo, acct string, repos []string) int64 {
 	s.accountLocked(acct, "Organization")
-	inst := &installation{id: s.newID(), account: acct, all: len(repos) == 0, repos: map[string]bool{}, createdAt: time.Now().UTC().Truncate(time.Second)}
+	inst := &installation{id: s.newID(), app: app, account: acct, all: len(repos) == 0, repos: map[string]bool{}, createdAt: time.Now().UTC().Truncate(time.Second)}
 	for _, r := range repos {
 		if !strings.Contains(r, "/") {
 			r = acct + "/" + r
@@ -106,7 +124,7 @@ func (s *Server) IssueToken(installationID int64) string {
 
 func (s *Server) mintToken(inst *installation, repos map[string]bool) *accessToken {
 	s.tokenSeq++
-	sum := sha256.Sum256([]byte(fmt.Sprintf("githubtest %d %d %d", s.app.id, inst.id, s.tokenSeq)))
+	sum := sha256.Sum256([]byte(fmt.Sprintf("githubtest %d %d %d", inst.app.id, inst.id, s.tokenSeq)))
 	t := &accessToken{
 		value:        "ghs_" + base62(sum[:], 36),
 		installation: inst,
@@ -147,50 +165,63 @@ type jwtClaims struct {
 	Exp json.Number     `json:"exp"`
 }
 
-// jwtProblem checks an app JWT as GitHub does (RS256 with the app's key, iss = app id, iat
-// not in the future, exp in the future and at most ten minutes after iat) and returns
-// GitHub's message for the first problem found, or "".
-func (s *Server) jwtProblem(tok string) string {
+// jwtApp checks an app JWT as GitHub does (RS256 with the key of the app named by iss,
+// iat not in the future, exp in the future and at most ten minutes after iat) and returns
+// the app, or GitHub's message for the first problem found.
+func (s *Server) jwtApp(tok string) (*appInfo, string) {
 	const undecodable = "A JSON web token could not be decoded"
 	parts := strings.Split(tok, ".")
 	if len(parts) != 3 {
-		return undecodable
+		return nil, undecodable
 	}
 	var header struct {
 		Alg string `json:"alg"`
 	}
 	if err := decodeSegment(parts[0], &header); err != nil || header.Alg != "RS256" {
-		return undecodable
+		return nil, undecodable
 	}
 	sig, err := base64.RawURLEncoding.DecodeString(parts[2])
 	if err != nil {
-		return undecodable
-	}
-	digest := sha256.Sum256([]byte(parts[0] + "." + parts[1]))
-	if rsa.VerifyPKCS1v15(&s.key.PublicKey, crypto.SHA256, digest[:], sig) != nil {
-		return undecodable
+		return nil, undecodable
 	}
 	var claims jwtClaims
 	if err := decodeSegment(parts[1], &claims); err != nil {
-		return undecodable
+		return nil, undecodable
 	}
-	if iss := strings.Trim(string(claims.Iss), `"`); iss != strconv.FormatInt(s.app.id, 10) {
-		return "'Issuer' claim ('iss') must be an Integer or the app's client ID"
+	digest := sha256.Sum256([]byte(parts[0] + "." + parts[1]))
+	signedBy := func(a *appInfo) bool {
+		return rsa.VerifyPKCS1v15(&a.key.PublicKey, crypto.SHA256, digest[:], sig) == nil
+	}
+	iss := strings.Trim(string(claims.Iss), `"`)
+	var app *appInfo
+	for _, a := range s.apps {
+		if strconv.FormatInt(a.id, 10) == iss || a.clientID == iss {
+			app = a
+		}
+	}
+	if app == nil || !signedBy(app) {
+		// A token signed by a known key but naming no (or another) app has a bad issuer.
+		for _, a := range s.apps {
+			if signedBy(a) {
+				return nil, "'Issuer' claim ('iss') must be an Integer or the app's client ID"
+			}
+		}
+		return nil, undecodable
 	}
 	iat, err1 := claims.Iat.Int64()
 	exp, err2 := claims.Exp.Int64()
 	now := time.Now().Unix()
 	switch {
 	case err1 != nil:
-		return "'Issued at' claim ('iat') must be an Integer representing the time that the assertion was issued"
+		return nil, "'Issued at' claim ('iat') must be an Integer representing the time that the assertion was issued"
 	case err2 != nil || exp <= now:
-		return "'Expiration time' claim ('exp') must be a numeric value representing the future time at which the assertion expires"
+		return nil, "'Expiration time' claim ('exp') must be a numeric value representing the future time at which the assertion expires"
 	case iat > now+60:
-		return "'Issued at' claim ('iat') must be an Integer representing a time in the past"
+		return nil, "'Issued at' claim ('iat') must be an Integer representing a time in the past"
 	case exp-iat > 600:
-		return "'Expiration time' claim ('exp') is too far in the future"
+		return nil, "'Expiration time' claim ('exp') is too far in the future"
 	}
-	return ""
+	return app, ""
 }
 
 func decodeSegment(seg string, v any) error {
@@ -208,11 +239,13 @@ func decodeSegment(seg string, v any) error {
 
 func (s *Server) authRoutes() {
 	s.handle("POST /app/installations/{id}/access_tokens", authApp, s.createAccessToken)
-	s.handle("GET /app", authApp, func(c *call) { c.json(http.StatusOK, s.appJSON()) })
+	s.handle("GET /app", authApp, func(c *call) { c.json(http.StatusOK, s.appJSON(c.app)) })
 	s.handle("GET /app/installations", authApp, func(c *call) {
 		ids := make([]int64, 0, len(s.installations))
-		for id := range s.installations {
-			ids = append(ids, id)
+		for id, inst := range s.installations {
+			if inst.app == c.app {
+				ids = append(ids, id)
+			}
 		}
 		sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
 		out := make([]installationJSON, 0, len(ids))
@@ -260,8 +293,9 @@ func (s *Server) installationByPath(c *call) *installation {
 		return nil
 	}
 	inst := s.installations[id]
-	if inst == nil {
+	if inst == nil || inst.app != c.app {
 		c.fail(http.StatusNotFound, "Not Found")
+		return nil
 	}
 	return inst
 }
@@ -273,7 +307,7 @@ func (s *Server) answerInstallation(c *call, match func(*installation) bool) {
 	}
 	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
 	for _, id := range ids {
-		if match(s.installations[id]) {
+		if inst := s.installations[id]; inst.app == c.app && match(inst) {
 			c.json(http.StatusOK, s.installationJSON(s.installations[id]))
 			return
 		}
@@ -318,7 +352,7 @@ func (s *Server) createAccessToken(c *call) {
 	out := tokenJSON{
 		Token:               t.value,
 		ExpiresAt:           ts(t.expires),
-		Permissions:         appPermissions,
+		Permissions:         inst.app.permissions,
 		RepositorySelection: "all",
 	}
 	if !inst.all || restrict != nil {
@@ -360,22 +394,35 @@ type appJSON struct {
 
 var appEpoch = time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
 
-func (s *Server) appJSON() appJSON {
+func (s *Server) appJSON(app *appInfo) appJSON {
+	if app == nil {
+		app = s.app
+	}
+	count := 0
+	for _, inst := range s.installations {
+		if inst.app == app {
+			count++
+		}
+	}
+	external := app.externalURL
+	if external == "" {
+		external = s.srv.URL
+	}
 	return appJSON{
-		ID:                 s.app.id,
-		Slug:               s.app.slug,
-		ClientID:           fmt.Sprintf("Iv1.%016x", s.app.id),
-		NodeID:             nodeID("Integration", s.app.id),
-		Owner:              s.userJSON(s.accounts[strings.ToLower(s.app.owner)]),
-		Name:               s.app.name,
-		Description:        "",
-		ExternalURL:        s.srv.URL,
-		HTMLURL:            s.srv.URL + "/apps/" + s.app.slug,
-		CreatedAt:          ts(appEpoch),
-		UpdatedAt:          ts(appEpoch),
-		Permissions:        appPermissions,
-		Events:             appEvents,
-		InstallationsCount: len(s.installations),
+		ID:                 app.id,
+		Slug:               app.slug,
+		ClientID:           app.clientID,
+		NodeID:             nodeID("Integration", app.id),
+		Owner:              s.userJSON(s.accounts[strings.ToLower(app.owner)]),
+		Name:               app.name,
+		Description:        app.description,
+		ExternalURL:        external,
+		HTMLURL:            s.srv.URL + "/apps/" + app.slug,
+		CreatedAt:          ts(app.createdAt),
+		UpdatedAt:          ts(app.createdAt),
+		Permissions:        app.permissions,
+		Events:             app.events,
+		InstallationsCount: count,
 	}
 }
 
@@ -415,15 +462,15 @@ func (s *Server) installationJSON(i *installation) installationJSON {
 		AccessTokensURL:     fmt.Sprintf("%s/app/installations/%d/access_tokens", s.apiBase(), i.id),
 		RepositoriesURL:     s.apiBase() + "/installation/repositories",
 		HTMLURL:             fmt.Sprintf("%s/organizations/%s/settings/installations/%d", s.srv.URL, i.account, i.id),
-		AppID:               s.app.id,
-		ClientID:            fmt.Sprintf("Iv1.%016x", s.app.id),
+		AppID:               i.app.id,
+		ClientID:            i.app.clientID,
 		TargetID:            acct.id,
 		TargetType:          acct.typ,
-		Permissions:         appPermissions,
-		Events:              appEvents,
+		Permissions:         i.app.permissions,
+		Events:              i.app.events,
 		CreatedAt:           ts(i.createdAt),
 		UpdatedAt:           ts(i.createdAt),
 		SingleFilePaths:     []string{},
-		AppSlug:             s.app.slug,
+		AppSlug:             i.app.slug,
 	}
 }

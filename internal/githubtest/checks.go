@@ -10,6 +10,7 @@ import (
 
 type checkRun struct {
 	id          int64
+	app         *appInfo // the app that created it
 	name        string
 	headSHA     string
 	externalID  string
@@ -203,7 +204,7 @@ func (s *Server) checkRunJSON(rs *repoState, cr *checkRun) checkRunJSON {
 		ID: cr.id, HeadSHA: cr.headSHA, NodeID: nodeID("CheckRun", cr.id), ExternalID: cr.externalID, URL: u,
 		HTMLURL: fmt.Sprintf("%s/%s/runs/%d", s.srv.URL, rs.fullName(), cr.id), DetailsURL: cr.detailsURL,
 		Status: cr.status, Conclusion: optString(cr.conclusion), StartedAt: ts(cr.startedAt), CompletedAt: tsPtr(cr.completedAt),
-		Name: cr.name, App: s.appJSON(), PullRequests: []struct{}{},
+		Name: cr.name, App: s.appJSON(cr.app), PullRequests: []struct{}{},
 	}
 	out.Output.Title, out.Output.Summary, out.Output.Text = optString(cr.title), optString(cr.summary), optString(cr.text)
 	out.Output.AnnotationsURL = u + "/annotations"
@@ -293,7 +294,7 @@ func (s *Server) createCheckRun(c *call) {
 		c.invalid("No commit found for SHA: " + req.HeadSHA)
 		return
 	}
-	cr := &checkRun{id: s.newID(), headSHA: req.HeadSHA, status: "queued", startedAt: now()}
+	cr := &checkRun{id: s.newID(), app: c.actorApp(), headSHA: req.HeadSHA, status: "queued", startedAt: now()}
 	if req.StartedAt != nil {
 		if t, err := time.Parse(time.RFC3339, *req.StartedAt); err == nil {
 			cr.startedAt = t

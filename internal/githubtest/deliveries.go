@@ -52,6 +52,8 @@ type Delivery struct {
 	Payload         []byte
 	ResponseHeaders map[string]string
 	ResponseBody    string
+
+	app *appInfo // whose webhook it is: each app sees its own deliveries
 }
 
 // Succeeded reports whether the app answered 2xx.
@@ -185,32 +187,32 @@ func (s *Server) takeDeliveryFault(event string) *DeliveryFault {
 
 // webhookHeaders are the headers GitHub sends with a delivery, spelled as its delivery log
 // shows them.
-func (s *Server) webhookHeaders(event, guid string, payload []byte) [][2]string {
+func webhookHeaders(app *appInfo, event, guid string, payload []byte) [][2]string {
 	return [][2]string{
 		{"Accept", "*/*"},
 		{"content-type", "application/json"},
 		{"User-Agent", "GitHub-Hookshot/9b1e5c8"},
 		{"X-GitHub-Delivery", guid},
 		{"X-GitHub-Event", event},
-		{"X-GitHub-Hook-ID", strconv.FormatInt(s.app.id*10+1, 10)},
-		{"X-GitHub-Hook-Installation-Target-ID", strconv.FormatInt(s.app.id, 10)},
+		{"X-GitHub-Hook-ID", strconv.FormatInt(app.id*10+1, 10)},
+		{"X-GitHub-Hook-Installation-Target-ID", strconv.FormatInt(app.id, 10)},
 		{"X-GitHub-Hook-Installation-Target-Type", "integration"},
-		{"X-Hub-Signature", signSHA1(s.secret, payload)},
-		{"X-Hub-Signature-256", SignPayload(s.secret, payload)},
+		{"X-Hub-Signature", signSHA1(app.secret, payload)},
+		{"X-Hub-Signature-256", SignPayload(app.secret, payload)},
 	}
 }
 
 // deliver POSTs one signed delivery to targetURL and records it. It returns the app's
 // response (its body read and replaced, for the caller to read again) or the error that
 // kept an answer from coming; a fault's status comes back as a response.
-func (s *Server) deliver(targetURL, event, guid string, payload []byte, redelivery bool) (*Delivery, *http.Response, error) {
+func (s *Server) deliver(app *appInfo, targetURL, event, guid string, payload []byte, redelivery bool) (*Delivery, *http.Response, error) {
 	s.mu.Lock()
 	s.hooks.seq++
-	d := &Delivery{ID: s.hooks.seq, GUID: guid, Event: event, Redelivery: redelivery, URL: targetURL, Payload: append([]byte(nil), payload...), RequestHeaders: map[string]string{}}
+	d := &Delivery{ID: s.hooks.seq, GUID: guid, Event: event, Redelivery: redelivery, URL: targetURL, Payload: append([]byte(nil), payload...), RequestHeaders: map[string]string{}, app: app}
 	timeout, client := s.hooks.timeout, s.hooks.client
 	start := s.hooks.clock()
 	fault := s.takeDeliveryFault(event)
-	headers := s.webhookHeaders(event, guid, payload)
+	headers := webhookHeaders(app, event, guid, payload)
 	s.mu.Unlock()
 
 	d.DeliveredAt = start
@@ -410,7 +412,7 @@ func (s *Server) deliveryByPath(c *call) *Delivery {
 		return nil
 	}
 	for _, d := range s.hooks.list {
-		if d.ID == id {
+		if d.ID == id && d.app == c.app {
 			return d
 		}
 	}
@@ -430,6 +432,9 @@ func (s *Server) listDeliveries(c *call) {
 	var items []*Delivery
 	for i := len(s.hooks.list) - 1; i >= 0; i-- {
 		d := s.hooks.list[i]
+		if d.app != c.app {
+			continue
+		}
 		switch q.Get("status") {
 		case "success":
 			if d.StatusCode < 200 || d.StatusCode > 399 {
@@ -493,7 +498,7 @@ func (s *Server) redeliver(c *call) {
 	}
 	s.hooks.inflight++
 	go func() {
-		_, res, err := s.deliver(d.URL, d.Event, d.GUID, d.Payload, true)
+		_, res, err := s.deliver(d.app, d.URL, d.Event, d.GUID, d.Payload, true)
 		if err == nil {
 			res.Body.Close()
 		}

@@ -28,12 +28,12 @@ func (s *Server) gitRoutes() {
 	s.handle("DELETE /repos/{owner}/{repo}/git/refs/{ref...}", authInstallation, s.deleteRef)
 }
 
-func (s *Server) botEmail() string {
-	return fmt.Sprintf("%d+%s@users.noreply.github.com", s.app.bot.id, s.app.bot.login)
+func botEmail(bot *account) string {
+	return fmt.Sprintf("%d+%s@users.noreply.github.com", bot.id, bot.login)
 }
 
-func (s *Server) botSignature(now time.Time) Signature {
-	return Signature{Name: s.app.bot.login, Email: s.botEmail(), Date: now}
+func botSignature(bot *account, now time.Time) Signature {
+	return Signature{Name: bot.login, Email: botEmail(bot), Date: now}
 }
 
 func (s *Server) getBlob(c *call) {
@@ -386,7 +386,7 @@ func (s *Server) createGitCommit(c *call) {
 		}
 	}
 	now := time.Now().UTC().Truncate(time.Second)
-	author, err := req.Author.resolve(s.botSignature(now))
+	author, err := req.Author.resolve(botSignature(c.actor(), now))
 	if err != nil {
 		c.invalid("Invalid request.\n\nauthor: " + err.Error())
 		return

@@ -230,7 +230,7 @@ func (x *gqlExec) createCommitOnBranch(in map[string]any) (map[string]any, error
 	t := time.Now().UTC().Truncate(time.Second)
 	sha := rs.objects.put(typeCommit, encodeCommit(commitObject{
 		tree: tree, parents: []string{head},
-		author:    x.s.botSignature(t),
+		author:    botSignature(x.c.actor(), t),
 		committer: Signature{Name: "GitHub", Email: "noreply@github.com", Date: t},
 		message:   message,
 	}))
@@ -361,7 +361,7 @@ func (x *gqlExec) createCheckRun(in map[string]any) (map[string]any, error) {
 	if !rs.objects.has(sha, typeCommit) {
 		return nil, unprocessable("No commit found for SHA: %s", sha)
 	}
-	cr := &checkRun{id: x.s.newID(), headSHA: sha, status: "queued", startedAt: now()}
+	cr := &checkRun{id: x.s.newID(), app: x.c.actorApp(), headSHA: sha, status: "queued", startedAt: now()}
 	var rest checkRunInput
 	name := argString(in, "name")
 	rest.Name = &name

@@ -44,7 +44,7 @@ func (queryRoot) field(x *gqlExec, name string, args map[string]any) (any, error
 		}
 		return orgObj{a}, nil
 	case "viewer":
-		return userObj{x.s.app.bot}, nil
+		return userObj{x.c.actor()}, nil
 	}
 	return nil, unsupported("Query", name)
 }

@@ -17,8 +17,8 @@ type issueState struct {
 	title       string
 	body        string
 	user        *account
-	viaApp      bool
-	state       string // open, closed
+	viaApp      *appInfo // the app whose bot wrote it
+	state       string   // open, closed
 	stateReason string
 	labels      []string // names, in the order added
 	assignees   []*account
@@ -36,7 +36,7 @@ type commentState struct {
 	id        int64
 	issue     int
 	user      *account
-	viaApp    bool
+	viaApp    *appInfo
 	body      string
 	createdAt time.Time
 	updatedAt time.Time
@@ -220,7 +220,7 @@ func toReactions(list []*reaction) []Reaction {
 
 func (s *Server) newIssue(rs *repoState, author *account, title, body string) *issueState {
 	t := now()
-	is := &issueState{number: rs.nextNumber, id: s.newID(), title: title, body: body, user: author, viaApp: author == s.app.bot, state: "open", createdAt: t, updatedAt: t}
+	is := &issueState{number: rs.nextNumber, id: s.newID(), title: title, body: body, user: author, viaApp: s.appOfBot(author), state: "open", createdAt: t, updatedAt: t}
 	rs.nextNumber++
 	rs.issues[is.number] = is
 	return is
@@ -228,7 +228,7 @@ func (s *Server) newIssue(rs *repoState, author *account, title, body string) *i
 
 func (s *Server) newComment(rs *repoState, is *issueState, author *account, body string) *commentState {
 	t := now()
-	cm := &commentState{id: s.newID(), issue: is.number, user: author, viaApp: author == s.app.bot, body: body, createdAt: t, updatedAt: t}
+	cm := &commentState{id: s.newID(), issue: is.number, user: author, viaApp: s.appOfBot(author), body: body, createdAt: t, updatedAt: t}
 	rs.comments[cm.id] = cm
 	is.comments++
 	is.updatedAt = t
@@ -390,8 +390,8 @@ func (s *Server) issueJSON(rs *repoState, is *issueState) issueJSON {
 		draft := is.pull.draft
 		out.Draft = &draft
 	}
-	if is.viaApp {
-		app := s.appJSON()
+	if is.viaApp != nil {
+		app := s.appJSON(is.viaApp)
 		out.PerformedViaGitHubApp = &app
 	}
 	return out
@@ -433,8 +433,8 @@ func (s *Server) commentJSON(rs *repoState, cm *commentState) commentJSON {
 		AuthorAssociation: s.association(rs, cm.user),
 		Reactions:         reactionRollup(fmt.Sprintf("%s/issues/comments/%d/reactions", base, cm.id), cm.reactions),
 	}
-	if cm.viaApp {
-		app := s.appJSON()
+	if cm.viaApp != nil {
+		app := s.appJSON(cm.viaApp)
 		out.PerformedViaGitHubApp = &app
 	}
 	return out

@@ -839,7 +839,7 @@ func actor(sig Signature) gitActorJSON {
 
 // userBySignature finds the account a commit signature belongs to, as GitHub does by e-mail.
 func (s *Server) userBySignature(sig Signature) *userJSON {
-	if sig.Email == s.botEmail() {
+	if sig.Email == botEmail(s.app.bot) {
 		return s.userPtr(s.app.bot)
 	}
 	if login, ok := strings.CutSuffix(sig.Email, "@users.noreply.github.com"); ok {

@@ -34,16 +34,16 @@ type Server struct {
 	srv *httptest.Server
 	mux *http.ServeMux
 
-	app       appInfo
-	key       *rsa.PrivateKey
-	keyPEM    []byte
-	secret    string
+	app       *appInfo // the app New configures; more are registered through the manifest flow
 	tokenTTL  time.Duration
 	rateLimit int
 	lazyMerge int
+	webUser   string // signed in to the web pages
 
 	mu            sync.Mutex
 	latency       time.Duration
+	apps          map[int64]*appInfo
+	manifests     *manifestFlow
 	installations map[int64]*installation
 	tokens        map[string]*accessToken
 	tokenSeq      int
@@ -59,12 +59,25 @@ type Server struct {
 	hooks         *hookDeliveries
 }
 
+// appInfo is a registered GitHub App: its identity, credentials, webhook and the
+// permissions and events its installations get.
 type appInfo struct {
-	id    int64
-	slug  string
-	name  string
-	owner string
-	bot   *account
+	id           int64
+	slug         string
+	name         string
+	owner        string
+	bot          *account
+	key          *rsa.PrivateKey
+	keyPEM       []byte
+	secret       string
+	clientID     string
+	clientSecret string
+	description  string
+	externalURL  string
+	hookURL      string // where its webhooks go ("" for the app New configures: tests pass the URL)
+	permissions  map[string]string
+	events       []string
+	createdAt    time.Time
 }
 
 type config struct {
@@ -77,6 +90,7 @@ type config struct {
 	rateLimit int
 	appOwner  string
 	lazyMerge int
+	webUser   string
 
 	deliveryTimeout time.Duration
 }
@@ -116,17 +130,17 @@ func WithMergeabilityDelay(n int) Option { return func(c *config) { c.lazyMerge 
 // New starts a fake GitHub and closes it when the test ends.
 func New(t testing.TB, opts ...Option) *Server {
 	t.Helper()
-	cfg := config{appID: 4242, appSlug: "daytwo", appOwner: "daytwo-dev", secret: "githubtest-secret", tokenTTL: time.Hour, rateLimit: 5000}
+	cfg := config{appID: 4242, appSlug: "daytwo", appOwner: "daytwo-dev", secret: "githubtest-secret", tokenTTL: time.Hour, rateLimit: 5000, webUser: "octocat"}
 	for _, o := range opts {
 		o(&cfg)
 	}
 	s := &Server{
 		t:             t,
 		mux:           http.NewServeMux(),
-		secret:        cfg.secret,
 		tokenTTL:      cfg.tokenTTL,
 		rateLimit:     cfg.rateLimit,
 		lazyMerge:     cfg.lazyMerge,
+		webUser:       cfg.webUser,
 		latency:       cfg.latency,
 		installations: map[int64]*installation{},
 		tokens:        map[string]*accessToken{},
@@ -134,15 +148,19 @@ func New(t testing.TB, opts ...Option) *Server {
 		accounts:      map[string]*account{},
 		teams:         map[string]*team{},
 		rates:         map[string]*rateWindow{},
+		apps:          map[int64]*appInfo{},
+		manifests:     newManifestFlow(),
 		nextID:        1000,
 	}
 	s.hooks = newHookDeliveries(&s.mu, cfg.deliveryTimeout)
-	if err := s.setKey(cfg.keyPEM); err != nil {
+	s.app = &appInfo{id: cfg.appID, slug: cfg.appSlug, name: cfg.appSlug, owner: cfg.appOwner, secret: cfg.secret,
+		clientID: fmt.Sprintf("Iv1.%016x", cfg.appID), permissions: appPermissions, events: appEvents, createdAt: appEpoch}
+	if err := s.app.setKey(cfg.keyPEM); err != nil {
 		t.Fatalf("githubtest: %v", err)
 	}
-	s.app = appInfo{id: cfg.appID, slug: cfg.appSlug, name: cfg.appSlug, owner: cfg.appOwner}
 	s.app.bot = s.accountLocked(cfg.appSlug+"[bot]", "Bot")
 	s.accountLocked(cfg.appOwner, "Organization")
+	s.apps[s.app.id] = s.app
 	s.routes()
 	s.srv = httptest.NewServer(s)
 	t.Cleanup(s.srv.Close)
@@ -160,14 +178,14 @@ var sharedKey = sync.OnceValues(func() (*rsa.PrivateKey, error) {
 	return key, nil
 })
 
-func (s *Server) setKey(pemBytes []byte) error {
+func (a *appInfo) setKey(pemBytes []byte) error {
 	if pemBytes == nil {
 		key, err := sharedKey()
 		if err != nil {
 			return err
 		}
-		s.key = key
-		s.keyPEM = pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
+		a.key = key
+		a.keyPEM = pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
 		return nil
 	}
 	block, _ := pem.Decode(pemBytes)
@@ -175,7 +193,7 @@ func (s *Server) setKey(pemBytes []byte) error {
 		return fmt.Errorf("app private key: no PEM block found")
 	}
 	if key, err := x509.ParsePKCS1PrivateKey(block.Bytes); err == nil {
-		s.key, s.keyPEM = key, pemBytes
+		a.key, a.keyPEM = key, pemBytes
 		return nil
 	}
 	parsed, err := x509.ParsePKCS8PrivateKey(block.Bytes)
@@ -186,7 +204,7 @@ func (s *Server) setKey(pemBytes []byte) error {
 	if !ok {
 		return fmt.Errorf("app private key: %T is not an RSA key", parsed)
 	}
-	s.key, s.keyPEM = key, pemBytes
+	a.key, a.keyPEM = key, pemBytes
 	return nil
 }
 
@@ -211,10 +229,10 @@ func (s *Server) AppSlug() string { return s.app.slug }
 func (s *Server) BotLogin() string { return s.app.bot.login }
 
 // PrivateKeyPEM is the app's private key, PEM encoded, for the client under test.
-func (s *Server) PrivateKeyPEM() []byte { return append([]byte(nil), s.keyPEM...) }
+func (s *Server) PrivateKeyPEM() []byte { return append([]byte(nil), s.app.keyPEM...) }
 
 // WebhookSecret is the secret webhooks are signed with.
-func (s *Server) WebhookSecret() string { return s.secret }
+func (s *Server) WebhookSecret() string { return s.app.secret }
 
 // SetLatency changes the fixed delay added to every request.
 func (s *Server) SetLatency(d time.Duration) {
@@ -412,6 +430,7 @@ type call struct {
 	s    *Server
 	w    http.ResponseWriter
 	r    *http.Request
+	app  *appInfo      // the app acting: the JWT's, or the installation token's
 	inst *installation // for installation-token routes
 	tok  *accessToken  // the token itself, which may cover fewer repositories
 	repo *repoState    // for routes under /repos/{owner}/{repo}
@@ -426,11 +445,13 @@ func (s *Server) handle(pattern string, auth authKind, h func(*call)) {
 		ri := infoOf(r)
 		switch auth {
 		case authApp:
-			if problem := s.jwtProblem(ri.token); problem != "" {
+			app, problem := s.jwtApp(ri.token)
+			if problem != "" {
 				s.setRateHeaders(w, "ip", false)
 				c.fail(http.StatusUnauthorized, problem)
 				return
 			}
+			c.app = app
 			if !s.spendRate(c, "app") {
 				return
 			}
@@ -442,7 +463,7 @@ func (s *Server) handle(pattern string, auth authKind, h func(*call)) {
 				return
 			}
 			ri.installation = tok.installation.id
-			c.inst, c.tok = tok.installation, tok
+			c.inst, c.tok, c.app = tok.installation, tok, tok.installation.app
 			if !s.spendRate(c, fmt.Sprintf("installation:%d", tok.installation.id)) {
 				return
 			}
@@ -475,6 +496,7 @@ func (s *Server) routes() {
 	s.checkRoutes()
 	s.graphqlRoutes()
 	s.deliveryRoutes()
+	s.manifestRoutes()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, r, http.StatusNotFound, errorBody(http.StatusNotFound, "Not Found", ""))
 	})
@@ -566,8 +588,35 @@ func (c *call) pathInt(name string) (int64, bool) {
 	return n, true
 }
 
-// actor is the account acting through the request: the app's bot for installation tokens.
-func (c *call) actor() *account { return c.s.app.bot }
+// actor is the account acting through the request: the bot of the app whose installation
+// token (or JWT) it carries.
+func (c *call) actor() *account {
+	if c.app != nil {
+		return c.app.bot
+	}
+	return c.s.app.bot
+}
+
+// actorApp is the app acting through the request (the fake's own app when none is named).
+func (c *call) actorApp() *appInfo {
+	if c.app != nil {
+		return c.app
+	}
+	return c.s.app
+}
+
+// appOfBot is the app whose bot account a is, nil for other accounts.
+func (s *Server) appOfBot(a *account) *appInfo {
+	if a == nil || a.typ != "Bot" {
+		return nil
+	}
+	for _, app := range s.apps {
+		if app.bot == a {
+			return app
+		}
+	}
+	return nil
+}
 
 // paginate slices items by ?page and ?per_page and sets GitHub's Link header.
 func paginate[T any](c *call, items []T) []T {

@@ -356,7 +356,23 @@ func (s *Server) SendWebhook(targetURL, event string, payload []byte) (*http.Res
 
 // SendWebhookWithDelivery is SendWebhook with a given X-GitHub-Delivery, to replay a delivery.
 func (s *Server) SendWebhookWithDelivery(targetURL, event, deliveryID string, payload []byte) (*http.Response, error) {
-	_, res, err := s.deliver(targetURL, event, deliveryID, payload, false)
+	_, res, err := s.deliver(s.app, targetURL, event, deliveryID, payload, false)
+	return res, err
+}
+
+// SendAppWebhook delivers event as GitHub does for an app registered through the manifest
+// flow: to the webhook URL of its manifest, signed with its webhook secret.
+func (s *Server) SendAppWebhook(appID int64, event string, payload []byte) (*http.Response, error) {
+	s.mu.Lock()
+	app := s.apps[appID]
+	s.mu.Unlock()
+	switch {
+	case app == nil:
+		return nil, fmt.Errorf("githubtest: no app %d", appID)
+	case app.hookURL == "":
+		return nil, fmt.Errorf("githubtest: app %d has no webhook URL", appID)
+	}
+	_, res, err := s.deliver(app, app.hookURL, event, NewDeliveryID(), payload, false)
 	return res, err
 }
 
@@ -435,7 +451,7 @@ func (r *Repo) IssueCommentPayload(commentID int64) []byte {
 	is := rs.issues[cm.issue]
 	name := "issue_comment.created"
 	switch {
-	case cm.viaApp:
+	case cm.viaApp != nil:
 		name = "issue_comment.created.bot"
 	case is.pull != nil:
 		name = "issue_comment.created.pr"
@@ -453,10 +469,10 @@ func (r *Repo) IssueCommentPayload(commentID int64) []byte {
 	e.Set("comment.user.type", cm.user.typ)
 	e.setUser("comment.user", cm.user.login, cm.user.id)
 	e.Set("comment.author_association", r.s.association(rs, cm.user))
-	if cm.viaApp {
-		e.Set("comment.performed_via_github_app.id", r.s.app.id)
-		e.Set("comment.performed_via_github_app.slug", r.s.app.slug)
-		e.Set("comment.performed_via_github_app.name", r.s.app.name)
+	if app := cm.viaApp; app != nil {
+		e.Set("comment.performed_via_github_app.id", app.id)
+		e.Set("comment.performed_via_github_app.slug", app.slug)
+		e.Set("comment.performed_via_github_app.name", app.name)
 	}
 	e.Set("sender.type", cm.user.typ)
 	e.setUser("sender", cm.user.login, cm.user.id)
