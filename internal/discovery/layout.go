@@ -21,29 +21,14 @@ const maxLayoutDirs = 5000
 // are not searched.
 func FindOverlays(ctx context.Context, r argocd.Reader) ([]Deployment, error) {
 	var dirs []string
-	queue := []string{"."}
-	seen := 0
-	for len(queue) > 0 {
-		dir := queue[0]
-		queue = queue[1:]
-		if seen++; seen > maxLayoutDirs {
-			return nil, fmt.Errorf("the repository has more than %d directories; name the overlays in %s", maxLayoutDirs, ".github/daytwo.yml")
+	err := Walk(ctx, r, func(p string) {
+		switch path.Base(p) {
+		case "kustomization.yaml", "kustomization.yml", "Kustomization":
+			dirs = append(dirs, path.Dir(p))
 		}
-		names, err := r.ReadDir(ctx, dir)
-		if err != nil {
-			if dir == "." {
-				return nil, err
-			}
-			continue
-		}
-		for _, n := range names {
-			switch {
-			case strings.HasSuffix(n, "/") && !strings.HasPrefix(n, "."):
-				queue = append(queue, path.Join(dir, strings.TrimSuffix(n, "/")))
-			case n == "kustomization.yaml" || n == "kustomization.yml" || n == "Kustomization":
-				dirs = append(dirs, dir)
-			}
-		}
+	})
+	if err != nil {
+		return nil, err
 	}
 	var placed []Deployment
 	for _, d := range dirs {
@@ -67,4 +52,35 @@ func FindOverlays(ctx context.Context, r argocd.Reader) ([]Deployment, error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
 	return out, nil
+}
+
+// Walk calls fn with the path of every file of the repository, directory by directory,
+// leaving out hidden files and directories (.git, .github). It stops with an error past
+// maxLayoutDirs directories, or when the root cannot be listed.
+func Walk(ctx context.Context, r argocd.Reader, fn func(path string)) error {
+	queue := []string{"."}
+	for seen := 0; len(queue) > 0; seen++ {
+		if seen == maxLayoutDirs {
+			return fmt.Errorf("the repository has more than %d directories, too many to search", maxLayoutDirs)
+		}
+		dir := queue[0]
+		queue = queue[1:]
+		names, err := r.ReadDir(ctx, dir)
+		if err != nil {
+			if dir == "." {
+				return err
+			}
+			continue
+		}
+		for _, n := range names {
+			switch {
+			case strings.HasPrefix(n, "."):
+			case strings.HasSuffix(n, "/"):
+				queue = append(queue, path.Join(dir, strings.TrimSuffix(n, "/")))
+			default:
+				fn(path.Join(dir, n))
+			}
+		}
+	}
+	return nil
 }
