@@ -48,6 +48,8 @@ type Result struct {
 	// Notes are what a person has to decide: workloads the render leaves open, overlays
 	// that do not render, values that differ between environments.
 	Notes []string
+	// Open are the services whose workload the render leaves to a person.
+	Open map[string]bool
 }
 
 // Generate reads the repository through r and returns the files that onboard it. reg is
@@ -111,6 +113,12 @@ func Generate(ctx context.Context, r overlay.Reader, reg *command.Registry, opt 
 		}
 		services = append(services, s)
 		res.Notes = append(res.Notes, notes...)
+		if s.workload == nil {
+			if res.Open == nil {
+				res.Open = map[string]bool{}
+			}
+			res.Open[s.name] = true
+		}
 	}
 	data, err := writeConfig(cfg, services, manual, res.Source, opt)
 	if err != nil {
