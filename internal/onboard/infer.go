@@ -45,9 +45,10 @@ type rendered struct {
 
 // infer fills a service from discovery's config and its rendered overlays. The notes are
 // for the person running init; comments on the choices go into s.open.
-func infer(ctx context.Context, r overlay.Reader, cfg *repoconfig.Config, svc *repoconfig.Service) (*service, []string) {
+func infer(ctx context.Context, r overlay.Reader, cfg *repoconfig.Config, svc *repoconfig.Service) (*service, []string, []Overlay) {
 	s := &service{name: svc.Name, overlay: svc.Overlay, argocdApp: svc.ArgoCDApp, environments: svc.Environments}
 	var notes []string
+	var overlays []Overlay
 	var envs []rendered
 	for _, env := range cfg.EnvNames() {
 		if !svc.Deploys(env) {
@@ -59,6 +60,7 @@ func infer(ctx context.Context, r overlay.Reader, cfg *repoconfig.Config, svc *r
 		if err == nil {
 			out, err = tree.Render()
 		}
+		overlays = append(overlays, Overlay{Service: s.name, Env: env, Path: dir, Err: err})
 		if err != nil {
 			notes = append(notes, fmt.Sprintf("%s in %s: %s does not render, so nothing was read from it: %v", s.name, env, dir, err))
 			continue
@@ -72,7 +74,7 @@ func infer(ctx context.Context, r overlay.Reader, cfg *repoconfig.Config, svc *r
 	}
 	if len(envs) == 0 {
 		s.open = append(s.open, "No overlay of this service renders: workload, container, image and configMap are left to you.")
-		return s, notes
+		return s, notes, overlays
 	}
 
 	// The workload: the same one (as the overlays' patches name it) in every environment.
@@ -163,7 +165,7 @@ func infer(ctx context.Context, r overlay.Reader, cfg *repoconfig.Config, svc *r
 		s.open = append(s.open, fmt.Sprintf("The environments disagree on %s: set %s by hand.", strings.Join(differs, ", "), plural(differs)))
 		notes = append(notes, fmt.Sprintf("%s: the environments' overlays disagree on %s; left unset", s.name, strings.Join(differs, ", ")))
 	}
-	return s, notes
+	return s, notes, overlays
 }
 
 // patchName is a rendered name without the overlay's own prefix and suffix: how the

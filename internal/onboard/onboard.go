@@ -50,6 +50,14 @@ type Result struct {
 	Notes []string
 	// Open are the services whose workload the render leaves to a person.
 	Open map[string]bool
+	// Overlays are every overlay of the config, and whether it rendered.
+	Overlays []Overlay
+}
+
+// Overlay is one service's overlay in one environment.
+type Overlay struct {
+	Service, Env, Path string
+	Err                error // why it does not render; nil when it does
 }
 
 // Generate reads the repository through r and returns the files that onboard it. reg is
@@ -106,7 +114,8 @@ func Generate(ctx context.Context, r overlay.Reader, reg *command.Registry, opt 
 	}
 	var services []*service
 	for i := range cfg.Services {
-		s, notes := infer(ctx, r, cfg, &cfg.Services[i])
+		s, notes, overlays := infer(ctx, r, cfg, &cfg.Services[i])
+		res.Overlays = append(res.Overlays, overlays...)
 		s.catalog = catalogs[s.name]
 		if !withApp[s.name] {
 			s.argocdApp = "" // the loaded config's default, not something found
