@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"slices"
+	"strings"
 
 	"github.com/daytwo-dev/daytwo/internal/codeowners"
 	"github.com/daytwo-dev/daytwo/internal/command"
@@ -177,13 +179,34 @@ func anyPlaced(deps []discovery.Deployment) bool {
 // hasCodeOwners reports whether GitHub finds a CODEOWNERS file in the repository.
 func hasCodeOwners(ctx context.Context, r overlay.Reader) (bool, error) {
 	for _, p := range codeowners.Paths {
-		_, err := r.ReadFile(ctx, p)
-		if err == nil {
-			return true, nil
-		}
-		if !errors.Is(err, fs.ErrNotExist) {
-			return false, fmt.Errorf("reading %s: %w", p, err)
+		if ok, err := Exists(ctx, r, p); ok || err != nil {
+			return ok, err
 		}
 	}
 	return false, nil
+}
+
+// Exists reports whether the repository has a file at p. It lists the directories on the
+// way, which a reader that listed the whole repository answers without asking again.
+func Exists(ctx context.Context, r overlay.Reader, p string) (bool, error) {
+	segs := strings.Split(p, "/")
+	dir := "."
+	for i, seg := range segs {
+		names, err := r.ReadDir(ctx, dir)
+		if errors.Is(err, fs.ErrNotExist) {
+			return false, nil
+		}
+		if err != nil {
+			return false, fmt.Errorf("listing %s: %w", dir, err)
+		}
+		want := seg
+		if i < len(segs)-1 {
+			want += "/"
+		}
+		if !slices.Contains(names, want) {
+			return false, nil
+		}
+		dir = path.Join(dir, seg)
+	}
+	return true, nil
 }

@@ -24,7 +24,7 @@ import (
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 // example is a bundled example repository in memory, without the files keep refuses.
-func example(t *testing.T, name string, keep func(string) bool) fstest.MapFS {
+func example(t testing.TB, name string, keep func(string) bool) fstest.MapFS {
 	t.Helper()
 	root := filepath.Join("..", "..", "examples", name)
 	m := fstest.MapFS{}
@@ -406,6 +406,32 @@ func TestTemplateOf(t *testing.T) {
 	} {
 		if got := templateOf(tt.p, tt.svc); got != tt.want {
 			t.Errorf("templateOf(%q, %q) = %q, want %q", tt.p, tt.svc, got, tt.want)
+		}
+	}
+}
+
+func TestExists(t *testing.T) {
+	r := FSReader(fstest.MapFS{".github/ISSUE_TEMPLATE/bug.yml": {}, "CODEOWNERS": {}})
+	for p, want := range map[string]bool{
+		".github/ISSUE_TEMPLATE/bug.yml": true, "CODEOWNERS": true,
+		".github/ISSUE_TEMPLATE/daytwo-scale.yml": false, ".github/ISSUE_TEMPLATE": false, // a directory is no file
+		"docs/CODEOWNERS": false, "CODEOWNERS/x": false,
+	} {
+		if got, err := Exists(context.Background(), r, p); got != want || err != nil {
+			t.Errorf("Exists(%q) = %v, %v", p, got, err)
+		}
+	}
+}
+
+// BenchmarkGenerate is daytwo init's work on the gitops example (nine overlays rendered),
+// the files read from memory.
+func BenchmarkGenerate(b *testing.B) {
+	fsys := example(b, "gitops", withoutGitHubDir)
+	reg := command.Default()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := Generate(context.Background(), FSReader(fsys), reg, Options{}); err != nil {
+			b.Fatal(err)
 		}
 	}
 }

@@ -135,13 +135,13 @@ func (r *Runner) onboardOnce(ctx context.Context, g *ghapi.GraphQL, repo ghapi.R
 	)
 	for _, f := range res.Files {
 		if f.Path != repoconfig.Path {
-			_, err := snap.ReadFile(ctx, f.Path)
-			if err == nil {
+			have, err := onboard.Exists(ctx, snap, f.Path) // from the tree read above
+			if err != nil {
+				return err
+			}
+			if have {
 				kept = append(kept, f.Path) // never replaced: the repository's own
 				continue
-			}
-			if !errors.Is(err, fs.ErrNotExist) {
-				return err
 			}
 		}
 		chosen = append(chosen, f)

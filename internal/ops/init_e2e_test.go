@@ -212,7 +212,7 @@ func TestInitDryRunAndLayout(t *testing.T) {
 	a := apptest.Start(t, clock)
 	repo := a.GH.CreateRepo("acme", "platform")
 	repo.SeedDir(repo.DefaultBranch(), "../../examples/envs-layout")
-	repo.Commit("main", "before daytwo", nil, repoconfig.Path)
+	repo.Commit("main", "before daytwo", map[string]string{".github/ISSUE_TEMPLATE/daytwo-scale.yml": "# ours\n"}, repoconfig.Path)
 	a.GH.Install("acme")
 	repo.SetPermission("ada", githubtest.RoleAdmin)
 	w := &world{App: a, repo: repo}
@@ -241,5 +241,10 @@ func TestInitDryRunAndLayout(t *testing.T) {
 	}
 	if !strings.Contains(pulls[0].Body, "daytwo read the default branch — its directory layout") {
 		t.Errorf("the description must say where the services came from:\n%s", pulls[0].Body)
+	}
+	// A form the repository has already is its own: left as it is, and said so.
+	if head[".github/ISSUE_TEMPLATE/daytwo-scale.yml"] != "# ours\n" || head[".github/ISSUE_TEMPLATE/daytwo-restart.yml"] == "" ||
+		!strings.Contains(pulls[0].Body, "### Left as they are\n\n- `.github/ISSUE_TEMPLATE/daytwo-scale.yml` exists already") {
+		t.Errorf("the existing form must be kept and listed:\n%s", pulls[0].Body)
 	}
 }
