@@ -55,7 +55,7 @@ func writeConfig(cfg *repoconfig.Config, services []*service, manual map[string]
 	root := mapping()
 	version := add(root, "version", &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!int", Value: fmt.Sprint(repoconfig.Version)})
 	version.HeadComment = "yaml-language-server: $schema=" + repoconfig.SchemaID + "\n\n" + wrap(
-		"daytwo's config for this GitOps repository, written by `daytwo init` from "+source+
+		"daytwo's config for this GitOps repository, written by daytwo's init from "+source+
 			" and the rendered overlays. daytwo reads it from the default branch only: a pull request cannot change the policy that judges it. "+
 			"Commented keys are choices left to you, shown with daytwo's defaults: uncomment and edit to change one. Reference: docs/config.md", 88)
 
