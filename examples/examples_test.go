@@ -1,10 +1,13 @@
 // Package examples_test checks that the bundled example GitOps repositories are what their
-// daytwo configs say: every overlay renders with kustomize and holds the configured
+// daytwo configs (or, for one without, the config daytwo init writes) say: every overlay renders with kustomize and holds the configured
 // workload, container, image and ConfigMap, and the Argo CD, Backstage and CODEOWNERS
 // files agree with the config.
 package examples_test
 
 import (
+	"context"
+	"errors"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -12,6 +15,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/daytwo-dev/daytwo/internal/command"
+	"github.com/daytwo-dev/daytwo/internal/onboard"
 	"github.com/daytwo-dev/daytwo/internal/repoconfig"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/api/resmap"
@@ -20,11 +25,19 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
-var repos = []string{"gitops", "envs-layout"}
+// argocd-apps has no daytwo config of its own: its tests use the one daytwo init writes.
+var repos = []string{"gitops", "envs-layout", "argocd-apps"}
 
 func loadConfig(t *testing.T, repo string) *repoconfig.Config {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(repo, repoconfig.Path))
+	if errors.Is(err, fs.ErrNotExist) {
+		res, gerr := onboard.Generate(context.Background(), onboard.FSReader(os.DirFS(repo)), command.Default(), onboard.Options{})
+		if gerr != nil {
+			t.Fatalf("%s: daytwo init: %v", repo, gerr)
+		}
+		b, err = res.Files[0].Content, nil
+	}
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,8 +3,11 @@ package templates
 
 import "embed"
 
-// IssueForms are daytwo's GitHub issue forms, under issue-forms/: copy them into a GitOps
-// repository's .github/ISSUE_TEMPLATE/. Each carries the labels daytwo and action/<verb>.
+// IssueForms are daytwo's generic GitHub issue forms, under issue-forms/, with free-text
+// service and environment fields; the server reads submitted issues with them. They are
+// generated from the command registry (go test ./internal/command -run GenericIssueForms
+// -update); `daytwo init` and /init write forms offering a repository's own services and
+// environments instead. Each carries the labels daytwo and action/<verb>.
 //
 //go:embed issue-forms/*.yml
 var IssueForms embed.FS

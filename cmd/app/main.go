@@ -5,6 +5,7 @@
 //	daytwo plan --repo DIR [--as USER] TEXT show the change a command would make
 //	daytwo apply --repo DIR [--as USER] TEXT write it as a branch and commit
 //	daytwo validate --repo DIR              check the config and that every overlay renders
+//	daytwo init --repo DIR [--force]        write .github/daytwo.yml, issue forms, CODEOWNERS
 //	daytwo version
 package main
 
@@ -64,6 +65,9 @@ Usage:
   daytwo plan --repo DIR [--as USER] TEXT   print the change a command would make
   daytwo apply --repo DIR [--as USER] TEXT  write it as a new branch and commit
   daytwo validate --repo DIR                check the config; render every overlay
+  daytwo init --repo DIR [--force] [--dry-run]
+                                            write .github/daytwo.yml, issue forms and a
+                                            CODEOWNERS suggestion from what the repo deploys
   daytwo version
 
 TEXT is written as in a comment, e.g. "/scale 3 --service checkout --env prod".

@@ -17,6 +17,10 @@ import (
 	hc "github.com/hmarr/codeowners"
 )
 
+// Paths are where GitHub looks for a repository's CODEOWNERS, in its order; the first
+// found is the only one used.
+var Paths = []string{".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS"}
+
 // MaxSize is GitHub's limit on a CODEOWNERS file; a larger file is not loaded at all.
 const MaxSize = 3 << 20
 

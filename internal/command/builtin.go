@@ -37,6 +37,17 @@ func builtins(r *Registry) []Spec {
 				fs.Name("from", "", "<env>", "the environment to promote from (default: the one before <env>)", "environment", &c.From)
 			},
 			Bind: bindPromote,
+			Form: &FormSpec{
+				Name:        "promote",
+				Description: "Promote a service into an environment from the one before it.",
+				Intro:       "Copies what the service runs in the source environment (images, and config where the target enables it) into the target environment's overlay.",
+				Env:         "The environment to promote into.",
+				EnvExample:  "prod",
+				Fields: []FormField{{
+					ID: "from", Type: "input", Label: "Source environment", Environment: true, Placeholder: "staging",
+					Description: "The environment to promote from. Leave empty for the one before the target in the promotion order.",
+				}},
+			},
 		},
 		{
 			Name:    "restart",
@@ -47,6 +58,13 @@ func builtins(r *Registry) []Spec {
 			Examples: []Example{
 				{"/restart --env prod", "restart the service's pods in prod"},
 				{"/restart -s checkout -e staging --dry-run", "show the change a restart of checkout in staging makes"},
+			},
+			Form: &FormSpec{
+				Name:        "restart",
+				Description: "Restart the pods of a service in one environment.",
+				Intro:       "Restarts the pods of a service by changing its pod template in Git, so Argo CD rolls them.",
+				Env:         "The environment to restart the service in.",
+				EnvExample:  "staging",
 			},
 		},
 		{
@@ -68,6 +86,17 @@ func builtins(r *Registry) []Spec {
 				{"/scale 0 -e staging -s checkout", "stop checkout in staging"},
 			},
 			Bind: bindScale,
+			Form: &FormSpec{
+				Name:        "scale",
+				Description: "Set the number of replicas of a service in one environment.",
+				Intro:       "Sets the replica count of a service in one environment's overlay.",
+				Env:         "The environment to scale the service in.",
+				EnvExample:  "prod",
+				Fields: []FormField{{
+					ID: "replicas", Type: "input", Label: "Replicas", Required: true, Placeholder: "3",
+					Description: fmt.Sprintf("A whole number from 0 to %d; the environment may set tighter bounds.", MaxReplicas),
+				}},
+			},
 		},
 		{
 			Name:    "set-image",
@@ -83,6 +112,17 @@ func builtins(r *Registry) []Spec {
 				{"/set-image sidecar=ghcr.io/acme/proxy:2.0 --env prod", "change the sidecar container's image in prod"},
 			},
 			Bind: bindSetImage,
+			Form: &FormSpec{
+				Name:        "set image",
+				Description: "Change the image tag or digest a service runs in one environment.",
+				Intro:       "Changes the image of a service in one environment's overlay.",
+				Env:         "The environment to change the image in.",
+				EnvExample:  "staging",
+				Fields: []FormField{{
+					ID: "image", Type: "input", Label: "Image", Required: true, Placeholder: "v1.4.2",
+					Description: "A tag (v1.4.2), an image with a tag (ghcr.io/acme/web:v1.4.2) or a digest (ghcr.io/acme/web@sha256:...). Prefix container= to change a container other than the main one.",
+				}},
+			},
 		},
 		{
 			Name:    "config",
@@ -97,6 +137,19 @@ func builtins(r *Registry) []Spec {
 				{"/config unset FEATURE_X --env staging", "remove a literal"},
 			},
 			Bind: bindConfig,
+			Form: &FormSpec{
+				Name:        "config",
+				Description: "Set or remove ConfigMap literals of a service in one environment.",
+				Intro:       "Sets or removes literals of the service's ConfigMap generator in one environment's overlay.",
+				Env:         "The environment whose config to change.",
+				EnvExample:  "staging",
+				Fields: []FormField{
+					{ID: "operation", Type: "dropdown", Label: "Operation", Required: true, Options: []string{"set", "unset"},
+						Description: "Set adds or changes literals; unset removes them."},
+					{ID: "literals", Type: "textarea", Label: "Literals", Required: true, Render: "text", Placeholder: "LOG_LEVEL=debug\nFEATURE_X=on\n",
+						Description: "One per line: KEY=VALUE to set, or KEY to unset. Keys use letters, digits, -, _ and ."},
+				},
+			},
 		},
 		{
 			Name:        "suspend",
@@ -121,6 +174,17 @@ func builtins(r *Registry) []Spec {
 			Examples: []Example{
 				{"/rollback --env prod", "undo the last change to the service in prod"},
 				{"/rollback --to 3f2a9c1 --env prod", "restore the overlay as of commit 3f2a9c1"},
+			},
+			Form: &FormSpec{
+				Name:        "rollback",
+				Description: "Restore the overlay of a service as it was before a change.",
+				Intro:       "Restores the environment's overlay of the service as it was before the last daytwo change, or as of a commit you name.",
+				Env:         "The environment to roll back.",
+				EnvExample:  "prod",
+				Fields: []FormField{{
+					ID: "to", Type: "input", Label: "Commit to restore", Placeholder: "3f2a9c1",
+					Description: "7 to 40 hex digits of a commit of the GitOps repository. Leave empty to undo the last daytwo change.",
+				}},
 			},
 			Flags: func(fs *FlagSet, c *Command) {
 				fs.Func("to", "", "<commit>", "the commit to restore (7 to 40 hex digits)", func(v string) error {

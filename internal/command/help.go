@@ -113,8 +113,21 @@ func (r *Registry) overview() string {
 		fmt.Fprintf(&b, "| %s | %s | %s |\n", markdown.Cell(markdown.Code(r.Synopsis(n))), markdown.Cell(text(s.Summary)), changes)
 	}
 	common := r.commonFlags()
+	var whole []string // commands on the whole repository take no target
+	for _, n := range r.Names() {
+		if r.specs[n].Repository {
+			whole = append(whole, markdown.Code("/"+n))
+		}
+	}
 	b.WriteString("\n### Flags of every command\n\n")
 	writeFlagTable(&b, common.all)
+	if len(whole) > 0 {
+		verb := "acts on the whole GitOps repository and takes"
+		if len(whole) > 1 {
+			verb = "act on the whole GitOps repository and take"
+		}
+		fmt.Fprintf(&b, "\n%s %s neither of these, nor `--break-glass`.\n", strings.Join(whole, ", "), verb)
+	}
 	if len(common.mutating) > 0 {
 		b.WriteString("\n### Flags of every command that changes something\n\n")
 		writeFlagTable(&b, common.mutating)

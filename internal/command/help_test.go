@@ -9,7 +9,7 @@ import (
 	"github.com/daytwo-dev/daytwo/internal/markdown/mdtest"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/ and the issue forms in templates/issue-forms/")
 
 func golden(t *testing.T, name, got string) {
 	t.Helper()

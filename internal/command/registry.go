@@ -15,8 +15,13 @@ type Spec struct {
 	Args        string    // synopsis of the positional arguments: "<n>", "[command]"; "" for none
 	Summary     string    // one line, for the command table
 	Description string    // a paragraph or more, for /help <command>
-	Mutating    bool      // changes something: gets --dry-run and --break-glass
+	Mutating    bool      // changes something: gets --dry-run (and --break-glass unless Repository)
 	Examples    []Example // each must parse; checked by Register
+	// Repository marks a command that acts on the GitOps repository as a whole (/init):
+	// it takes no --service, --env or --break-glass.
+	Repository bool
+	// Form describes the command's GitHub issue form; nil for commands without one.
+	Form *FormSpec
 
 	// Flags defines the command's own flags on fs, storing into c. Optional. The flags
 	// every command has (--service, --env, and --dry-run and --break-glass on mutating
@@ -103,6 +108,8 @@ func (r *Registry) Register(s Spec) error {
 		return fmt.Errorf("command /%s has no summary", s.Name)
 	case s.Bind == nil && s.Args != "":
 		return fmt.Errorf("command /%s documents arguments %q but has no Bind", s.Name, s.Args)
+	case s.Repository && s.Form != nil:
+		return fmt.Errorf("command /%s acts on the repository, but issue forms name a service and an environment", s.Name)
 	}
 	if _, err := r.flagSet(&s, &Command{}); err != nil {
 		return fmt.Errorf("command /%s: %w", s.Name, err)
@@ -156,10 +163,14 @@ func (r *Registry) flagSet(s *Spec, c *Command) (*FlagSet, error) {
 	if s.Flags != nil {
 		s.Flags(fs, c)
 	}
-	fs.Name(FlagService, "s", "<name>", "the service to act on (default: from the thread's service/<name> label, the repository, or the only service)", "service", &c.Service)
-	fs.Name(FlagEnv, "e", "<name>", "the environment to act on (default: from the thread's env/<name> label, or the only environment)", "environment", &c.Env)
+	if !s.Repository {
+		fs.Name(FlagService, "s", "<name>", "the service to act on (default: from the thread's service/<name> label, the repository, or the only service)", "service", &c.Service)
+		fs.Name(FlagEnv, "e", "<name>", "the environment to act on (default: from the thread's env/<name> label, or the only environment)", "environment", &c.Env)
+	}
 	if s.Mutating {
 		fs.Bool(FlagDryRun, "", "show the change and its rendered diff without opening a pull request", &c.DryRun)
+	}
+	if s.Mutating && !s.Repository {
 		fs.Bool(FlagBreakGlass, "", "emergency: act during a freeze and without waiting for approval where the repository allows it; a review issue follows", &c.BreakGlass)
 	}
 	return fs, fs.err
@@ -201,6 +212,11 @@ func (r *Registry) ParseLine(line string) (Command, error) {
 	c := Command{Name: s.Name, Line: line}
 	if help, ok := r.specs["help"]; ok && s.Name != "help" && askedForHelp(words) {
 		return Command{Name: help.Name, Line: line, Topic: s.Name}, nil
+	}
+	if s.Repository {
+		if w := targetFlag(words); w != "" {
+			return fail("", -1, fmt.Errorf("/%s acts on the whole GitOps repository and takes no %s", s.Name, w))
+		}
 	}
 	fs, err := r.flagSet(s, &c)
 	if err != nil {
@@ -254,10 +270,26 @@ func (r *Registry) unknownVerb(verb string) error {
 // flag that was meant.
 func (r *Registry) unexpectedArgs(s *Spec, args []string) error {
 	a := args[0]
-	if ValidateName("environment", a) == nil {
+	if ValidateName("environment", a) == nil && !s.Repository {
 		return fmt.Errorf("/%s takes no arguments, but got %q; to name an environment write --env %s (or --service %s for a service)", s.Name, a, a, a)
 	}
 	return fmt.Errorf("/%s takes no arguments, but got %q", s.Name, a)
+}
+
+// targetFlag is the first word naming a service or an environment (--service, -e …),
+// or "".
+func targetFlag(words []string) string {
+	for _, w := range words {
+		if w == "--" {
+			return ""
+		}
+		name, _, _ := strings.Cut(w, "=")
+		switch name {
+		case "--" + FlagService, "-s", "--" + FlagEnv, "-e":
+			return name
+		}
+	}
+	return ""
 }
 
 // firstWord is s up to its first white space.

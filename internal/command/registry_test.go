@@ -124,3 +124,44 @@ func TestRegisterRefusesBadSpecs(t *testing.T) {
 		}
 	}
 }
+
+// TestRepositoryCommand: a command on the whole repository takes no target and cannot
+// break glass; naming a target is refused with a reason.
+func TestRepositoryCommand(t *testing.T) {
+	r := Default()
+	if err := r.Register(Spec{Name: "onboard", Summary: "Onboard", Mutating: true, Repository: true,
+		Examples: []Example{{Line: "/onboard --dry-run", Text: "show it"}}}); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, f := range r.Flags("onboard") {
+		names = append(names, f.Name)
+	}
+	if strings.Join(names, ",") != FlagDryRun {
+		t.Errorf("flags of a repository command: %v, want only --dry-run", names)
+	}
+	c, err := r.ParseLine("/onboard --dry-run")
+	if err != nil || !c.DryRun || c.Service != "" || c.Env != "" {
+		t.Errorf("%+v %v", c, err)
+	}
+	for _, line := range []string{"/onboard --env prod", "/onboard -s web", "/onboard --service=web", "/onboard --break-glass"} {
+		_, err := r.ParseLine(line)
+		if err == nil {
+			t.Errorf("%s parsed", line)
+			continue
+		}
+		if strings.Contains(line, "break-glass") {
+			continue // an unknown flag, said so by the flag parser
+		}
+		if !strings.Contains(err.Error(), "/onboard acts on the whole GitOps repository and takes no -") {
+			t.Errorf("%s: %v", line, err)
+		}
+	}
+	if _, err := r.ParseLine("/onboard prod"); err == nil || strings.Contains(err.Error(), "--env") {
+		t.Errorf("an argument must not be explained as an environment: %v", err)
+	}
+	err = r.Register(Spec{Name: "onboard2", Summary: "x", Repository: true, Form: &FormSpec{Name: "x"}})
+	if err == nil {
+		t.Error("a repository command with an issue form was registered; forms name a service and an environment")
+	}
+}

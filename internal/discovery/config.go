@@ -86,7 +86,11 @@ type Report struct {
 func (r Report) String() string {
 	var b strings.Builder
 	for _, d := range r.Placed {
-		fmt.Fprintf(&b, "discovered %-24s %-10s %-10s %s (%s; from %s)\n", d.App, d.Service, d.Env, d.Path, d.Why, d.From)
+		app := d.App
+		if app == "" {
+			app = "-" // found in the layout, not in an Application
+		}
+		fmt.Fprintf(&b, "discovered %-24s %-10s %-10s %s (%s; from %s)\n", app, d.Service, d.Env, d.Path, d.Why, d.From)
 	}
 	for _, d := range r.Unplaced {
 		fmt.Fprintf(&b, "not placed %-24s %s: %s (from %s)\n", d.App, d.Path, d.Why, d.From)

@@ -229,3 +229,47 @@ func TestMergeFillsOnlyWhatIsMissing(t *testing.T) {
 		t.Errorf("filled a correct config: %q", rep.Filled)
 	}
 }
+
+func TestFindOverlaysFromTheLayout(t *testing.T) {
+	ctx := context.Background()
+	tr := tree{}
+	root := "../../examples/envs-layout"
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		b, err := os.ReadFile(p)
+		tr[filepath.ToSlash(rel)] = string(b)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// An overlay of all of prod gathers the services' own; a hidden directory is not searched.
+	tr["envs/prod/kustomization.yaml"] = "resources: [api, worker]\n"
+	tr[".hidden/prod/x/kustomization.yaml"] = "resources: []\n"
+	deps, err := discovery.FindOverlays(ctx, tr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, d := range deps {
+		got = append(got, d.Service+"/"+d.Env+"@"+d.Path)
+	}
+	if want := "api/dev@envs/dev/api,worker/dev@envs/dev/worker,api/prod@envs/prod/api,worker/prod@envs/prod/worker"; strings.Join(got, ",") != want {
+		t.Errorf("found %v, want %s (bases/ names no environment)", got, want)
+	}
+	cfg, rep, err := discovery.Config(deps, nil)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, rep)
+	}
+	api, _ := cfg.Service("api")
+	if strings.Join(cfg.EnvNames(), ",") != "dev,prod" || api.OverlayPath("prod") != "envs/prod/api" || !strings.Contains(rep.String(), "discovered -") {
+		t.Errorf("envs %v, api overlay %s, report:\n%s", cfg.EnvNames(), api.OverlayPath("prod"), rep)
+	}
+
+	if _, err := discovery.FindOverlays(ctx, tree{}); err == nil {
+		t.Error("an empty repository cannot be listed; want the error")
+	}
+}

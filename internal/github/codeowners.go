@@ -12,7 +12,7 @@ import (
 
 // CodeOwnersPaths are where GitHub looks for CODEOWNERS, in its order; the first found
 // is the only one used.
-var CodeOwnersPaths = []string{".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS"}
+var CodeOwnersPaths = codeowners.Paths
 
 // ReadCodeOwners reads and parses the CODEOWNERS file of snap, which should be the default
 // branch: owners are never taken from the branch under review. It returns nil, nil when

@@ -16,7 +16,7 @@ import (
 
 // Specs are the commands ops adds to the registry.
 func (r *Runner) Specs() []command.Spec {
-	return append(viewSpecs(), command.Spec{
+	return append(viewSpecs(), initSpec(), command.Spec{
 		Name:    "cancel",
 		Summary: "Close the open change PR of this thread and delete its branch",
 		Description: "On a daytwo pull request, closes it; on the issue or PR that asked for a change, closes the open " +

@@ -10,6 +10,7 @@ import (
 
 	ghapi "github.com/daytwo-dev/daytwo/internal/github"
 	"github.com/daytwo-dev/daytwo/internal/plan"
+	"github.com/daytwo-dev/daytwo/internal/repoconfig"
 )
 
 // PullRequestClosed reports a merged or closed change PR on the status comments of every
@@ -29,9 +30,16 @@ func (r *Runner) PullRequestClosed(ctx context.Context, client *gh.Client, repo 
 	if err := gr.DeleteBranch(ctx, branch); err != nil {
 		zerolog.Ctx(ctx).Warn().Err(err).Msg("cannot delete the closed change's branch")
 	}
+	meta, hasMeta := plan.ParseMetadata(pr.GetBody())
+	if pr.GetMerged() && meta["action"] == "init" {
+		// Nothing to roll out: from now on daytwo reads the config it merged.
+		sts.set(ghapi.StateMerged, pr.GetNumber()).step(ctx, fmt.Sprintf("🔀 [PR #%d](%s) merged by @%s as `%s`", pr.GetNumber(), pr.GetHTMLURL(), pr.GetMergedBy().GetLogin(), short(pr.GetMergeCommitSHA())),
+			fmt.Sprintf("🎉 daytwo reads `%s` from now on: `/help` lists the commands.", repoconfig.Path))
+		return nil
+	}
 	if pr.GetMerged() {
 		sts.set(ghapi.StateMerged, pr.GetNumber()).step(ctx, fmt.Sprintf("🔀 [PR #%d](%s) merged by @%s as `%s`", pr.GetNumber(), pr.GetHTMLURL(), pr.GetMergedBy().GetLogin(), short(pr.GetMergeCommitSHA())), r.afterMerge())
-		if meta, ok := plan.ParseMetadata(pr.GetBody()); ok && len(sts) > 0 {
+		if hasMeta && len(sts) > 0 {
 			m := ghapi.Merged{PR: ghapi.PR{Number: pr.GetNumber(), URL: pr.GetHTMLURL(), Branch: branch, HeadSHA: pr.GetHead().GetSHA(), Body: pr.GetBody()},
 				MergeCommit: pr.GetMergeCommitSHA(), MergedBy: pr.GetMergedBy().GetLogin()}
 			r.startRollout(ctx, rollout{repo: gr, pr: m, service: meta["service"], env: meta["env"], st: sts})

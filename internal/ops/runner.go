@@ -96,10 +96,13 @@ func (r *Runner) Run(ctx context.Context, client *gh.Client, req handler.Request
 	ctx = log.WithContext(ctx)
 	thread := ghapi.Thread{Client: client, Owner: req.Owner, Repo: req.Repo, Number: req.Number}
 	g := r.graphql(client)
-	if cmd.Name == "cancel" || views[cmd.Name] {
+	if cmd.Name == "cancel" || cmd.Name == "init" || views[cmd.Name] {
 		now := "⏳ Reading…"
-		if cmd.Name == "cancel" {
+		switch cmd.Name {
+		case "cancel":
 			now = "⏳ Looking for the change to cancel…"
+		case "init":
+			now = "⏳ Reading the repository and rendering its overlays…"
 		}
 		st, repeat, err := startStatus(ctx, thread, g, req, cmd.Line, now)
 		switch {
@@ -109,6 +112,8 @@ func (r *Runner) Run(ctx context.Context, client *gh.Client, req handler.Request
 			log.Info().Msg("answered before, or being answered")
 		case cmd.Name == "cancel":
 			r.cancel(ctx, client, req, st)
+		case cmd.Name == "init":
+			r.onboard(ctx, client, req, cmd, st)
 		default:
 			r.view(ctx, client, req, cmd, st)
 		}

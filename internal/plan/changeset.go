@@ -292,9 +292,13 @@ func cutLines(s string, max int) (string, int) {
 
 // branchName is daytwo/<env>/<service>/<action>-<8 hex of sha256(seed)>: one branch per
 // target and intent, so a redelivered request finds its branch instead of opening another.
+// A change of the whole repository (/init) has neither: daytwo/<action>-<hash>.
 func branchName(env, service, action, seed string) string {
 	sum := sha256.Sum256([]byte(seed))
-	parts := []string{"daytwo", refPart(env)}
+	parts := []string{"daytwo"}
+	if env != "" {
+		parts = append(parts, refPart(env))
+	}
 	if service != "" {
 		parts = append(parts, refPart(service))
 	}

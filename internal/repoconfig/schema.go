@@ -88,6 +88,10 @@ var fieldDocs = map[string]fieldDoc{
 	"Workload.name": {Description: "Workload name; takes {service}. Default: the service name."},
 }
 
+// KeyDoc is the schema's description of a key, named "<Go type>.<key>"
+// ("Environment.autoMerge"); "" for a key the schema does not have.
+func KeyDoc(key string) string { return fieldDocs[key].Description }
+
 // itemDocs constrain the elements of list fields.
 var itemDocs = map[string]fieldDoc{
 	"Rule.teams":           {Pattern: `^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?/[A-Za-z0-9][A-Za-z0-9_.-]*$`, Examples: []any{"acme/sre"}},
