@@ -101,7 +101,7 @@ func (r *Registry) overview() string {
 	var b strings.Builder
 	b.WriteString("## daytwo commands\n\n")
 	fmt.Fprintf(&b, "Write a command at the start of a line of a comment on an issue or a pull request, one command per line, "+
-		"at most %d per comment. Lines in code blocks, in inline code and in quotes are ignored. "+
+		"at most %d per comment. Lines in code blocks (fenced or indented), in inline code, in HTML comments and in quotes are ignored. "+
 		"Commands that change something open a pull request against the GitOps repository.\n\n", MaxCommands)
 	b.WriteString("| Command | What it does | Changes something |\n| --- | --- | --- |\n")
 	for _, n := range r.Names() {
