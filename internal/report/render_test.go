@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/daytwo-dev/daytwo/internal/markdown"
 	"github.com/daytwo-dev/daytwo/internal/markdown/mdtest"
 	"github.com/daytwo-dev/daytwo/internal/report"
 )
@@ -70,6 +71,25 @@ func TestMarkdownGolden(t *testing.T) {
 		"diff-same.md":       same.Markdown(),
 	} {
 		mdtest.AssertSafe(t, got)
+		mdtest.Golden(t, filepath.Join("testdata", name), got, *update)
+	}
+}
+
+// The same answers as the command line prints them: plain text, no markup.
+func TestPlainGolden(t *testing.T) {
+	v := sampleStatus()
+	v.Envs[1].Desired.FreezeReason += "\x1b[2J\u202e" // a terminal escape and a bidi override
+	for name, got := range map[string]string{
+		"status.txt":         v.Render(markdown.Plain),
+		"history.txt":        report.RenderHistory(markdown.Plain, sampleHistory(), "https://github.com/acme/gitops"),
+		"history-no-url.txt": report.RenderHistory(markdown.Plain, sampleHistory(), ""),
+		"diff.txt":           sampleDiff().Render(markdown.Plain),
+	} {
+		for _, markup := range []string{"**", "`", "| ---", `\|`, "&lt;", "```", "[#", "\x1b", "\u202e"} {
+			if strings.Contains(got, markup) {
+				t.Errorf("%s holds %q:\n%s", name, markup, got)
+			}
+		}
 		mdtest.Golden(t, filepath.Join("testdata", name), got, *update)
 	}
 }
