@@ -37,16 +37,22 @@ func (r Reply) Markdown() string {
 	if r.Form != nil {
 		return r.Form.Markdown()
 	}
+	return r.Render(markdown.GitHub)
+}
+
+// Render writes the reply with rd: the line as written, the message, and the usage.
+// An issue form's problems are for GitHub only: see Markdown.
+func (r Reply) Render(rd markdown.Renderer) string {
 	var b strings.Builder
 	if r.Line != "" {
-		b.WriteString(markdown.Fence("", r.Line))
+		b.WriteString(rd.Fence("", r.Line))
 		b.WriteString("\n")
 	}
-	b.WriteString(markdown.Text(r.Message))
+	b.WriteString(rd.Text(r.Message))
 	b.WriteString("\n")
 	if r.Usage != "" {
 		b.WriteString("\nUsage:\n\n")
-		b.WriteString(markdown.Fence("", strings.TrimRight(r.Usage, "\n")))
+		b.WriteString(rd.Fence("", strings.TrimRight(r.Usage, "\n")))
 	}
 	return b.String()
 }
