@@ -1,7 +1,8 @@
 // Command daytwo is the daytwo GitHub App server and its local command line:
 //
 //	daytwo serve [--config FILE]            run the GitHub App
-//	daytwo plan --repo DIR [--as USER] TEXT show the change a command would make
+//	daytwo plan --repo DIR [--as USER] TEXT show the change a command would make, or
+//	                                        answer /status, /history and /diff from Git
 //	daytwo apply --repo DIR [--as USER] TEXT write it as a branch and commit
 //	daytwo validate --repo DIR              check the config and that every overlay renders
 //	daytwo version
@@ -55,7 +56,8 @@ func usage(w io.Writer) {
 
 Usage:
   daytwo serve [--config FILE]              run the GitHub App server
-  daytwo plan --repo DIR [--as USER] TEXT   print the change a command would make
+  daytwo plan --repo DIR [--as USER] TEXT   print the change a command would make, or
+                                            the answer to /status, /history or /diff
   daytwo apply --repo DIR [--as USER] TEXT  write it as a new branch and commit
   daytwo validate --repo DIR                check the config; render every overlay
   daytwo version
