@@ -174,3 +174,22 @@ func FuzzScan(f *testing.F) {
 		}
 	})
 }
+
+// Parse skips markdown parsing when no line may start with a slash; that gives what the
+// full scan gives.
+func FuzzMaySlash(f *testing.F) {
+	for _, s := range []string{"/restart", "a\n  /b", "\u200b /x", "a\r/restart", "a\r\n/restart", "\ufeff/x", "／x", "x / y", "> /x", "\u00a0/x"} {
+		f.Add(s)
+	}
+	r := Default()
+	f.Fuzz(func(t *testing.T, text string) {
+		if maySlash(text) {
+			return
+		}
+		for _, line := range candidateLines(text) {
+			if res, ok := r.parseCandidate(line); ok {
+				t.Fatalf("%q: maySlash says no, but %q gives %+v", text, line, res)
+			}
+		}
+	})
+}
