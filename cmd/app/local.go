@@ -16,9 +16,11 @@ import (
 	"github.com/daytwo-dev/daytwo/internal/command"
 	"github.com/daytwo-dev/daytwo/internal/discovery"
 	"github.com/daytwo-dev/daytwo/internal/gitlocal"
+	"github.com/daytwo-dev/daytwo/internal/markdown"
 	"github.com/daytwo-dev/daytwo/internal/overlay"
 	"github.com/daytwo-dev/daytwo/internal/plan"
 	"github.com/daytwo-dev/daytwo/internal/repoconfig"
+	"github.com/daytwo-dev/daytwo/internal/report"
 )
 
 func init() {
@@ -112,7 +114,8 @@ func change(args []string, write bool, stdout, stderr io.Writer) int {
 		return exitUser
 	}
 	ctx := context.Background()
-	results := command.Default().Parse(text)
+	reg := localRegistry()
+	results := reg.Parse(text)
 	if len(results) == 0 {
 		fmt.Fprintf(stderr, "daytwo: no command in %q; commands are lines starting with /, e.g. \"/scale 3 --service checkout --env prod\" (try \"/help\")\n", text)
 		return exitUser
@@ -125,13 +128,17 @@ func change(args []string, write bool, stdout, stderr io.Writer) int {
 	status := exitOK
 	for _, res := range results {
 		if res.Reply != nil {
-			fmt.Fprintln(stderr, res.Reply.Markdown())
+			fmt.Fprint(stderr, res.Reply.Render(markdown.Plain))
 			status = exitUser
 			continue
 		}
 		cmd := *res.Command
 		if cmd.Name == "help" {
-			fmt.Fprintln(stdout, command.Default().Help(cmd.Topic))
+			fmt.Fprint(stdout, reg.RenderHelp(markdown.Plain, cmd.Topic))
+			continue
+		}
+		if report.IsView(cmd.Name) {
+			status = max(status, answer(ctx, planner, lr, cmd, *as, stdout, stderr))
 			continue
 		}
 		cs, err := planner.Plan(ctx, lr.cfg, lr.cfgFile, lr.snap, lr.snap.History(), plan.Request{
@@ -157,6 +164,36 @@ func change(args []string, write bool, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "\nbranch %s\ncommit %s\n", cs.Branch, commit)
 	}
 	return status
+}
+
+// localRegistry is the commands the command line knows: the built-in ones and the
+// read-only ones, answered from the clone.
+func localRegistry() *command.Registry {
+	reg := command.Default()
+	for _, s := range report.Specs() {
+		if err := reg.Register(s); err != nil {
+			panic("daytwo: " + err.Error()) // a programming error, caught by the tests
+		}
+	}
+	return reg
+}
+
+// answer prints a read-only command's answer from Git, as the server answers it without
+// Argo CD: no live state, no pull requests.
+func answer(ctx context.Context, planner *plan.Planner, lr *localRepo, cmd command.Command, as string, stdout, stderr io.Writer) int {
+	resolved, err := report.Resolve(planner, lr.cfg, plan.Request{Command: cmd, Requester: as})
+	if err != nil {
+		return exitFor(err, stderr)
+	}
+	v, err := report.Read(ctx, lr.cfg, lr.snap, lr.snap.History(), resolved)
+	if err != nil {
+		return exitFor(userError{err}, stderr)
+	}
+	if v.Status != nil {
+		v.Status.NoLive = "the command line reads Git only"
+	}
+	fmt.Fprint(stdout, v.Render(markdown.Plain))
+	return exitOK
 }
 
 func printChangeSet(w io.Writer, cs *plan.ChangeSet) {

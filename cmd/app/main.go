@@ -2,7 +2,8 @@
 //
 //	daytwo serve [--config FILE]            run the GitHub App
 //	daytwo setup --public-url URL [...]     register the GitHub App on GitHub
-//	daytwo plan --repo DIR [--as USER] TEXT show the change a command would make
+//	daytwo plan --repo DIR [--as USER] TEXT show the change a command would make, or
+//	                                        answer /status, /history and /diff from Git
 //	daytwo apply --repo DIR [--as USER] TEXT write it as a branch and commit
 //	daytwo validate --repo DIR              check the config and that every overlay renders
 //	daytwo init --repo DIR [--force]        write .github/daytwo.yml, issue forms, CODEOWNERS
@@ -62,7 +63,8 @@ Usage:
   daytwo setup --public-url URL [--org ORG] [--github-url URL] [--out DIR] [--force] [--addr ADDR]
                                             register the GitHub App from a local page and
                                             write its credentials (see README.md)
-  daytwo plan --repo DIR [--as USER] TEXT   print the change a command would make
+  daytwo plan --repo DIR [--as USER] TEXT   print the change a command would make, or
+                                            the answer to /status, /history or /diff
   daytwo apply --repo DIR [--as USER] TEXT  write it as a new branch and commit
   daytwo validate --repo DIR                check the config; render every overlay
   daytwo init --repo DIR [--force] [--dry-run]

@@ -5,8 +5,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 func runCLI(t *testing.T, env map[string]string, args ...string) (int, string, string) {
@@ -210,4 +212,153 @@ func writeRepoFile(t *testing.T, dir, p, body string) {
 	if err := os.WriteFile(full, []byte(body), 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// What a person sees on a terminal: plain text, never GitHub's markdown.
+func TestPlanPrintsPlainText(t *testing.T) {
+	dir := exampleRepo(t)
+	cases := []struct {
+		name, text string
+		code       int
+		stdout     string
+		stderr     string
+	}{
+		{"usage error", "/scale 3 --evn prod", exitUser, "", `  /scale 3 --evn prod
+
+/scale: unknown flag --evn; did you mean --env?
+
+Usage:
+
+  /scale <n> [flags]
+
+  Set the replica count of a service.
+
+  Flags:
+    -s, --service <name>  the service to act on (default: from the thread's service/<name> label, the repository, or the only service)
+    -e, --env <name>      the environment to act on (default: from the thread's env/<name> label, or the only environment)
+        --dry-run         show the change and its rendered diff without opening a pull request
+        --break-glass     emergency: act during a freeze and without waiting for approval where the repository allows it; a review issue follows
+
+  Examples:
+    /scale 3 --env prod
+    /scale 0 -e staging -s checkout
+`},
+		{"unknown command", "/statsu -s checkout", exitUser, "", `  /statsu -s checkout
+
+/statsu is not a command; did you mean /status? (/help lists them)
+
+Usage:
+
+  /status [flags]
+
+  Show what runs where: desired (Git) and live (Argo CD) state per environment.
+
+  Flags:
+    -s, --service <name>  the service to act on (default: from the thread's service/<name> label, the repository, or the only service)
+    -e, --env <name>      the environment to act on (default: from the thread's env/<name> label, or the only environment)
+
+  Examples:
+    /status --service checkout
+    /status -s payments -e prod
+`},
+		{"refusal", "/scale 50 --service checkout --env prod", exitUser, "", "daytwo: prod allows 2 to 20 replicas; 50 is out of bounds\n"},
+		{"status", "/status --service checkout", exitOK, `checkout
+
+Cart and order API of the web shop. · owner acme/checkout-team · system shop · production · depends on catalog, payments
+
+env      image  replicas  config    frozen  sync  health  revision  last sync  open PRs
+dev      1.8.0  1         b323f69b  —       —     —       —         —          —
+staging  1.7.2  2         6c2e86b3  —       —     —       —         —          —
+prod     1.7.1  3         e3a6d96f  —       —     —       —         —          —
+
+Live state is not shown: the command line reads Git only.
+
+promotion: dev (1.8.0) → staging (1.7.2) → prod (1.7.1)
+`, ""},
+		{"diff", "/diff staging prod --service checkout", exitOK, `checkout: what differs between staging and prod
+
+Images (/promote prod --from staging carries these)
+
+                              staging                      prod
+Deployment/checkout checkout  ghcr.io/acme/checkout:1.7.2  ghcr.io/acme/checkout:1.7.1
+
+Config
+
+                                          staging  prod
+checkout-config/CART_TTL                  24h      72h
+checkout-config/FEATURE_EXPRESS_CHECKOUT  true     false
+
+Replicas (per environment; not promoted)
+
+                     staging  prod
+Deployment/checkout  2        3
+
+`, ""},
+		{"history, none yet", "/history --service checkout", exitOK, "No day-2 actions found in Git history for this selection.\n", ""},
+		{"view error", "/diff dev qa --service checkout", exitUser, "", "daytwo: unknown environment \"qa\" (dev, staging, prod)\n"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, errOut := runCLI(t, nil, "plan", "--repo", dir, tc.text)
+			if code != tc.code || out != tc.stdout || errOut != tc.stderr {
+				t.Errorf("exit %d, want %d\nstdout:\n%s\nwant:\n%s\nstderr:\n%s\nwant:\n%s", code, tc.code, out, tc.stdout, errOut, tc.stderr)
+			}
+		})
+	}
+	code, out, _ := runCLI(t, nil, "plan", "--repo", dir, "/help freeze")
+	if code != exitOK || !strings.HasPrefix(out, "/freeze\n-------\n\n/freeze [<env>] [--reason <text>]\n\nBlock changes") ||
+		!strings.Contains(out, "\n--reason <text>       why the environment is frozen") || strings.ContainsAny(out, "`|\\") {
+		t.Errorf("help: exit %d\n%s", code, out)
+	}
+}
+
+// /freeze <env> written locally, merged, then refusing a change; /history lists it and
+// /status shows it.
+func TestFreezeByArgumentThenRefusal(t *testing.T) {
+	dir := exampleRepo(t)
+	code, out, stderr := runCLI(t, nil, "apply", "--repo", dir, "--as", "alice", "/freeze prod --reason release week")
+	if code != exitOK {
+		t.Fatalf("apply: exit %d\n%s\n%s", code, out, stderr)
+	}
+	branch := gitOut(t, dir, "branch", "--list", "--format=%(refname:short)", "daytwo/*")
+	gitOut(t, dir, "merge", "-q", "--ff-only", branch)
+	var since string
+	for _, l := range strings.Split(readFile(t, filepath.Join(dir, ".github/daytwo.yml")), "\n") {
+		if s, ok := strings.CutPrefix(strings.TrimSpace(l), "since: "); ok {
+			since = s
+		}
+	}
+	when, err := time.Parse(time.RFC3339, since)
+	if err != nil {
+		t.Fatalf("the freeze's since %q: %v", since, err)
+	}
+
+	code, out, stderr = runCLI(t, nil, "plan", "--repo", dir, "--as", "bob", "/scale 5 --service checkout --env prod")
+	want := "daytwo: prod is frozen since " + when.UTC().Format("2006-01-02 15:04 UTC") +
+		" by @alice: release week; ask for /unfreeze --env prod first, or repeat with --break-glass in an emergency\n"
+	if code != exitUser || out != "" || stderr != want {
+		t.Errorf("refusal: exit %d\nstdout: %s\nstderr: %q\nwant:   %q", code, out, stderr, want)
+	}
+
+	code, out, _ = runCLI(t, nil, "plan", "--repo", dir, "/history")
+	sha := gitOut(t, dir, "rev-parse", "--short=7", "HEAD")
+	at := time.Unix(mustAtoi(t, gitOut(t, dir, "log", "-1", "--format=%ct")), 0).UTC().Format("2006-01-02 15:04")
+	want = "when (UTC)        action                              service  env   asked by  change\n" +
+		at + "  /freeze prod --reason release week  —        prod  alice     " + sha + "\n"
+	if code != exitOK || out != want {
+		t.Errorf("history: exit %d\n%s\nwant\n%s", code, out, want)
+	}
+	if code, out, _ = runCLI(t, nil, "plan", "--repo", dir, "/status -s checkout -e prod"); code != exitOK ||
+		!strings.Contains(out, "prod  1.7.1  3         e3a6d96f  yes: release week  —") {
+		t.Errorf("status: exit %d\n%s", code, out)
+	}
+}
+
+func mustAtoi(t *testing.T, s string) int64 {
+	t.Helper()
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

@@ -205,34 +205,30 @@ func builtins(r *Registry) []Spec {
 		},
 		{
 			Name:    "freeze",
+			Args:    "[<env>]",
 			Summary: "Block changes to an environment",
 			Description: "Records a freeze of the environment in the repository config; mutating commands are refused " +
-				"until /unfreeze, except with --break-glass. The reason is the words after --reason up to the next " +
-				"flag, quoted or not (quote it if it holds words starting with -).",
+				"until /unfreeze, except with --break-glass. Name the environment as the argument or with --env, not both " +
+				"with different values. The reason is the words after --reason up to the next flag, quoted or not (quote " +
+				"it if it holds words starting with -).",
 			Mutating: true,
 			Examples: []Example{
-				{"/freeze --env prod --reason release 2.4 in progress", "freeze prod, saying why"},
+				{"/freeze prod --reason release 2.4 in progress", "freeze prod, saying why"},
 				{`/freeze -e prod --reason "incident #231"`, "a quoted reason"},
 			},
 			Flags: func(fs *FlagSet, c *Command) {
 				fs.Text("reason", "", "<text>", "why the environment is frozen, shown to whoever is refused", &c.Reason)
 			},
-			Bind: func(c *Command, args []string) error {
-				if len(args) == 0 {
-					return nil
-				}
-				if ValidateName("environment", args[0]) == nil {
-					return ArgErrorf(0, "/freeze takes no arguments, but got %q; write --env %s to name the environment, or --reason <text>", args[0], args[0])
-				}
-				return ArgErrorf(0, "/freeze takes no arguments, but got %q; give a reason with --reason <text>", args[0])
-			},
+			Bind: bindEnv("freeze", "; give a reason with --reason <text>"),
 		},
 		{
 			Name:        "unfreeze",
+			Args:        "[<env>]",
 			Summary:     "Lift the freeze of an environment",
-			Description: "Removes the freeze /freeze recorded.",
+			Description: "Removes the freeze /freeze recorded. Name the environment as the argument or with --env.",
 			Mutating:    true,
-			Examples:    []Example{{"/unfreeze --env prod", "allow changes to prod again"}},
+			Examples:    []Example{{"/unfreeze prod", "allow changes to prod again"}},
+			Bind:        bindEnv("unfreeze", ""),
 		},
 		{
 			Name:        "help",
@@ -279,6 +275,27 @@ func bindPromote(c *Command, args []string) error {
 	}
 	c.Env = args[0]
 	return nil
+}
+
+// bindEnv binds the optional environment argument of a command that acts on a whole
+// environment, in place of --env; hint follows an error about the argument.
+func bindEnv(verb, hint string) func(c *Command, args []string) error {
+	return func(c *Command, args []string) error {
+		switch {
+		case len(args) == 0:
+			return nil
+		case len(args) > 1:
+			return ArgErrorf(1, "/%s takes one environment, but got %d words%s", verb, len(args), hint)
+		}
+		if err := ValidateName("environment", args[0]); err != nil {
+			return &ArgError{Index: 0, Err: fmt.Errorf("%w%s", err, hint)}
+		}
+		if c.Env != "" && c.Env != args[0] {
+			return ArgErrorf(0, "the environment is given twice, as %q and as --env %s; give it once", args[0], c.Env)
+		}
+		c.Env = args[0]
+		return nil
+	}
 }
 
 func bindScale(c *Command, args []string) error {

@@ -486,3 +486,21 @@ func unfence(text string) string {
 func visibleReason(s string) error {
 	return visibleText(strings.NewReplacer("\n", " ", "\t", " ").Replace(s))
 }
+
+// opensFence returns the length of the fence t opens, or 0: three or more backticks not
+// followed by another backtick on the line, or three or more tildes.
+func opensFence(t string) int {
+	if t == "" || (t[0] != '`' && t[0] != '~') {
+		return 0
+	}
+	n := len(t) - len(strings.TrimLeft(t, t[:1]))
+	if n < 3 || (t[0] == '`' && strings.Contains(t[n:], "`")) {
+		return 0
+	}
+	return n
+}
+
+func closesFence(t string, c byte, n int) bool {
+	run := len(t) - len(strings.TrimLeft(t, string(c)))
+	return run >= n && strings.TrimSpace(t[run:]) == ""
+}

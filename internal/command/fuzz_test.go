@@ -1,10 +1,18 @@
 package command
 
 import (
+	"bytes"
 	"errors"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/yuin/goldmark"
+	"github.com/yuin/goldmark/extension"
+	gmhtml "github.com/yuin/goldmark/renderer/html"
+	"golang.org/x/net/html"
+
+	"github.com/daytwo-dev/daytwo/internal/markdown"
 )
 
 func FuzzParse(f *testing.F) {
@@ -86,6 +94,102 @@ func FuzzParseIssueForm(f *testing.F) {
 		c.Reason = ""
 		if err != nil || !reflect.DeepEqual(again, c) {
 			t.Fatalf("ParseLine(%q) = %+v, %v; want %+v", c.Line, again, err, c)
+		}
+	})
+}
+
+// FuzzScan checks the command scanner against CommonMark as rendered to HTML: a line
+// taken for a command shows as text, outside code and HTML comments, where GitHub
+// renders the comment; and a text put in a code block or quoted holds no command.
+func FuzzScan(f *testing.F) {
+	for _, s := range []string{
+		"/restart", "    /scale 3", "text\n    /scale 3", "<!-- /scale 3 -->", "<!--\n/scale 3\n-->\n/x",
+		"> a\n/restart", "> a\n> /restart", "- a\n  /restart", "- /restart", "`a\n/restart\nb`", "``a\n/b`\n/c``",
+		"<div>\n/restart\n</div>", "<details>\n\n/restart\n\n</details>", "/scale 3\n---", "| a |\n| - |\n/x",
+		"![a\n/b](c)", "[a]:\n/b", "```\n/restart\n```\n/suspend", "\t/x", "a\r\n/b\r\n", "~~~\n/x\n~~~\n/y",
+		"<a\n/restart>", "1. a\n\n   /x\n\n       /y", "*a\n/b*", "[a\n/b](c)", "a  \n/b", "a\\\n/b",
+	} {
+		f.Add(s)
+	}
+	md := goldmark.New(goldmark.WithExtensions(extension.Table), goldmark.WithRendererOptions(gmhtml.WithUnsafe()))
+	f.Fuzz(func(t *testing.T, comment string) {
+		src := normalize(comment)
+		found := scanLines(src)
+		// Mark the first character of each line taken, in order, with a private-use
+		// character of its own, then render the marked text.
+		marked := []byte(src)
+		var marks []rune
+		for i := len(found) - 1; i >= 0; i-- {
+			s := found[i]
+			if !strings.HasPrefix(s.line, "/") || len(marks) == 64 {
+				continue
+			}
+			m := rune(0xE000 + len(marks))
+			marks = append(marks, m)
+			marked = append(marked[:s.off], append([]byte(string(m)), marked[s.off+1:]...)...)
+		}
+		var out bytes.Buffer
+		if err := md.Convert(marked, &out); err != nil {
+			t.Fatal(err)
+		}
+		rendered := out.String()
+		doc, err := html.Parse(strings.NewReader(rendered))
+		if err != nil {
+			t.Fatal(err)
+		}
+		shown := map[rune]bool{}
+		var walk func(n *html.Node, inCode bool)
+		walk = func(n *html.Node, inCode bool) {
+			if n.Type == html.ElementNode && (n.Data == "code" || n.Data == "pre") {
+				inCode = true
+			}
+			if n.Type == html.TextNode {
+				for _, m := range marks {
+					if strings.ContainsRune(n.Data, m) {
+						if inCode {
+							t.Fatalf("a command line is taken from code: %q\nrendered: %s", comment, rendered)
+						}
+						shown[m] = true
+					}
+				}
+			}
+			for c := n.FirstChild; c != nil; c = c.NextSibling {
+				walk(c, inCode)
+			}
+		}
+		walk(doc, false)
+		for _, m := range marks {
+			if !shown[m] {
+				t.Fatalf("a command line does not show as text (it is in a comment, an attribute or nowhere): %q\nrendered: %s", comment, rendered)
+			}
+		}
+
+		// The same text as a code block, an indented code block or a quote holds no command.
+		quoted := "> " + strings.ReplaceAll(src, "\n", "\n> ")
+		indented := "    " + strings.ReplaceAll(src, "\n", "\n    ")
+		for _, wrapped := range []string{markdown.Fence("", src), indented, quoted} {
+			if got := scanLines(wrapped); len(got) > 0 {
+				t.Fatalf("%q: found %q", wrapped, got[0].line)
+			}
+		}
+	})
+}
+
+// Parse skips markdown parsing when no line may start with a slash; that gives what the
+// full scan gives.
+func FuzzMaySlash(f *testing.F) {
+	for _, s := range []string{"/restart", "a\n  /b", "\u200b /x", "a\r/restart", "a\r\n/restart", "\ufeff/x", "／x", "x / y", "> /x", "\u00a0/x"} {
+		f.Add(s)
+	}
+	r := Default()
+	f.Fuzz(func(t *testing.T, text string) {
+		if maySlash(text) {
+			return
+		}
+		for _, line := range candidateLines(text) {
+			if res, ok := r.parseCandidate(line); ok {
+				t.Fatalf("%q: maySlash says no, but %q gives %+v", text, line, res)
+			}
 		}
 	})
 }

@@ -82,65 +82,69 @@ func flagColumn(f Flag) string {
 // Help is the markdown answer to /help: with an empty topic, a table of every command,
 // the flags they share and examples; with a command name, that command's full usage. An
 // unknown topic gets the overview after a line saying so. Everything comes from the Specs.
-func (r *Registry) Help(topic string) string {
+func (r *Registry) Help(topic string) string { return r.RenderHelp(markdown.GitHub, topic) }
+
+// RenderHelp is Help written with rd, such as markdown.Plain for a terminal.
+func (r *Registry) RenderHelp(rd markdown.Renderer, topic string) string {
 	topic = strings.ToLower(strings.TrimPrefix(strings.TrimSpace(topic), "/"))
 	if topic == "" {
-		return r.overview()
+		return r.overview(rd)
 	}
 	if _, ok := r.specs[topic]; ok {
-		return r.commandHelp(topic)
+		return r.commandHelp(rd, topic)
 	}
-	note := fmt.Sprintf("There is no command %s.", markdown.Code("/"+topic))
+	note := fmt.Sprintf("There is no command %s.", rd.Code("/"+topic))
 	if s := Suggest(topic, r.Names()); s != "" {
-		note = fmt.Sprintf("There is no command %s; did you mean %s?", markdown.Code("/"+topic), markdown.Code("/"+s))
+		note = fmt.Sprintf("There is no command %s; did you mean %s?", rd.Code("/"+topic), rd.Code("/"+s))
 	}
-	return note + "\n\n" + r.overview()
+	return note + "\n\n" + r.overview(rd)
 }
 
-func (r *Registry) overview() string {
+func (r *Registry) overview(rd markdown.Renderer) string {
 	var b strings.Builder
-	b.WriteString("## daytwo commands\n\n")
+	b.WriteString(rd.Heading(2, "daytwo commands") + "\n")
 	fmt.Fprintf(&b, "Write a command at the start of a line of a comment on an issue or a pull request, one command per line, "+
-		"at most %d per comment. Lines in code blocks, in inline code and in quotes are ignored. "+
+		"at most %d per comment. Lines in code blocks (fenced or indented), in inline code, in HTML comments and in quotes are ignored. "+
 		"Commands that change something open a pull request against the GitOps repository.\n\n", MaxCommands)
-	b.WriteString("| Command | What it does | Changes something |\n| --- | --- | --- |\n")
+	var rows [][]string
 	for _, n := range r.Names() {
 		s := r.specs[n]
 		changes := "no"
 		if s.Mutating {
 			changes = "yes"
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s |\n", markdown.Cell(markdown.Code(r.Synopsis(n))), markdown.Cell(text(s.Summary)), changes)
+		rows = append(rows, []string{rd.Code(r.Synopsis(n)), rd.Prose(s.Summary), changes})
 	}
+	b.WriteString(rd.Table([]string{"Command", "What it does", "Changes something"}, rows))
 	common := r.commonFlags()
 	var whole []string // commands on the whole repository take no target
 	for _, n := range r.Names() {
 		if r.specs[n].Repository {
-			whole = append(whole, markdown.Code("/"+n))
+			whole = append(whole, rd.Code("/"+n))
 		}
 	}
-	b.WriteString("\n### Flags of every command\n\n")
-	writeFlagTable(&b, common.all)
+	b.WriteString("\n" + rd.Heading(3, "Flags of every command") + "\n")
+	writeFlagTable(&b, rd, common.all)
 	if len(whole) > 0 {
 		verb := "acts on the whole GitOps repository and takes"
 		if len(whole) > 1 {
 			verb = "act on the whole GitOps repository and take"
 		}
-		fmt.Fprintf(&b, "\n%s %s neither of these, nor `--break-glass`.\n", strings.Join(whole, ", "), verb)
+		fmt.Fprintf(&b, "\n%s %s neither of these, nor %s.\n", strings.Join(whole, ", "), verb, rd.Code("--break-glass"))
 	}
 	if len(common.mutating) > 0 {
-		b.WriteString("\n### Flags of every command that changes something\n\n")
-		writeFlagTable(&b, common.mutating)
+		b.WriteString("\n" + rd.Heading(3, "Flags of every command that changes something") + "\n")
+		writeFlagTable(&b, rd, common.mutating)
 	}
-	b.WriteString("\n### Examples\n\n")
+	b.WriteString("\n" + rd.Heading(3, "Examples") + "\n")
 	var lines []string
 	for _, n := range r.Names() {
 		if ex := r.specs[n].Examples; len(ex) > 0 {
 			lines = append(lines, ex[0].Line)
 		}
 	}
-	b.WriteString(markdown.Fence("", strings.Join(lines, "\n")))
-	b.WriteString("\nWrite `/help <command>` (or `/<command> --help`) for the details of one command.\n")
+	b.WriteString(rd.Fence("", strings.Join(lines, "\n")))
+	b.WriteString("\nWrite " + rd.Code("/help <command>") + " (or " + rd.Code("/<command> --help") + ") for the details of one command.\n")
 	return b.String()
 }
 
@@ -161,53 +165,38 @@ func (r *Registry) commonFlags() commonFlagSets {
 	return c
 }
 
-func (r *Registry) commandHelp(name string) string {
+func (r *Registry) commandHelp(rd markdown.Renderer, name string) string {
 	s := r.specs[name]
 	var b strings.Builder
-	fmt.Fprintf(&b, "## /%s\n\n%s\n\n%s.", s.Name, markdown.Code(r.Synopsis(name)), text(s.Summary))
+	fmt.Fprintf(&b, "%s\n%s\n\n%s.", rd.Heading(2, "/"+s.Name), rd.Code(r.Synopsis(name)), rd.Prose(s.Summary))
 	if s.Mutating {
-		b.WriteString(" Opens a pull request; add `--dry-run` to see the change without one.")
+		b.WriteString(" Opens a pull request; add " + rd.Code("--dry-run") + " to see the change without one.")
 	}
 	b.WriteString("\n\n")
 	if s.Description != "" {
-		b.WriteString(text(s.Description) + "\n\n")
+		b.WriteString(rd.Prose(s.Description) + "\n\n")
 	}
-	b.WriteString("### Flags\n\n")
-	writeFlagTable(&b, r.Flags(name))
+	b.WriteString(rd.Heading(3, "Flags") + "\n")
+	writeFlagTable(&b, rd, r.Flags(name))
 	if len(s.Examples) > 0 {
-		b.WriteString("\n### Examples\n\n| Example | What it does |\n| --- | --- |\n")
-		for _, ex := range s.Examples {
-			fmt.Fprintf(&b, "| %s | %s |\n", markdown.Cell(markdown.Code(ex.Line)), markdown.Cell(text(ex.Text)))
+		b.WriteString("\n" + rd.Heading(3, "Examples") + "\n")
+		rows := make([][]string, len(s.Examples))
+		for i, ex := range s.Examples {
+			rows[i] = []string{rd.Code(ex.Line), rd.Prose(ex.Text)}
 		}
+		b.WriteString(rd.Table([]string{"Example", "What it does"}, rows))
 	}
 	return b.String()
 }
 
-func writeFlagTable(b *strings.Builder, flags []Flag) {
-	b.WriteString("| Flag | Meaning |\n| --- | --- |\n")
-	for _, f := range flags {
-		fmt.Fprintf(b, "| %s | %s |\n", markdown.Cell(markdown.Code(strings.TrimSpace(flagColumn(f)))), markdown.Cell(text(f.Usage)))
+func writeFlagTable(b *strings.Builder, rd markdown.Renderer, flags []Flag) {
+	rows := make([][]string, len(flags))
+	for i, f := range flags {
+		rows[i] = []string{rd.Code(strings.TrimSpace(flagColumn(f))), rd.Prose(f.Usage)}
 	}
+	b.WriteString(rd.Table([]string{"Flag", "Meaning"}, rows))
 }
 
 // text writes daytwo's own prose (a Spec's summary, description or flag usage), which may
-// hold code spans, escaping what markdown would take as HTML (placeholders like <env>)
-// outside them. A person's text goes through markdown.Text instead.
-func text(s string) string {
-	var b strings.Builder
-	inCode := false
-	for _, r := range s {
-		switch {
-		case r == '`':
-			inCode = !inCode
-			b.WriteRune(r)
-		case !inCode && r == '<':
-			b.WriteString("&lt;")
-		case !inCode && r == '>':
-			b.WriteString("&gt;")
-		default:
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
-}
+// hold code spans, for GitHub. A person's text goes through markdown.Text instead.
+func text(s string) string { return markdown.GitHub.Prose(s) }

@@ -60,7 +60,8 @@ func TestSynopsis(t *testing.T) {
 		"scale":    "/scale <n>",
 		"restart":  "/restart",
 		"rollback": "/rollback [--to <commit>]",
-		"freeze":   "/freeze [--reason <text>]",
+		"freeze":   "/freeze [<env>] [--reason <text>]",
+		"unfreeze": "/unfreeze [<env>]",
 		"help":     "/help [command]",
 		"nope":     "",
 	} {

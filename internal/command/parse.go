@@ -37,16 +37,22 @@ func (r Reply) Markdown() string {
 	if r.Form != nil {
 		return r.Form.Markdown()
 	}
+	return r.Render(markdown.GitHub)
+}
+
+// Render writes the reply with rd: the line as written, the message, and the usage.
+// An issue form's problems are for GitHub only: see Markdown.
+func (r Reply) Render(rd markdown.Renderer) string {
 	var b strings.Builder
 	if r.Line != "" {
-		b.WriteString(markdown.Fence("", r.Line))
+		b.WriteString(rd.Fence("", r.Line))
 		b.WriteString("\n")
 	}
-	b.WriteString(markdown.Text(r.Message))
+	b.WriteString(rd.Text(r.Message))
 	b.WriteString("\n")
 	if r.Usage != "" {
 		b.WriteString("\nUsage:\n\n")
-		b.WriteString(markdown.Fence("", strings.TrimRight(r.Usage, "\n")))
+		b.WriteString(rd.Fence("", strings.TrimRight(r.Usage, "\n")))
 	}
 	return b.String()
 }
@@ -61,6 +67,9 @@ func (r Reply) Markdown() string {
 // stands alone: one line's error does not stop the others. A comment with more than
 // MaxCommands commands gets a single Reply and runs none.
 func (r *Registry) Parse(text string) []Result {
+	if !maySlash(text) {
+		return nil // most comments ask nothing: no need to read them as markdown
+	}
 	var out []Result
 	for _, line := range candidateLines(text) {
 		res, ok := r.parseCandidate(line)
@@ -78,6 +87,24 @@ func (r *Registry) Parse(text string) []Result {
 
 // slashLookalikes are characters that render like "/" at the start of a line.
 var slashLookalikes = []rune{'／', '∕', '⁄', '⧸', '╱'}
+
+// maySlash reports whether a line of text starts, after white space and invisible
+// characters, with a slash or a lookalike: parseCandidate takes no other line.
+func maySlash(text string) bool {
+	for len(text) > 0 {
+		end := strings.IndexAny(text, "\r\n")
+		if end < 0 {
+			end = len(text)
+		}
+		line, rest := text[:end], text[min(end+1, len(text)):]
+		first, _ := utf8.DecodeRuneInString(strings.TrimLeftFunc(line, func(r rune) bool { return unicode.IsSpace(r) || isHidden(r) }))
+		if first == '/' || containsRune(slashLookalikes, first) {
+			return true
+		}
+		text = rest
+	}
+	return false
+}
 
 func (r *Registry) parseCandidate(line string) (Result, bool) {
 	// Invisible characters before the slash are looked through here, so that ParseLine

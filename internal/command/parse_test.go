@@ -3,6 +3,7 @@ package command
 import (
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -64,7 +65,16 @@ func TestParse(t *testing.T) {
 		{"freeze unquoted reason", "/freeze --env prod --reason release 2.4 in progress", []want{cmd(Command{Name: "freeze", Line: "/freeze --env prod --reason release 2.4 in progress", Env: "prod", Reason: "release 2.4 in progress"})}},
 		{"freeze reason then flag", "/freeze --reason big  launch -e prod", []want{cmd(Command{Name: "freeze", Line: "/freeze --reason big  launch -e prod", Env: "prod", Reason: "big launch"})}},
 		{"freeze quoted reason", `/freeze --reason "incident  #231 -- see log"`, []want{cmd(Command{Name: "freeze", Line: `/freeze --reason "incident  #231 -- see log"`, Reason: "incident  #231 -- see log"})}},
-		{"freeze positional env", "/freeze prod", []want{replyWith("--env prod")}},
+		{"freeze positional env", "/freeze prod", []want{cmd(Command{Name: "freeze", Line: "/freeze prod", Env: "prod"})}},
+		{"freeze env and reason", "/freeze prod --reason release 2.4", []want{cmd(Command{Name: "freeze", Line: "/freeze prod --reason release 2.4", Env: "prod", Reason: "release 2.4"})}},
+		{"freeze same env twice", "/freeze prod -e prod", []want{cmd(Command{Name: "freeze", Line: "/freeze prod -e prod", Env: "prod"})}},
+		{"freeze conflicting env", "/freeze prod --env staging", []want{replyWith("given twice", `"prod"`, "--env staging")}},
+		{"freeze reason without flag", "/freeze release week", []want{replyWith("/freeze takes one environment, but got 2 words; give a reason with --reason <text>")}},
+		{"freeze bad env", "/freeze Prod", []want{replyWith(`must be lower case: "prod"; give a reason with --reason`)}},
+		{"unfreeze positional env", "/unfreeze prod", []want{cmd(Command{Name: "unfreeze", Line: "/unfreeze prod", Env: "prod"})}},
+		{"unfreeze conflicting env", "/unfreeze prod -e dev", []want{replyWith("given twice")}},
+		{"unfreeze two envs", "/unfreeze prod dev", []want{replyWith("/unfreeze takes one environment, but got 2 words.")}},
+		{"freeze words after reason are the reason", `/freeze --reason "big launch" prod`, []want{cmd(Command{Name: "freeze", Line: `/freeze --reason "big launch" prod`, Reason: "big launch prod"})}},
 		{"freeze reason typo flag", "/freeze --reason window --evn prod", []want{replyWith("unknown flag --evn; did you mean --env?")}},
 		{"freeze empty reason", "/freeze --reason", []want{replyWith("--reason needs a value")}},
 		{"unfreeze", "/unfreeze -e prod", []want{cmd(Command{Name: "unfreeze", Line: "/unfreeze -e prod", Env: "prod"})}},
@@ -142,8 +152,43 @@ func TestParse(t *testing.T) {
 		{"inline html comment", "text <!--\n/restart\n--> more", nil},
 		{"unclosed html comment", "<!--\n/restart", nil},
 
+		// The text is read as CommonMark: what GitHub shows as code, HTML or a quote holds no
+		// command.
+		{"indented code", "    /scale 3", nil},
+		{"indented code after prose", "Logs:\n\n    /scale 3\n    /restart\n\n/suspend", []want{cmd(Command{Name: "suspend", Line: "/suspend"})}},
+		{"tab-indented code", "\t/scale 3", nil},
+		{"indented code in a list item", "- step\n\n      /restart", nil},
+		{"indented line continuing a paragraph", "please run\n    /scale 3", []want{cmd(Command{Name: "scale", Line: "/scale 3", Replicas: 3})}},
+		{"html comment, one line", "<!-- /scale 3 -->", nil},
+		{"html comment, blank line inside", "<!--\n/scale 3\n\n/restart\n-->\n/suspend", []want{cmd(Command{Name: "suspend", Line: "/suspend"})}},
+		{"html comment then command", "<!-- from the template -->\n/restart", []want{cmd(Command{Name: "restart", Line: "/restart"})}},
+		{"html block", "<div>\n/restart\n</div>", nil},
+		{"paragraph inside details", "<details>\n<summary>why</summary>\n\n/restart\n\n</details>", []want{cmd(Command{Name: "restart", Line: "/restart"})}},
+		{"quoted second line", "> why?\n> /restart", nil},
+		{"quoted after a lazy line", "> why?\nbecause\n> /restart", nil},
+		{"lazy line after a quote is the writer's", "> can you restart it?\n/restart", []want{cmd(Command{Name: "restart", Line: "/restart"})}},
+		{"quote in a list", "- > /restart", nil},
+		{"list item", "- /restart", nil},
+		{"ordered list item", "1. /restart\n2) /suspend", nil},
+		{"task list item", "- [ ] /restart", nil},
+		{"nested list item", "- a\n  - /restart", nil},
+		{"line continuing a list item", "- first, as agreed:\n  /restart", []want{cmd(Command{Name: "restart", Line: "/restart"})}},
+		{"lazy line after a list item", "- done\n/restart", []want{cmd(Command{Name: "restart", Line: "/restart"})}},
+		{"setext heading", "/scale 3\n---", []want{cmd(Command{Name: "scale", Line: "/scale 3", Replicas: 3})}},
+		{"atx heading", "# /restart", nil},
+		{"table row", "| env | n |\n| --- | --- |\n/restart", nil},
+		{"image description", "![graph\n/restart](x.png)", nil},
+		{"link reference definition", "[runbook]:\n/restart", nil},
+		{"code span opened earlier", "see ``the\n/restart`` command", nil},
+		{"code span closed earlier", "`code` then\n/restart", []want{cmd(Command{Name: "restart", Line: "/restart"})}},
+		{"escaped slash", "\\/restart", nil},
+
 		// Line endings and Unicode.
 		{"crlf", "/scale 3 --env prod\r\n/restart\r\n", []want{cmd(Command{Name: "scale", Line: "/scale 3 --env prod", Replicas: 3, Env: "prod"}), cmd(Command{Name: "restart", Line: "/restart"})}},
+		{"crlf fence", "```\r\n/restart\r\n```\r\n/suspend\r\n", []want{cmd(Command{Name: "suspend", Line: "/suspend"})}},
+		{"crlf indented code", "text\r\n\r\n    /restart\r\n", nil},
+		{"crlf html comment", "<!--\r\n/restart\r\n-->\r\n", nil},
+		{"crlf quote", "> a\r\n> /restart\r\n", nil},
 		{"lone cr", "/restart\r/suspend", []want{cmd(Command{Name: "restart", Line: "/restart"}), cmd(Command{Name: "suspend", Line: "/suspend"})}},
 		{"bom", "\ufeff/restart", []want{cmd(Command{Name: "restart", Line: "/restart"})}},
 		{"full-width slash", "／restart", []want{replyWith("U+FF0F", "only looks like a slash")}},
@@ -273,5 +318,31 @@ func TestParseLine(t *testing.T) {
 	_, err = r.ParseLine("/nope")
 	if ue, ok := err.(*UsageError); !ok || ue.Command != "" || !strings.Contains(ue.Error(), "/nope is not a command") {
 		t.Errorf("unknown verb: err = %v", err)
+	}
+}
+
+// One markdown parser serves every caller: parsing at once gives each the same answer.
+func TestParseConcurrently(t *testing.T) {
+	r := Default()
+	text := typicalComment + "\n    /scale 9\n\n> /suspend\n/scale 3 --env prod\n"
+	want := describe(r.Parse(text))
+	var wg sync.WaitGroup
+	errs := make(chan string, 8)
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 50 {
+				if got := describe(r.Parse(text)); got != want {
+					errs <- got
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for got := range errs {
+		t.Errorf("got %s, want %s", got, want)
 	}
 }

@@ -12,11 +12,12 @@ import (
 	ghapi "github.com/daytwo-dev/daytwo/internal/github"
 	"github.com/daytwo-dev/daytwo/internal/handler"
 	"github.com/daytwo-dev/daytwo/internal/plan"
+	"github.com/daytwo-dev/daytwo/internal/report"
 )
 
 // Specs are the commands ops adds to the registry.
 func (r *Runner) Specs() []command.Spec {
-	return append(viewSpecs(), initSpec(), command.Spec{
+	return append(report.Specs(), initSpec(), command.Spec{
 		Name:    "cancel",
 		Summary: "Close the open change PR of this thread and delete its branch",
 		Description: "On a daytwo pull request, closes it; on the issue or PR that asked for a change, closes the open " +

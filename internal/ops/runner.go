@@ -29,6 +29,7 @@ import (
 	"github.com/daytwo-dev/daytwo/internal/markdown"
 	"github.com/daytwo-dev/daytwo/internal/plan"
 	"github.com/daytwo-dev/daytwo/internal/repoconfig"
+	"github.com/daytwo-dev/daytwo/internal/report"
 )
 
 // Runner implements handler.Runner.
@@ -96,7 +97,7 @@ func (r *Runner) Run(ctx context.Context, client *gh.Client, req handler.Request
 	ctx = log.WithContext(ctx)
 	thread := ghapi.Thread{Client: client, Owner: req.Owner, Repo: req.Repo, Number: req.Number}
 	g := r.graphql(client)
-	if cmd.Name == "cancel" || cmd.Name == "init" || views[cmd.Name] {
+	if cmd.Name == "cancel" || cmd.Name == "init" || report.IsView(cmd.Name) {
 		now := "⏳ Reading…"
 		switch cmd.Name {
 		case "cancel":

@@ -3,11 +3,10 @@ package ops
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"strings"
+	"sync"
 
 	gh "github.com/google/go-github/v60/github"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/daytwo-dev/daytwo/internal/command"
 	ghapi "github.com/daytwo-dev/daytwo/internal/github"
@@ -17,69 +16,6 @@ import (
 	"github.com/daytwo-dev/daytwo/internal/report"
 )
 
-// viewSpecs are the read-only commands: they answer in the thread and change nothing.
-func viewSpecs() []command.Spec {
-	return []command.Spec{
-		{
-			Name:    "status",
-			Summary: "Show what runs where: desired (Git) and live (Argo CD) state per environment",
-			Description: "For each environment of the service: the images, replicas and config Git says it runs, " +
-				"whether it is frozen, what Argo CD reports (sync, health, revision, last sync), the open daytwo PRs, " +
-				"and the owner and dependencies from the service's Backstage catalog-info.yaml, with a diagram of " +
-				"the promotion path.",
-			Examples: []command.Example{
-				{Line: "/status --service checkout", Text: "checkout in every environment"},
-				{Line: "/status -s payments -e prod", Text: "payments in prod only"},
-			},
-		},
-		{
-			Name:    "history",
-			Summary: "List the day-2 actions recorded in Git history",
-			Description: "The changes daytwo made, read from the trailers of the commits on the overlays: when, what, " +
-				"who asked, and the pull request. Without --service, every service; without --env, every environment.",
-			Examples: []command.Example{
-				{Line: "/history --service checkout --env prod", Text: "what was done to checkout in prod"},
-				{Line: "/history --limit 30", Text: "the last 30 actions on anything"},
-			},
-			Flags: func(fs *command.FlagSet, c *command.Command) {
-				fs.Func("limit", "n", "<n>", fmt.Sprintf("how many actions to show, 1 to %d (default %d)", report.MaxHistoryLimit, report.DefaultHistoryLimit), func(v string) error {
-					n, err := strconv.Atoi(v)
-					if err != nil || n < 1 || n > report.MaxHistoryLimit {
-						return fmt.Errorf("--limit takes a number from 1 to %d, not %q", report.MaxHistoryLimit, v)
-					}
-					c.Limit = n
-					return nil
-				})
-			},
-		},
-		{
-			Name:    "diff",
-			Args:    "<env> <env>",
-			Summary: "Show what differs between two environments of a service",
-			Description: "Images, config and replicas of the service in the first environment against the second: " +
-				"what `/promote <second> --from <first>` would carry.",
-			Examples: []command.Example{{Line: "/diff staging prod --service checkout", Text: "what promoting checkout to prod would change"}},
-			Bind: func(c *command.Command, args []string) error {
-				if len(args) != 2 {
-					return command.ArgErrorf(min(len(args), 2), "/diff compares two environments: /diff <env> <env>, e.g. /diff staging prod")
-				}
-				for i, a := range args {
-					if err := command.ValidateName("environment", a); err != nil {
-						return &command.ArgError{Index: i, Err: err}
-					}
-				}
-				if c.Env != "" {
-					return command.ArgErrorf(0, "/diff takes its environments as arguments, not --env")
-				}
-				c.From, c.Env = args[0], args[1]
-				return nil
-			},
-		},
-	}
-}
-
-var views = map[string]bool{"status": true, "history": true, "diff": true}
-
 // view answers a read-only command on the status comment.
 func (r *Runner) view(ctx context.Context, client *gh.Client, req handler.Request, cmd command.Command, st *status) {
 	t, err := r.target(ctx, client, r.graphql(client), req.Owner, req.Repo)
@@ -88,18 +24,12 @@ func (r *Runner) view(ctx context.Context, client *gh.Client, req handler.Reques
 		return
 	}
 	preq := plan.Request{Command: cmd, Requester: req.Author, Labels: req.Labels, Repo: req.FullRepo()}
-	resolved, err := r.Planner.ResolveView(t.cfg, preq, cmd.Name == "history")
+	resolved, err := report.Resolve(r.Planner, t.cfg, preq)
 	if err != nil {
 		st.failWith(ctx, err)
 		return
 	}
-	envs := t.cfg.EnvNames()
-	if resolved.Env != "" && cmd.Name != "diff" {
-		envs = []string{resolved.Env}
-	}
-	if cmd.Name == "diff" {
-		envs = []string{resolved.From, resolved.Env}
-	}
+	envs := report.Envs(t.cfg, resolved)
 	// Reading is for whoever each environment's policy names for the command, and for
 	// anyone with read access where it names nobody.
 	for _, e := range envs {
@@ -118,65 +48,52 @@ func (r *Runner) view(ctx context.Context, client *gh.Client, req handler.Reques
 			return
 		}
 	}
-	var answer string
-	switch cmd.Name {
-	case "history":
-		actions, herr := report.History(ctx, t.snap.History(), t.cfg, resolved.Service, resolved.Env, resolved.Limit)
-		err = herr
-		answer = report.HistoryMarkdown(actions, t.repoURL())
-	case "diff":
-		d, derr := report.Diff(ctx, t.cfg, t.snap, resolved.Service, resolved.From, resolved.Env)
-		err = derr
-		if d != nil {
-			answer = d.Markdown()
+	// Argo CD is asked while Git is read.
+	var live []*report.Live
+	var wg sync.WaitGroup
+	if svc, ok := t.cfg.Service(resolved.Service); ok && cmd.Name == "status" && r.ArgoCD != nil {
+		live = make([]*report.Live, len(envs))
+		for i, e := range envs {
+			if svc.Deploys(e) {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					live[i] = r.liveState(ctx, svc.ArgoCDAppName(e))
+				}()
+			}
 		}
-	default:
-		answer, err = r.statusView(ctx, t, resolved.Service, envs)
 	}
+	v, err := report.Read(ctx, t.cfg, t.snap, t.snap.History(), resolved)
+	wg.Wait()
 	if err != nil {
 		st.failWith(ctx, plan.Errorf(plan.Invalid, "%v", err))
 		return
 	}
-	st.set(ghapi.StateAnswered, 0).step(ctx, "", answer)
+	v.RepoURL = t.repoURL()
+	if v.Status != nil {
+		for i := range v.Status.Envs {
+			e := &v.Status.Envs[i]
+			for _, pr := range t.read.OpenOn(t.head.Branch, fmt.Sprintf("daytwo/%s/%s/", e.Env, resolved.Service)) {
+				e.OpenPRs = append(e.OpenPRs, report.PRRef{Number: pr.Number, URL: pr.URL})
+			}
+			if live != nil {
+				e.Live = live[i]
+			}
+		}
+	}
+	st.set(ghapi.StateAnswered, 0).step(ctx, "", v.Markdown())
 }
 
-// statusView reads desired, live and pending state of service in envs, concurrently.
-func (r *Runner) statusView(ctx context.Context, t *target, service string, envs []string) (string, error) {
-	svc, _ := t.cfg.Service(service)
-	v := report.StatusView{Service: service, Envs: make([]report.EnvStatus, len(envs))}
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() (err error) {
-		v.Catalog, err = report.ReadCatalog(gctx, t.snap, svc.CatalogPath())
-		return err
-	})
-	for i, e := range envs {
-		v.Envs[i].Env = e
-		for _, pr := range t.read.OpenOn(t.head.Branch, fmt.Sprintf("daytwo/%s/%s/", e, service)) {
-			v.Envs[i].OpenPRs = append(v.Envs[i].OpenPRs, report.PRRef{Number: pr.Number, URL: pr.URL})
-		}
-		g.Go(func() (err error) {
-			v.Envs[i].Desired, err = report.ReadDesired(gctx, t.cfg, t.snap, service, e)
-			return err
-		})
-		if r.ArgoCD != nil && svc.Deploys(e) {
-			g.Go(func() error {
-				app := svc.ArgoCDAppName(e)
-				l := &report.Live{App: app}
-				st, err := r.ArgoCD.Get(gctx, app)
-				if err != nil {
-					l.Err = firstLine(err.Error())
-				} else {
-					l.Sync, l.Health, l.Revision, l.Images, l.LastSynced = st.Sync, st.Health, st.Revision, st.Images, st.LastSynced
-				}
-				v.Envs[i].Live = l
-				return nil
-			})
-		}
+// liveState is what Argo CD reports of app; why not, when it cannot say.
+func (r *Runner) liveState(ctx context.Context, app string) *report.Live {
+	l := &report.Live{App: app}
+	st, err := r.ArgoCD.Get(ctx, app)
+	if err != nil {
+		l.Err = firstLine(err.Error())
+	} else {
+		l.Sync, l.Health, l.Revision, l.Images, l.LastSynced = st.Sync, st.Health, st.Revision, st.Images, st.LastSynced
 	}
-	if err := g.Wait(); err != nil {
-		return "", err
-	}
-	return v.Markdown(), nil
+	return l
 }
 
 // repoURL is the repository's web address, for links.

@@ -35,36 +35,42 @@ type StatusView struct {
 	Service string
 	Catalog *Catalog
 	Envs    []EnvStatus // in promotion order
+	// NoLive says why no environment has live state; "" when daytwo has no Argo CD
+	// connection configured.
+	NoLive string
 }
 
 // maxComment keeps an answer within GitHub's 65,536-character comment limit.
 const maxComment = 60000
 
-// Markdown renders the view: who owns the service, a table of the environments and a
-// mermaid diagram of the promotion path.
-func (v StatusView) Markdown() string {
+// Markdown renders the view for GitHub, within a comment's size.
+func (v StatusView) Markdown() string { return clip(v.Render(markdown.GitHub)) }
+
+// Render writes the view: who owns the service, a table of the environments and a
+// diagram of the promotion path.
+func (v StatusView) Render(r markdown.Renderer) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "### %s\n\n", markdown.Text(v.Service))
+	b.WriteString(r.Heading(3, r.Text(v.Service)) + "\n")
 	if c := v.Catalog; c != nil {
 		var facts []string
 		if c.Description != "" {
-			facts = append(facts, markdown.Text(c.Description))
+			facts = append(facts, r.Text(c.Description))
 		}
 		if c.Owner != "" {
-			facts = append(facts, "owner **"+markdown.Text(entityName(c.Owner))+"**")
+			facts = append(facts, "owner "+r.Strong(r.Text(entityName(c.Owner))))
 		}
 		if c.System != "" {
-			facts = append(facts, "system "+markdown.Text(entityName(c.System)))
+			facts = append(facts, "system "+r.Text(entityName(c.System)))
 		}
 		if c.Lifecycle != "" {
-			facts = append(facts, markdown.Text(c.Lifecycle))
+			facts = append(facts, r.Text(c.Lifecycle))
 		}
 		if len(c.DependsOn) > 0 {
 			deps := make([]string, len(c.DependsOn))
 			for i, d := range c.DependsOn {
 				deps[i] = entityName(d)
 			}
-			facts = append(facts, "depends on "+markdown.Text(strings.Join(deps, ", ")))
+			facts = append(facts, "depends on "+r.Text(strings.Join(deps, ", ")))
 		}
 		b.WriteString(strings.Join(facts, " · "))
 		b.WriteString("\n\n")
@@ -73,30 +79,29 @@ func (v StatusView) Markdown() string {
 	for _, e := range v.Envs {
 		live = live || e.Live != nil
 	}
-	b.WriteString("| env | image | replicas | config | frozen | sync | health | revision | last sync | open PRs |\n")
-	b.WriteString("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
+	var rows [][]string
 	for _, e := range v.Envs {
 		d := e.Desired
-		row := []string{"**" + cell(e.Env) + "**", "—", "—", "—", "—", "—", "—", "—", "—", "—"}
+		row := []string{r.Strong(r.Text(e.Env)), "—", "—", "—", "—", "—", "—", "—", "—", "—"}
 		if d != nil && d.Deployed {
-			row[1] = code(versions(d))
+			row[1] = code(r, versions(d))
 			row[2] = replicasText(d)
 			if d.ConfigHash != "" {
-				row[3] = code(d.ConfigHash)
+				row[3] = r.Code(d.ConfigHash)
 			}
 		} else if d != nil {
 			row[1] = "not deployed"
 		}
 		if d != nil && d.Frozen {
-			row[4] = "🧊 " + cell(d.FreezeReason)
+			row[4] = withIcon(r, "🧊", "yes", r.Text(d.FreezeReason))
 		}
 		if l := e.Live; l != nil {
 			if l.Err != "" {
-				row[5] = "⚠️ " + cell(l.Err)
+				row[5] = withIcon(r, "⚠️", "", r.Text(l.Err))
 			} else {
-				row[5] = syncIcon(l.Sync) + " " + orDash(cell(l.Sync))
-				row[6] = healthIcon(l.Health) + " " + orDash(cell(l.Health))
-				row[7] = cell(shortRev(l.Revision))
+				row[5] = withIcon(r, syncIcon(l.Sync), "", orDash(r.Text(l.Sync)))
+				row[6] = withIcon(r, healthIcon(l.Health), "", orDash(r.Text(l.Health)))
+				row[7] = r.Text(shortRev(l.Revision))
 				if !l.LastSynced.IsZero() {
 					row[8] = l.LastSynced.UTC().Format("2006-01-02 15:04")
 				}
@@ -105,27 +110,35 @@ func (v StatusView) Markdown() string {
 		if len(e.OpenPRs) > 0 {
 			var prs []string
 			for _, p := range e.OpenPRs {
-				prs = append(prs, fmt.Sprintf("[#%d](%s)", p.Number, p.URL))
+				prs = append(prs, r.Link(fmt.Sprintf("#%d", p.Number), p.URL))
 			}
 			row[9] = strings.Join(prs, " ")
 		}
-		b.WriteString("| " + strings.Join(row, " | ") + " |\n")
+		rows = append(rows, row)
 	}
+	b.WriteString(r.Table([]string{"env", "image", "replicas", "config", "frozen", "sync", "health", "revision", "last sync", "open PRs"}, rows))
 	if !live {
-		b.WriteString("\nLive state is not shown: daytwo has no Argo CD connection configured.\n")
+		why := v.NoLive
+		if why == "" {
+			why = "daytwo has no Argo CD connection configured"
+		}
+		b.WriteString("\nLive state is not shown: " + why + ".\n")
 	}
 	var m strings.Builder
 	m.WriteString("flowchart LR\n")
+	path := make([]string, len(v.Envs))
 	for i, e := range v.Envs {
 		label := e.Env
+		state := "not deployed"
 		if e.Desired != nil && e.Desired.Deployed {
-			label += "<br/>" + e.Desired.Version()
-		} else {
-			label += "<br/>not deployed"
+			state = e.Desired.Version()
 		}
+		label += "<br/>" + state
 		if e.Live != nil && e.Live.Health != "" {
 			label += "<br/>" + e.Live.Health
+			state += ", " + e.Live.Health
 		}
+		path[i] = fmt.Sprintf("%s (%s)", e.Env, state)
 		fmt.Fprintf(&m, "  e%d[\"%s\"]\n", i, mermaidText(label))
 		if i > 0 {
 			fmt.Fprintf(&m, "  e%d --> e%d\n", i-1, i)
@@ -142,57 +155,67 @@ func (v StatusView) Markdown() string {
 		}
 	}
 	b.WriteString("\n")
-	b.WriteString(markdown.Fence("mermaid", m.String()))
-	return clip(b.String())
+	b.WriteString(r.Diagram(m.String(), "promotion: "+r.Text(strings.Join(path, " → "))))
+	return b.String()
 }
 
-// HistoryMarkdown renders day-2 actions as a table; repoURL links pull requests.
+// HistoryMarkdown renders day-2 actions for GitHub, within a comment's size.
 func HistoryMarkdown(actions []Action, repoURL string) string {
+	return clip(RenderHistory(markdown.GitHub, actions, repoURL))
+}
+
+// RenderHistory writes day-2 actions as a table; repoURL links pull requests (without
+// it, the commits are shown).
+func RenderHistory(r markdown.Renderer, actions []Action, repoURL string) string {
 	if len(actions) == 0 {
 		return "No day-2 actions found in Git history for this selection.\n"
 	}
-	var b strings.Builder
-	b.WriteString("| when (UTC) | action | service | env | asked by | change |\n| --- | --- | --- | --- | --- | --- |\n")
+	var rows [][]string
 	for _, a := range actions {
-		change := code(shortRev(a.SHA))
+		change := r.Code(shortRev(a.SHA))
 		if a.PR > 0 && repoURL != "" {
-			change = fmt.Sprintf("[#%d](%s/pull/%d)", a.PR, strings.TrimSuffix(repoURL, "/"), a.PR)
+			change = r.Link(fmt.Sprintf("#%d", a.PR), fmt.Sprintf("%s/pull/%d", strings.TrimSuffix(repoURL, "/"), a.PR))
 		}
 		who := "—"
 		if a.Requester != "" {
-			who = cell(a.Requester) // no @: listing history must not notify everyone in it
+			who = r.Text(a.Requester) // no @: listing history must not notify everyone in it
 		}
-		what := cell(a.Action)
+		what := r.Text(a.Action)
 		if a.Command != "" {
-			what = code(a.Command)
+			what = r.Code(a.Command)
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", a.When.UTC().Format("2006-01-02 15:04"), what, orDash(cell(a.Service)), orDash(cell(a.Env)), who, change)
+		rows = append(rows, []string{a.When.UTC().Format("2006-01-02 15:04"), what, orDash(r.Text(a.Service)), orDash(r.Text(a.Env)), who, change})
 	}
-	return clip(b.String())
+	return r.Table([]string{"when (UTC)", "action", "service", "env", "asked by", "change"}, rows)
 }
 
-// Markdown renders the differences, or says there are none.
-func (d *EnvDiff) Markdown() string {
+// Markdown renders the differences for GitHub, within a comment's size.
+func (d *EnvDiff) Markdown() string { return clip(d.Render(markdown.GitHub)) }
+
+// Render writes the differences, or says there are none.
+func (d *EnvDiff) Render(r markdown.Renderer) string {
 	if d.Empty() {
 		return fmt.Sprintf("%s runs the same in %s and %s: same images, replicas and config.\n",
-			markdown.Text(d.Service), markdown.Text(d.A), markdown.Text(d.B))
+			r.Text(d.Service), r.Text(d.A), r.Text(d.B))
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s: what differs between **%s** and **%s**\n\n", markdown.Text(d.Service), markdown.Text(d.A), markdown.Text(d.B))
+	fmt.Fprintf(&b, "%s: what differs between %s and %s\n\n", r.Text(d.Service), r.Strong(r.Text(d.A)), r.Strong(r.Text(d.B)))
 	section := func(title string, cs []Change, note string) {
 		if len(cs) == 0 {
 			return
 		}
-		fmt.Fprintf(&b, "**%s**%s\n\n| | %s | %s |\n| --- | --- | --- |\n", title, note, cell(d.A), cell(d.B))
-		for _, c := range cs {
-			fmt.Fprintf(&b, "| %s | %s | %s |\n", code(c.What), orDash(code(c.A)), orDash(code(c.B)))
+		fmt.Fprintf(&b, "%s%s\n\n", r.Strong(title), note)
+		rows := make([][]string, len(cs))
+		for i, c := range cs {
+			rows[i] = []string{code(r, c.What), orDash(code(r, c.A)), orDash(code(r, c.B))}
 		}
+		b.WriteString(r.Table([]string{"", r.Text(d.A), r.Text(d.B)}, rows))
 		b.WriteString("\n")
 	}
-	section("Images", d.Images, " ("+markdown.Code("/promote "+d.B+" --from "+d.A)+" carries these)")
+	section("Images", d.Images, " ("+r.Code("/promote "+d.B+" --from "+d.A)+" carries these)")
 	section("Config", d.Config, "")
 	section("Replicas", d.Replicas, " (per environment; not promoted)")
-	return clip(b.String())
+	return b.String()
 }
 
 func versions(d *Desired) string {
@@ -271,16 +294,28 @@ func orDash(s string) string {
 	return s
 }
 
-// code shows s as code in a table cell; "" for nothing.
-func code(s string) string {
+// code shows s as code; "" for nothing.
+func code(r markdown.Renderer, s string) string {
 	if s == "" {
 		return ""
 	}
-	return markdown.Cell(markdown.Code(s))
+	return r.Code(s)
 }
 
-// cell shows s as plain text in a table cell.
-func cell(s string) string { return markdown.Cell(markdown.Text(s)) }
+// withIcon puts the renderer's icon before text: "🧊 reason", or with a word, "yes: reason".
+func withIcon(r markdown.Renderer, emoji, word, text string) string {
+	icon := r.Icon(emoji, word)
+	switch {
+	case icon == "":
+		return text
+	case text == "":
+		return icon
+	}
+	if word != "" && icon == word {
+		return icon + ": " + text
+	}
+	return icon + " " + text
+}
 
 // mermaidText escapes what would end a quoted mermaid label.
 func mermaidText(s string) string {
