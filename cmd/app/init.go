@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/daytwo-dev/daytwo/internal/command"
+	"github.com/daytwo-dev/daytwo/internal/gitlocal"
 	"github.com/daytwo-dev/daytwo/internal/onboard"
 	"github.com/daytwo-dev/daytwo/internal/repoconfig"
 )
@@ -43,7 +44,12 @@ func initRepo(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "daytwo init: %s is not a directory; give the GitOps checkout with --repo DIR\n", *dir)
 		return exitUser
 	}
-	res, err := onboard.Generate(context.Background(), onboard.FSReader(os.DirFS(*dir)), command.Default(), onboard.Options{Org: *org})
+	ctx := context.Background()
+	opt := onboard.Options{Org: *org}
+	if repo, err := gitlocal.Open(ctx, *dir); err == nil { // a plain directory has no remotes to tell
+		opt.Repo = repo.RemoteURLs(ctx)
+	}
+	res, err := onboard.Generate(ctx, onboard.FSReader(os.DirFS(*dir)), command.Default(), opt)
 	if err != nil {
 		return exitFor(userError{fmt.Errorf("init %s: %w", *dir, err)}, stderr)
 	}

@@ -12,7 +12,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/daytwo-dev/daytwo/internal/argocd"
 	"github.com/daytwo-dev/daytwo/internal/command"
 	"github.com/daytwo-dev/daytwo/internal/discovery"
 	"github.com/daytwo-dev/daytwo/internal/gitlocal"
@@ -38,6 +37,9 @@ type localRepo struct {
 	// discovered is set when the config came from the Argo CD manifests; merged is what
 	// discovery added to a config that exists.
 	discovered, merged *discovery.Report
+	// deps are the Applications found, kept and generated; depsErr why there are none.
+	deps    []discovery.Deployment
+	depsErr error
 }
 
 func openLocal(ctx context.Context, dir, rev string) (*localRepo, error) {
@@ -49,7 +51,7 @@ func openLocal(ctx context.Context, dir, rev string) (*localRepo, error) {
 	if err != nil {
 		return nil, userError{err}
 	}
-	deps, skipped, derr := discovery.Find(ctx, snap)
+	deps, skipped, derr := discovery.Find(ctx, snap, repo.RemoteURLs(ctx)...)
 	data, err := snap.ReadFile(ctx, repoconfig.Path)
 	if errors.Is(err, fs.ErrNotExist) {
 		// Zero-config: what the Argo CD manifests deploy is the config.
@@ -60,7 +62,7 @@ func openLocal(ctx context.Context, dir, rev string) (*localRepo, error) {
 		if cerr != nil {
 			return nil, userError{fmt.Errorf("%s has no %s at %s: %v", dir, repoconfig.Path, rev, cerr)}
 		}
-		return &localRepo{repo: repo, snap: snap, cfg: cfg, discovered: &rep}, nil
+		return &localRepo{repo: repo, snap: snap, cfg: cfg, discovered: &rep, deps: deps}, nil
 	}
 	if err != nil {
 		return nil, err
@@ -69,7 +71,7 @@ func openLocal(ctx context.Context, dir, rev string) (*localRepo, error) {
 	if err != nil {
 		return nil, userError{err}
 	}
-	lr := &localRepo{repo: repo, snap: snap, cfg: cfg, cfgFile: data}
+	lr := &localRepo{repo: repo, snap: snap, cfg: cfg, cfgFile: data, deps: deps, depsErr: derr}
 	if derr == nil {
 		rep := discovery.Merge(cfg, deps, skipped)
 		lr.merged = &rep
@@ -222,24 +224,16 @@ func validate(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "%s: absent; discovered from the Argo CD manifests (%d environments, %d services):\n%s\n", repoconfig.Path, len(lr.cfg.Environments), len(lr.cfg.Services), lr.discovered)
 	default:
 		fmt.Fprintf(stdout, "%s: valid (%d environments, %d services)\n", repoconfig.Path, len(lr.cfg.Environments), len(lr.cfg.Services))
-		if lr.merged != nil && len(lr.merged.Filled)+len(lr.merged.Skipped) > 0 {
-			for _, f := range lr.merged.Filled {
-				fmt.Fprintf(stdout, "filled     %s\n", f)
-			}
-			for _, sk := range lr.merged.Skipped {
-				fmt.Fprintf(stdout, "skipped    %s\n", sk)
-			}
+		if lr.merged != nil {
+			fmt.Fprint(stdout, lr.merged.Notes())
 		}
 	}
-	apps, err := argocd.Discover(ctx, lr.snap, ".")
-	if err != nil {
-		return exitFor(userError{fmt.Errorf("reading Argo CD Applications: %w", err)}, stderr)
+	if lr.depsErr != nil {
+		return exitFor(userError{fmt.Errorf("reading Argo CD Applications: %w", lr.depsErr)}, stderr)
 	}
-	deployedBy := map[string][]string{} // overlay path → Application names
-	for _, a := range apps {
-		for _, p := range a.Paths() {
-			deployedBy[p] = append(deployedBy[p], a.App.Name)
-		}
+	deployedBy := map[string][]string{} // overlay path → Application names, kept and generated
+	for _, d := range lr.deps {
+		deployedBy[d.Path] = append(deployedBy[d.Path], d.App)
 	}
 	status := exitOK
 	for _, svc := range lr.cfg.Services {

@@ -14,6 +14,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/rs/zerolog"
 )
 
 // Exit codes: 0 ok, 1 internal error, 2 user error (usage, invalid request, refused).
@@ -45,6 +47,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 	if cmd, ok := localCommands[args[0]]; ok {
+		routeLogrus(zerolog.Nop())
 		return cmd(args[1:], stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "daytwo: unknown command %q\n\n", args[0])

@@ -67,8 +67,14 @@ func TestUnknownSubcommand(t *testing.T) {
 // exampleRepo is a git clone of examples/gitops in a temporary directory.
 func exampleRepo(t *testing.T) string {
 	t.Helper()
+	return exampleClone(t, "gitops")
+}
+
+// exampleClone is a git clone of examples/<name> in a temporary directory.
+func exampleClone(t *testing.T, name string) string {
+	t.Helper()
 	dir := t.TempDir()
-	cp := exec.Command("cp", "-R", "../../examples/gitops/.", dir)
+	cp := exec.Command("cp", "-R", "../../examples/"+name+"/.", dir)
 	if out, err := cp.CombinedOutput(); err != nil {
 		t.Fatalf("copy example: %v\n%s", err, out)
 	}
@@ -361,4 +367,66 @@ func mustAtoi(t *testing.T, s string) int64 {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// examples/shared-bases has no daytwo config and one ApplicationSet using sprig's lower:
+// validate discovers the six Applications it generates and finds each overlay's.
+func TestValidateSharedBasesExample(t *testing.T) {
+	dir := exampleClone(t, "shared-bases")
+	code, out, stderr := runCLI(t, nil, "validate", "--repo", dir)
+	if code != exitOK || !strings.Contains(out, "absent; discovered from the Argo CD manifests (3 environments, 2 services)") || strings.Count(out, "\nok ") != 6 {
+		t.Fatalf("validate: exit %d\n%s\n%s", code, out, stderr)
+	}
+	for _, svc := range []string{"ledger", "payments"} {
+		for _, env := range []string{"dev", "staging", "prod"} {
+			app := svc + "-" + env
+			if !strings.Contains(out, "discovered "+app) || !strings.Contains(out, "argocd: "+app+"\n") {
+				t.Errorf("%s not discovered and shown as the overlay's Application:\n%s", app, out)
+			}
+		}
+	}
+	if !strings.Contains(out, "from ApplicationSet acme (argocd/applicationset.yaml)") {
+		t.Errorf("the report does not say where the Applications come from:\n%s", out)
+	}
+
+	// A clone whose remote is the repository the generator reads discovers the same; one
+	// of another repository skips the generator and says so.
+	gitOut(t, dir, "remote", "add", "origin", "git@github.com:acme/platform.git")
+	if code, out, stderr := runCLI(t, nil, "validate", "--repo", dir); code != exitOK || strings.Count(out, "\nok ") != 6 {
+		t.Fatalf("with its own remote: exit %d\n%s\n%s", code, out, stderr)
+	}
+	gitOut(t, dir, "remote", "set-url", "origin", "https://github.com/acme/other.git")
+	code, _, stderr = runCLI(t, nil, "validate", "--repo", dir)
+	if code != exitUser || !strings.Contains(stderr, "discovery skipped ApplicationSet acme (argocd/applicationset.yaml): generator 1: it reads https://github.com/acme/platform.git, not this repository (acme/other)") {
+		t.Fatalf("with another remote: exit %d\n%s", code, stderr)
+	}
+}
+
+// A template Argo CD cannot render is the reason given, with argo-cd's error.
+func TestValidateReportsBrokenApplicationSet(t *testing.T) {
+	for _, tc := range []struct{ from, to, want string }{
+		{"{{ .path.basename | lower }}", "{{ .path.basename | shout }}", `function "shout" not defined`},
+		{"{{ .path.basename | lower }}", "{{ .path.name | lower }}", `map has no entry for key "name"`},
+	} {
+		dir := exampleClone(t, "shared-bases")
+		set := filepath.Join(dir, "argocd/applicationset.yaml")
+		writeRepoFile(t, dir, "argocd/applicationset.yaml", strings.Replace(readFile(t, set), tc.from, tc.to, 1))
+		gitOut(t, dir, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qam", "break the template")
+		code, out, stderr := runCLI(t, nil, "validate", "--repo", dir)
+		if code != exitUser || !strings.Contains(stderr, "has no .github/daytwo.yml at HEAD: ApplicationSet acme (argocd/applicationset.yaml): Argo CD cannot render it and creates none of its Applications: ") ||
+			!strings.Contains(stderr, tc.want) || strings.Contains(stderr, "says which service") {
+			t.Errorf("%s: exit %d\n%s\n%s", tc.to, code, out, stderr)
+		}
+	}
+}
+
+// With a config, the Applications an ApplicationSet generates count as deploying the overlays.
+func TestValidateCountsGeneratedApplications(t *testing.T) {
+	dir := exampleRepo(t)
+	gitOut(t, dir, "rm", "-rq", "argocd/apps")
+	gitOut(t, dir, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "the ApplicationSet only")
+	code, out, stderr := runCLI(t, nil, "validate", "--repo", dir)
+	if code != exitOK || strings.Count(out, "\nok ") != 9 || strings.Contains(out, "no Argo CD Application found") || !strings.Contains(out, "argocd: checkout-prod\n") {
+		t.Fatalf("validate: exit %d\n%s\n%s", code, out, stderr)
+	}
 }

@@ -34,6 +34,7 @@ func serve(args []string, stderr io.Writer) int {
 		return exitUser
 	}
 	log := newLogger(cfg.Log, stderr)
+	routeLogrus(log)
 	if stderr == os.Stderr {
 		restore, err := logStderr(log)
 		if err != nil {

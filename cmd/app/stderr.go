@@ -2,12 +2,39 @@ package main
 
 import (
 	"bufio"
+	"io"
 	stdlog "log"
 	"os"
 	"strings"
 
 	"github.com/rs/zerolog"
+	"github.com/sirupsen/logrus"
 )
+
+// routeLogrus sends what argo-cd's packages log through logrus's standard logger, which
+// writes to the process's standard error (the ApplicationSet generators log every repository
+// listing, and every generator discovery skips, as an error), to log at debug level: daytwo
+// returns and reports those outcomes itself.
+func routeLogrus(log zerolog.Logger) {
+	std := logrus.StandardLogger()
+	std.SetOutput(io.Discard)
+	hooks := logrus.LevelHooks{}
+	hooks.Add(logrusHook{log})
+	std.ReplaceHooks(hooks)
+}
+
+type logrusHook struct{ log zerolog.Logger }
+
+func (logrusHook) Levels() []logrus.Level { return logrus.AllLevels }
+
+func (h logrusHook) Fire(e *logrus.Entry) error {
+	ev := h.log.Debug().Str("source", "argo-cd").Str("level_argo", e.Level.String())
+	for k, v := range e.Data {
+		ev = ev.Interface(k, v)
+	}
+	ev.Msg(e.Message)
+	return nil
+}
 
 // logStderr turns what libraries write to standard error or the standard logger into log
 // entries: kustomize prints its deprecation warnings with fmt.Fprintf(os.Stderr), which would

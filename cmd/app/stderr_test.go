@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"io"
 	stdlog "log"
 	"os"
 	"path/filepath"
@@ -12,7 +14,11 @@ import (
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 
+	"github.com/sirupsen/logrus"
+
 	"github.com/daytwo-dev/daytwo/internal/config"
+	"github.com/daytwo-dev/daytwo/internal/discovery"
+	"github.com/daytwo-dev/daytwo/internal/gitlocal"
 )
 
 // kustomize's deprecation warning, and the standard logger, become JSON log entries.
@@ -57,5 +63,35 @@ func TestStderrBecomesLogEntries(t *testing.T) {
 	}
 	if os.Stderr != origStderr || stdlog.Writer() != origLog {
 		t.Fatal("standard error not restored")
+	}
+}
+
+// What argo-cd's ApplicationSet generators log through logrus becomes debug entries of
+// daytwo's log, not text on standard error.
+func TestLogrusBecomesDebugEntries(t *testing.T) {
+	var buf bytes.Buffer
+	routeLogrus(newLogger(config.Log{Level: "debug", Format: "json"}, &buf))
+	t.Cleanup(func() { logrus.StandardLogger().ReplaceHooks(logrus.LevelHooks{}); logrus.SetOutput(os.Stderr) })
+	if logrus.StandardLogger().Out != io.Discard {
+		t.Fatal("logrus still writes to its own output")
+	}
+	ctx := context.Background()
+	repo, err := gitlocal.Open(ctx, exampleClone(t, "shared-bases"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, err := repo.Snapshot(ctx, "HEAD")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if deps, _, err := discovery.Find(ctx, snap); err != nil || len(deps) != 6 {
+		t.Fatalf("%d deployments, %v", len(deps), err)
+	}
+	var e struct{ Level, Source, Message, RepoURL string }
+	if err := json.Unmarshal(buf.Bytes(), &e); err != nil {
+		t.Fatalf("not one JSON log line: %q", buf.String())
+	}
+	if e.Level != "debug" || e.Source != "argo-cd" || e.Message != "applications result from the repo service" || e.RepoURL != "https://github.com/acme/platform.git" {
+		t.Errorf("entry %s", buf.String())
 	}
 }

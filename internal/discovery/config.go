@@ -78,7 +78,7 @@ func orLabel(label, guess string) string {
 // Report says what discovery found and did.
 type Report struct {
 	Placed, Unplaced []Deployment
-	Skipped          []string // generators not expanded
+	Skipped          []Skip   // what discovery could not count
 	Filled           []string // what Merge added to a config
 }
 
@@ -95,8 +95,19 @@ func (r Report) String() string {
 	for _, d := range r.Unplaced {
 		fmt.Fprintf(&b, "not placed %-24s %s: %s (from %s)\n", d.App, d.Path, d.Why, d.From)
 	}
+	b.WriteString(r.Notes())
+	return b.String()
+}
+
+// Notes are the lines of the report about what was skipped and filled.
+func (r Report) Notes() string {
+	var b strings.Builder
 	for _, s := range r.Skipped {
-		fmt.Fprintf(&b, "skipped    %s\n", s)
+		label := "skipped"
+		if s.Broken {
+			label = "failed"
+		}
+		fmt.Fprintf(&b, "%-10s %s\n", label, s)
 	}
 	for _, f := range r.Filled {
 		fmt.Fprintf(&b, "filled     %s\n", f)
@@ -120,10 +131,27 @@ func split(deps []Deployment) Report {
 // their usual order with daytwo's default policy, and a service per placed deployment,
 // whose overlay and Argo CD app name templates reproduce every path and name found. It is
 // loaded with repoconfig.Load, so it is exactly what a user could have written.
-func Config(deps []Deployment, skipped []string) (*repoconfig.Config, Report, error) {
+//
+// With nothing placed, the error names the ApplicationSets Argo CD cannot render, or else
+// says what was skipped.
+func Config(deps []Deployment, skipped []Skip) (*repoconfig.Config, Report, error) {
 	rep := split(deps)
 	rep.Skipped = skipped
 	if len(rep.Placed) == 0 {
+		var broken, other []string
+		for _, s := range skipped {
+			if s.Broken {
+				broken = append(broken, s.String())
+			} else {
+				other = append(other, s.String())
+			}
+		}
+		switch {
+		case len(broken) > 0:
+			return nil, rep, fmt.Errorf("%s; fix it or write %s (see docs/config.md)", strings.Join(broken, "; "), repoconfig.Path)
+		case len(other) > 0:
+			return nil, rep, fmt.Errorf("no Argo CD Application in the repository says which service and environment it deploys, and discovery skipped %s; write %s (see docs/config.md)", strings.Join(other, "; "), repoconfig.Path)
+		}
 		return nil, rep, fmt.Errorf("no Argo CD Application in the repository says which service and environment it deploys; write %s (see docs/config.md)", repoconfig.Path)
 	}
 	envSet := map[string]bool{}
@@ -216,7 +244,7 @@ func commonTemplate(ds []Deployment, value func(Deployment) string) (string, err
 // its overlay gets the name of the one that deploys that overlay. Deployments of services
 // the config does not list are reported, not added: the config is the authority on what
 // daytwo manages.
-func Merge(cfg *repoconfig.Config, deps []Deployment, skipped []string) Report {
+func Merge(cfg *repoconfig.Config, deps []Deployment, skipped []Skip) Report {
 	rep := split(deps)
 	rep.Skipped = skipped
 	byApp := map[string]bool{}

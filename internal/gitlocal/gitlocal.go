@@ -45,6 +45,21 @@ func (r *Repo) Resolve(ctx context.Context, rev string) (string, error) {
 	return strings.TrimSpace(string(out)), nil
 }
 
+// RemoteURLs are the URLs of the repository's remotes; none for a repository without one.
+func (r *Repo) RemoteURLs(ctx context.Context) []string {
+	out, err := r.git(ctx, nil, nil, "config", "--get-regexp", `^remote\..*\.url$`)
+	if err != nil { // exit status 1: no remote
+		return nil
+	}
+	var urls []string
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		if _, u, ok := strings.Cut(line, " "); ok && u != "" {
+			urls = append(urls, u)
+		}
+	}
+	return urls
+}
+
 // Snapshot opens the repository at rev.
 func (r *Repo) Snapshot(ctx context.Context, rev string) (*Snapshot, error) {
 	sha, err := r.Resolve(ctx, rev)

@@ -131,3 +131,20 @@ func TestWriteBranchLeavesHeadAndWorktree(t *testing.T) {
 		t.Fatal("invalid branch name accepted")
 	}
 }
+
+func TestRemoteURLs(t *testing.T) {
+	ctx := context.Background()
+	dir := newRepo(t, map[string]string{"README.md": "hi\n"})
+	r, err := Open(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := r.RemoteURLs(ctx); got != nil {
+		t.Fatalf("no remote: %q", got)
+	}
+	sh(t, dir, "remote", "add", "origin", "git@github.com:acme/gitops.git")
+	sh(t, dir, "remote", "add", "upstream", "https://github.com/up/gitops")
+	if got := r.RemoteURLs(ctx); !reflect.DeepEqual(got, []string{"git@github.com:acme/gitops.git", "https://github.com/up/gitops"}) {
+		t.Fatalf("remotes: %q", got)
+	}
+}

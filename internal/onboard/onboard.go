@@ -39,6 +39,9 @@ type Options struct {
 	// Org owns the repository on GitHub; the suggested teams are placeholders under it.
 	// "" writes "your-org".
 	Org string
+	// Repo names the repository r reads ("owner/name" or its clone URLs): ApplicationSet git
+	// generators reading another repository are skipped. None takes every repoURL to be r.
+	Repo []string
 }
 
 // Result is what Generate made of a repository.
@@ -69,7 +72,7 @@ func Generate(ctx context.Context, r overlay.Reader, reg *command.Registry, opt 
 	if opt.Org == "" {
 		opt.Org = "your-org"
 	}
-	deps, skipped, err := discovery.Find(ctx, r)
+	deps, skipped, err := discovery.Find(ctx, r, opt.Repo...)
 	if err != nil {
 		return nil, fmt.Errorf("reading the Argo CD manifests: %w", err)
 	}
@@ -162,7 +165,7 @@ func Generate(ctx context.Context, r overlay.Reader, reg *command.Registry, opt 
 		res.Notes = append(res.Notes, fmt.Sprintf("%s (%s) was left out: %s", d.App, d.Path, d.Why))
 	}
 	for _, s := range rep.Skipped {
-		res.Notes = append(res.Notes, "skipped "+s)
+		res.Notes = append(res.Notes, "skipped "+s.String())
 	}
 	return res, nil
 }

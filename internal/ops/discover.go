@@ -32,7 +32,7 @@ func (r *Runner) discover(ctx context.Context, repo ghapi.Repo, g *ghapi.GraphQL
 	} else if n > 300 {
 		return nil, fmt.Errorf("it holds %d YAML files, too many to search for Applications on every command", n)
 	}
-	deps, skipped, err := discovery.Find(ctx, snap)
+	deps, skipped, err := discovery.Find(ctx, snap, repo.FullName())
 	if err != nil {
 		return nil, err
 	}

@@ -124,7 +124,7 @@ func (r *Runner) onboardOnce(ctx context.Context, g *ghapi.GraphQL, repo ghapi.R
 	if _, err := snap.ReadTree(ctx, g, repo); err != nil {
 		return err
 	}
-	res, err := onboard.Generate(ctx, snap, r.registry(), onboard.Options{Org: repo.Owner})
+	res, err := onboard.Generate(ctx, snap, r.registry(), onboard.Options{Org: repo.Owner, Repo: []string{repo.FullName()}})
 	if err != nil {
 		return plan.Errorf(plan.Invalid, "daytwo cannot onboard %s: %v", repo.FullName(), err)
 	}
