@@ -200,6 +200,9 @@ func (r *Runner) follow(ctx context.Context, ro rollout) {
 		}
 	case errors.Is(err, argoapi.ErrUnhealthy):
 		r.reportRollout(ctx, ro, fmt.Sprintf("💔 %s is %s after %s", app, orDash(live.Health), took), unhealthyText(live, ro), "failure")
+	case ctx.Err() != nil && live.SyncedTo(ro.pr.MergeCommit) && !live.HealthAssessed(ro.pr.MergeCommit):
+		// What status.health says is Argo CD's verdict on what ran before the sync.
+		r.reportRollout(ctx, ro, "", fmt.Sprintf("⌛ `%s` synced to `%s`, but Argo CD did not assess its health after the sync within %s (its last verdict, from before the sync: %s). Check the app in Argo CD. %s", app, short(ro.pr.MergeCommit), env.ArgoCD.Timeout, orDash(live.Health), rollbackOffer(ro)), "timed_out")
 	case ctx.Err() != nil:
 		r.reportRollout(ctx, ro, "", fmt.Sprintf("⌛ `%s` was not synced and healthy within %s (last seen: %s, %s). %s", app, env.ArgoCD.Timeout, orDash(live.Sync), orDash(live.Health), rollbackOffer(ro)), "timed_out")
 	default:
