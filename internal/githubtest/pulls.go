@@ -417,6 +417,10 @@ func (s *Server) merge(rs *repoState, is *issueState, by *account, method, title
 	if expectSHA != "" && expectSHA != p.headSHA {
 		return "", &mergeError{http.StatusConflict, "Head branch was modified. Review and try the merge again."}
 	}
+	if !rs.mergeMethods[method] {
+		return "", &mergeError{http.StatusMethodNotAllowed, map[string]string{
+			"merge": "Merge commits", "squash": "Squash merges", "rebase": "Rebase merges"}[method] + " are not allowed on this repository."}
+	}
 	mergeable, state, tree := s.mergeability(rs, is)
 	if !mergeable {
 		return "", &mergeError{http.StatusMethodNotAllowed, "Pull Request is not mergeable"}
@@ -847,7 +851,7 @@ func (s *Server) isMerged(c *call) {
 
 func (s *Server) mergePull(c *call) {
 	is := c.pull()
-	if is == nil {
+	if is == nil || !c.mayWrite("contents") {
 		return
 	}
 	var req struct {
@@ -926,7 +930,7 @@ func (s *Server) requestReviewers(c *call) {
 			return
 		}
 		if rs.role(login) == "" {
-			c.invalid("Reviews may only be requested from collaborators. One or more of the users or teams you specified is not a collaborator of the " + rs.fullName() + " repository.")
+			c.invalid(notCollaborator(rs, false))
 			return
 		}
 		users = append(users, s.accountLocked(login, ""))
@@ -934,8 +938,8 @@ func (s *Server) requestReviewers(c *call) {
 	var teams []*team
 	for _, slug := range req.TeamReviewers {
 		t, ok := s.teams[strings.ToLower(rs.owner.login+"/"+slug)]
-		if !ok {
-			c.invalid("Reviews may only be requested from collaborators. One or more of the users or teams you specified is not a collaborator of the " + rs.fullName() + " repository.")
+		if !ok || rs.teamRoles[strings.ToLower(t.slug)] == "" {
+			c.invalid(notCollaborator(rs, len(req.Reviewers) == 0))
 			return
 		}
 		teams = append(teams, t)
@@ -955,6 +959,17 @@ func (s *Server) requestReviewers(c *call) {
 		}
 	}
 	c.json(http.StatusCreated, s.pullJSON(rs, is))
+}
+
+// notCollaborator is GitHub's refusal of a review request naming someone without access to
+// the repository: a person who is not a collaborator, or a team with no role on it. It says
+// "teams" when the request named teams only.
+func notCollaborator(rs *repoState, onlyTeams bool) string {
+	who := "users or teams"
+	if onlyTeams {
+		who = "teams"
+	}
+	return "Reviews may only be requested from collaborators. One or more of the " + who + " you specified is not a collaborator of the " + rs.fullName() + " repository."
 }
 
 func containsAccount(list []*account, a *account) bool {

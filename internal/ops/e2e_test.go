@@ -46,6 +46,10 @@ func seedWorld(t testing.TB, a *apptest.App) *world {
 	for _, team := range []string{"platform", "checkout-team", "catalog-team", "payments-team"} {
 		a.GH.AddTeamMember("acme", team, team+"-lead", "maintainer", "active")
 	}
+	// The code owners' teams can review: GitHub asks only teams with access to the repository.
+	for _, team := range []string{"platform", "sre", "checkout-team", "catalog-team", "payments-team"} {
+		repo.SetTeamPermission(team, githubtest.RoleWrite)
+	}
 	return &world{App: a, repo: repo}
 }
 
