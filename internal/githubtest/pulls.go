@@ -202,6 +202,12 @@ func (r *Repo) SubmitReview(number int, author, state, body string) int64 {
 // squash or rebase, and returns the commit now at the tip of the base branch.
 func (r *Repo) Merge(number int, method string) string {
 	r.s.t.Helper()
+	return r.MergeAs(number, method, r.Owner)
+}
+
+// MergeAs is Merge by the person by.
+func (r *Repo) MergeAs(number int, method, by string) string {
+	r.s.t.Helper()
 	var sha string
 	var err error
 	r.with(func(rs *repoState) {
@@ -210,7 +216,7 @@ func (r *Repo) Merge(number int, method string) string {
 			err = errors.New("no such pull request")
 			return
 		}
-		sha, err = r.s.merge(rs, is, r.s.accountLocked(rs.owner.login, ""), method, "", "", "")
+		sha, err = r.s.merge(rs, is, r.s.accountLocked(by, ""), method, "", "", "")
 	})
 	if err != nil {
 		r.s.fatalf("Merge %s#%d: %v", r.FullName(), number, err)

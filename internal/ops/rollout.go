@@ -218,11 +218,18 @@ func (r *Runner) reportRollout(ctx context.Context, ro rollout, done, now, concl
 	}
 	ctx = context.WithoutCancel(ctx)
 	log := zerolog.Ctx(ctx)
-	ro.st.step(ctx, done, now)
 	summary := strings.TrimSpace(done + "\n\n" + now)
 	if err := ro.repo.Check(ctx, ro.pr.MergeCommit, "daytwo/rollout", conclusion, "Rollout of "+ro.service+" in "+ro.env, summary); err != nil {
 		log.Warn().Err(err).Msg("cannot publish the rollout check")
+		// The status says the check is missing, after what it would have said.
+		for _, st := range ro.st {
+			if done != "" {
+				st.steps = append(st.steps, done)
+			}
+		}
+		done = refusalText(ro.repo.FullName(), prRef{ro.pr.Number, ro.pr.URL}, ghapi.RefusalOf(ghapi.StepRolloutRun, nil, err))
 	}
+	ro.st.step(ctx, done, now)
 	if err := ro.repo.RemoveLabel(ctx, ro.pr.Number, rollingOut); err != nil {
 		log.Warn().Err(err).Msg("cannot unmark the rollout")
 	}
