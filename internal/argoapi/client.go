@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/argoproj/argo-cd/v2/pkg/apiclient"
@@ -30,6 +31,9 @@ type Options struct {
 	AppNamespace    string // namespace of the Applications when not Argo CD's own
 	// PollInterval paces polling when the watch stream is not available (default 2s).
 	PollInterval time.Duration
+	// ReassessEvery paces the refreshes Wait asks for while the app is synced but its
+	// health was not assessed since (default 1s: Argo CD's times are whole seconds).
+	ReassessEvery time.Duration
 }
 
 // Errors a caller can act on. ErrPermanent wraps errors retrying cannot fix.
@@ -60,6 +64,9 @@ func New(opts Options) (*Client, error) {
 	}
 	if opts.PollInterval <= 0 {
 		opts.PollInterval = 2 * time.Second
+	}
+	if opts.ReassessEvery <= 0 {
+		opts.ReassessEvery = time.Second
 	}
 	api, err := apiclient.NewClient(&apiclient.ClientOptions{
 		ServerAddr:      opts.Server,
@@ -168,15 +175,22 @@ func (c *Client) Sync(ctx context.Context, app, revision string) error {
 
 // Wait follows the app until its rollout of revision ends: synced to it and Healthy (nil),
 // Degraded or a failed sync (an error wrapping ErrUnhealthy, with the last state), or ctx
-// ends (ctx's error, with the last state seen). It uses the watch stream and falls back
-// to polling when the stream is refused or breaks; onChange sees each new state.
+// ends (ctx's error, with the last state seen). A health counts only once Argo CD assessed
+// it after the sync (State.HealthAssessed); until then Wait asks for a refresh every
+// ReassessEvery. It uses the watch stream and falls back to polling when the stream is
+// refused or breaks; onChange sees each new state.
 func (c *Client) Wait(ctx context.Context, app, revision string, onChange func(State)) (State, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var unassessed atomic.Bool
+	go c.reassess(ctx, app, &unassessed)
 	var last State
 	seen := func(s State) (bool, error) {
 		if onChange != nil && !sameState(s, last) {
 			onChange(s)
 		}
 		last = s
+		unassessed.Store(s.SyncedTo(revision) && !s.HealthAssessed(revision))
 		done, healthy := s.Done(revision)
 		switch {
 		case !done:
@@ -231,6 +245,25 @@ func (c *Client) Wait(ctx context.Context, app, revision string, onChange func(S
 		wait = c.opts.PollInterval
 		if done, err := seen(s); done {
 			return last, err
+		}
+	}
+}
+
+// reassess asks Argo CD to refresh app, every ReassessEvery while unassessed is set (the
+// app is synced but its health is older than the sync), until ctx ends. The refresh makes
+// the controller reconcile the app, which stamps status.reconciledAt; the watch or the
+// polling sees the result.
+func (c *Client) reassess(ctx context.Context, app string, unassessed *atomic.Bool) {
+	t := time.NewTicker(c.opts.ReassessEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if unassessed.Load() {
+				_, _ = c.Refresh(ctx, app) // a failed refresh is asked again on the next tick
+			}
 		}
 	}
 }

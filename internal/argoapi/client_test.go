@@ -216,3 +216,85 @@ func TestErrorsSayWhatToCheck(t *testing.T) {
 		t.Errorf("slow server: %v after %s", err, time.Since(start))
 	}
 }
+
+// Right after a sync the status still holds the health of what ran before it. Wait reports
+// the health Argo CD assessed after the sync, in either order, asking for refreshes until
+// there is one.
+func TestWaitTrustsOnlyHealthAssessedAfterTheSync(t *testing.T) {
+	res := argoapitest.Resource{Kind: "Deployment", Namespace: "payments-dev", Name: "payments", Health: "Degraded", Message: `Deployment "payments" exceeded its progress deadline`}
+	for _, tc := range []struct {
+		name, before string
+		steps        []argoapitest.Step
+		wantHealth   string
+	}{
+		{"a rollback after a broken rollout: stale Degraded, then Healthy", "Degraded", []argoapitest.Step{
+			{After: 5 * time.Millisecond, Sync: "OutOfSync", Health: "Degraded", Phase: "Running", Stale: true},
+			{After: 5 * time.Millisecond, Sync: "Synced", Health: "Healthy", Phase: "Succeeded", Stale: true},
+		}, "Healthy"},
+		{"a broken change: stale Healthy, then Degraded", "Healthy", []argoapitest.Step{
+			{After: 5 * time.Millisecond, Sync: "OutOfSync", Health: "Healthy", Phase: "Running", Stale: true},
+			{After: 5 * time.Millisecond, Sync: "Synced", Health: "Degraded", Phase: "Succeeded", Stale: true, Unhealthy: []argoapitest.Resource{res}},
+		}, "Degraded"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fake, g, c := setup(t)
+			fake.AddApp("payments-dev", true, tc.steps...)
+			if tc.before == "Degraded" {
+				fake.SetHealth("payments-dev", "Degraded")
+			}
+			rev := strings.Repeat("9", 40)
+			g.push(rev)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if _, err := c.Refresh(ctx, "payments-dev"); err != nil {
+				t.Fatal(err)
+			}
+			var stale []string
+			st, err := c.Wait(ctx, "payments-dev", rev, func(s argoapi.State) {
+				if s.SyncedTo(rev) && !s.HealthAssessed(rev) {
+					stale = append(stale, s.Health)
+				}
+			})
+			if st.Health != tc.wantHealth || (tc.wantHealth == "Healthy") != (err == nil) {
+				t.Fatalf("Wait: %s, %v; want %s", st.Health, err, tc.wantHealth)
+			}
+			if len(stale) == 0 || stale[0] != tc.before {
+				t.Errorf("the stale health before the assessment was seen as %q, want %q first", stale, tc.before)
+			}
+			if tc.wantHealth == "Degraded" && (len(st.Unhealthy) != 1 || st.Unhealthy[0].Name != "payments") {
+				t.Errorf("unhealthy resources %+v", st.Unhealthy)
+			}
+		})
+	}
+}
+
+// A health Argo CD never assesses after the sync is no verdict: Wait ends with its
+// context, the last state saying the health is the one from before.
+func TestWaitWithoutAssessmentEndsWithTheContext(t *testing.T) {
+	fake, g, c := setup(t)
+	fake.AddApp("payments-dev", true,
+		argoapitest.Step{After: 5 * time.Millisecond, Sync: "OutOfSync", Health: "Healthy", Phase: "Running"},
+		argoapitest.Step{After: 5 * time.Millisecond, Sync: "Synced", Health: "Healthy", Phase: "Succeeded", Stale: true})
+	fake.SetHealth("payments-dev", "Degraded")
+	fake.StallStatus("payments-dev", true)
+	rev := strings.Repeat("8", 40)
+	g.push(rev)
+	ctx, cancel := context.WithTimeout(context.Background(), 2500*time.Millisecond)
+	defer cancel()
+	if _, err := c.Refresh(ctx, "payments-dev"); err != nil {
+		t.Fatal(err)
+	}
+	st, err := c.Wait(ctx, "payments-dev", rev, nil)
+	if !errors.Is(err, context.DeadlineExceeded) || !st.SyncedTo(rev) || st.HealthAssessed(rev) || st.Health != "Degraded" {
+		t.Fatalf("Wait: %+v, %v", st, err)
+	}
+	var refreshes int
+	for _, call := range fake.Calls() {
+		if call.Method == "Refresh" {
+			refreshes++
+		}
+	}
+	if refreshes < 2 {
+		t.Errorf("want Wait to ask for the assessment again, got %d refreshes", refreshes)
+	}
+}

@@ -22,6 +22,12 @@ type State struct {
 	Images            []string
 	LastSynced        time.Time
 	Unhealthy         []Resource
+
+	// When Argo CD's controller last did what, by its own clock (whole seconds: the
+	// Kubernetes API keeps no finer time). See HealthAssessed.
+	OperationFinished time.Time // status.operationState.finishedAt
+	ReconciledAt      time.Time // status.reconciledAt
+	HealthSince       time.Time // status.health.lastTransitionTime
 }
 
 // Resource is a managed resource that is not healthy.
@@ -46,6 +52,12 @@ func StateOf(app *v1alpha1.Application) State {
 	}
 	//nolint:staticcheck // Health.Message is deprecated in favour of per-resource messages, but older servers still fill it
 	s.HealthMessage = st.Health.Message
+	if t := st.Health.LastTransitionTime; t != nil {
+		s.HealthSince = t.Time
+	}
+	if st.ReconciledAt != nil {
+		s.ReconciledAt = st.ReconciledAt.Time
+	}
 	if s.Revision == "" && len(st.Sync.Revisions) > 0 {
 		s.Revision = st.Sync.Revisions[0]
 	}
@@ -63,6 +75,7 @@ func StateOf(app *v1alpha1.Application) State {
 		}
 		if op.FinishedAt != nil {
 			s.LastSynced = op.FinishedAt.Time
+			s.OperationFinished = op.FinishedAt.Time
 		}
 	}
 	if s.LastSynced.IsZero() && len(st.History) > 0 {
@@ -101,14 +114,15 @@ func (s State) SyncedTo(revision string) bool {
 	return s.Sync == "Synced" && sameRevision(s.Revision, revision)
 }
 
-// Done reports whether a rollout of revision has ended, and whether it is healthy.
+// Done reports whether a rollout of revision has ended, and whether it is healthy. Its
+// health counts only once Argo CD assessed it after the sync (HealthAssessed).
 func (s State) Done(revision string) (done, healthy bool) {
 	if s.OperationPhase == "Failed" || s.OperationPhase == "Error" {
 		if sameRevision(s.OperationRevision, revision) {
 			return true, false
 		}
 	}
-	if !s.SyncedTo(revision) || s.OperationPhase == "Running" || s.OperationPhase == "Terminating" {
+	if !s.SyncedTo(revision) || s.OperationPhase == "Running" || s.OperationPhase == "Terminating" || !s.HealthAssessed(revision) {
 		return false, false
 	}
 	switch s.Health {
@@ -118,6 +132,26 @@ func (s State) Done(revision string) (done, healthy bool) {
 		return true, false
 	}
 	return false, false
+}
+
+// HealthAssessed reports whether the app's health was assessed after the sync to revision
+// finished. Right after a sync, status.health is still the verdict on what ran before it
+// (a rollback of a broken rollout shows the old Degraded for a moment, a broken change the
+// old Healthy); only a later assessment says how revision runs.
+//
+// Argo CD v2.14's controller sets operationState.finishedAt when the sync ends, then
+// reconciles the app with the latest Git (status.reconciledAt), and stamps
+// status.health.lastTransitionTime whenever a reconcile changes the health; so either
+// stamp later than finishedAt dates a health assessed after the sync. They are whole
+// seconds, and the reconcile that started an automated sync is often in the same second
+// as its end: only a strictly later second counts, and Client.Wait asks for a refresh
+// until one comes. Without an operation of revision, the comparison that found the app
+// synced to it assessed its health at the same time.
+func (s State) HealthAssessed(revision string) bool {
+	if s.OperationFinished.IsZero() || !sameRevision(s.OperationRevision, revision) {
+		return true
+	}
+	return s.ReconciledAt.After(s.OperationFinished) || s.HealthSince.After(s.OperationFinished)
 }
 
 func sameRevision(a, b string) bool {

@@ -2,10 +2,12 @@ package argoapi
 
 import (
 	"testing"
+	"time"
 
 	"github.com/argoproj/argo-cd/v2/pkg/apis/application/v1alpha1"
 	"github.com/argoproj/gitops-engine/pkg/health"
 	synccommon "github.com/argoproj/gitops-engine/pkg/sync/common"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 func TestStateOfAndDone(t *testing.T) {
@@ -59,5 +61,49 @@ func TestStateOfAndDone(t *testing.T) {
 	}
 	if StateOf(nil).App != "" || sameRevision("abc", "abcdef") {
 		t.Error("nil app / too-short revision")
+	}
+}
+
+// A health counts for a revision only when Argo CD assessed it in a second after the one
+// its sync finished in: the API's times are whole seconds.
+func TestHealthAssessedOnlyAfterTheSync(t *testing.T) {
+	const rev = "0123456789abcdef0123456789abcdef01234567"
+	finished := time.Date(2026, 11, 23, 12, 0, 5, 0, time.UTC)
+	at := func(sec int) *metav1.Time {
+		t := metav1.NewTime(finished.Add(time.Duration(sec) * time.Second))
+		return &t
+	}
+	app := func(hl string, reconciled, since *metav1.Time, opRev string) *v1alpha1.Application {
+		a := &v1alpha1.Application{}
+		a.Status.Sync = v1alpha1.SyncStatus{Status: v1alpha1.SyncStatusCodeSynced, Revision: rev}
+		a.Status.Health = v1alpha1.HealthStatus{Status: health.HealthStatusCode(hl), LastTransitionTime: since}
+		a.Status.ReconciledAt = reconciled
+		a.Status.OperationState = &v1alpha1.OperationState{Phase: synccommon.OperationSucceeded, FinishedAt: at(0),
+			SyncResult: &v1alpha1.SyncOperationResult{Revision: opRev}}
+		return a
+	}
+	cases := []struct {
+		name          string
+		app           *v1alpha1.Application
+		done, healthy bool
+	}{
+		{"Degraded from before the sync", app("Degraded", at(-1), at(-300), rev), false, false},
+		{"Healthy from before the sync", app("Healthy", at(-1), at(-300), rev), false, false},
+		{"reconciled in the sync's second", app("Healthy", at(0), at(-300), rev), false, false},
+		{"health changed in the sync's second", app("Healthy", at(-1), at(0), rev), false, false},
+		{"reconciled a second later", app("Healthy", at(1), at(-300), rev), true, true},
+		{"became Degraded after the sync", app("Degraded", at(-1), at(2), rev), true, false},
+		{"became Healthy after the sync", app("Healthy", at(0), at(1), rev), true, true},
+		{"no times at all", app("Healthy", nil, nil, rev), false, false},
+		{"the operation was another revision's", app("Healthy", at(-1), at(-300), "fedcba9876543210fedcba9876543210fedcba98"), true, true},
+	}
+	for _, c := range cases {
+		s := StateOf(c.app)
+		if done, healthy := s.Done(rev); done != c.done || healthy != c.healthy {
+			t.Errorf("%s: Done = %v, %v; want %v, %v", c.name, done, healthy, c.done, c.healthy)
+		}
+		if s.HealthAssessed(rev) != c.done {
+			t.Errorf("%s: HealthAssessed = %v", c.name, s.HealthAssessed(rev))
+		}
 	}
 }

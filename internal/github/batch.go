@@ -235,6 +235,22 @@ type ChangeRead struct {
 	Teams  map[string]string // "org/slug" → id
 }
 
+func (c *ChangeRead) userID(login string) (string, bool) {
+	if c == nil {
+		return "", false
+	}
+	id, ok := c.Users[strings.ToLower(login)]
+	return id, ok
+}
+
+func (c *ChangeRead) teamID(orgTeam string) (string, bool) {
+	if c == nil {
+		return "", false
+	}
+	id, ok := c.Teams[strings.ToLower(orgTeam)]
+	return id, ok
+}
+
 // ReadSpec says what to read ahead of planning a change at a commit.
 type ReadSpec struct {
 	Dirs   []string // directories read two levels deep, with the text of their files

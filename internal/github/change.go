@@ -51,11 +51,11 @@ type ChangeOptions struct {
 // maxBodyRunes is GitHub's limit on a pull request body.
 const maxBodyRunes = 65536
 
-// requestReviews asks users and teams to review and returns those GitHub refused. GitHub
-// refuses the whole request when one of them cannot review (not a collaborator, a team
-// without access); then each is asked alone and those refused are skipped, as GitHub
-// skips such code owners itself.
-func (r Repo) requestReviews(ctx context.Context, number int, users, teams []string) (refused []string, err error) {
+// requestReviews asks users and teams to review and returns GitHub's refusals of those it
+// would not ask (422: no access to the repository), one per reviewer. GitHub refuses the
+// whole request when one of them cannot review; then each is asked alone and those
+// refused are skipped, as GitHub skips such code owners itself.
+func (r Repo) requestReviews(ctx context.Context, number int, users, teams []string) (refused []*Refusal, err error) {
 	_, _, err = r.Client.PullRequests.RequestReviewers(ctx, r.Owner, r.Name, number, gh.ReviewersRequest{Reviewers: users, TeamReviewers: teams})
 	switch {
 	case err == nil:
@@ -67,7 +67,7 @@ func (r Repo) requestReviews(ctx context.Context, number int, users, teams []str
 		_, _, err := r.Client.PullRequests.RequestReviewers(ctx, r.Owner, r.Name, number, req)
 		if err != nil && statusOf(err) == http.StatusUnprocessableEntity {
 			zerolog.Ctx(ctx).Warn().Err(err).Int("pr", number).Str("reviewer", who).Msg("GitHub refused a reviewer; skipped")
-			refused = append(refused, who)
+			refused = append(refused, RefusalOf(StepReviews, []string{who}, err))
 			return nil
 		}
 		if err != nil {
@@ -81,7 +81,7 @@ func (r Repo) requestReviews(ctx context.Context, number int, users, teams []str
 			who = users[0]
 		}
 		zerolog.Ctx(ctx).Warn().Err(err).Int("pr", number).Msg("GitHub refused the reviewer; the pull request stays without the review request")
-		return []string{who}, nil
+		return []*Refusal{RefusalOf(StepReviews, []string{who}, err)}, nil
 	}
 	for _, u := range users {
 		if err := one(gh.ReviewersRequest{Reviewers: []string{u}}, u); err != nil {
@@ -95,6 +95,10 @@ func (r Repo) requestReviews(ctx context.Context, number int, users, teams []str
 	}
 	return refused, nil
 }
+
+// ErrNotCleanedUp is wrapped by the error of a failed change whose pull request or branch
+// could not be removed: they may still be there.
+var ErrNotCleanedUp = errors.New("what the failed change created could not be removed")
 
 // cleanUp removes what a failed change created: the pull request (closed) and the
 // branch. It runs even when ctx is done, since that is often why the change failed. Only
@@ -114,7 +118,7 @@ func (r Repo) cleanUp(ctx context.Context, branch string, number int, cause erro
 	}
 	if len(errs) > 0 {
 		zerolog.Ctx(ctx).Error().Err(errors.Join(errs...)).Str("branch", branch).Msg("cleaning up a failed change failed")
-		return fmt.Errorf("%w (cleaning up also failed: %v)", cause, errors.Join(errs...))
+		return fmt.Errorf("%w (cleaning up also failed: %w)", cause, errors.Join(append([]error{ErrNotCleanedUp}, errs...)...))
 	}
 	return cause
 }

@@ -795,8 +795,9 @@ func TestFinishChangeOnAStack(t *testing.T) {
 	}
 
 	e.s.Fault("POST", "/repos/acme/gitops/issues/*/labels", githubtest.Fault{Status: 500})
-	if _, err := e.repo.FinishChange(e.ctx, e.g, stack, ghapi.Finish{Labels: []string{"action/restart"}}); err == nil {
-		t.Error("a refused label is not reported")
+	done, err = e.repo.FinishChange(e.ctx, e.g, stack, ghapi.Finish{Labels: []string{"action/restart"}})
+	if err != nil || len(done.Refused) != 1 || done.Refused[0].Step != ghapi.StepLabels || done.Refused[0].Status != 500 || !sameStrings(done.Refused[0].Names, []string{"action/restart"}) {
+		t.Errorf("a refused label is not reported: %+v %v", done.Refused, err)
 	}
 	if p, _ := e.gr.Pull(n); p.State != "open" || !e.hasBranch(stack.Branch) {
 		t.Errorf("a stack was withdrawn: %s, branches %q", p.State, e.gr.Branches())
@@ -818,8 +819,8 @@ func TestFinishChangeReviewerGitHubRefuses(t *testing.T) {
 	if err != nil {
 		t.Fatalf("a reviewer GitHub refuses must not sink the change: %v", err)
 	}
-	if !sameStrings(done.Refused, []string{"mallory"}) {
-		t.Errorf("refused %q, want mallory", done.Refused)
+	if len(done.Refused) != 1 || !sameStrings(done.Refused[0].Names, []string{"mallory"}) || !done.Refused[0].NotCollaborator() || done.Refused[0].Status != 422 {
+		t.Errorf("refused %+v, want mallory, not a collaborator", done.Refused)
 	}
 	p, _ := e.gr.Pull(pr.Number)
 	if p.State != "open" || !sameStrings(p.RequestedReviewers, []string{"alice", "bob"}) || !sameStrings(p.RequestedTeams, []string{"sre"}) {
@@ -830,7 +831,7 @@ func TestFinishChangeReviewerGitHubRefuses(t *testing.T) {
 		t.Errorf("%d review requests", n)
 	}
 	// One reviewer alone, refused.
-	if done, err := e.repo.FinishChange(e.ctx, e.g, pr, ghapi.Finish{Reviewers: []string{"mallory"}}); err != nil || !sameStrings(done.Refused, []string{"mallory"}) {
+	if done, err := e.repo.FinishChange(e.ctx, e.g, pr, ghapi.Finish{Reviewers: []string{"mallory"}}); err != nil || len(done.Refused) != 1 || !sameStrings(done.Refused[0].Names, []string{"mallory"}) {
 		t.Errorf("mallory alone: %+v %v", done, err)
 	}
 	if p, _ := e.gr.Pull(pr.Number); p.State != "open" {

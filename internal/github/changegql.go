@@ -368,8 +368,10 @@ type Finished struct {
 	// it is not the head they were made for, a newer request was added meanwhile and the
 	// text may be stale.
 	HeadAfterEdit string
-	// Refused are the reviewers ("user", "org/team") GitHub would not ask to review.
-	Refused []string
+	// Refused are the steps GitHub did not carry out, in GitHub's words: review requests
+	// it refused (one Refusal per reviewer), the labels, the render check, the
+	// description. A pull request whose labels failed is withdrawn when new (the error).
+	Refused []*Refusal
 	// HeadAfter and State (OPEN, MERGED, CLOSED) are the pull request's, read after the
 	// status comment was written; "" when they could not be read.
 	HeadAfter, State string
@@ -381,10 +383,12 @@ type CheckRun struct {
 }
 
 // FinishChange labels the pull request, asks the code owners to review, publishes the
-// check run and updates the status comment. A label or review request that fails is an
-// error, and so is the whole pull request: it is closed and its branch deleted, as a
-// change without its labels and reviewers would be merged unnoticed. The check and the
-// comment only log their failures; commented says whether the comment was updated.
+// check run and updates the status comment. What GitHub refuses is in done.Refused. A new
+// pull request whose labels failed, or whose review requests failed for another reason
+// than a reviewer without access, is withdrawn: closed, its branch deleted, as it would
+// be merged unnoticed; the error then says why (a *Refusal) and wraps ErrNotCleanedUp when
+// the withdrawal failed too. The comment only logs its failure; done.Commented says
+// whether it was updated.
 func (r Repo) FinishChange(ctx context.Context, g *GraphQL, pr *PR, f Finish) (done Finished, err error) {
 	users, teams, err := r.splitReviewers(ctx, f.Reviewers)
 	if err != nil {
@@ -458,13 +462,19 @@ func (r Repo) FinishChange(ctx context.Context, g *GraphQL, pr *PR, f Finish) (d
 		vars["pull"] = in
 	}
 
-	var mu sync.Mutex
-	addRefused := func(who []string) {
+	var (
+		mu    sync.Mutex
+		fatal *Refusal // a step the pull request is not left open without
+	)
+	refuse := func(ref *Refusal, isFatal bool) {
 		mu.Lock()
-		done.Refused = append(done.Refused, who...)
-		mu.Unlock()
+		defer mu.Unlock()
+		done.Refused = append(done.Refused, ref)
+		if isFatal && fatal == nil {
+			fatal = ref
+		}
 	}
-	eg, gctx := errgroup.WithContext(ctx)
+	var eg errgroup.Group
 	if len(sel) > 0 {
 		eg.Go(func() error {
 			q := "mutation daytwoFinish(" + strings.Join(decl, ", ") + ") {\n  " + strings.Join(sel, "\n  ") + "\n}"
@@ -487,18 +497,34 @@ func (r Repo) FinishChange(ctx context.Context, g *GraphQL, pr *PR, f Finish) (d
 			}
 			// Repeatable: labels and reviews add, the comment and PR edits set; a second
 			// render check on the same head only repeats the first.
-			ferrs, err := g.Do(repeatableCtx(gctx), q, vars, &data)
+			ferrs, err := g.Do(repeatableCtx(ctx), q, vars, &data)
 			if err != nil {
-				return fmt.Errorf("label and request reviews on #%d of %s: %w", pr.Number, r.FullName(), err)
+				// Nothing of it is known to have happened.
+				err = fmt.Errorf("label and request reviews on #%d of %s: %w", pr.Number, r.FullName(), err)
+				if _, ok := vars["labels"]; ok {
+					refuse(RefusalOf(StepLabels, labelNames(f.Labels, ids), err), true)
+				}
+				if _, ok := vars["reviews"]; ok {
+					refuse(RefusalOf(StepReviews, reviewerNames(r.Owner, users, teams, ids), err), true)
+				}
+				if _, ok := vars["check"]; ok {
+					refuse(RefusalOf(StepCheck, nil, err), false)
+				}
+				if _, ok := vars["pull"]; ok {
+					refuse(RefusalOf(StepDescription, nil, err), false)
+				}
+				return nil
 			}
-			log := zerolog.Ctx(gctx)
+			log := zerolog.Ctx(ctx)
 			if e := ferrs.At("pull"); e != nil {
 				log.Warn().Str("error", e.Message).Msg("cannot update the pull request's description")
+				refuse(fieldRefusal(StepDescription, nil, e), false)
 			} else if data.Pull != nil {
 				done.HeadAfterEdit = data.Pull.PullRequest.HeadRefOid
 			}
 			if e := ferrs.At("check"); e != nil {
 				log.Warn().Str("error", e.Message).Msg("cannot publish the render check")
+				refuse(fieldRefusal(StepCheck, nil, e), false)
 			} else if data.Check != nil && data.Check.CheckRun.Repository.PullRequest != nil {
 				p := data.Check.CheckRun.Repository.PullRequest
 				done.HeadAfter, done.State = p.HeadRefOid, p.State
@@ -509,38 +535,76 @@ func (r Repo) FinishChange(ctx context.Context, g *GraphQL, pr *PR, f Finish) (d
 				done.Commented = true
 			}
 			if e := ferrs.At("labels"); e != nil {
-				return fmt.Errorf("label pull request #%d of %s: %s", pr.Number, r.FullName(), e.Message)
+				refuse(fieldRefusal(StepLabels, labelNames(f.Labels, ids), e), true)
 			}
 			if e := ferrs.At("reviews"); e != nil {
 				// GitHub refuses the whole request when one reviewer cannot review; REST
 				// asks each alone and skips those refused.
 				log.Warn().Str("error", e.Message).Msg("review request refused; asking reviewers one by one")
-				refused, err := r.requestReviews(gctx, pr.Number, users, teams)
-				addRefused(refused)
-				return err
+				refused, err := r.requestReviews(ctx, pr.Number, users, teams)
+				for _, ref := range refused {
+					refuse(ref, false)
+				}
+				if err != nil {
+					refuse(RefusalOf(StepReviews, reviewerNames(r.Owner, users, teams, nil), err), true)
+				}
 			}
 			return nil
 		})
 	}
 	if len(restLabels) > 0 {
 		eg.Go(func() error {
-			if _, _, err := r.Client.Issues.AddLabelsToIssue(gctx, r.Owner, r.Name, pr.Number, restLabels); err != nil {
-				return fmt.Errorf("label pull request #%d of %s: %w", pr.Number, r.FullName(), err)
+			if _, _, err := r.Client.Issues.AddLabelsToIssue(ctx, r.Owner, r.Name, pr.Number, restLabels); err != nil {
+				refuse(RefusalOf(StepLabels, restLabels, fmt.Errorf("label pull request #%d of %s: %w", pr.Number, r.FullName(), err)), true)
 			}
 			return nil
 		})
 	}
 	if len(restUsers)+len(restTeams) > 0 {
 		eg.Go(func() error {
-			refused, err := r.requestReviews(gctx, pr.Number, restUsers, restTeams)
-			addRefused(refused)
-			return err
+			refused, err := r.requestReviews(ctx, pr.Number, restUsers, restTeams)
+			for _, ref := range refused {
+				refuse(ref, false)
+			}
+			if err != nil {
+				refuse(RefusalOf(StepReviews, reviewerNames(r.Owner, restUsers, restTeams, nil), err), true)
+			}
+			return nil
 		})
 	}
-	if err := eg.Wait(); err != nil {
-		return done, r.withdraw(ctx, pr, err)
+	_ = eg.Wait() // the steps report what failed through refuse
+	if fatal != nil && pr.Fresh {
+		return done, r.withdraw(ctx, pr, fatal)
 	}
 	return done, nil
+}
+
+// labelNames are the labels of names that went by id (through GraphQL).
+func labelNames(names []string, ids *ChangeRead) []string {
+	var out []string
+	for _, l := range names {
+		if _, ok := ids.Labels[l]; ok {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// reviewerNames are users and teams (slugs of owner's teams) as "user" and "org/team";
+// with ids, only those that went by id.
+func reviewerNames(owner string, users, teams []string, ids *ChangeRead) []string {
+	var out []string
+	for _, u := range users {
+		if _, ok := ids.userID(u); ok || ids == nil {
+			out = append(out, u)
+		}
+	}
+	for _, t := range teams {
+		if _, ok := ids.teamID(owner + "/" + t); ok || ids == nil {
+			out = append(out, owner+"/"+t)
+		}
+	}
+	return out
 }
 
 // withdraw closes a new change whose labels or reviewers failed; a stack that grew keeps

@@ -53,6 +53,7 @@ func newChangeEnv(t *testing.T) *changeEnv {
 	gr.SetPermission("alice", githubtest.RoleWrite)
 	gr.SetPermission("bob", githubtest.RoleMaintain)
 	s.AddTeamMember("acme", "sre", "carol", "member", "active")
+	gr.SetTeamPermission("sre", githubtest.RoleWrite)
 	id := s.Install("acme")
 	e := &changeEnv{s: s, gr: gr, ctx: context.Background(), t: t}
 	cc := githubapp.NewClientCreator(s.V3URL(), s.V4URL(), s.AppID(), s.PrivateKeyPEM(),

@@ -45,6 +45,8 @@ type GraphQLError struct {
 	Message string `json:"message"`
 }
 
+func (e *GraphQLError) Error() string { return e.Message }
+
 // GraphQLErrors are the field errors of an answer that also carried data: the fields they
 // name are null, the rest is valid.
 type GraphQLErrors []GraphQLError

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math/big"
 	"net/http"
 	"sort"
@@ -23,6 +24,17 @@ type installation struct {
 	all       bool            // repository_selection "all"
 	repos     map[string]bool // lower-cased "owner/name" when selected
 	createdAt time.Time
+	// granted are the permissions the account granted, when they differ from what the
+	// app asks for.
+	granted map[string]string
+}
+
+// permissions are what the installation may do: permission name → read or write.
+func (i *installation) permissions() map[string]string {
+	if i.granted != nil {
+		return i.granted
+	}
+	return i.app.permissions
 }
 
 func (i *installation) coversName(full string) bool {
@@ -60,6 +72,57 @@ var appPermissions = map[string]string{
 	"metadata":      "read",
 	"pull_requests": "write",
 	"statuses":      "write",
+}
+
+// SetInstallationPermission changes what account granted to its installation of the app:
+// permission (checks, issues, contents, …) at level read or write, or none ("" or "none"),
+// as when the app asks for more and an owner has not approved it yet. Endpoints that need
+// a permission the installation lacks answer GitHub's 403 "Resource not accessible by
+// integration" (GraphQL: FORBIDDEN): here check runs (checks), labels (issues or
+// pull_requests), merging (contents) and opening issues (issues).
+func (s *Server) SetInstallationPermission(account, permission, level string) {
+	s.t.Helper()
+	if level != "read" && level != "write" && level != "" && level != "none" {
+		s.fatalf("SetInstallationPermission: level must be read, write or none, not %q", level)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, inst := range s.installations {
+		if !strings.EqualFold(inst.account, account) {
+			continue
+		}
+		granted := maps.Clone(inst.permissions())
+		if level == "" || level == "none" {
+			delete(granted, permission)
+		} else {
+			granted[permission] = level
+		}
+		inst.granted = granted
+	}
+}
+
+// mayWrite reports whether the call's installation has write access through one of perms;
+// otherwise it answers GitHub's 403. Calls without an installation token pass.
+func (c *call) mayWrite(perms ...string) bool {
+	if c.inst == nil || forbidden(c.inst, perms...) == nil {
+		return true
+	}
+	c.json(http.StatusForbidden, errorBody(http.StatusForbidden, "Resource not accessible by integration", "https://docs.github.com/rest"))
+	return false
+}
+
+// forbidden is GraphQL's answer to a mutation the installation lacks write access for
+// through any of perms; nil when it has it.
+func forbidden(inst *installation, perms ...string) error {
+	if inst == nil {
+		return nil
+	}
+	for _, p := range perms {
+		if inst.permissions()[p] == "write" {
+			return nil
+		}
+	}
+	return &resolveError{typ: "FORBIDDEN", msg: "Resource not accessible by integration"}
 }
 
 var appEvents = []string{"issue_comment", "issues", "pull_request", "pull_request_review"}
@@ -352,7 +415,7 @@ func (s *Server) createAccessToken(c *call) {
 	out := tokenJSON{
 		Token:               t.value,
 		ExpiresAt:           ts(t.expires),
-		Permissions:         inst.app.permissions,
+		Permissions:         inst.permissions(),
 		RepositorySelection: "all",
 	}
 	if !inst.all || restrict != nil {
@@ -466,7 +529,7 @@ func (s *Server) installationJSON(i *installation) installationJSON {
 		ClientID:            i.app.clientID,
 		TargetID:            acct.id,
 		TargetType:          acct.typ,
-		Permissions:         i.app.permissions,
+		Permissions:         i.permissions(),
 		Events:              i.app.events,
 		CreatedAt:           ts(i.createdAt),
 		UpdatedAt:           ts(i.createdAt),

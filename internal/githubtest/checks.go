@@ -282,6 +282,9 @@ func (in checkRunInput) apply(cr *checkRun) string {
 
 func (s *Server) createCheckRun(c *call) {
 	rs := c.repo
+	if !c.mayWrite("checks") {
+		return
+	}
 	var req checkRunInput
 	if !c.decode(&req) {
 		return
@@ -328,7 +331,7 @@ func (s *Server) getCheckRun(c *call) {
 
 func (s *Server) updateCheckRun(c *call) {
 	cr := s.checkRunByPath(c)
-	if cr == nil {
+	if cr == nil || !c.mayWrite("checks") {
 		return
 	}
 	var req checkRunInput

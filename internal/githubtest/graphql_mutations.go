@@ -266,6 +266,13 @@ func (x *gqlExec) addLabelsToLabelable(in map[string]any) (map[string]any, error
 	if err != nil {
 		return nil, err
 	}
+	perms := []string{"issues"}
+	if is.pull != nil {
+		perms = append(perms, "pull_requests")
+	}
+	if err := forbidden(x.c.inst, perms...); err != nil {
+		return nil, err
+	}
 	var names []string
 	for _, id := range argStrings(in, "labelIds") {
 		typ, key, ok := decodeNodeID(id)
@@ -312,7 +319,7 @@ func (x *gqlExec) requestReviews(in map[string]any) (map[string]any, error) {
 			return nil, unprocessable("Review cannot be requested from pull request author.")
 		}
 		if rs.role(a.login) == "" {
-			return nil, unprocessable("Reviews may only be requested from collaborators. One or more of the users or teams you specified is not a collaborator of the %s repository.", rs.fullName())
+			return nil, unprocessable("%s", notCollaborator(rs, false))
 		}
 		users = append(users, a)
 	}
@@ -328,6 +335,9 @@ func (x *gqlExec) requestReviews(in map[string]any) (map[string]any, error) {
 		}
 		if t == nil {
 			return nil, notFound("Could not resolve to a node with the global id of '%s'", id)
+		}
+		if rs.teamRoles[strings.ToLower(t.slug)] == "" {
+			return nil, unprocessable("%s", notCollaborator(rs, len(argStrings(in, "userIds")) == 0))
 		}
 		teams = append(teams, t)
 	}
@@ -355,6 +365,9 @@ func (x *gqlExec) requestReviews(in map[string]any) (map[string]any, error) {
 func (x *gqlExec) createCheckRun(in map[string]any) (map[string]any, error) {
 	rs, err := x.repoByNode(argString(in, "repositoryId"))
 	if err != nil {
+		return nil, err
+	}
+	if err := forbidden(x.c.inst, "checks"); err != nil {
 		return nil, err
 	}
 	sha := argString(in, "headSha")

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // issueState is an issue or, when pull is set, a pull request: they share numbers.
@@ -570,9 +571,21 @@ func labelNames(in []any) ([]string, bool) {
 
 func (s *Server) createIssue(c *call) {
 	rs := c.repo
+	if rs.issuesDisabled {
+		c.fail(http.StatusGone, "Issues are disabled for this repo")
+		return
+	}
+	if !c.mayWrite("issues") {
+		return
+	}
 	var req issueInput
 	if !c.decode(&req) {
 		return
+	}
+	if req.Labels != nil {
+		if names, ok := labelNames(*req.Labels); ok && !c.labelsValid(names) {
+			return
+		}
 	}
 	if req.Title == nil || strings.TrimSpace(*req.Title) == "" {
 		c.invalid("Validation Failed", fieldError{Resource: "Issue", Field: "title", Code: "missing_field"})
@@ -657,6 +670,9 @@ func (s *Server) applyIssueEdits(c *call, rs *repoState, is *issueState, req iss
 		names, ok := labelNames(*req.Labels)
 		if !ok {
 			c.invalid("Validation Failed", fieldError{Resource: "Issue", Field: "labels", Code: "invalid"})
+			return false
+		}
+		if !c.labelsValid(names) {
 			return false
 		}
 		is.labels = nil
@@ -830,9 +846,33 @@ func (c *call) labelsBody() ([]string, bool) {
 	return names, true
 }
 
+// maxLabelRunes is GitHub's limit on a label's name.
+const maxLabelRunes = 50
+
+// labelsValid answers GitHub's 422 when a name is longer than a label's can be (naming a
+// label that does not exist creates it).
+func (c *call) labelsValid(names []string) bool {
+	for _, n := range names {
+		if utf8.RuneCountInString(n) > maxLabelRunes {
+			c.invalid("Validation Failed", fieldError{Value: n, Resource: "Label", Field: "name", Code: "invalid"})
+			return false
+		}
+	}
+	return true
+}
+
+// mayLabel checks the installation may label is: with issues (write), or for a pull
+// request pull_requests (write) too.
+func (c *call) mayLabel(is *issueState) bool {
+	if is.pull != nil {
+		return c.mayWrite("issues", "pull_requests")
+	}
+	return c.mayWrite("issues")
+}
+
 func (s *Server) addLabels(c *call) {
 	is := c.issue()
-	if is == nil {
+	if is == nil || !c.mayLabel(is) {
 		return
 	}
 	names, ok := c.labelsBody()
@@ -843,6 +883,9 @@ func (s *Server) addLabels(c *call) {
 		c.invalid("Invalid request.\n\nNo subschema in \"anyOf\" matched.")
 		return
 	}
+	if !c.labelsValid(names) {
+		return
+	}
 	for _, n := range names {
 		is.addLabel(s, c.repo, n)
 	}
@@ -851,11 +894,11 @@ func (s *Server) addLabels(c *call) {
 
 func (s *Server) setLabels(c *call) {
 	is := c.issue()
-	if is == nil {
+	if is == nil || !c.mayLabel(is) {
 		return
 	}
 	names, ok := c.labelsBody()
-	if !ok {
+	if !ok || !c.labelsValid(names) {
 		return
 	}
 	is.labels = nil
@@ -912,6 +955,10 @@ func (s *Server) createLabel(c *call) {
 	}
 	if req.Name == "" {
 		c.invalid("Validation Failed", fieldError{Resource: "Label", Field: "name", Code: "missing_field"})
+		return
+	}
+	if utf8.RuneCountInString(req.Name) > maxLabelRunes {
+		c.invalid("Validation Failed", fieldError{Resource: "Label", Field: "name", Code: "custom", Message: "name is too long (maximum is 50 characters)"})
 		return
 	}
 	if s.label(c.repo, req.Name, false) != nil {

@@ -177,6 +177,12 @@ func TestPermissionsTeamsAndReviewers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A team reviews only where it has a role, and GitHub names teams when only teams were asked.
+	_, _, err = gh.PullRequests.RequestReviewers(ctx, "acme", "gitops", pr.GetNumber(), github.ReviewersRequest{TeamReviewers: []string{"sre"}})
+	if statusOf(err) != http.StatusUnprocessableEntity || messageOf(err) != "Reviews may only be requested from collaborators. One or more of the teams you specified is not a collaborator of the acme/gitops repository." {
+		t.Fatalf("requesting a team without access: err = %v, want 422", err)
+	}
+	repo.SetTeamPermission("sre", githubtest.RoleWrite)
 	if _, _, err := gh.PullRequests.RequestReviewers(ctx, "acme", "gitops", pr.GetNumber(), github.ReviewersRequest{Reviewers: []string{"wu"}, TeamReviewers: []string{"sre"}}); err != nil {
 		t.Fatal(err)
 	}

@@ -202,6 +202,12 @@ func (r *Repo) SubmitReview(number int, author, state, body string) int64 {
 // squash or rebase, and returns the commit now at the tip of the base branch.
 func (r *Repo) Merge(number int, method string) string {
 	r.s.t.Helper()
+	return r.MergeAs(number, method, r.Owner)
+}
+
+// MergeAs is Merge by the person by.
+func (r *Repo) MergeAs(number int, method, by string) string {
+	r.s.t.Helper()
 	var sha string
 	var err error
 	r.with(func(rs *repoState) {
@@ -210,7 +216,7 @@ func (r *Repo) Merge(number int, method string) string {
 			err = errors.New("no such pull request")
 			return
 		}
-		sha, err = r.s.merge(rs, is, r.s.accountLocked(rs.owner.login, ""), method, "", "", "")
+		sha, err = r.s.merge(rs, is, r.s.accountLocked(by, ""), method, "", "", "")
 	})
 	if err != nil {
 		r.s.fatalf("Merge %s#%d: %v", r.FullName(), number, err)
@@ -416,6 +422,10 @@ func (s *Server) merge(rs *repoState, is *issueState, by *account, method, title
 	}
 	if expectSHA != "" && expectSHA != p.headSHA {
 		return "", &mergeError{http.StatusConflict, "Head branch was modified. Review and try the merge again."}
+	}
+	if !rs.mergeMethods[method] {
+		return "", &mergeError{http.StatusMethodNotAllowed, map[string]string{
+			"merge": "Merge commits", "squash": "Squash merges", "rebase": "Rebase merges"}[method] + " are not allowed on this repository."}
 	}
 	mergeable, state, tree := s.mergeability(rs, is)
 	if !mergeable {
@@ -847,7 +857,7 @@ func (s *Server) isMerged(c *call) {
 
 func (s *Server) mergePull(c *call) {
 	is := c.pull()
-	if is == nil {
+	if is == nil || !c.mayWrite("contents") {
 		return
 	}
 	var req struct {
@@ -926,7 +936,7 @@ func (s *Server) requestReviewers(c *call) {
 			return
 		}
 		if rs.role(login) == "" {
-			c.invalid("Reviews may only be requested from collaborators. One or more of the users or teams you specified is not a collaborator of the " + rs.fullName() + " repository.")
+			c.invalid(notCollaborator(rs, false))
 			return
 		}
 		users = append(users, s.accountLocked(login, ""))
@@ -934,8 +944,8 @@ func (s *Server) requestReviewers(c *call) {
 	var teams []*team
 	for _, slug := range req.TeamReviewers {
 		t, ok := s.teams[strings.ToLower(rs.owner.login+"/"+slug)]
-		if !ok {
-			c.invalid("Reviews may only be requested from collaborators. One or more of the users or teams you specified is not a collaborator of the " + rs.fullName() + " repository.")
+		if !ok || rs.teamRoles[strings.ToLower(t.slug)] == "" {
+			c.invalid(notCollaborator(rs, len(req.Reviewers) == 0))
 			return
 		}
 		teams = append(teams, t)
@@ -955,6 +965,17 @@ func (s *Server) requestReviewers(c *call) {
 		}
 	}
 	c.json(http.StatusCreated, s.pullJSON(rs, is))
+}
+
+// notCollaborator is GitHub's refusal of a review request naming someone without access to
+// the repository: a person who is not a collaborator, or a team with no role on it. It says
+// "teams" when the request named teams only.
+func notCollaborator(rs *repoState, onlyTeams bool) string {
+	who := "users or teams"
+	if onlyTeams {
+		who = "teams"
+	}
+	return "Reviews may only be requested from collaborators. One or more of the " + who + " you specified is not a collaborator of the " + rs.fullName() + " repository."
 }
 
 func containsAccount(list []*account, a *account) bool {

@@ -35,7 +35,10 @@ type repoState struct {
 	statuses            []*commitStatus
 	dispatches          []Dispatch
 	seedSeq             int
-	lazyMerge           int // see WithMergeabilityDelay
+	lazyMerge           int               // see WithMergeabilityDelay
+	teamRoles           map[string]string // lower-cased slug of an owner's team -> its role here
+	mergeMethods        map[string]bool   // merge, squash, rebase: those the settings allow
+	issuesDisabled      bool
 }
 
 func (rs *repoState) fullName() string { return rs.owner.login + "/" + rs.name }
@@ -92,6 +95,8 @@ func (s *Server) CreateRepo(owner, name string, opts ...RepoOption) *Repo {
 		protections:   map[string]Protection{},
 		checkRuns:     map[int64]*checkRun{},
 		lazyMerge:     s.lazyMerge,
+		teamRoles:     map[string]string{},
+		mergeMethods:  map[string]bool{"merge": true, "squash": true, "rebase": true},
 	}
 	for _, o := range opts {
 		o(rs)
@@ -502,6 +507,47 @@ func (rs *repoState) role(login string) string {
 		return RoleRead
 	}
 	return ""
+}
+
+// SetTeamPermission gives the owner organization's team slug a role on the repository
+// (admin, maintain, write, triage, read; "" or "none" removes it). As on GitHub, a team
+// without one cannot be asked to review. Members' own permissions stay what SetPermission
+// gave them.
+func (r *Repo) SetTeamPermission(slug, role string) {
+	r.s.t.Helper()
+	switch role {
+	case RoleAdmin, RoleMaintain, RoleWrite, RoleTriage, RoleRead, "", "none":
+	default:
+		r.s.fatalf("SetTeamPermission: unknown role %q", role)
+	}
+	r.with(func(rs *repoState) {
+		r.s.teamLocked(rs.owner.login, slug)
+		if role == "" || role == "none" {
+			delete(rs.teamRoles, strings.ToLower(slug))
+			return
+		}
+		rs.teamRoles[strings.ToLower(slug)] = role
+	})
+}
+
+// AllowMergeMethods sets the merge methods the repository's settings allow (merge,
+// squash, rebase; all three by default). Merging another way is refused with GitHub's 405.
+func (r *Repo) AllowMergeMethods(methods ...string) {
+	r.s.t.Helper()
+	allowed := map[string]bool{}
+	for _, m := range methods {
+		if m != "merge" && m != "squash" && m != "rebase" {
+			r.s.fatalf("AllowMergeMethods: unknown method %q", m)
+		}
+		allowed[m] = true
+	}
+	r.with(func(rs *repoState) { rs.mergeMethods = allowed })
+}
+
+// DisableIssues turns the repository's issues off, as its settings can: opening one is
+// refused with GitHub's 410. Pull requests and their conversations still work.
+func (r *Repo) DisableIssues() {
+	r.with(func(rs *repoState) { rs.issuesDisabled = true })
 }
 
 // permissionOf maps a role to the legacy permission the permission endpoint reports.

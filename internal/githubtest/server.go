@@ -510,6 +510,7 @@ type apiError struct {
 }
 
 type fieldError struct {
+	Value    string `json:"value,omitempty"`
 	Resource string `json:"resource,omitempty"`
 	Field    string `json:"field,omitempty"`
 	Code     string `json:"code"`

@@ -76,8 +76,9 @@ func waitingText(env *repoconfig.Environment, reviewers []string) string {
 // deleted once merged. Every request the PR carries is told.
 //
 // own, when set, is the status of the request that just added to pr: when another
-// request's merge took its commit along before it said "open", it learns so here.
-func (r *Runner) tryMerge(ctx context.Context, repo ghapi.Repo, pr ghapi.PR, own *status) {
+// request's merge took its commit along before it said "open", it learns so here. why is
+// the reason daytwo merges it, which the statuses give.
+func (r *Runner) tryMerge(ctx context.Context, repo ghapi.Repo, pr ghapi.PR, own *status, why string) {
 	log := zerolog.Ctx(ctx)
 	ms, err := repo.MergeState(ctx, pr.Number)
 	if err != nil {
@@ -107,7 +108,7 @@ func (r *Runner) tryMerge(ctx context.Context, repo ghapi.Repo, pr ghapi.PR, own
 	if err != nil {
 		log.Warn().Err(err).Msg("merge refused")
 		if plan.ErrorCode(err) != plan.Conflict { // a moved head merges on its next event
-			r.statusesFrom(ctx, repo, pr.Number, commits).step(ctx, "", "⚠️ Could not merge automatically: "+userMessage(ctx, err)+" Merge it by hand once it is ready.")
+			r.statusesFrom(ctx, repo, pr.Number, commits).step(ctx, "", refusalText(repo.FullName(), prRef{pr.Number, pr.URL}, ghapi.RefusalOf(ghapi.StepMerge, nil, err)))
 		}
 		return
 	}
@@ -119,7 +120,7 @@ func (r *Runner) tryMerge(ctx context.Context, repo ghapi.Repo, pr ghapi.PR, own
 			log.Warn().Err(err).Msg("cannot delete the merged branch")
 		}
 	}
-	sts.set(ghapi.StateMerged, pr.Number).step(ctx, fmt.Sprintf("🔀 [PR #%d](%s) merged by daytwo as `%s` (the environment auto-merges)", pr.Number, pr.URL, short(sha)), r.afterMerge())
+	sts.set(ghapi.StateMerged, pr.Number).step(ctx, fmt.Sprintf("🔀 [PR #%d](%s) merged by daytwo as `%s` (%s)", pr.Number, pr.URL, short(sha), why), r.afterMerge())
 	if meta, ok := plan.ParseMetadata(pr.Body); ok {
 		r.startRollout(ctx, rollout{repo: repo, pr: ghapi.Merged{PR: pr, MergeCommit: sha}, service: meta["service"], env: meta["env"], st: sts})
 	}
@@ -159,14 +160,17 @@ func (r *Runner) afterMerge() string {
 	return "🚀 Merged; asking Argo CD to roll it out…"
 }
 
-// breakGlass opens the mandatory follow-up review issue of an emergency change.
-func (r *Runner) breakGlass(ctx context.Context, t *target, cs *plan.ChangeSet, pr *ghapi.PR, req handler.Request) {
+// breakGlass opens the mandatory follow-up review issue of an emergency change; the error
+// is GitHub's refusal.
+func (r *Runner) breakGlass(ctx context.Context, t *target, cs *plan.ChangeSet, pr *ghapi.PR, req handler.Request) error {
 	body := fmt.Sprintf("@%s used `--break-glass` for %s (%s in %s): %s.\n\nPR: %s\nAsked in: %s\n\n"+
 		"Review the change after the fact and close this issue when done.",
 		req.Author, markdown.Code(cs.Metadata["command"]), cs.Service, cs.Env, markdown.Text(cs.Summary), pr.URL, req.URL)
 	if _, _, err := t.repo.OpenIssue(ctx, "Break-glass review: "+cs.Title, body, []string{"daytwo", "break-glass", "env/" + cs.Env}); err != nil {
 		zerolog.Ctx(ctx).Error().Err(err).Msg("cannot open the break-glass review issue")
+		return err
 	}
+	return nil
 }
 
 // clientFor returns an installation client for another repository the app is installed on.

@@ -46,6 +46,10 @@ func seedWorld(t testing.TB, a *apptest.App) *world {
 	for _, team := range []string{"platform", "checkout-team", "catalog-team", "payments-team"} {
 		a.GH.AddTeamMember("acme", team, team+"-lead", "maintainer", "active")
 	}
+	// The code owners' teams can review: GitHub asks only teams with access to the repository.
+	for _, team := range []string{"platform", "sre", "checkout-team", "catalog-team", "payments-team"} {
+		repo.SetTeamPermission(team, githubtest.RoleWrite)
+	}
 	return &world{App: a, repo: repo}
 }
 
@@ -219,7 +223,7 @@ func TestDevAutoMerges(t *testing.T) {
 	if !strings.Contains(kust, "newTag: 1.9.0") {
 		t.Fatalf("main after merge:\n%s", kust)
 	}
-	if st := w.status(t, n); !strings.Contains(st, "merged by daytwo") {
+	if st := w.status(t, n); !strings.Contains(st, "merged by daytwo") || !strings.Contains(st, "(the environment auto-merges)") {
 		t.Fatalf("status:\n%s", st)
 	}
 }
@@ -587,7 +591,7 @@ func TestApprovalThenAutoMerge(t *testing.T) {
 		t.Fatalf("an approved, green PR in an auto-merging environment must merge:\n%s", w.status(t, n))
 	}
 	st := w.status(t, n)
-	if !strings.Contains(st, "Approved by @checkout-team-lead") || !strings.Contains(st, "merged by daytwo") {
+	if !strings.Contains(st, "Approved by @checkout-team-lead") || !strings.Contains(st, "merged by daytwo as `") || !strings.Contains(st, "(the environment auto-merges once approved)") {
 		t.Fatalf("status after approval:\n%s", st)
 	}
 }

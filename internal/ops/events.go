@@ -61,7 +61,6 @@ func (r *Runner) ReviewSubmitted(ctx context.Context, client *gh.Client, repo *g
 	who := review.GetUser().GetLogin()
 	switch review.GetState() {
 	case "approved":
-		r.statusesOf(ctx, gr, pr.GetNumber()).step(ctx, fmt.Sprintf("👍 Approved by @%s", who), fmt.Sprintf("🔀 %s — merging once GitHub reports it mergeable.", pr.GetHTMLURL()))
 	case "changes_requested":
 		r.statusesOf(ctx, gr, pr.GetNumber()).step(ctx, fmt.Sprintf("✋ Changes requested by @%s", who), fmt.Sprintf("🔀 %s — waiting for the requester or the reviewers.", pr.GetHTMLURL()))
 		return nil
@@ -69,13 +68,24 @@ func (r *Runner) ReviewSubmitted(ctx context.Context, client *gh.Client, repo *g
 		return nil
 	}
 	// Auto-merge only where the environment allows it; GitHub decides whether the approvals
-	// and checks suffice.
-	t, err := r.target(ctx, client, r.graphql(client), gr.Owner, gr.Name)
-	if err != nil {
-		return nil
+	// and checks suffice. The status says which of the two follows.
+	var env *repoconfig.Environment
+	if t, err := r.target(ctx, client, r.graphql(client), gr.Owner, gr.Name); err == nil {
+		if e, ok := t.cfg.Env(meta["env"]); ok && e.AutoMerge {
+			env = e
+		}
 	}
-	if env, ok := t.cfg.Env(meta["env"]); ok && env.AutoMerge {
-		r.tryMerge(ctx, gr, ghapi.PR{Number: pr.GetNumber(), URL: pr.GetHTMLURL(), Branch: pr.GetHead().GetRef(), HeadSHA: pr.GetHead().GetSHA(), Body: pr.GetBody()}, nil)
+	next := "waiting for someone to merge it."
+	if env != nil {
+		next = "merging once GitHub reports it mergeable."
+	}
+	r.statusesOf(ctx, gr, pr.GetNumber()).step(ctx, fmt.Sprintf("👍 Approved by @%s", who), fmt.Sprintf("🔀 %s — %s", pr.GetHTMLURL(), next))
+	if env != nil {
+		why := "the environment auto-merges"
+		if env.ApprovalRequired() {
+			why = "the environment auto-merges once approved"
+		}
+		r.tryMerge(ctx, gr, ghapi.PR{Number: pr.GetNumber(), URL: pr.GetHTMLURL(), Branch: pr.GetHead().GetRef(), HeadSHA: pr.GetHead().GetSHA(), Body: pr.GetBody()}, nil, why)
 	}
 	return nil
 }

@@ -200,6 +200,9 @@ func (r *Runner) follow(ctx context.Context, ro rollout) {
 		}
 	case errors.Is(err, argoapi.ErrUnhealthy):
 		r.reportRollout(ctx, ro, fmt.Sprintf("💔 %s is %s after %s", app, orDash(live.Health), took), unhealthyText(live, ro), "failure")
+	case ctx.Err() != nil && live.SyncedTo(ro.pr.MergeCommit) && !live.HealthAssessed(ro.pr.MergeCommit):
+		// What status.health says is Argo CD's verdict on what ran before the sync.
+		r.reportRollout(ctx, ro, "", fmt.Sprintf("⌛ `%s` synced to `%s`, but Argo CD did not assess its health after the sync within %s (its last verdict, from before the sync: %s). Check the app in Argo CD. %s", app, short(ro.pr.MergeCommit), env.ArgoCD.Timeout, orDash(live.Health), rollbackOffer(ro)), "timed_out")
 	case ctx.Err() != nil:
 		r.reportRollout(ctx, ro, "", fmt.Sprintf("⌛ `%s` was not synced and healthy within %s (last seen: %s, %s). %s", app, env.ArgoCD.Timeout, orDash(live.Sync), orDash(live.Health), rollbackOffer(ro)), "timed_out")
 	default:
@@ -215,11 +218,18 @@ func (r *Runner) reportRollout(ctx context.Context, ro rollout, done, now, concl
 	}
 	ctx = context.WithoutCancel(ctx)
 	log := zerolog.Ctx(ctx)
-	ro.st.step(ctx, done, now)
 	summary := strings.TrimSpace(done + "\n\n" + now)
 	if err := ro.repo.Check(ctx, ro.pr.MergeCommit, "daytwo/rollout", conclusion, "Rollout of "+ro.service+" in "+ro.env, summary); err != nil {
 		log.Warn().Err(err).Msg("cannot publish the rollout check")
+		// The status says the check is missing, after what it would have said.
+		for _, st := range ro.st {
+			if done != "" {
+				st.steps = append(st.steps, done)
+			}
+		}
+		done = refusalText(ro.repo.FullName(), prRef{ro.pr.Number, ro.pr.URL}, ghapi.RefusalOf(ghapi.StepRolloutRun, nil, err))
 	}
+	ro.st.step(ctx, done, now)
 	if err := ro.repo.RemoveLabel(ctx, ro.pr.Number, rollingOut); err != nil {
 		log.Warn().Err(err).Msg("cannot unmark the rollout")
 	}

@@ -275,3 +275,93 @@ func TestResumeLeavesAFollowedRolloutToItsFollower(t *testing.T) {
 		t.Errorf("rollout checks: %+v", runs)
 	}
 }
+
+// rolloutStatus is the status on issue n once its rollout was reported.
+func (w *argoWorld) rolloutStatus(t *testing.T, n int) string {
+	t.Helper()
+	w.Runner.WaitRollouts()
+	return w.status(t, n)
+}
+
+// A rollback of a broken rollout: right after its sync Argo CD still shows the broken
+// rollout's Degraded, assessed before the sync. The verdict is the health assessed after.
+func TestRollbackReportedOnTheHealthAfterItsSync(t *testing.T) {
+	w := newArgoWorld(t)
+	w.argo.SetScript("checkout-dev", argoapitest.Degraded(10*time.Millisecond, argoapitest.Resource{
+		Kind: "Deployment", Namespace: "checkout-dev", Name: "checkout", Health: "Degraded", Message: `Deployment "checkout" exceeded its progress deadline`})...)
+	broken := w.ask(t, "alice", "/set-image 9.9.9-broken --service checkout --env dev")
+	if st := w.rolloutStatus(t, broken); !strings.Contains(st, "checkout-dev is Degraded") {
+		t.Fatalf("the broken rollout:\n%s", st)
+	}
+	// The rollback's sync ends before the controller looks at the health again.
+	w.argo.SetScript("checkout-dev",
+		argoapitest.Step{After: 10 * time.Millisecond, Sync: "OutOfSync", Health: "Progressing", Phase: "Running", Stale: true},
+		argoapitest.Step{After: 10 * time.Millisecond, Sync: "Synced", Health: "Healthy", Phase: "Succeeded", Message: "successfully synced (all tasks run)", Stale: true})
+	n := w.ask(t, "alice", "/rollback --service checkout --env dev")
+	st := w.rolloutStatus(t, n)
+	if !strings.Contains(st, "checkout-dev is Healthy") || strings.Contains(st, "Degraded") || strings.Contains(st, "To undo it") {
+		t.Fatalf("the rollback's status:\n%s", st)
+	}
+	if runs := w.rolloutChecks(w.headOfMain(t)); len(runs) != 1 || runs[0].Conclusion != "success" {
+		t.Errorf("rollout check: %+v", runs)
+	}
+}
+
+// The mirror case: a broken change's sync ends while Argo CD still shows the Healthy of
+// what ran before. It is reported Degraded once Argo CD has looked.
+func TestBrokenChangeNotReportedOnTheHealthBeforeItsSync(t *testing.T) {
+	w := newArgoWorld(t)
+	res := argoapitest.Resource{Kind: "Deployment", Namespace: "checkout-dev", Name: "checkout", Health: "Degraded", Message: `Deployment "checkout" exceeded its progress deadline`}
+	w.argo.SetScript("checkout-dev",
+		argoapitest.Step{After: 10 * time.Millisecond, Sync: "OutOfSync", Health: "Healthy", Phase: "Running", Stale: true},
+		argoapitest.Step{After: 10 * time.Millisecond, Sync: "Synced", Health: "Degraded", Phase: "Succeeded", Unhealthy: []argoapitest.Resource{res}, Stale: true})
+	n := w.ask(t, "alice", "/set-image 9.9.9-broken --service checkout --env dev")
+	st := w.rolloutStatus(t, n)
+	for _, want := range []string{"checkout-dev is Degraded", "`checkout-dev/Deployment/checkout` Degraded", "/rollback --service checkout --env dev"} {
+		if !strings.Contains(st, want) {
+			t.Errorf("status lacks %q:\n%s", want, st)
+		}
+	}
+	if strings.Contains(st, "Healthy") || strings.Contains(st, "Rolled out") {
+		t.Errorf("a broken rollout reported healthy:\n%s", st)
+	}
+	if is, _ := w.repo.Issue(n); is.State != "open" {
+		t.Error("a degraded rollout leaves the request open")
+	}
+}
+
+// A health Argo CD never assesses after the sync gives no verdict, but the timeout, saying
+// what is known.
+func TestHealthNeverAssessedAfterTheSyncTimesOut(t *testing.T) {
+	w := newArgoWorld(t)
+	cfg, _ := w.repo.File("main", ".github/daytwo.yml")
+	cfg = strings.Replace(cfg, "    argocd:\n      timeout: 5m", "    argocd:\n      timeout: 3s", 1)
+	w.repo.Commit("main", "dev: short rollout timeout", map[string]string{".github/daytwo.yml": cfg})
+	w.argo.SetHealth("checkout-dev", "Degraded") // what an earlier rollout left
+	w.argo.StallStatus("checkout-dev", true)
+	w.argo.SetScript("checkout-dev",
+		argoapitest.Step{After: 10 * time.Millisecond, Sync: "OutOfSync", Health: "Progressing", Phase: "Running"},
+		argoapitest.Step{After: 10 * time.Millisecond, Sync: "Synced", Health: "Healthy", Phase: "Succeeded"})
+	n := w.ask(t, "alice", "/set-image 1.9.1 --service checkout --env dev")
+	st := w.rolloutStatus(t, n)
+	pr := w.mergedPull(t)
+	want := "⌛ `checkout-dev` synced to `" + pr.MergeCommitSHA[:7] + "`, but Argo CD did not assess its health after the sync within 3s (its last verdict, from before the sync: Degraded)."
+	if !strings.Contains(st, want) || strings.Contains(st, "💔") || strings.Contains(st, "💚") {
+		t.Fatalf("status lacks %q:\n%s", want, st)
+	}
+	if runs := w.rolloutChecks(pr.MergeCommitSHA); len(runs) != 1 || runs[0].Conclusion != "timed_out" {
+		t.Errorf("rollout check: %+v", runs)
+	}
+	if is, _ := w.repo.Issue(n); is.State != "open" {
+		t.Error("an unknown outcome leaves the request open")
+	}
+}
+
+func (w *argoWorld) headOfMain(t *testing.T) string {
+	t.Helper()
+	sha, ok := w.repo.BranchSHA("main")
+	if !ok {
+		t.Fatal("no main")
+	}
+	return sha
+}

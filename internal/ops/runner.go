@@ -269,9 +269,12 @@ func (r *Runner) change(ctx context.Context, st *status, t *target, req handler.
 			if svc != nil {
 				probe = path.Join(svc.OverlayPath(resolved.Env), "kustomization.yaml")
 			}
-			r.finishCarried(ctx, t, stack, labels, ownersOf(owners, []string{probe}, req.Author))
-			st.set(ghapi.StateOpen, stack.Number).step(ctx, "📝 Planned: "+markdown.Text(firstLine(c.Message)),
-				fmt.Sprintf("🔀 In %s — the change is there already (written by an earlier attempt of this request).", stack.URL))
+			refused := r.finishCarried(ctx, t, stack, labels, ownersOf(owners, []string{probe}, req.Author))
+			st.steps = append(st.steps, "📝 Planned: "+markdown.Text(firstLine(c.Message)))
+			for _, ref := range groupRefusals(refused) {
+				st.steps = append(st.steps, refusalText(t.repo.FullName(), prRef{stack.Number, stack.URL}, ref))
+			}
+			st.set(ghapi.StateOpen, stack.Number).write(ctx, fmt.Sprintf("🔀 In %s — the change is there already (written by an earlier attempt of this request).", stack.URL))
 			// The PR may have moved on since it was read (a later request, a merge).
 			if ms, err := t.repo.MergeState(ctx, stack.Number); err == nil {
 				r.reconcile(ctx, t.repo, stack, ms.PRState(), st)
@@ -356,6 +359,9 @@ func (r *Runner) change(ctx context.Context, st *status, t *target, req handler.
 	if !pr.Fresh {
 		verb = "Added to"
 		fin.Title, fin.Body = stackText(pr.Body, resolved.Service, resolved.Env, pr.Commits)
+		if pr.Labels != nil {
+			fin.Labels = missingLabels(labels, pr.Labels) // the stack has the others
+		}
 	}
 	next := fmt.Sprintf("🔀 %s %s — %s", verb, pr.URL, waitingText(env, reviewers))
 	fin.CommentBody = st.set(ghapi.StateOpen, pr.Number).advance(fmt.Sprintf("📝 Planned: %s (risk: %s)", markdown.Text(cs.Summary), cs.Risk), next)
@@ -364,17 +370,22 @@ func (r *Runner) change(ctx context.Context, st *status, t *target, req handler.
 	}
 	done, err := t.repo.FinishChange(ctx, t.g, pr, fin)
 	if err != nil {
-		if pr.Fresh {
-			return err // withdrawn: nothing of the request stays
-		}
-		log.Warn().Err(err).Int("pr", pr.Number).Msg("labelling or review requests of the grown stack failed")
+		// A new pull request GitHub would not label was withdrawn: the request failed.
+		log.Warn().Err(err).Int("pr", pr.Number).Msg("the new pull request was withdrawn")
+		st.fail(ctx, ghapi.StateFailed, withdrawnText(t.repo.FullName(), prRef{pr.Number, pr.URL}, pr.Branch, err))
+		return nil
 	}
 	if len(done.Refused) > 0 {
-		// The status must not say who reviews when GitHub would not ask them.
+		// The status says what GitHub did not do, and names as reviewers only those it asked.
+		refused := refusedReviewers(done.Refused)
 		asked := slices.DeleteFunc(slices.Clone(reviewers), func(r string) bool {
-			return slices.ContainsFunc(done.Refused, func(x string) bool { return strings.EqualFold(strings.TrimPrefix(r, "@"), x) })
+			return slices.ContainsFunc(refused, func(x string) bool { return strings.EqualFold(strings.TrimPrefix(r, "@"), x) })
 		})
-		next = fmt.Sprintf("🔀 %s %s — %s (GitHub would not ask %s to review: %s)", verb, pr.URL, waitingText(env, asked), markdown.Code(strings.Join(done.Refused, ", ")), "not collaborators of the repository, or teams without access")
+		for _, ref := range groupRefusals(done.Refused) {
+			log.Warn().Err(ref).Int("pr", pr.Number).Msg("GitHub refused a step of the change")
+			st.steps = append(st.steps, refusalText(t.repo.FullName(), prRef{pr.Number, pr.URL}, ref))
+		}
+		next = fmt.Sprintf("🔀 %s %s — %s", verb, pr.URL, waitingText(env, asked))
 		done.Commented = false
 	}
 	if !done.Commented {
@@ -392,12 +403,53 @@ func (r *Runner) change(ctx context.Context, st *status, t *target, req handler.
 		r.noteOverridden(ctx, t.repo, pr, cs, req)
 	}
 	if resolved.BreakGlass {
-		r.breakGlass(ctx, t, cs, pr, req)
+		if err := r.breakGlass(ctx, t, cs, pr, req); err != nil {
+			st.step(ctx, refusalText(t.repo.FullName(), prRef{pr.Number, pr.URL}, ghapi.RefusalOf(ghapi.StepIssue, nil, err)), next)
+		}
 	}
-	if !env.ApprovalRequired() || resolved.BreakGlass {
-		r.tryMerge(ctx, t.repo, *pr, st)
+	if why := mergeReason(env, resolved.BreakGlass); why != "" {
+		r.tryMerge(ctx, t.repo, *pr, st, why)
 	}
 	return nil
+}
+
+// mergeReason is why daytwo merges a change in env without waiting for a person: the
+// environment auto-merges, or the request broke glass; "" when it waits.
+func mergeReason(env *repoconfig.Environment, breakGlass bool) string {
+	switch {
+	case !env.ApprovalRequired() && env.AutoMerge:
+		return "the environment auto-merges"
+	case !env.ApprovalRequired():
+		return "the environment needs no approval"
+	case breakGlass:
+		return "`--break-glass`: merged without waiting for approval"
+	}
+	return ""
+}
+
+// withdrawnText says that a new pull request was closed again because GitHub refused a
+// step it cannot stay open without (its labels, its review requests), in GitHub's words.
+func withdrawnText(repo string, pr prRef, branch string, err error) string {
+	var ref *ghapi.Refusal
+	what, why := fmt.Sprintf("daytwo could not label %s or ask for its reviews (logged)", pr), "a daytwo pull request must carry its labels and reviewers"
+	if errors.As(err, &ref) {
+		said := strings.TrimSuffix(gitHubSaid(ref), ".")
+		what, why = fmt.Sprintf("GitHub did not label %s%s (%s)", pr, spaced(codes(ref.Names)), said), "a daytwo pull request must carry its labels"
+		if ref.Step == ghapi.StepReviews {
+			what = fmt.Sprintf("GitHub did not ask %s to review %s (%s)", codes(ref.Names), pr, said)
+			why = "a daytwo pull request must ask its code owners to review it"
+		}
+	}
+	if errors.Is(err, ghapi.ErrNotCleanedUp) {
+		return fmt.Sprintf("%s, and daytwo could not withdraw it: close %s and delete its branch %s by hand, then ask again.", what, pr, markdown.Code(branch))
+	}
+	next := "Ask again; tell the platform team if it persists."
+	if ref != nil {
+		if a := labelAdvice(repo, ref); a != "" {
+			next = a + " Then ask again."
+		}
+	}
+	return fmt.Sprintf("%s, so daytwo closed it and deleted its branch, as %s: nothing changed. %s", what, why, next)
 }
 
 // readAhead is what planning a change of svc in env reads: the overlay and the directory

@@ -277,20 +277,29 @@ func (r *Runner) reconcile(ctx context.Context, repo ghapi.Repo, pr *ghapi.PR, s
 
 // finishCarried completes a pull request that carries the request already but lacks its
 // labels: an earlier attempt wrote the commit and was cut off before labelling it and
-// asking for reviews (a lost answer, a crash). Without them it could merge unnoticed.
-func (r *Runner) finishCarried(ctx context.Context, t *target, pr *ghapi.PR, labels, reviewers []string) {
-	var missing []string
-	for _, l := range labels {
-		if !slices.ContainsFunc(pr.Labels, func(h string) bool { return strings.EqualFold(h, l) }) {
-			missing = append(missing, l)
-		}
-	}
+// asking for reviews (a lost answer, a crash). Without them it could merge unnoticed. It
+// returns what GitHub refused.
+func (r *Runner) finishCarried(ctx context.Context, t *target, pr *ghapi.PR, labels, reviewers []string) []*ghapi.Refusal {
+	missing := missingLabels(labels, pr.Labels)
 	if len(missing) == 0 {
-		return
+		return nil
 	}
-	if _, err := t.repo.FinishChange(ctx, t.g, pr, ghapi.Finish{Labels: missing, Reviewers: reviewers, RepoID: t.read.RepoID}); err != nil {
+	done, err := t.repo.FinishChange(ctx, t.g, pr, ghapi.Finish{Labels: missing, Reviewers: reviewers, RepoID: t.read.RepoID})
+	if err != nil {
 		zerolog.Ctx(ctx).Warn().Err(err).Int("pr", pr.Number).Msg("cannot complete the labels and reviews of a pull request an earlier attempt left")
 	}
+	return done.Refused
+}
+
+// missingLabels are the labels of want that have lacks.
+func missingLabels(want, have []string) []string {
+	var out []string
+	for _, l := range want {
+		if !slices.ContainsFunc(have, func(h string) bool { return strings.EqualFold(h, l) }) {
+			out = append(out, l)
+		}
+	}
+	return out
 }
 
 // loginRE is what GitHub allows in a login.

@@ -415,7 +415,7 @@ func drawCommands(rng *rand.Rand, issues []int) []apptest.Cmd {
 
 // seedGitHub puts the example GitOps repository and its people on the test GitHub, as
 // internal/ops's seedWorld does: alice (write), mo (maintain), sam (write, member of
-// acme/sre), rita (read), and the teams the CODEOWNERS name.
+// acme/sre), rita (read), and the teams the CODEOWNERS name, with write access.
 func seedGitHub(gh *githubtest.Server) *githubtest.Repo {
 	repo := gh.CreateRepo("acme", "gitops")
 	repo.SeedDir(repo.DefaultBranch(), "../../examples/gitops")
@@ -427,6 +427,10 @@ func seedGitHub(gh *githubtest.Server) *githubtest.Repo {
 	gh.AddTeamMember("acme", "sre", "sam", "member", "active")
 	for _, team := range []string{"platform", "checkout-team", "catalog-team", "payments-team"} {
 		gh.AddTeamMember("acme", team, team+"-lead", "maintainer", "active")
+	}
+	// The code owners' teams can review: GitHub asks only teams with access to the repository.
+	for _, team := range []string{"platform", "sre", "checkout-team", "catalog-team", "payments-team"} {
+		repo.SetTeamPermission(team, githubtest.RoleWrite)
 	}
 	return repo
 }

@@ -3,6 +3,12 @@
 // it connects) on a real listener, so daytwo's real client talks to it over gRPC. Each
 // Application follows a script once a refresh finds a new Git revision (automated sync) or
 // a sync is asked for: OutOfSync → Progressing → Healthy, or → Degraded, or a failed sync.
+//
+// Like Argo CD's controller, the fake keeps the app's status.health as its last assessment
+// of the live health: a step assesses it (stamping health.lastTransitionTime when it
+// changes, and status.reconciledAt when the step ends the operation, as the controller's
+// reconcile after a sync does), a refresh assesses it too, and a Stale step leaves the
+// previous verdict in place. Its times reach clients in whole seconds, as from a real one.
 package argoapitest
 
 import (
@@ -36,6 +42,9 @@ type Step struct {
 	Phase     string // operation phase: Running, Succeeded, Failed
 	Message   string
 	Unhealthy []Resource
+	// Stale leaves status.health (and its resources) as the controller last assessed it:
+	// Health and Unhealthy are the live state, which the next assessment finds.
+	Stale bool
 }
 
 // Resource is an unhealthy resource a step reports.
@@ -72,6 +81,10 @@ type app struct {
 	target  string // the Git revision the app should run
 	script  []Step
 	running bool
+	// live is the health in the cluster, which an assessment copies into the status.
+	live       health.HealthStatusCode
+	liveRes    []v1alpha1.ResourceStatus
+	unassessed bool // the controller's status processors do not get to the app
 }
 
 // Server is the fake. Create it with New; it stops when the test ends.
@@ -170,8 +183,11 @@ func (s *Server) AddApp(name string, autoSync bool, steps ...Step) {
 		a.obj.Spec.SyncPolicy = &v1alpha1.SyncPolicy{Automated: &v1alpha1.SyncPolicyAutomated{Prune: true}}
 	}
 	a.target = s.head()
+	now := metav1.Now()
 	a.obj.Status.Sync = v1alpha1.SyncStatus{Status: v1alpha1.SyncStatusCodeSynced, Revision: a.target}
-	a.obj.Status.Health = v1alpha1.HealthStatus{Status: health.HealthStatusHealthy}
+	a.live = health.HealthStatusHealthy
+	a.obj.Status.Health = v1alpha1.HealthStatus{Status: a.live, LastTransitionTime: &now}
+	a.obj.Status.ReconciledAt = &now
 	a.obj.Status.Summary.Images = []string{"ghcr.io/acme/" + name + ":current"}
 	s.apps[name] = a
 	s.notify()
@@ -183,6 +199,47 @@ func (s *Server) SetScript(name string, steps ...Step) {
 	defer s.mu.Unlock()
 	if a := s.apps[name]; a != nil {
 		a.script = steps
+	}
+}
+
+// SetHealth sets the app's health in the cluster and in its status, as assessed now: what
+// an earlier rollout left (a broken one: Degraded).
+func (s *Server) SetHealth(name, h string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if a := s.apps[name]; a != nil {
+		a.live = health.HealthStatusCode(h)
+		a.assess(true)
+		s.notify()
+	}
+}
+
+// StallStatus makes the controller stop assessing the app's health (stalled true), as
+// one whose status processors never get to it does: syncs still run, but status.health,
+// reconciledAt and the health's transition time stay as they were, refreshes included.
+func (s *Server) StallStatus(name string, stalled bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if a := s.apps[name]; a != nil {
+		a.unassessed = stalled
+	}
+}
+
+// assess is the controller's reconcile of a: status.health becomes the live health, its
+// transition time moves when it changes, and a reconcile with the latest Git (a refresh,
+// or the one after an operation) stamps reconciledAt. The lock is held.
+func (a *app) assess(latest bool) {
+	if a.unassessed {
+		return
+	}
+	now := metav1.Now()
+	st := &a.obj.Status
+	if st.Health.Status != a.live {
+		st.Health = v1alpha1.HealthStatus{Status: a.live, LastTransitionTime: &now}
+	}
+	st.Resources = append([]v1alpha1.ResourceStatus(nil), a.liveRes...)
+	if latest {
+		st.ReconciledAt = &now
 	}
 }
 
@@ -287,11 +344,12 @@ func (s *Server) Get(ctx context.Context, q *application.ApplicationQuery) (*v1a
 		if rev := s.head(); rev != a.target {
 			a.target = rev
 			a.obj.Status.Sync.Status = v1alpha1.SyncStatusCodeOutOfSync
-			s.notify()
 			if a.obj.Spec.SyncPolicy != nil && a.obj.Spec.SyncPolicy.Automated != nil {
 				s.run(name, a, rev)
 			}
 		}
+		a.assess(true)
+		s.notify()
 	}
 	return a.obj.DeepCopy(), nil
 }
@@ -339,7 +397,6 @@ func (s *Server) run(name string, a *app, rev string) {
 			if st.Sync == "Synced" {
 				o.Sync.Revision = rev
 			}
-			o.Health.Status = health.HealthStatusCode(st.Health)
 			o.OperationState.Phase = synccommon.OperationPhase(st.Phase)
 			o.OperationState.Message = st.Message
 			if st.Phase != "Running" {
@@ -347,12 +404,15 @@ func (s *Server) run(name string, a *app, rev string) {
 				o.OperationState.FinishedAt = &now
 				o.OperationState.SyncResult = &v1alpha1.SyncOperationResult{Revision: rev}
 			}
-			o.Resources = nil
+			a.live, a.liveRes = health.HealthStatusCode(st.Health), nil
 			for _, r := range st.Unhealthy {
-				o.Resources = append(o.Resources, v1alpha1.ResourceStatus{
+				a.liveRes = append(a.liveRes, v1alpha1.ResourceStatus{
 					Kind: r.Kind, Namespace: r.Namespace, Name: r.Name, Status: v1alpha1.SyncStatusCodeSynced,
 					Health: &v1alpha1.HealthStatus{Status: health.HealthStatusCode(r.Health), Message: r.Message},
 				})
+			}
+			if !st.Stale {
+				a.assess(st.Phase != "Running")
 			}
 			s.notify()
 			s.mu.Unlock()
