@@ -13,8 +13,10 @@ FUZZTIME ?= 2m
 
 all: build
 
+# Static (CGO_ENABLED=0): kustomize imports Go's plugin package, which with cgo makes the
+# binary dynamic and exports every symbol (about 23 MB more); the image runs this binary.
 build:
-	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/app
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/app
 
 # System packages the tests use: git for the local GitOps adapter, redis-server for the
 # coordination tests against a real Redis (crash survival, ACL, Redis 7's stream lag).
