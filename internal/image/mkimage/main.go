@@ -1,5 +1,5 @@
 // Command mkimage writes daytwo's container image without a Docker daemon (make image), or
-// reports the sizes of the binary and the image against their limits (make size -size).
+// reports the sizes of the binary and the image against their limits (-size, for make size).
 // It is run with go run and not linked into daytwo.
 package main
 
