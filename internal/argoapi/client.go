@@ -2,20 +2,21 @@ package argoapi
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
-	"io"
 	"os"
-	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/argoproj/argo-cd/v2/pkg/apiclient"
 	"github.com/argoproj/argo-cd/v2/pkg/apiclient/application"
 	"github.com/argoproj/argo-cd/v2/pkg/apis/application/v1alpha1"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 )
 
@@ -42,19 +43,30 @@ var (
 	ErrUnhealthy = errors.New("the rollout is unhealthy")
 )
 
-// Client is a connection to Argo CD's API, made on first use and again after it could not
-// be made: daytwo starts and keeps running while Argo CD is away. It is safe for
-// concurrent use.
+// Client is a connection to Argo CD's API. gRPC connects on first use and again whenever
+// the connection is lost, so daytwo starts and keeps running while Argo CD is away. It is
+// safe for concurrent use.
 type Client struct {
 	opts Options
-	api  apiclient.Client
-
-	mu     sync.Mutex
-	closer io.Closer
-	conn   application.ApplicationServiceClient
+	conn *grpc.ClientConn
+	apps application.ApplicationServiceClient
+	web  *grpcWebProxy // with GRPCWeb: the in-process bridge conn talks to
 }
 
-// New connects to Argo CD. It does not read the argocd CLI's local config.
+// maxMessageSize is argo-cd's own client default (ARGOCD_GRPC_MAX_SIZE_MB, 200 MB): an
+// Application with many resources is far larger than gRPC's 4 MB default.
+const maxMessageSize = 200 << 20
+
+// retryPolicy retries calls Argo CD could not take (UNAVAILABLE: restarting, connection
+// lost) up to three times, as argo-cd's own client does; other errors are answers.
+const retryPolicy = `{"methodConfig": [{
+	"name": [{"service": "application.ApplicationService"}],
+	"retryPolicy": {"maxAttempts": 3, "initialBackoff": "0.5s", "maxBackoff": "1s",
+		"backoffMultiplier": 2, "retryableStatusCodes": ["UNAVAILABLE"]}
+}]}`
+
+// New prepares the connection to Argo CD without contacting it. It does not read the
+// argocd CLI's local config.
 func New(opts Options) (*Client, error) {
 	if strings.TrimSpace(opts.Server) == "" {
 		return nil, errors.New("argocd: the server address is empty (set argocd.server, e.g. argocd.example.com:443)")
@@ -68,51 +80,82 @@ func New(opts Options) (*Client, error) {
 	if opts.ReassessEvery <= 0 {
 		opts.ReassessEvery = time.Second
 	}
-	api, err := apiclient.NewClient(&apiclient.ClientOptions{
-		ServerAddr:      opts.Server,
-		AuthToken:       opts.Token,
-		PlainText:       opts.PlainText,
-		Insecure:        opts.Insecure,
-		CertFile:        opts.CAFile,
-		GRPCWeb:         opts.GRPCWeb,
-		GRPCWebRootPath: opts.GRPCWebRootPath,
-		UserAgent:       "daytwo",
-		// Never the argocd CLI's own config of whoever runs daytwo.
-		ConfigPath: filepath.Join(os.TempDir(), "daytwo-no-argocd-config", "config"),
-	})
-	if err != nil {
-		return nil, fmt.Errorf("argocd: %s: %w (check argocd.server, TLS settings and grpc_web)", opts.Server, err)
+	var tlsConf *tls.Config
+	if !opts.PlainText {
+		var err error
+		if tlsConf, err = clientTLS(opts); err != nil {
+			return nil, err
+		}
 	}
-	return &Client{opts: opts, api: api}, nil
+	dial := []grpc.DialOption{
+		grpc.WithPerRPCCredentials(tokenCredentials(opts.Token)),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMessageSize), grpc.MaxCallSendMsgSize(maxMessageSize)),
+		grpc.WithDefaultServiceConfig(retryPolicy),
+		grpc.WithUserAgent("daytwo"),
+	}
+	target := opts.Server
+	c := &Client{opts: opts}
+	if opts.GRPCWeb || opts.GRPCWebRootPath != "" {
+		// gRPC-web is HTTP/1.1 requests, not a gRPC transport: the connection goes to an
+		// in-process bridge that makes them.
+		c.web = newGRPCWebProxy(opts, tlsConf)
+		target = "passthrough:///argocd-grpc-web"
+		dial = append(dial, grpc.WithContextDialer(c.web.dial), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	} else if tlsConf != nil {
+		dial = append(dial, grpc.WithTransportCredentials(credentials.NewTLS(tlsConf)))
+	} else {
+		dial = append(dial, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	}
+	conn, err := grpc.NewClient(target, dial...)
+	if err != nil {
+		if c.web != nil {
+			c.web.close()
+		}
+		return nil, fmt.Errorf("argocd: %s: %w (check argocd.server)", opts.Server, err)
+	}
+	c.conn, c.apps = conn, application.NewApplicationServiceClient(conn)
+	return c, nil
 }
 
-// apps returns the application service, connecting first when there is no connection.
-func (c *Client) apps() (application.ApplicationServiceClient, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.conn != nil {
-		return c.conn, nil
+// clientTLS is the TLS configuration argo-cd's client builds: the system roots plus
+// ca_file, or no verification with insecure.
+func clientTLS(opts Options) (*tls.Config, error) {
+	conf := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: opts.Insecure}
+	if opts.CAFile == "" {
+		return conf, nil
 	}
-	closer, apps, err := c.api.NewApplicationClient()
+	pem, err := os.ReadFile(opts.CAFile)
 	if err != nil {
-		if closer != nil {
-			_ = closer.Close()
-		}
-		return nil, fmt.Errorf("argocd: connect to %s: %w (is Argo CD up? check argocd.server, TLS settings and grpc_web)", c.opts.Server, err)
+		return nil, fmt.Errorf("argocd: read argocd.ca_file: %w", err)
 	}
-	c.closer, c.conn = closer, apps
-	return apps, nil
+	pool, err := x509.SystemCertPool()
+	if err != nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("argocd: argocd.ca_file %s holds no PEM certificate", opts.CAFile)
+	}
+	conf.RootCAs = pool
+	return conf, nil
 }
+
+// tokenCredentials sends the API token as argo-cd's client does: metadata "token", which
+// argocd-server reads before the authorization header.
+type tokenCredentials string
+
+func (t tokenCredentials) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
+	return map[string]string{"token": string(t)}, nil
+}
+
+// RequireTransportSecurity is false: plaintext serves an argocd-server behind a TLS proxy.
+func (tokenCredentials) RequireTransportSecurity() bool { return false }
 
 // Close ends the connection.
 func (c *Client) Close() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.closer == nil {
-		return nil
+	err := c.conn.Close()
+	if c.web != nil {
+		c.web.close()
 	}
-	err := c.closer.Close()
-	c.closer, c.conn = nil, nil
 	return err
 }
 
@@ -129,11 +172,7 @@ func (c *Client) query(app string, refresh string) *application.ApplicationQuery
 
 // Get reads the app's current state.
 func (c *Client) Get(ctx context.Context, app string) (State, error) {
-	apps, err := c.apps()
-	if err != nil {
-		return State{}, err
-	}
-	a, err := apps.Get(ctx, c.query(app, ""))
+	a, err := c.apps.Get(ctx, c.query(app, ""))
 	if err != nil {
 		return State{}, c.explain(app, err)
 	}
@@ -143,11 +182,7 @@ func (c *Client) Get(ctx context.Context, app string) (State, error) {
 // Refresh asks Argo CD to compare the app with Git now rather than at its next poll, and
 // returns the state it answered with.
 func (c *Client) Refresh(ctx context.Context, app string) (State, error) {
-	apps, err := c.apps()
-	if err != nil {
-		return State{}, err
-	}
-	a, err := apps.Get(ctx, c.query(app, string(v1alpha1.RefreshTypeNormal)))
+	a, err := c.apps.Get(ctx, c.query(app, string(v1alpha1.RefreshTypeNormal)))
 	if err != nil {
 		return State{}, c.explain(app, err)
 	}
@@ -163,11 +198,7 @@ func (c *Client) Sync(ctx context.Context, app, revision string) error {
 	if c.opts.AppNamespace != "" {
 		req.AppNamespace = &c.opts.AppNamespace
 	}
-	apps, err := c.apps()
-	if err != nil {
-		return err
-	}
-	if _, err := apps.Sync(ctx, req); err != nil {
+	if _, err := c.apps.Sync(ctx, req); err != nil {
 		return c.explain(app, err)
 	}
 	return nil
@@ -209,9 +240,7 @@ func (c *Client) Wait(ctx context.Context, app, revision string, onChange func(S
 	}
 
 	// The watch stream first: it reports each change as it happens.
-	if apps, err := c.apps(); err != nil {
-		// no connection yet: poll until there is one
-	} else if stream, err := apps.Watch(ctx, c.query(app, "")); err == nil {
+	if stream, err := c.apps.Watch(ctx, c.query(app, "")); err == nil {
 		for {
 			ev, err := stream.Recv()
 			if err != nil {
@@ -277,6 +306,8 @@ func (c *Client) explain(app string, err error) error {
 		return fmt.Errorf("%w: Argo CD at %s denies access to application %q: grant daytwo's account get, sync and update on it in argocd-rbac-cm", ErrPermanent, c.opts.Server, app)
 	case codes.Unauthenticated:
 		return fmt.Errorf("%w: Argo CD at %s refused daytwo's token; check argocd.token", ErrPermanent, c.opts.Server)
+	case codes.Unavailable:
+		return fmt.Errorf("argocd %s, application %q: %w (is Argo CD up? check argocd.server, plaintext, insecure, ca_file and grpc_web)", c.opts.Server, app, err)
 	}
 	return fmt.Errorf("argocd %s, application %q: %w", c.opts.Server, app, err)
 }

@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/daytwo-dev/daytwo/internal/apptest"
+	"github.com/daytwo-dev/daytwo/internal/argoapi"
 	"github.com/daytwo-dev/daytwo/internal/githubtest"
 )
 
@@ -188,6 +190,29 @@ func TestCommentToCluster(t *testing.T) {
 	w.deployment(t, "checkout-dev", "checkout", ready(1))
 	catalogBefore := w.deployment(t, "catalog-dev", "catalog", ready(1))
 	var timings []string
+
+	// daytwo's Argo CD client over gRPC-web (argocd.grpc_web, for ingresses that pass
+	// HTTP/1.1 only), against argocd-server itself.
+	t.Run("gRPC-web", func(t *testing.T) {
+		c, err := argoapi.New(argoapi.Options{Server: w.ArgoCDAddr, Token: w.ArgoCDToken, PlainText: true, GRPCWeb: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		st, err := c.Refresh(ctx, "catalog-dev")
+		if err != nil || st.App != "catalog-dev" || st.Sync != "Synced" || st.Health != "Healthy" || len(st.Revision) != 40 {
+			t.Fatalf("refresh over gRPC-web: %+v %v", st, err)
+		}
+		// Waiting for the revision it runs ends at once; an error travels in the trailers.
+		if _, err := c.Wait(ctx, "catalog-dev", st.Revision, nil); err != nil {
+			t.Errorf("wait over gRPC-web: %v", err)
+		}
+		if _, err := c.Get(ctx, "no-such-app"); !errors.Is(err, argoapi.ErrPermanent) {
+			t.Errorf("a missing app over gRPC-web: %v", err)
+		}
+	})
 
 	t.Run("scale", func(t *testing.T) {
 		start := time.Now()

@@ -1,6 +1,7 @@
 // Package argoapitest is a fake Argo CD API server for tests: it implements argo-cd's own
-// generated gRPC ApplicationService (and VersionService, which argo-cd's client calls when
-// it connects) on a real listener, so daytwo's real client talks to it over gRPC. Each
+// generated gRPC ApplicationService (and VersionService) on a real listener, so daytwo's
+// real client talks to it over gRPC, plain or TLS, or over gRPC-web as argocd-server serves
+// it (improbable-eng's grpcweb wrapper, HTTP/1.1 only, optionally under a root path). Each
 // Application follows a script once a refresh finds a new Git revision (automated sync) or
 // a sync is asked for: OutOfSync → Progressing → Healthy, or → Degraded, or a failed sync.
 //
@@ -13,9 +14,21 @@ package argoapitest
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"fmt"
+	"math/big"
 	"net"
+	"net/http"
+	"os"
+	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -25,8 +38,10 @@ import (
 	"github.com/argoproj/argo-cd/v2/pkg/apis/application/v1alpha1"
 	"github.com/argoproj/gitops-engine/pkg/health"
 	synccommon "github.com/argoproj/gitops-engine/pkg/sync/common"
+	"github.com/improbable-eng/grpc-web/go/grpcweb"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/emptypb"
@@ -92,25 +107,48 @@ type Server struct {
 	application.UnimplementedApplicationServiceServer
 	version.UnimplementedVersionServiceServer
 
-	t     testing.TB
-	token string
-	addr  string
+	t      testing.TB
+	token  string
+	addr   string
+	opts   Options
+	cert   tls.Certificate
+	caFile string
 
 	mu        sync.Mutex
 	apps      map[string]*app
 	calls     []Call
 	changed   chan struct{} // closed and replaced on every change, for watchers
-	srv       *grpc.Server
+	stop      func()        // stops the listener being served; nil while down
 	watchDown bool
 	delay     time.Duration
 	head      func() string
 }
 
-// New starts a fake Argo CD on 127.0.0.1 accepting token. head says which Git revision a
-// refresh finds (the GitOps repository's default branch in a test).
+// Options say how the fake serves, as argocd-server can be run.
+type Options struct {
+	// TLS serves with a certificate for 127.0.0.1 and localhost signed by a CA made for
+	// the test, whose PEM file CAFile names.
+	TLS bool
+	// GRPCWeb serves gRPC-web only, over HTTP/1.1: argocd-server behind an ingress that
+	// does not pass HTTP/2. A plain gRPC client is refused.
+	GRPCWeb bool
+	// RootPath serves gRPC-web under this path (argocd-server --rootpath).
+	RootPath string
+}
+
+// New starts a fake Argo CD speaking plain-text gRPC on 127.0.0.1 accepting token. head
+// says which Git revision a refresh finds (the GitOps repository's default branch in a test).
 func New(t testing.TB, token string, head func() string) *Server {
+	return NewWith(t, token, head, Options{})
+}
+
+// NewWith starts a fake Argo CD served as opts say.
+func NewWith(t testing.TB, token string, head func() string, opts Options) *Server {
 	t.Helper()
-	s := &Server{t: t, token: token, apps: map[string]*app{}, changed: make(chan struct{}), head: head}
+	s := &Server{t: t, token: token, opts: opts, apps: map[string]*app{}, changed: make(chan struct{}), head: head}
+	if opts.TLS {
+		s.cert, s.caFile = certificate(t)
+	}
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("argoapitest: %v", err)
@@ -122,26 +160,62 @@ func New(t testing.TB, token string, head func() string) *Server {
 }
 
 func (s *Server) serve(lis net.Listener) {
-	srv := grpc.NewServer(grpc.UnaryInterceptor(s.unary), grpc.StreamInterceptor(s.stream))
+	opts := []grpc.ServerOption{grpc.UnaryInterceptor(s.unary), grpc.StreamInterceptor(s.stream)}
+	if s.opts.TLS && !s.opts.GRPCWeb {
+		opts = append(opts, grpc.Creds(credentials.NewTLS(&tls.Config{Certificates: []tls.Certificate{s.cert}})))
+	}
+	srv := grpc.NewServer(opts...)
 	application.RegisterApplicationServiceServer(srv, s)
 	version.RegisterVersionServiceServer(srv, s)
+	stop := srv.Stop
+	if s.opts.GRPCWeb {
+		web := &http.Server{Handler: s.webHandler(grpcweb.WrapServer(srv)), ReadHeaderTimeout: 10 * time.Second,
+			// No HTTP/2: the ingress this stands for passes HTTP/1.1 only.
+			TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){}}
+		if s.opts.TLS {
+			lis = tls.NewListener(lis, &tls.Config{Certificates: []tls.Certificate{s.cert}, NextProtos: []string{"http/1.1"}})
+		}
+		go func() { _ = web.Serve(lis) }()
+		stop = func() { _ = web.Close(); srv.Stop() }
+	} else {
+		go func() { _ = srv.Serve(lis) }()
+	}
 	s.mu.Lock()
-	s.srv = srv
+	s.stop = stop
 	s.mu.Unlock()
-	go func() { _ = srv.Serve(lis) }()
 }
 
-// Addr is host:port of the plain-text gRPC listener.
+// webHandler answers gRPC-web requests under the root path, as argocd-server does; anything
+// else is not found.
+func (s *Server) webHandler(web *grpcweb.WrappedGrpcServer) http.Handler {
+	prefix := ""
+	if root := strings.Trim(s.opts.RootPath, "/"); root != "" {
+		prefix = "/" + root
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasPrefix(r.URL.Path, prefix+"/") || !web.IsGrpcWebRequest(r) {
+			http.NotFound(w, r)
+			return
+		}
+		r.URL.Path = strings.TrimPrefix(r.URL.Path, prefix)
+		web.ServeHTTP(w, r)
+	})
+}
+
+// Addr is host:port of the listener.
 func (s *Server) Addr() string { return s.addr }
+
+// CAFile is the PEM file of the CA that signed a TLS fake's certificate.
+func (s *Server) CAFile() string { return s.caFile }
 
 // Down stops answering, as an Argo CD being restarted does.
 func (s *Server) Down() {
 	s.mu.Lock()
-	srv := s.srv
-	s.srv = nil
+	stop := s.stop
+	s.stop = nil
 	s.mu.Unlock()
-	if srv != nil {
-		srv.Stop()
+	if stop != nil {
+		stop()
 	}
 }
 
@@ -152,6 +226,41 @@ func (s *Server) Up() {
 		s.t.Fatalf("argoapitest: listen again on %s: %v", s.addr, err)
 	}
 	s.serve(lis)
+}
+
+// certificate makes a CA and a server certificate it signs for 127.0.0.1 and localhost,
+// and writes the CA's PEM to a file.
+func certificate(t testing.TB) (tls.Certificate, string) {
+	t.Helper()
+	fail := func(err error) {
+		if err != nil {
+			t.Fatalf("argoapitest: certificate: %v", err)
+		}
+	}
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	fail(err)
+	ca := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "argoapitest CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
+	}
+	caDER, err := x509.CreateCertificate(rand.Reader, ca, ca, &caKey.PublicKey, caKey)
+	fail(err)
+	ca, err = x509.ParseCertificate(caDER)
+	fail(err)
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	fail(err)
+	leaf := &x509.Certificate{
+		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "argocd-server"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, DNSNames: []string{"localhost"},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, leaf, ca, &key.PublicKey, caKey)
+	fail(err)
+	file := filepath.Join(t.TempDir(), "argocd-ca.pem")
+	fail(os.WriteFile(file, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}), 0o600))
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, file
 }
 
 // SetDelay holds every request for d before answering (a slow Argo CD).
@@ -320,7 +429,7 @@ func (s *Server) stream(srv any, ss grpc.ServerStream, info *grpc.StreamServerIn
 	return h(srv, ss)
 }
 
-// Version answers the client's connection probe.
+// Version answers as argocd-server does.
 func (s *Server) Version(context.Context, *emptypb.Empty) (*version.VersionMessage, error) {
 	s.record(Call{Method: "Version"})
 	return &version.VersionMessage{Version: "v2.14.21+argoapitest"}, nil
@@ -467,4 +576,13 @@ func (s *Server) Apps() []string {
 }
 
 // String describes the fake for test logs.
-func (s *Server) String() string { return fmt.Sprintf("argoapitest at %s", s.addr) }
+func (s *Server) String() string {
+	how := "gRPC"
+	if s.opts.GRPCWeb {
+		how = "gRPC-web"
+	}
+	if s.opts.TLS {
+		how += " over TLS"
+	}
+	return fmt.Sprintf("argoapitest (%s) at %s%s", how, s.addr, s.opts.RootPath)
+}
