@@ -99,7 +99,7 @@ func ValidateWorkload(s string) error {
 	case len(name) > maxObjectName:
 		return fmt.Errorf("the workload name %.20q... is %d characters long; the limit is %d", name, len(name), maxObjectName)
 	case !objectNameRE.MatchString(name):
-		return fmt.Errorf("the workload name %q is not valid: use lower-case letters, digits, - and .", name)
+		return fmt.Errorf("the workload name %q is not valid: use lower-case letters, digits, - and . (a Kubernetes object name)", name)
 	}
 	return nil
 }
