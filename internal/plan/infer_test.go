@@ -397,3 +397,47 @@ func TestInfer(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkInferredPlan plans, on examples/shared-bases without a config, what the render
+// answers (the StatefulSet, the ConfigMap, both images) and what --workload picks, and
+// runs Infer (what daytwo validate prints for one overlay).
+func BenchmarkInferredPlan(b *testing.B) {
+	files := readTree(b, "../../examples/shared-bases")
+	snap := newMemSnapshot(baseSHA, files)
+	deps, skipped, err := discovery.Find(context.Background(), snap)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg, _, err := discovery.Config(deps, skipped)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, line := range []string{
+		"/scale 4 --service ledger --env staging",
+		"/config set LOG_LEVEL=debug --service payments --env staging",
+		"/restart --service payments --env staging --workload payments-worker",
+		"/promote staging --service payments",
+	} {
+		c, err := command.Default().ParseLine(line)
+		if err != nil {
+			b.Fatal(err)
+		}
+		r := request(line, c)
+		b.Run(c.Name, func(b *testing.B) {
+			p := New()
+			for i := 0; i < b.N; i++ {
+				if _, err := p.Plan(context.Background(), cfg, nil, snap, nil, r); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+	b.Run("infer", func(b *testing.B) {
+		p := New()
+		for i := 0; i < b.N; i++ {
+			if _, err := p.Infer(context.Background(), cfg, snap, "payments", "staging"); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
