@@ -450,7 +450,11 @@ func (j *job) imageTargets() (cs []target, key string, f found, err error) {
 		// No container runs that name: the image is renamed, in the service's container.
 	}
 	if j.svc.Image != "" {
-		return nil, j.svc.Image, found{"every container running " + j.svc.Image, configured("image")}, nil
+		// With --workload, the config's image only when that workload runs it.
+		runs := slices.ContainsFunc(all, func(t target) bool { return j.imageKey(t.c.Image) == j.svc.Image })
+		if j.cmd.Workload == "" || runs {
+			return nil, j.svc.Image, found{"every container running " + j.svc.Image, configured("image")}, nil
+		}
 	}
 	if j.svc.Container != "" {
 		return byName(j.svc.Container, " (the one "+configured("container")+" names)")

@@ -270,6 +270,17 @@ func TestConfiguredWorkloadWins(t *testing.T) {
 	}
 	same(t, before, after, "Deployment", "payments-api")
 
+	// image: is what a tag alone changes, unless --workload names a workload not running it.
+	f, c = withConfig(t, files, sharedBasesConfig+"    image: ghcr.io/acme/payments-api\n")
+	_, out = planOn(t, f, c, "/set-image 1.7.0 --service payments --env dev")
+	after = renderAt(t, out, "envs/dev/payments")
+	wantImage(t, after, "payments-api", "api", "ghcr.io/acme/payments-api:1.7.0")
+	wantImage(t, after, "payments-worker", "worker", "ghcr.io/acme/payments-worker:1.5.0")
+	_, out = planOn(t, f, c, "/set-image 1.7.0 --service payments --env dev --workload payments-worker")
+	after = renderAt(t, out, "envs/dev/payments")
+	wantImage(t, after, "payments-api", "api", "ghcr.io/acme/payments-api:1.5.0")
+	wantImage(t, after, "payments-worker", "worker", "ghcr.io/acme/payments-worker:1.7.0")
+
 	// A kind alone: the only StatefulSet, named per environment.
 	f, c = withConfig(t, files, strings.Replace(sharedBasesConfig, "  - name: ledger\n", "  - name: ledger\n    workload: {kind: StatefulSet}\n", 1))
 	_, out = planOn(t, f, c, "/scale 2 --service ledger --env prod")
