@@ -80,7 +80,7 @@ func (p *Planner) Infer(ctx context.Context, cfg *repoconfig.Config, snap Snapsh
 
 	j.cmd.Name = "config"
 	f, err = j.pickConfigMap()
-	if _, ok := findConfigMap(j.before, j.info, f.value); err == nil && !ok {
+	if _, ok := findConfigMap(j.before, j.info, f.value); err == nil && svc.ConfigMap != "" && !ok {
 		err = Errorf(NotFound, "%s names %s, which %s does not generate", configured("configMap"), markdown.Code(f.value), j.where())
 	}
 	in.ConfigMap = finding(f, err, svc.ConfigMap != "")

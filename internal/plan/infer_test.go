@@ -247,6 +247,18 @@ func TestPromoteCarriesTheRelease(t *testing.T) {
 	f, c = withConfig(t, files, sharedBasesConfig+"    images: [ghcr.io/acme/payments-api]\n")
 	check(t, f, c, "1.5.0", "1.4.2")
 
+	// With promoteConfig, the literals of the ConfigMap inferred travel too.
+	f, c = withConfig(t, files, strings.Replace(sharedBasesConfig, "{name: staging}", "{name: staging, promoteConfig: true}", 1))
+	replace(t, f, "envs/dev/payments/kustomization.yaml", "LOG_LEVEL=info", "LOG_LEVEL=debug")
+	cs = check(t, f, c, "1.5.0", "1.5.0")
+	_, out := planOn(t, f, c, "/promote staging --service payments")
+	if data := configData(t, renderAt(t, out, "envs/staging/payments"), "payments-config"); data["LOG_LEVEL"] != "debug" {
+		t.Errorf("staging's payments-config %v, want dev's LOG_LEVEL=debug", data)
+	}
+	if !strings.Contains(cs.Body, "ConfigMap `payments-config` literals from dev: `LOG_LEVEL`, `PAYMENTS_PROVIDER`") {
+		t.Errorf("the body does not list the literals carried:\n%s", cs.Body)
+	}
+
 	// An image pinned in the source that the target does not run is not carried.
 	f = cloneFiles(files)
 	replace(t, f, "envs/dev/payments/kustomization.yaml", "images:\n", "images:\n  - name: ghcr.io/acme/debug-tools\n    newTag: \"7\"\n")
