@@ -38,7 +38,8 @@ $(GOBIN)/staticcheck:
 	$(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 
 # The main job on the bundled example, in a throwaway clone: validate, then plan and apply a
-# promotion, a scale and a restart. Each apply leaves a branch; HEAD stays untouched.
+# promotion, a scale and a restart. Each apply leaves a branch; HEAD stays untouched. Then a
+# scale of examples/shared-bases, which has no config: the workload comes from the render.
 demo: build deps
 	@set -e; d="$${DEMO_DIR:-$$(mktemp -d -t daytwo-demo-XXXXXX)}"; cp -R examples/gitops/. "$$d"; cd "$$d"; \
 	git init -q -b main; git add -A; \
@@ -55,7 +56,11 @@ demo: build deps
 	"$$bin" apply --repo . --as carol "/restart --service payments --env prod" | tail -n 2; \
 	echo; echo "== branches written (HEAD unchanged: $$(git rev-parse --short HEAD))"; \
 	git --no-pager log --branches='daytwo/*' --format='%h %s%n%(trailers:key=Daytwo-Requester,key=Daytwo-Command)' ; \
-	git status --short | grep . && { echo "working tree changed"; exit 1; } || true
+	git status --short | grep . && { echo "working tree changed"; exit 1; } || true; \
+	s="$$(mktemp -d -t daytwo-demo-XXXXXX)"; cp -R "$(CURDIR)/examples/shared-bases/." "$$s"; cd "$$s"; \
+	git init -q -b main; git add -A; git -c user.name=demo -c user.email=demo@example.com commit -q -m "no daytwo config"; \
+	echo; echo "== examples/shared-bases (no config; in $$s): daytwo plan \"/scale 4 --service ledger --env staging\""; \
+	"$$bin" plan --repo . --as alice "/scale 4 --service ledger --env staging" | sed -n '1,3p;/^## Rendered/,$$p'
 
 # --- Container image, without a Docker daemon (internal/image; README "Container image") ---
 # The tag is the images: entry ghcr.io/daytwo-dev/daytwo of IMAGE_KUSTOMIZATION; every time

@@ -16,7 +16,10 @@ import (
 	"testing"
 
 	"github.com/daytwo-dev/daytwo/internal/command"
+	"github.com/daytwo-dev/daytwo/internal/discovery"
 	"github.com/daytwo-dev/daytwo/internal/onboard"
+	"github.com/daytwo-dev/daytwo/internal/overlay"
+	"github.com/daytwo-dev/daytwo/internal/plan"
 	"github.com/daytwo-dev/daytwo/internal/repoconfig"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/api/resmap"
@@ -46,6 +49,32 @@ func loadConfig(t *testing.T, repo string) *repoconfig.Config {
 		t.Fatalf("%s: %v", repo, err)
 	}
 	return cfg
+}
+
+// snapshot reads an example from disk, as the planner reads a commit.
+type snapshot struct{ overlay.Reader }
+
+func (snapshot) Commit() string { return "" }
+
+func infer(t *testing.T, repo string, cfg *repoconfig.Config, service, env string) *plan.Inference {
+	t.Helper()
+	in, err := plan.New().Infer(context.Background(), cfg, snapshot{onboard.FSReader(os.DirFS(repo))}, service, env)
+	if err != nil {
+		t.Fatalf("%s: %s in %s: %v", repo, service, env, err)
+	}
+	return in
+}
+
+// workload is the kind and rendered name of the workload commands act on in an overlay:
+// the config's, else the one daytwo infers from the render.
+func workload(t *testing.T, repo string, cfg *repoconfig.Config, svc *repoconfig.Service, env string) (kind, name string) {
+	t.Helper()
+	f := infer(t, repo, cfg, svc.Name, env).Workload
+	kind, name, ok := strings.Cut(f.Value, "/")
+	if !ok {
+		t.Fatalf("%s: no workload of %s in %s: %s", repo, svc.Name, env, f.From)
+	}
+	return kind, name
 }
 
 func render(t *testing.T, dir string) resmap.ResMap {
@@ -128,9 +157,10 @@ func TestOverlaysRender(t *testing.T) {
 				t.Run(repo+"/"+svc.Name+"/"+env, func(t *testing.T) {
 					dir := filepath.Join(repo, svc.OverlayPath(env))
 					m := render(t, dir)
-					w := find(m, svc.Workload.Kind, svc.Workload.Name)
+					kind, name := workload(t, repo, cfg, &svc, env)
+					w := find(m, kind, name)
 					if w == nil {
-						t.Fatalf("%s renders no %s/%s", dir, svc.Workload.Kind, svc.Workload.Name)
+						t.Fatalf("%s renders no %s/%s", dir, kind, name)
 					}
 					cs := containers(t, w)
 					c := cs[0]
@@ -179,6 +209,92 @@ func TestOverlaysRender(t *testing.T) {
 					t.Errorf("%s/%s: %s runs %s, behind %s's %s", repo, svc.Name, envs[i-1], a, envs[i], b)
 				}
 			}
+		}
+	}
+}
+
+// TestSharedBasesZeroConfig: examples/shared-bases has no daytwo config. Discovery reads
+// its ApplicationSet (one Application per overlay, in the namespace the overlay renders
+// into), and what commands act on is inferred from each render: ledger's one StatefulSet,
+// named per environment, and its container; payments' ConfigMap and both of its images
+// for /promote, while its two Deployments are left for --workload to pick.
+func TestSharedBasesZeroConfig(t *testing.T) {
+	const repo = "shared-bases"
+	if _, err := os.Stat(filepath.Join(repo, repoconfig.Path)); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("%s must have no %s: %v", repo, repoconfig.Path, err)
+	}
+	r := onboard.FSReader(os.DirFS(repo))
+	deps, skipped, err := discovery.Find(context.Background(), r, "acme/platform")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, rep, err := discovery.Config(deps, skipped)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Placed) != 6 || len(rep.Unplaced) != 0 || len(rep.Skipped) != 0 {
+		t.Fatalf("discovery: %s", rep)
+	}
+	if strings.Join(cfg.EnvNames(), ",") != "dev,staging,prod" || strings.Join(cfg.ServiceNames(), ",") != "ledger,payments" {
+		t.Fatalf("environments %v, services %v", cfg.EnvNames(), cfg.ServiceNames())
+	}
+	tags := map[string]map[string]string{} // image → env → tag
+	for _, d := range deps {
+		svc, _ := cfg.Service(d.Service)
+		m := render(t, filepath.Join(repo, d.Path))
+		in := infer(t, repo, cfg, d.Service, d.Env)
+		switch d.Service {
+		case "ledger":
+			if in.Workload.Value != "StatefulSet/ledger-"+d.Env || in.Workload.From != "the only workload in the render" {
+				t.Errorf("%s: ledger workload %+v", d.Env, in.Workload)
+			}
+			if !strings.HasPrefix(in.Container.Value, "ledger in StatefulSet/ledger-"+d.Env+", image ghcr.io/acme/ledger") {
+				t.Errorf("%s: ledger container %+v", d.Env, in.Container)
+			}
+			if in.ConfigMap.Value != "" || !strings.Contains(in.ConfigMap.From, "generates no ConfigMap") {
+				t.Errorf("%s: ledger configMap %+v", d.Env, in.ConfigMap)
+			}
+		case "payments":
+			if in.Workload.Value != "" || !strings.Contains(in.Workload.From, "`Deployment/payments-api` and `Deployment/payments-worker`") {
+				t.Errorf("%s: payments workload %+v, want both offered", d.Env, in.Workload)
+			}
+			if in.ConfigMap.Value != "payments-config" {
+				t.Errorf("%s: payments configMap %+v", d.Env, in.ConfigMap)
+			}
+			if d.Env != "dev" && in.Images.Value != "ghcr.io/acme/payments-api, ghcr.io/acme/payments-worker" {
+				t.Errorf("%s: /promote carries %+v, want both images", d.Env, in.Images)
+			}
+		}
+		for _, res := range m.Resources() {
+			if k := res.GetKind(); k != "Deployment" && k != "StatefulSet" {
+				continue
+			}
+			if ns := res.GetNamespace(); ns != d.Namespace {
+				t.Errorf("%s: %s/%s renders into %q, the Application deploys to %q", d.App, res.GetKind(), res.GetName(), ns, d.Namespace)
+			}
+			for _, c := range containers(t, res) {
+				name, tag, _ := strings.Cut(c.image, ":")
+				if strings.HasPrefix(name, "ghcr.io/acme/") {
+					if tags[name] == nil {
+						tags[name] = map[string]string{}
+					}
+					tags[name][d.Env] = tag
+				}
+			}
+		}
+		if !svc.Deploys(d.Env) {
+			t.Errorf("%s does not deploy to %s", svc.Name, d.Env)
+		}
+	}
+	// Versions move forward from dev to prod, and api and worker are released together.
+	for image, byEnv := range tags {
+		if compareVersions(byEnv["dev"], byEnv["staging"]) < 0 || compareVersions(byEnv["staging"], byEnv["prod"]) < 0 {
+			t.Errorf("%s: %v do not move forward", image, byEnv)
+		}
+	}
+	for _, env := range cfg.EnvNames() {
+		if a, w := tags["ghcr.io/acme/payments-api"][env], tags["ghcr.io/acme/payments-worker"][env]; a == "" || a != w {
+			t.Errorf("%s: payments-api %q and payments-worker %q are one release", env, a, w)
 		}
 	}
 }
@@ -254,7 +370,8 @@ func TestArgoCDApplications(t *testing.T) {
 			if _, err := os.Stat(filepath.Join("gitops", p, "kustomization.yaml")); err != nil {
 				t.Errorf("%s: source.path %q has no kustomization.yaml", name, p)
 			}
-			w := find(render(t, filepath.Join("gitops", p)), svc.Workload.Kind, svc.Workload.Name)
+			kind, wname := workload(t, "gitops", cfg, &svc, env)
+			w := find(render(t, filepath.Join("gitops", p)), kind, wname)
 			if ns := str(t, app, "spec", "destination", "namespace"); w == nil || ns != w.GetNamespace() {
 				t.Errorf("%s: destination.namespace %q, but the overlay renders into another", name, ns)
 			}

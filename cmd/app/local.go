@@ -231,6 +231,7 @@ func validate(args []string, stdout, stderr io.Writer) int {
 	if lr.depsErr != nil {
 		return exitFor(userError{fmt.Errorf("reading Argo CD Applications: %w", lr.depsErr)}, stderr)
 	}
+	planner := plan.New()
 	deployedBy := map[string][]string{} // overlay path → Application names, kept and generated
 	for _, d := range lr.deps {
 		deployedBy[d.Path] = append(deployedBy[d.Path], d.App)
@@ -252,9 +253,39 @@ func validate(args []string, stdout, stderr io.Writer) int {
 				continue
 			}
 			fmt.Fprintf(stdout, "ok   %-12s %-10s %-36s %s\n", svc.Name, env, path, describeApps(deployedBy[path], svc.ArgoCDAppName(env)))
+			in, err := planner.Infer(ctx, lr.cfg, lr.snap, svc.Name, env)
+			if err != nil {
+				fmt.Fprintf(stdout, "FAIL %-12s %-10s %s: %v\n", svc.Name, env, path, err)
+				status = exitUser
+				continue
+			}
+			if !printInference(stdout, in) {
+				status = exitUser
+			}
 		}
 	}
 	return status
+}
+
+// printInference says what commands act on in one overlay and where that came from; it
+// reports false when the config names something the render does not hold.
+func printInference(w io.Writer, in *plan.Inference) bool {
+	ok := true
+	for _, f := range []struct {
+		what string
+		plan.Finding
+	}{{"workload", in.Workload}, {"container", in.Container}, {"configMap", in.ConfigMap}, {"promote", in.Images}} {
+		switch {
+		case f.Wrong:
+			fmt.Fprintf(w, "  FAIL %-10s %s\n", f.what, f.From)
+			ok = false
+		case f.Value == "":
+			fmt.Fprintf(w, "       %-10s none: %s\n", f.what, f.From)
+		default:
+			fmt.Fprintf(w, "       %-10s %s (%s)\n", f.what, f.Value, f.From)
+		}
+	}
+	return ok
 }
 
 // describeApps says which Argo CD Application deploys an overlay, and whether it is the one

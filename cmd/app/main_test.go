@@ -235,19 +235,21 @@ func TestPlanPrintsPlainText(t *testing.T) {
 
 Usage:
 
-  /scale <n> [flags]
+  /scale <n> [--workload <name>] [flags]
 
   Set the replica count of a service.
 
   Flags:
-    -s, --service <name>  the service to act on (default: from the thread's service/<name> label, the repository, or the only service)
-    -e, --env <name>      the environment to act on (default: from the thread's env/<name> label, or the only environment)
-        --dry-run         show the change and its rendered diff without opening a pull request
-        --break-glass     emergency: act during a freeze and without waiting for approval where the repository allows it; a review issue follows
+    -w, --workload <name>  the workload to act on, as the overlay renders it (kind/name or name; default: the configured or only one)
+    -s, --service <name>   the service to act on (default: from the thread's service/<name> label, the repository, or the only service)
+    -e, --env <name>       the environment to act on (default: from the thread's env/<name> label, or the only environment)
+        --dry-run          show the change and its rendered diff without opening a pull request
+        --break-glass      emergency: act during a freeze and without waiting for approval where the repository allows it; a review issue follows
 
   Examples:
     /scale 3 --env prod
     /scale 0 -e staging -s checkout
+    /scale 4 --workload payments-api --env prod
 `},
 		{"unknown command", "/statsu -s checkout", exitUser, "", `  /statsu -s checkout
 

@@ -53,18 +53,21 @@ func builtins(r *Registry) []Spec {
 			Name:    "restart",
 			Summary: "Restart the pods of a service",
 			Description: "Sets the pod-template annotation `kubectl rollout restart` sets on the service's workload, " +
-				"in the environment's overlay, so Argo CD rolls the pods and Git stays the source of truth.",
+				"in the environment's overlay, so Argo CD rolls the pods and Git stays the source of truth. " + workloadText,
 			Mutating: true,
 			Examples: []Example{
 				{"/restart --env prod", "restart the service's pods in prod"},
 				{"/restart -s checkout -e staging --dry-run", "show the change a restart of checkout in staging makes"},
+				{"/restart --workload payments-worker --env staging", "restart one of the service's workloads"},
 			},
+			Flags: workloadFlag,
 			Form: &FormSpec{
 				Name:        "restart",
 				Description: "Restart the pods of a service in one environment.",
 				Intro:       "Restarts the pods of a service by changing its pod template in Git, so Argo CD rolls them.",
 				Env:         "The environment to restart the service in.",
 				EnvExample:  "staging",
+				Fields:      []FormField{workloadField},
 			},
 		},
 		{
@@ -79,13 +82,15 @@ func builtins(r *Registry) []Spec {
 			Args:    "<n>",
 			Summary: "Set the replica count of a service",
 			Description: fmt.Sprintf("Sets the replicas of the service's workload in the environment's overlay to <n>, "+
-				"a whole number from 0 to %d. Environments may set tighter bounds.", MaxReplicas),
+				"a whole number from 0 to %d. Environments may set tighter bounds. ", MaxReplicas) + workloadText,
 			Mutating: true,
 			Examples: []Example{
 				{"/scale 3 --env prod", "run 3 replicas in prod"},
 				{"/scale 0 -e staging -s checkout", "stop checkout in staging"},
+				{"/scale 4 --workload payments-api --env prod", "scale one of the service's workloads"},
 			},
-			Bind: bindScale,
+			Flags: workloadFlag,
+			Bind:  bindScale,
 			Form: &FormSpec{
 				Name:        "scale",
 				Description: "Set the number of replicas of a service in one environment.",
@@ -95,7 +100,7 @@ func builtins(r *Registry) []Spec {
 				Fields: []FormField{{
 					ID: "replicas", Type: "input", Label: "Replicas", Required: true, Placeholder: "3",
 					Description: fmt.Sprintf("A whole number from 0 to %d; the environment may set tighter bounds.", MaxReplicas),
-				}},
+				}, workloadField},
 			},
 		},
 		{
@@ -104,12 +109,19 @@ func builtins(r *Registry) []Spec {
 			Summary: "Change the image tag or digest a service runs",
 			Description: "<image> is a tag (`v1.2.3`), an image with a tag (`ghcr.io/acme/web:v1.2.3`), an image with " +
 				"a digest (`ghcr.io/acme/web@sha256:<64 hex digits>`), or a digest alone (`@sha256:<64 hex digits>`). " +
-				"A tag alone keeps the image name. Prefix `<container>=` to change a container other than the " +
-				"service's main one.",
+				"A tag alone keeps the image name. The container is the one running the named image, the one " +
+				"`<container>=` or --container names, or the service's main one; --workload narrows the search " +
+				"to one workload. Every container running the same image changes with it.",
 			Mutating: true,
 			Examples: []Example{
 				{"/set-image v1.4.2 --env staging", "run tag v1.4.2 in staging"},
 				{"/set-image sidecar=ghcr.io/acme/proxy:2.0 --env prod", "change the sidecar container's image in prod"},
+				{"/set-image ghcr.io/acme/payments-api:1.6.0 --env dev", "change the image of the container running ghcr.io/acme/payments-api"},
+				{"/set-image 1.6.0 --container worker --env dev", "change the tag of the worker container's image"},
+			},
+			Flags: func(fs *FlagSet, c *Command) {
+				fs.Name("container", "", "<name>", "the container whose image changes, like <container>= (default: the one running the named image, or the service's main one)", "container", &c.Image.Container)
+				workloadFlag(fs, c)
 			},
 			Bind: bindSetImage,
 			Form: &FormSpec{
@@ -121,7 +133,10 @@ func builtins(r *Registry) []Spec {
 				Fields: []FormField{{
 					ID: "image", Type: "input", Label: "Image", Required: true, Placeholder: "v1.4.2",
 					Description: "A tag (v1.4.2), an image with a tag (ghcr.io/acme/web:v1.4.2) or a digest (ghcr.io/acme/web@sha256:...). Prefix container= to change a container other than the main one.",
-				}},
+				}, {
+					ID: "container", Type: "input", Label: "Container", Placeholder: "api",
+					Description: "The container whose image changes. Leave empty for the one running the image you name, or the service's main one.",
+				}, workloadField},
 			},
 		},
 		{
@@ -135,6 +150,15 @@ func builtins(r *Registry) []Spec {
 			Examples: []Example{
 				{"/config set LOG_LEVEL=debug FEATURE_X=on --env staging", "set two literals in staging"},
 				{"/config unset FEATURE_X --env staging", "remove a literal"},
+			},
+			Flags: func(fs *FlagSet, c *Command) {
+				fs.Func("workload", "w", "<name>", "the workload whose ConfigMap to edit, when the overlay generates several (default: the service's configMap, or the only one)", func(v string) error {
+					if err := ValidateWorkload(v); err != nil {
+						return err
+					}
+					c.Workload = v
+					return nil
+				})
 			},
 			Bind: bindConfig,
 			Form: &FormSpec{
@@ -154,16 +178,18 @@ func builtins(r *Registry) []Spec {
 		{
 			Name:        "suspend",
 			Summary:     "Scale a service to zero, remembering its replica count",
-			Description: "Sets the replicas of the service's workload to 0 and keeps the previous count in an annotation, for /resume.",
+			Description: "Sets the replicas of the service's workload to 0 and keeps the previous count in an annotation, for /resume. " + workloadText,
 			Mutating:    true,
 			Examples:    []Example{{"/suspend --env staging", "stop the service in staging"}},
+			Flags:       workloadFlag,
 		},
 		{
 			Name:        "resume",
 			Summary:     "Bring a suspended service back to its replica count",
-			Description: "Restores the replica count /suspend kept.",
+			Description: "Restores the replica count /suspend kept. " + workloadText,
 			Mutating:    true,
 			Examples:    []Example{{"/resume --env staging", "start the service in staging again"}},
+			Flags:       workloadFlag,
 		},
 		{
 			Name:    "rollback",
@@ -258,6 +284,27 @@ func builtins(r *Registry) []Spec {
 	}
 }
 
+// workloadText tells how the commands acting on one workload find it.
+const workloadText = "The workload is the one the repository config names, else the only one the overlay renders " +
+	"(or the one named after the service); when the service runs several, --workload names one."
+
+// workloadFlag defines --workload on the commands acting on one workload.
+func workloadFlag(fs *FlagSet, c *Command) {
+	fs.Func("workload", "w", "<name>", "the workload to act on, as the overlay renders it (kind/name or name; default: the configured or only one)", func(v string) error {
+		if err := ValidateWorkload(v); err != nil {
+			return err
+		}
+		c.Workload = v
+		return nil
+	})
+}
+
+// workloadField is the issue-form field of --workload.
+var workloadField = FormField{
+	ID: "workload", Type: "input", Label: "Workload", Placeholder: "payments-api",
+	Description: "The workload to act on, for a service running several. Leave empty for the one the repository config names, or the only one.",
+}
+
 func bindPromote(c *Command, args []string) error {
 	switch {
 	case len(args) > 1:
@@ -320,9 +367,16 @@ func bindSetImage(c *Command, args []string) error {
 		}
 		return ArgErrorf(1, "/set-image takes one image, but got %d words", len(args))
 	}
+	flag := c.Image.Container // --container, applied before the argument
 	ref, err := ParseImageRef(args[0])
 	if err != nil {
 		return &ArgError{Index: 0, Err: err}
+	}
+	if flag != "" {
+		if ref.Container != "" && ref.Container != flag {
+			return ArgErrorf(0, "the container is given twice, as %s= and as --container %s; give it once", ref.Container, flag)
+		}
+		ref.Container = flag
 	}
 	c.Image = ref
 	return nil

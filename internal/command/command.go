@@ -18,10 +18,14 @@ type Command struct {
 	DryRun     bool
 	BreakGlass bool
 
+	// Workload is --workload of the commands acting on one workload: "<name>" or
+	// "<Kind>/<name>", as the render or the overlay's patches name it; "" when not given.
+	Workload string
+
 	// Per-verb parameters; only the ones of Name are set.
 	From     string     // promote --from <env>
 	Replicas int        // scale <n>
-	Image    ImageRef   // set-image
+	Image    ImageRef   // set-image; --container is Image.Container
 	Set      []KeyValue // config set KEY=VALUE..., in the order given
 	Unset    []string   // config unset KEY...
 	To       string     // rollback --to <commit>

@@ -56,14 +56,16 @@ func TestHelpIsGeneratedFromSpecs(t *testing.T) {
 func TestSynopsis(t *testing.T) {
 	r := Default()
 	for n, want := range map[string]string{
-		"promote":  "/promote <env> [--from <env>]",
-		"scale":    "/scale <n>",
-		"restart":  "/restart",
-		"rollback": "/rollback [--to <commit>]",
-		"freeze":   "/freeze [<env>] [--reason <text>]",
-		"unfreeze": "/unfreeze [<env>]",
-		"help":     "/help [command]",
-		"nope":     "",
+		"promote":   "/promote <env> [--from <env>]",
+		"scale":     "/scale <n> [--workload <name>]",
+		"restart":   "/restart [--workload <name>]",
+		"redeploy":  "/redeploy",
+		"set-image": "/set-image [<container>=]<image> [--container <name>] [--workload <name>]",
+		"rollback":  "/rollback [--to <commit>]",
+		"freeze":    "/freeze [<env>] [--reason <text>]",
+		"unfreeze":  "/unfreeze [<env>]",
+		"help":      "/help [command]",
+		"nope":      "",
 	} {
 		if got := r.Synopsis(n); got != want {
 			t.Errorf("Synopsis(%s) = %q, want %q", n, got, want)

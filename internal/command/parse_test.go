@@ -43,6 +43,15 @@ func TestParse(t *testing.T) {
 		{"set-image tag", "/set-image v1.2.3", []want{cmd(Command{Name: "set-image", Line: "/set-image v1.2.3", Image: ImageRef{Tag: "v1.2.3"}})}},
 		{"set-image container and digest", "/set-image web=ghcr.io/acme/web@" + digest, []want{cmd(Command{Name: "set-image", Line: "/set-image web=ghcr.io/acme/web@" + digest, Image: ImageRef{Container: "web", Name: "ghcr.io/acme/web", Digest: digest}})}},
 		{"set-image registry port", "/set-image localhost:5000/acme/web:1.0", []want{cmd(Command{Name: "set-image", Line: "/set-image localhost:5000/acme/web:1.0", Image: ImageRef{Name: "localhost:5000/acme/web", Tag: "1.0"}})}},
+		{"set-image --container", "/set-image 1.6.0 --container worker", []want{cmd(Command{Name: "set-image", Line: "/set-image 1.6.0 --container worker", Image: ImageRef{Container: "worker", Tag: "1.6.0"}})}},
+		{"set-image container twice, same", "/set-image --container api api=1.6.0", []want{cmd(Command{Name: "set-image", Line: "/set-image --container api api=1.6.0", Image: ImageRef{Container: "api", Tag: "1.6.0"}})}},
+		{"set-image container twice, different", "/set-image api=1.6.0 --container worker", []want{replyWith("the container is given twice, as api= and as --container worker")}},
+		{"set-image --workload", "/set-image 1.6.0 -w payments-worker", []want{cmd(Command{Name: "set-image", Line: "/set-image 1.6.0 -w payments-worker", Workload: "payments-worker", Image: ImageRef{Tag: "1.6.0"}})}},
+		{"restart --workload kind/name", "/restart --workload StatefulSet/ledger-staging", []want{cmd(Command{Name: "restart", Line: "/restart --workload StatefulSet/ledger-staging", Workload: "StatefulSet/ledger-staging"})}},
+		{"scale --workload dotted name", "/scale 2 --workload api.v2", []want{cmd(Command{Name: "scale", Line: "/scale 2 --workload api.v2", Replicas: 2, Workload: "api.v2"})}},
+		{"scale --workload bad name", "/scale 2 --workload Payments_API", []want{replyWith(`the workload name "Payments_API" is not valid`)}},
+		{"restart --workload path", "/restart --workload a/b/c", []want{replyWith(`the workload name "b/c" is not valid`)}},
+		{"redeploy has no --workload", "/redeploy --workload api", []want{replyWith("unknown flag --workload")}},
 		{"set-image bad tag", "/set-image .hidden", []want{replyWith(`".hidden" is not a valid tag`)}},
 		{"set-image short digest", "/set-image web@sha256:abc", []want{replyWith("has 3 hex digits")}},
 		{"config set", `/config set A=1 MSG='hello world' EMPTY=`, []want{cmd(Command{Name: "config", Line: `/config set A=1 MSG='hello world' EMPTY=`, Set: []KeyValue{{"A", "1"}, {"MSG", "hello world"}, {"EMPTY", ""}}})}},
@@ -277,7 +286,7 @@ func TestReplyCarriesUsageOfTheCommand(t *testing.T) {
 	if rep.Command != "scale" || rep.Line != "/scale 3 --evn prod" {
 		t.Errorf("reply is about %q / %q", rep.Command, rep.Line)
 	}
-	if !strings.HasPrefix(rep.Usage, "/scale <n> [flags]") || !strings.Contains(rep.Usage, "--dry-run") {
+	if !strings.HasPrefix(rep.Usage, "/scale <n> [--workload <name>] [flags]") || !strings.Contains(rep.Usage, "--dry-run") {
 		t.Errorf("usage is not /scale's:\n%s", rep.Usage)
 	}
 }

@@ -16,6 +16,7 @@ const (
 	MaxConfigKey   = 253  // ConfigMap key
 	maxTagLen      = 128
 	maxImageName   = 255
+	maxObjectName  = 253 // a Kubernetes object name (DNS subdomain)
 	minCommitLen   = 7
 	maxCommitLen   = 40
 	digestHexLen   = 64
@@ -23,10 +24,12 @@ const (
 )
 
 var (
-	nameRE      = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
-	tagRE       = regexp.MustCompile(`^[\w][\w.-]{0,127}$`)
-	hexRE       = regexp.MustCompile(`^[0-9a-f]+$`)
-	configKeyRE = regexp.MustCompile(`^[-._a-zA-Z0-9]+$`)
+	nameRE       = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
+	objectNameRE = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
+	kindRE       = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9]{0,62}$`)
+	tagRE        = regexp.MustCompile(`^[\w][\w.-]{0,127}$`)
+	hexRE        = regexp.MustCompile(`^[0-9a-f]+$`)
+	configKeyRE  = regexp.MustCompile(`^[-._a-zA-Z0-9]+$`)
 	// Docker reference grammar (distribution/reference): a path component, and a registry
 	// host with an optional port.
 	pathComponentRE = regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$`)
@@ -71,6 +74,34 @@ func ValidateName(kind, s string) error {
 		return fmt.Errorf("the %s name %q must be lower case: %q", kind, s, strings.ToLower(s))
 	}
 	return fmt.Errorf("the %s name %q is not valid: use lower-case letters, digits and -, starting and ending with a letter or digit", kind, s)
+}
+
+// ValidateWorkload checks the value of --workload: a Kubernetes object name (a DNS
+// subdomain, at most 253 characters), optionally after its kind and a slash
+// ("StatefulSet/ledger-staging"), as replies listing the choices write it.
+func ValidateWorkload(s string) error {
+	if s == "" {
+		return fmt.Errorf("the workload name is empty")
+	}
+	if !utf8.ValidString(s) {
+		return fmt.Errorf("the workload %q is not valid UTF-8", s)
+	}
+	if err := visibleText(s); err != nil {
+		return fmt.Errorf("the workload %q %w", s, err)
+	}
+	kind, name, hasKind := strings.Cut(s, "/")
+	if !hasKind {
+		kind, name = "", s
+	}
+	switch {
+	case hasKind && !kindRE.MatchString(kind):
+		return fmt.Errorf("the workload %q must be <name> or <Kind>/<name>, like StatefulSet/ledger", s)
+	case len(name) > maxObjectName:
+		return fmt.Errorf("the workload name %.20q... is %d characters long; the limit is %d", name, len(name), maxObjectName)
+	case !objectNameRE.MatchString(name):
+		return fmt.Errorf("the workload name %q is not valid: use lower-case letters, digits, - and . (a Kubernetes object name)", name)
+	}
+	return nil
 }
 
 // ValidateCommit checks a commit id for /rollback --to (7 to 40 hex digits) and returns it

@@ -123,6 +123,30 @@ func TestConfigLiterals(t *testing.T) {
 	}
 }
 
+func TestValidateWorkload(t *testing.T) {
+	for _, ok := range []string{"ledger", "ledger-staging", "StatefulSet/ledger-staging", "deployment/api", "api.v2", strings.Repeat("a", 253)} {
+		if err := ValidateWorkload(ok); err != nil {
+			t.Errorf("ValidateWorkload(%q): %v", ok, err)
+		}
+	}
+	for s, want := range map[string]string{
+		"":                        "is empty",
+		"Ledger":                  "is not valid",
+		"/ledger":                 "must be <name> or <Kind>/<name>",
+		"Stateful Set/ledger":     "must be <name> or <Kind>/<name>",
+		"StatefulSet/":            "is not valid",
+		"a..b":                    "is not valid",
+		strings.Repeat("a", 254):  "the limit is 253",
+		"ledger\u200b":            "invisible",
+		"StatefulSet/ledger/prod": "is not valid",
+	} {
+		err := ValidateWorkload(s)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("ValidateWorkload(%q) = %v, want %q", s, err, want)
+		}
+	}
+}
+
 func TestCommitAndReplicas(t *testing.T) {
 	if got, err := ValidateCommit("ABCDEF0"); err != nil || got != "abcdef0" {
 		t.Errorf("ValidateCommit = %q, %v", got, err)

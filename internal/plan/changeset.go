@@ -141,7 +141,7 @@ func (p *Planner) finish(j *job, e *edit, files []FileChange, rendered string) (
 		{TrailerOrigin, j.req.Origin},
 		{TrailerRequest, j.req.ID},
 		{TrailerStatus, j.req.Status},
-		{TrailerSets, strings.Join(Fields(cmd), " ")},
+		{TrailerSets, strings.Join(e.fields(cmd), " ")},
 	} {
 		if t.Value = oneLine(t.Value); t.Value != "" {
 			d.Trailers = append(d.Trailers, t)

@@ -11,13 +11,10 @@ import (
 	"github.com/daytwo-dev/daytwo/internal/repoconfig"
 )
 
-// buildConfig sets and unsets literals of the service's ConfigMap generator in the overlay.
-// The generated name carries a content hash, so the workload referring to it rolls.
+// buildConfig sets and unsets literals of the service's ConfigMap generator (configured, or
+// inferred by pickConfigMap) in the overlay. The generated name carries a content hash, so
+// the workload referring to it rolls.
 func buildConfig(_ context.Context, j *job) (*edit, error) {
-	cm := j.svc.ConfigMap
-	if cm == "" {
-		return nil, Errorf(Invalid, "%s has no configMap in %s; add `configMap: <configMapGenerator name>` to the service", j.svc.Name, repoconfig.Path)
-	}
 	set, unset := j.cmd.Set, j.cmd.Unset
 	if len(set) == 0 && len(unset) == 0 {
 		return nil, Errorf(Invalid, "config needs KEY=VALUE pairs to set or keys to unset")
@@ -32,6 +29,11 @@ func buildConfig(_ context.Context, j *job) (*edit, error) {
 		}
 		seen[k] = true
 	}
+	picked, err := j.pickConfigMap()
+	if err != nil {
+		return nil, err
+	}
+	cm := picked.value
 	res, ok := findConfigMap(j.before, j.info, cm)
 	if !ok {
 		return nil, Errorf(NotFound, "%s renders no ConfigMap generated as %s; fix configMap: in %s", j.where(), cm, repoconfig.Path)

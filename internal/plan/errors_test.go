@@ -155,18 +155,19 @@ func TestRefusals(t *testing.T) {
 		{name: "scale negative", req: scale(-1, "dev"), code: Invalid, msg: "replicas must be 0 or more, not -1"},
 		{
 			name: "unknown container", req: setImage("cart", "prod", command.ImageRef{Container: "sidecar", Tag: "1.0"}), code: Invalid,
-			msg: `Deployment/cart-api in prod has no container "sidecar" (containers: api, envoy)`,
+			msg: "`Deployment/cart-api` in prod has no container `sidecar`; it runs `api` (`ghcr.io/acme/cart:2.0.0`) and `envoy` (`docker.io/envoyproxy/envoy:v1.30.1`)",
 		},
 		{
 			name:   "ambiguous container",
 			mutate: func(t *testing.T, f map[string][]byte) { replace(t, f, repoconfig.Path, "    container: api\n", "") },
 			req:    setImage("cart", "prod", command.ImageRef{Tag: "2.0.3"}), code: Invalid,
-			msg: "Deployment/cart-api in prod has 2 containers (api, envoy); name one: /set-image <container>=<tag>",
+			msg: "which container of cart in prod? it runs `api` (`ghcr.io/acme/cart:2.0.0`) and `envoy` (`docker.io/envoyproxy/envoy:v1.30.1`); " +
+				"repeat the command with one of them, like `/set-image --container api`, or name the image: `/set-image <image>:<tag>`",
 		},
 		{name: "image without version", req: setImage("cart", "prod", command.ImageRef{}), code: Invalid, msg: "set-image needs a tag, an image:tag or an image@digest"},
 		{
 			name: "config without configMap", req: configCmd("cart", "prod", []command.KeyValue{{Key: "A", Value: "b"}}), code: Invalid,
-			msg: "cart has no configMap in .github/daytwo.yml; add `configMap: <configMapGenerator name>` to the service",
+			msg: "the prod overlay of cart generates no ConfigMap; add a `configMapGenerator` to apps/cart/overlays/prod/kustomization.yaml, or name the service's with `configMap:` in .github/daytwo.yml",
 		},
 		{
 			name: "unset missing key", req: configCmd("checkout", "prod", nil, "NOPE"), code: Invalid,
@@ -205,7 +206,7 @@ func TestRefusals(t *testing.T) {
 				replace(t, f, repoconfig.Path, "name: cart-api", "name: cart-apii")
 			},
 			req: request("/restart", cmd("restart", "cart", "prod")), code: NotFound,
-			msg: "Deployment/cart-apii is not in the render of the prod overlay of cart (workloads: Deployment/cart-api); fix workload: in .github/daytwo.yml",
+			msg: "`Deployment/cart-apii` is not in the render of the prod overlay of cart (workloads: `Deployment/cart-api`); fix `workload:` of cart in .github/daytwo.yml",
 		},
 		{
 			name: "rollback unknown commit", hist: true, code: NotFound, msg: "commit deadbeef not found",

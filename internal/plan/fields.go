@@ -8,7 +8,9 @@ import (
 
 // Fields names what cmd sets in its overlay, so that two requests in one pull request can
 // be told apart from a later one that overrides an earlier: "replicas", "image:<container>"
-// ("image:" for the service's own container), "config:<KEY>", "freeze". A trailing "*"
+// ("image:" for the service's own container), "config:<KEY>", "freeze". Planning names
+// the workload and image it found instead ("replicas:<Kind>/<name>", "image:<images[].name>"),
+// which still match "image:*". A trailing "*"
 // matches every field with that prefix, and "*" alone every field (a rollback restores
 // whole files). Restarts set nothing another request could override: a later restart
 // restarts too.

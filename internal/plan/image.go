@@ -3,63 +3,22 @@ package plan
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/daytwo-dev/daytwo/internal/overlay"
-	"github.com/daytwo-dev/daytwo/internal/repoconfig"
 )
 
 // buildSetImage upserts the kustomization images entry of the image a container runs.
-// The image is found from, in order: the container the command names, the service's
-// configured image, the service's configured container, the workload's only container.
+// The container is found by imageTargets: the one named, the one running the named image,
+// the config's image or container, else the workload's only container.
 func buildSetImage(_ context.Context, j *job) (*edit, error) {
 	ref := j.cmd.Image
 	if ref.Tag == "" && ref.Digest == "" && ref.Name == "" {
 		return nil, Errorf(Invalid, "set-image needs a tag, an image:tag or an image@digest")
 	}
-	w, err := j.workload()
+	cs, key, _, err := j.imageTargets()
 	if err != nil {
 		return nil, err
-	}
-	all := containersOf(w)
-	find := func(name string) (*container, bool) {
-		for i := range all {
-			if all[i].Name == name {
-				return &all[i], true
-			}
-		}
-		return nil, false
-	}
-	var c *container // the container whose image changes; nil: every user of svc.Image
-	var key string   // images[].name in the kustomization
-	switch {
-	case ref.Container != "":
-		var ok bool
-		if c, ok = find(ref.Container); !ok {
-			return nil, Errorf(Invalid, "%s in %s has no container %q (containers: %s)", w.ID(), j.cmd.Env, ref.Container, listOrNone(containerNames(all)))
-		}
-	case j.svc.Image != "":
-		key = j.svc.Image
-	case j.svc.Container != "":
-		var ok bool
-		if c, ok = find(j.svc.Container); !ok {
-			return nil, Errorf(Invalid, "%s in %s has no container %q, the one %s configures (containers: %s)",
-				w.ID(), j.cmd.Env, j.svc.Container, repoconfig.Path, listOrNone(containerNames(all)))
-		}
-	default:
-		var main []container
-		for _, x := range all {
-			if !x.Init {
-				main = append(main, x)
-			}
-		}
-		if len(main) != 1 {
-			return nil, Errorf(Invalid, "%s in %s has %s (%s); name one: /set-image <container>=<tag>",
-				w.ID(), j.cmd.Env, plural(len(main), "container", "containers"), listOrNone(containerNames(main)))
-		}
-		c = &main[0]
-	}
-	if c != nil {
-		key = j.imageKey(c.Image)
 	}
 
 	old, _, err := overlay.GetImage(j.kust, key)
@@ -91,16 +50,16 @@ func buildSetImage(_ context.Context, j *job) (*edit, error) {
 
 	short := shortImage(want)
 	label := key
-	if c != nil {
-		label = c.Name
+	if len(cs) == 1 {
+		label = cs[0].c.Name
 	}
 	noChange := fmt.Sprintf("%s in %s already runs %s", j.svc.Name, j.cmd.Env, short)
-	if c != nil && runs(c.Image) {
+	if len(cs) > 0 && !slices.ContainsFunc(cs, func(t target) bool { return !runs(t.c.Image) }) {
 		return nil, Errorf(NoChange, "%s", noChange)
 	}
 	fromRef := ""
-	if c != nil {
-		fromRef = c.Image
+	if len(cs) > 0 {
+		fromRef = cs[0].c.Image
 	} else if old != (overlay.ImageEdit{}) {
 		fromRef = imageRef(orDefault(old.NewName, key), old.NewTag, old.Digest)
 	}
@@ -114,22 +73,15 @@ func buildSetImage(_ context.Context, j *job) (*edit, error) {
 		summary:  fmt.Sprintf("set image of %s in %s: %s → %s", j.svc.Name, j.cmd.Env, fromShort, short),
 		details:  []string{fmt.Sprintf("`%s` (images entry `%s`): %s → `%s`", label, key, fromMD, want)},
 		noChange: noChange,
+		sets:     []string{"image:" + key},
 		verify: func(after *overlay.Rendered) error {
-			if c != nil {
-				aw, ok := after.Find(w.Kind, w.Name)
-				if !ok {
-					return Errorf(Conflict, "%s disappeared from the render of %s after setting its image", w.ID(), j.where())
+			for _, t := range cs {
+				if err := j.checkRuns(after, t, want, key, runs); err != nil {
+					return err
 				}
-				for _, x := range containersOf(aw) {
-					if x.Name == c.Name {
-						if runs(x.Image) {
-							return nil
-						}
-						return Errorf(Conflict, "container %s of %s would run %s, not %s, after setting the images entry %s (%s)",
-							c.Name, w.ID(), x.Image, want, key, j.suspects("image:"))
-					}
-				}
-				return Errorf(Conflict, "container %s of %s disappeared from the render of %s", c.Name, w.ID(), j.where())
+			}
+			if len(cs) > 0 {
+				return nil
 			}
 			for _, aw := range after.Workloads() {
 				for _, x := range containersOf(aw) {
@@ -142,6 +94,24 @@ func buildSetImage(_ context.Context, j *job) (*edit, error) {
 				j.svc.Name, j.cmd.Env, want, key, j.suspects("image:"))
 		},
 	}, nil
+}
+
+// checkRuns proves container t runs want in the AFTER render of a /set-image.
+func (j *job) checkRuns(after *overlay.Rendered, t target, want, key string, runs func(string) bool) error {
+	aw, ok := after.Find(t.w.Kind, t.w.Name)
+	if !ok {
+		return Errorf(Conflict, "%s disappeared from the render of %s after setting its image", t.w.ID(), j.where())
+	}
+	for _, x := range containersOf(aw) {
+		if x.Name == t.c.Name {
+			if runs(x.Image) {
+				return nil
+			}
+			return Errorf(Conflict, "container %s of %s would run %s, not %s, after setting the images entry %s (%s)",
+				t.c.Name, t.w.ID(), x.Image, want, key, j.suspects("image:"))
+		}
+	}
+	return Errorf(Conflict, "container %s of %s disappeared from the render of %s", t.c.Name, t.w.ID(), j.where())
 }
 
 // imageKey is the images[].name that controls a rendered image: an entry renaming its

@@ -113,14 +113,6 @@ func containersOf(res overlay.Resource) []container {
 	return out
 }
 
-func containerNames(cs []container) []string {
-	out := make([]string, 0, len(cs))
-	for _, c := range cs {
-		out = append(out, c.Name)
-	}
-	return out
-}
-
 func podAnnotation(res overlay.Resource, key string) (string, bool) {
 	f, err := res.Node.Pipe(yaml.Lookup("spec", "template", "metadata", "annotations", key))
 	if err != nil || f == nil {

@@ -112,7 +112,8 @@ type job struct {
 	kust     []byte
 	info     kustInfo
 	before   *overlay.Rendered
-	inner    *overlay.Rendered // render without the overlay's namespace field, when needed
+	inner    *overlay.Rendered  // render without the overlay's namespace field, when needed
+	inv      *overlay.Inventory // what before runs, read when first needed
 }
 
 // edit is what an action decides; planOverlay proves it and turns it into a ChangeSet.
@@ -125,6 +126,17 @@ type edit struct {
 	verify   func(after *overlay.Rendered) error
 	meta     map[string]string
 	risk     Risk // "" = the default tier of the action
+	// sets, when not nil, replaces Fields(cmd): what the change sets once planning found
+	// the workload or image it acts on, so that changes of two workloads of one service
+	// do not count as overriding each other.
+	sets []string
+}
+
+func (e *edit) fields(cmd command.Command) []string {
+	if e.sets != nil {
+		return e.sets
+	}
+	return Fields(cmd)
 }
 
 type action func(ctx context.Context, j *job) (*edit, error)
@@ -152,26 +164,34 @@ func (j *job) target() string {
 // where is "the prod overlay of checkout".
 func (j *job) where() string { return fmt.Sprintf("the %s overlay of %s", j.cmd.Env, j.cmd.Service) }
 
-func (p *Planner) planOverlay(ctx context.Context, j *job, build action) (*ChangeSet, error) {
+// open loads and renders the overlay of the job's service in its environment.
+func (j *job) open(ctx context.Context) error {
 	j.dir = j.svc.OverlayPath(j.cmd.Env)
 	tree, err := loadOverlay(ctx, j.snap, j.dir, j.where(), "")
 	if err != nil {
-		return nil, err
+		return err
 	}
 	j.tree = tree
 	kp, ok := tree.KustomizationPath(j.dir)
 	if !ok {
-		return nil, Errorf(NotFound, "%s has no kustomization at %s", j.where(), j.dir)
+		return Errorf(NotFound, "%s has no kustomization at %s", j.where(), j.dir)
 	}
 	j.kustPath = kp
 	j.kust, _ = tree.File(kp)
 	if j.info, err = readKust(kp, j.kust); err != nil {
-		return nil, &Error{Code: Broken, Msg: fmt.Sprintf("%s does not parse: %s", j.where(), clip(err.Error())), Err: err}
+		return &Error{Code: Broken, Msg: fmt.Sprintf("%s does not parse: %s", j.where(), clip(err.Error())), Err: err}
 	}
 	if j.before, err = tree.Render(); err != nil {
-		return nil, &Error{Code: Broken, Msg: fmt.Sprintf("%s does not render today: %s; fix it first", j.where(), clip(err.Error())), Err: err}
+		return &Error{Code: Broken, Msg: fmt.Sprintf("%s does not render today: %s; fix it first", j.where(), clip(err.Error())), Err: err}
 	}
+	return nil
+}
 
+func (p *Planner) planOverlay(ctx context.Context, j *job, build action) (*ChangeSet, error) {
+	if err := j.open(ctx); err != nil {
+		return nil, err
+	}
+	tree := j.tree
 	e, err := build(ctx, j)
 	if err != nil {
 		return nil, err
@@ -250,27 +270,6 @@ func (j *job) fileChanges(ctx context.Context, files map[string][]byte) ([]FileC
 	}
 	sort.Slice(out, func(a, b int) bool { return out[a].Path < out[b].Path })
 	return out, nil
-}
-
-// workload finds the service's configured workload in the BEFORE render.
-func (j *job) workload() (overlay.Resource, error) {
-	kind, name := j.svc.Workload.Kind, j.svc.Workload.Name
-	if kind == "" {
-		kind = "Deployment"
-	}
-	if name == "" {
-		name = j.svc.Name
-	}
-	res, ok := findWorkload(j.before, j.info, kind, name)
-	if !ok {
-		var ids []string
-		for _, w := range j.before.Workloads() {
-			ids = append(ids, w.ID())
-		}
-		return res, Errorf(NotFound, "%s/%s is not in the render of %s (workloads: %s); fix workload: in %s",
-			kind, name, j.where(), listOrNone(ids), repoconfig.Path)
-	}
-	return res, nil
 }
 
 // patchedFiles returns the overlay's kustomization with the daytwo patch file registered,

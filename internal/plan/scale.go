@@ -54,6 +54,7 @@ func buildScale(_ context.Context, j *job) (*edit, error) {
 		details:  []string{fmt.Sprintf("`%s`: replicas %d → %d", w.ID(), cur, n)},
 		noChange: noChange,
 		verify:   func(after *overlay.Rendered) error { return j.checkReplicas(after, w, name, n) },
+		sets:     replicasField(w),
 	}
 	if n == 0 && j.isLastEnv() {
 		e.risk = RiskHigh
@@ -95,6 +96,7 @@ func buildSuspend(ctx context.Context, j *job) (*edit, error) {
 		},
 		noChange: fmt.Sprintf("%s in %s is already suspended", j.svc.Name, j.cmd.Env),
 		risk:     RiskHigh,
+		sets:     replicasField(w),
 		verify: func(after *overlay.Rendered) error {
 			if err := j.checkReplicas(after, w, name, 0); err != nil {
 				return err
@@ -140,6 +142,7 @@ func buildResume(ctx context.Context, j *job) (*edit, error) {
 			fmt.Sprintf("`%s`: annotation `%s` removed", w.ID(), SuspendedReplicasAnnotation),
 		},
 		noChange: fmt.Sprintf("%s in %s already runs %s", j.svc.Name, j.cmd.Env, plural(n, "replica", "replicas")),
+		sets:     replicasField(w),
 		verify: func(after *overlay.Rendered) error {
 			if err := j.checkReplicas(after, w, name, n); err != nil {
 				return err
@@ -148,6 +151,9 @@ func buildResume(ctx context.Context, j *job) (*edit, error) {
 		},
 	}, nil
 }
+
+// replicasField is what a change of w's replicas sets (see Fields).
+func replicasField(w overlay.Resource) []string { return []string{"replicas:" + w.Kind + "/" + w.Name} }
 
 // checkReplicas proves the AFTER render scales the workload to n: a patch applied after
 // the kustomization's replicas field would otherwise make the PR a no-op.

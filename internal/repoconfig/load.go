@@ -25,8 +25,6 @@ const (
 	DefaultOverlay       = "apps/{service}/overlays/{env}"
 	DefaultArgoCDApp     = "{service}-{env}"
 	DefaultCatalog       = "apps/{service}/catalog-info.yaml"
-	DefaultWorkloadKind  = "Deployment"
-	DefaultWorkloadName  = "{service}"
 	DefaultArgoCDTimeout = 10 * time.Minute
 )
 
@@ -113,8 +111,6 @@ func (c *Config) applyDefaults() {
 	fill(&d.Overlay, DefaultOverlay)
 	fill(&d.ArgoCDApp, DefaultArgoCDApp)
 	fill(&d.Catalog, DefaultCatalog)
-	fill(&d.Workload.Kind, DefaultWorkloadKind)
-	fill(&d.Workload.Name, DefaultWorkloadName)
 	if d.ArgoCD.Timeout == 0 {
 		d.ArgoCD.Timeout = DefaultArgoCDTimeout
 	}
@@ -163,6 +159,8 @@ func (c *Config) applyDefaults() {
 		fill(&s.Overlay, d.Overlay)
 		fill(&s.ArgoCDApp, d.ArgoCDApp)
 		fill(&s.Catalog, d.Catalog)
+		// A workload the file does not name stays empty: the planner infers it from the
+		// render of each environment, where names differ (ledger-staging, ledger-prod).
 		fill(&s.Workload.Kind, d.Workload.Kind)
 		fill(&s.Workload.Name, d.Workload.Name)
 		s.Workload.Name = expand(s.Workload.Name, s.Name, "")

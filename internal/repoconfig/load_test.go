@@ -43,7 +43,7 @@ services:
 		Overlay:   DefaultOverlay,
 		ArgoCDApp: DefaultArgoCDApp,
 		Catalog:   DefaultCatalog,
-		Workload:  Workload{Kind: "Deployment", Name: "web"},
+		// No workload named: the planner infers it from each environment's render.
 	}
 	if !reflect.DeepEqual(*web, want) {
 		t.Errorf("service = %+v\nwant      %+v", *web, want)
@@ -86,11 +86,38 @@ services:
 	}
 	wantDefaults := ServiceDefaults{
 		Overlay: DefaultOverlay, ArgoCDApp: DefaultArgoCDApp, Catalog: DefaultCatalog,
-		Workload: Workload{Kind: "Deployment", Name: "{service}"},
-		ArgoCD:   EnvArgoCD{Timeout: 10 * time.Minute},
+		ArgoCD: EnvArgoCD{Timeout: 10 * time.Minute},
 	}
 	if !reflect.DeepEqual(c.Defaults, wantDefaults) {
 		t.Errorf("defaults = %+v\nwant       %+v", c.Defaults, wantDefaults)
+	}
+}
+
+// TestLoadLeavesInferenceOpen: what a service does not name stays empty for the planner to
+// infer, a workload named in part keeps the other part open, and images load in order.
+func TestLoadLeavesInferenceOpen(t *testing.T) {
+	c := mustLoad(t, `
+version: 1
+environments: [{name: dev}, {name: prod}]
+defaults:
+  workload: {kind: StatefulSet}
+services:
+  - name: ledger
+  - name: payments
+    workload: {name: "{service}-api"}
+    image: ghcr.io/acme/payments-api
+    images: [ghcr.io/acme/payments-api, docker.io/library/redis, nginx]
+`)
+	ledger, _ := c.Service("ledger")
+	payments, _ := c.Service("payments")
+	if ledger.Workload != (Workload{Kind: "StatefulSet"}) || ledger.Container != "" || ledger.ConfigMap != "" || len(ledger.Images) != 0 {
+		t.Errorf("ledger = %+v: only the kind the defaults give may be filled", ledger)
+	}
+	if payments.Workload != (Workload{Kind: "StatefulSet", Name: "payments-api"}) {
+		t.Errorf("payments workload = %+v", payments.Workload)
+	}
+	if strings.Join(payments.Images, " ") != "ghcr.io/acme/payments-api docker.io/library/redis nginx" {
+		t.Errorf("payments images = %v", payments.Images)
 	}
 }
 
@@ -293,6 +320,12 @@ func TestLoadErrors(t *testing.T) {
 			[]string{`.github/daytwo.yml line 9: service "web" lists environment "dev" twice`}},
 		{"image with tag", head + envs + "services:\n  - name: web\n    image: ghcr.io/acme/web:1.2.3\n",
 			[]string{`.github/daytwo.yml line 7: image of service "web" "ghcr.io/acme/web:1.2.3" must be the image name as in the kustomization's images[].name, without tag or digest`}},
+		{"image not a reference", head + envs + "services:\n  - name: web\n    image: ghcr.io/Acme/web\n",
+			[]string{`.github/daytwo.yml line 7: image of service "web" "ghcr.io/Acme/web" is not an image name: invalid reference format: repository name (Acme/web) must be lowercase`}},
+		{"images with digest", head + envs + "services:\n  - name: web\n    images:\n      - ghcr.io/acme/api\n      - ghcr.io/acme/worker@sha256:" + strings.Repeat("a", 64) + "\n",
+			[]string{`.github/daytwo.yml line 9: images[1] of service "web" "ghcr.io/acme/worker@sha256:` + strings.Repeat("a", 64) + `" must be the image name as in the kustomization's images[].name, without tag or digest`}},
+		{"images twice", head + envs + "services:\n  - name: web\n    images: [ghcr.io/acme/api, ghcr.io/acme/api]\n",
+			[]string{`.github/daytwo.yml line 7: service "web" lists image "ghcr.io/acme/api" twice`}},
 		{"container name", head + envs + "services:\n  - name: web\n    container: Web\n",
 			[]string{`.github/daytwo.yml line 7: container of service "web" "Web" is not a container name (` + dnsLabelRule + `)`}},
 		{"configMap name", head + envs + "services:\n  - name: web\n    configMap: web config\n",

@@ -65,7 +65,8 @@ type ServiceDefaults struct {
 	Overlay   string `yaml:"overlay,omitempty" json:"overlay,omitempty"`     // default "apps/{service}/overlays/{env}"
 	ArgoCDApp string `yaml:"argocdApp,omitempty" json:"argocdApp,omitempty"` // default "{service}-{env}"
 	Catalog   string `yaml:"catalog,omitempty" json:"catalog,omitempty"`     // default "apps/{service}/catalog-info.yaml"
-	// Workload of every service that names none; the name takes {service}. Default Deployment/{service}.
+	// Workload of every service that names none; the name takes {service}. Empty: inferred
+	// from each environment's render.
 	Workload Workload `yaml:"workload,omitempty" json:"workload,omitempty"`
 	// Requesters copied into every environment that has no "*" rule, for the commands it does not list.
 	Requesters map[string]Rule `yaml:"requesters,omitempty" json:"requesters,omitempty"`
@@ -77,10 +78,11 @@ type ServiceDefaults struct {
 type Service struct {
 	Name       string   `yaml:"name" json:"name"`
 	Overlay    string   `yaml:"overlay,omitempty" json:"overlay,omitempty"`
-	Workload   Workload `yaml:"workload,omitempty" json:"workload,omitempty"`     // default Deployment/<name>
-	Container  string   `yaml:"container,omitempty" json:"container,omitempty"`   // default: the workload's only/first container
-	Image      string   `yaml:"image,omitempty" json:"image,omitempty"`           // image name as in kustomization images[].name
-	ConfigMap  string   `yaml:"configMap,omitempty" json:"configMap,omitempty"`   // configMapGenerator name
+	Workload   Workload `yaml:"workload,omitempty" json:"workload,omitempty"`     // empty: inferred from the render
+	Container  string   `yaml:"container,omitempty" json:"container,omitempty"`   // empty: inferred from the render
+	Image      string   `yaml:"image,omitempty" json:"image,omitempty"`           // /set-image's default image, as in kustomization images[].name
+	Images     []string `yaml:"images,omitempty" json:"images,omitempty"`         // the images /promote carries; empty: every one the overlays pin
+	ConfigMap  string   `yaml:"configMap,omitempty" json:"configMap,omitempty"`   // configMapGenerator name; empty: inferred from the render
 	Repository string   `yaml:"repository,omitempty" json:"repository,omitempty"` // "owner/repo" of the service's source
 	ArgoCDApp  string   `yaml:"argocdApp,omitempty" json:"argocdApp,omitempty"`
 	Catalog    string   `yaml:"catalog,omitempty" json:"catalog,omitempty"`
@@ -88,7 +90,8 @@ type Service struct {
 	Environments []string `yaml:"environments,omitempty" json:"environments,omitempty"`
 }
 
-// Workload names the Kubernetes object day-2 commands act on.
+// Workload names the Kubernetes object day-2 commands act on. What it leaves empty is
+// inferred from each environment's render.
 type Workload struct {
 	Kind string `yaml:"kind,omitempty" json:"kind,omitempty"`
 	Name string `yaml:"name,omitempty" json:"name,omitempty"`

@@ -69,23 +69,24 @@ var fieldDocs = map[string]fieldDoc{
 	"ServiceDefaults.overlay":    {Description: "Overlay directory template; takes {service} and {env}.", Default: DefaultOverlay, Examples: []any{"envs/{env}/{service}"}},
 	"ServiceDefaults.argocdApp":  {Description: "Argo CD Application name template; takes {service} and {env}.", Default: DefaultArgoCDApp},
 	"ServiceDefaults.catalog":    {Description: "Backstage catalog-info.yaml path template; takes {service}.", Default: DefaultCatalog},
-	"ServiceDefaults.workload":   {Description: "Workload of services that name none; the name takes {service}. Default Deployment/{service}."},
+	"ServiceDefaults.workload":   {Description: "Workload of services that name none; the name takes {service}. Absent: inferred from each environment's render."},
 	"ServiceDefaults.requesters": {Description: "Requesters for every environment without a \"*\" rule, for the commands it does not list."},
 	"ServiceDefaults.argocd":     {Description: "Argo CD behaviour of every environment: timeout fills environments without one, sync: true turns sync on everywhere."},
 
 	"Service.name":         {Description: "Service name, a DNS label.", Required: true, Pattern: dnsLabelPattern},
 	"Service.overlay":      {Description: "Overlay directory template; takes {service} and {env}. Default: defaults.overlay."},
-	"Service.workload":     {Description: "The workload restart, scale, suspend and resume act on. Default: defaults.workload."},
-	"Service.container":    {Description: "Container whose image set-image changes. Default: the workload's first container."},
-	"Service.image":        {Description: "Image name as in the kustomization's images[].name, without tag.", Examples: []any{"ghcr.io/acme/checkout"}},
-	"Service.configMap":    {Description: "Name of the configMapGenerator /config edits."},
+	"Service.workload":     {Description: "The workload restart, scale, suspend and resume act on. Default: defaults.workload, else inferred from the render (the only workload, or the one named after the service)."},
+	"Service.container":    {Description: "Container whose image set-image changes when the command names none. Default: inferred from the render (the container running the named image, or the workload's only container)."},
+	"Service.image":        {Description: "Image name as in the kustomization's images[].name, without tag: the image set-image changes when given a tag alone.", Examples: []any{"ghcr.io/acme/checkout"}},
+	"Service.images":       {Description: "Image names (as in images[].name, without tag) /promote carries. Absent: every image the source overlay pins that the target runs."},
+	"Service.configMap":    {Description: "Name of the configMapGenerator /config edits. Default: inferred from the render (the overlay's only generated ConfigMap, or the one its workloads use)."},
 	"Service.repository":   {Description: "owner/repo of the service's source; commands there act on this service.", Pattern: `^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?/[A-Za-z0-9._-]+$`},
 	"Service.argocdApp":    {Description: "Argo CD Application name template. Default: defaults.argocdApp."},
 	"Service.catalog":      {Description: "Backstage catalog-info.yaml path template. Default: defaults.catalog."},
 	"Service.environments": {Description: "Environments the service deploys to; absent means all."},
 
-	"Workload.kind": {Description: "Workload kind.", Enum: WorkloadKinds, Default: DefaultWorkloadKind},
-	"Workload.name": {Description: "Workload name; takes {service}. Default: the service name."},
+	"Workload.kind": {Description: "Workload kind. Absent: inferred from the render (the kind of the workload of that name).", Enum: WorkloadKinds},
+	"Workload.name": {Description: "Workload name as the overlay's patches name it (before its namePrefix and nameSuffix); takes {service}. Absent: inferred from the render."},
 }
 
 // KeyDoc is the schema's description of a key, named "<Go type>.<key>"
@@ -97,6 +98,7 @@ var itemDocs = map[string]fieldDoc{
 	"Rule.teams":           {Pattern: `^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?/[A-Za-z0-9][A-Za-z0-9_.-]*$`, Examples: []any{"acme/sre"}},
 	"Rule.users":           {Pattern: `^[A-Za-z0-9][A-Za-z0-9-]{0,38}(\[bot\])?$`},
 	"Service.environments": {Pattern: dnsLabelPattern},
+	"Service.images":       {Examples: []any{"ghcr.io/acme/payments-api"}},
 }
 
 // JSONSchema is the JSON Schema (draft-07) of the config file, generated from the Go

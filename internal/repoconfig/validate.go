@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/distribution/reference"
 )
 
 // MaxArgoCDTimeout bounds argocd.timeout: the wait for Synced/Healthy after a merge.
@@ -130,6 +132,16 @@ func (v *validator) config(c *Config) {
 			v.at(p.child("container"), "%s %q is not a container name (%s)", p.child("container"), s.Container, dnsLabelRule)
 		}
 		v.image(p.child("image"), s.Image)
+		seenImage := map[string]bool{}
+		for j, img := range s.Images {
+			ip := p.child("images").index(j)
+			if seenImage[img] {
+				v.at(ip, "%s lists image %q twice", p, img)
+				continue
+			}
+			seenImage[img] = true
+			v.image(ip, img)
+		}
 		if s.ConfigMap != "" && (len(s.ConfigMap) > 253 || !dnsSubdomain.MatchString(s.ConfigMap)) {
 			v.at(p.child("configMap"), "%s %q is not a ConfigMap name (lower-case letters, digits, '-' and '.')", p.child("configMap"), s.ConfigMap)
 		}
@@ -243,15 +255,19 @@ func (v *validator) workload(p place, w Workload) {
 	}
 }
 
+// image checks an image name as the kustomization's images[].name holds it: a reference
+// without tag or digest, by the grammar container tools share (distribution/reference).
 func (v *validator) image(p place, img string) {
 	if img == "" {
 		return
 	}
-	last := img[strings.LastIndex(img, "/")+1:]
+	named, err := reference.ParseNormalizedNamed(img)
 	switch {
 	case strings.ContainsAny(img, " \t\n\r"):
 		v.at(p, "%s %q must not contain spaces", p, img)
-	case strings.Contains(img, "@") || strings.Contains(last, ":"):
+	case err != nil:
+		v.at(p, "%s %q is not an image name: %v", p, img, err)
+	case !reference.IsNameOnly(named):
 		v.at(p, "%s %q must be the image name as in the kustomization's images[].name, without tag or digest", p, img)
 	}
 }
@@ -346,7 +362,7 @@ func (v *validator) expanded(c *Config) {
 				break
 			}
 		}
-		if n := s.Workload.Name; len(n) > 253 || !dnsSubdomain.MatchString(n) {
+		if n := s.Workload.Name; n != "" && (len(n) > 253 || !dnsSubdomain.MatchString(n)) {
 			v.at(origin("workload"), "%s has workload name %q, which is not a Kubernetes object name", p, n)
 		}
 	}
