@@ -249,3 +249,33 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestNames(t *testing.T) {
+	for s, want := range map[string]string{
+		"deploy.yml": "", "smoke.yaml": "", "161335": "", "my_flow-1.yml": "",
+		".github/workflows/deploy.yml": `write the workflow file's name without its folder: "deploy.yml"`,
+		"ci/deploy.yml":                `is not a file of .github/workflows`,
+		"deploy":                       `neither a workflow file name`,
+		"0":                            `neither a workflow file name`,
+		"":                             `neither a workflow file name`,
+	} {
+		err := ValidateFile(s)
+		if (want == "") != (err == nil) || err != nil && !strings.Contains(err.Error(), want) {
+			t.Errorf("ValidateFile(%q) = %v, want %q", s, err, want)
+		}
+	}
+	for ref, ok := range map[string]bool{
+		"main": true, "release/2.4": true, "v1.2.3": true, "refs/heads/main": true, "feature/x_y-z": true,
+		"": false, "-x": false, "a..b": false, "a b": false, "a~1": false, "x.lock": false, "a//b": false,
+		"/a": false, "a/": false, "a/.b": false, "@": false, "a@{1}": false, "a:b": false, "a\x01": false, "x.": false,
+	} {
+		if err := ValidateRef(ref); (err == nil) != ok {
+			t.Errorf("ValidateRef(%q) = %v", ref, err)
+		}
+	}
+	for s, ok := range map[string]bool{"logLevel": true, "_x": true, "a-b_c1": true, "1a": false, "a.b": false, "": false, "a b": false} {
+		if ValidInputName(s) != ok {
+			t.Errorf("ValidInputName(%q) = %v", s, !ok)
+		}
+	}
+}
