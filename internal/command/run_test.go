@@ -146,7 +146,7 @@ func TestRunFormRoundTrip(t *testing.T) {
 	}
 	for values, line := range map[*map[string]string]string{
 		{"service": "checkout", "env": "prod", "workflow": "migrate", "inputs": "dry_run=false\nnotes=two words", "ref": "release/2.4"}: "/run migrate dry_run=false 'notes=two words' --ref release/2.4 --service checkout --env prod",
-		{"service": "checkout", "env": "staging", "workflow": "smoke-test", "dry-run": "Only check it; do not run it"}:                   "/run smoke-test --service checkout --env staging --dry-run",
+		{"service": "checkout", "env": "staging", "workflow": "smoke-test", "dry-run": "Only check it; do not run it"}:                  "/run smoke-test --service checkout --env staging --dry-run",
 	} {
 		want, err := reg.ParseLine(line)
 		if err != nil {
