@@ -170,7 +170,7 @@ func (v *validator) workflows(list place, ws []Workflow, svc *Service) {
 		w := &ws[i]
 		p := workflowPlace(list, i, w)
 		if w.Name == "" {
-			v.at(p, "%s has no name: give the name people write after /run", p)
+			v.at(p, "%s has no name: give the name people ask for it by", p)
 		} else if len(w.Name) > 63 || !dnsLabel.MatchString(w.Name) {
 			v.at(p.child("name"), "workflow name %q must be %s", w.Name, dnsLabelRule)
 		} else if prev, dup := first[w.Name]; dup {
@@ -212,7 +212,7 @@ func (v *validator) workflowClashes(c *Config) {
 				if !s.Deploys(e.Name) || !slices.ContainsFunc(e.Workflows, func(x Workflow) bool { return x.Name == w.Name && w.Name != "" }) {
 					continue
 				}
-				v.at(workflowPlace(list, j, w).child("name"), "workflow %q of service %q has the name of a workflow of environment %q; rename one, so that /run %s says which", w.Name, s.Name, e.Name, w.Name)
+				v.at(workflowPlace(list, j, w).child("name"), "workflow %q of service %q has the name of a workflow of environment %q; rename one, so that a request for %q says which", w.Name, s.Name, e.Name, w.Name)
 				break
 			}
 		}

@@ -22,7 +22,7 @@ func (w AllowedWorkflow) RunRef(requested string) (string, error) {
 		return w.Workflow.Ref, nil
 	}
 	return "", &WorkflowRefusal{Name: w.Name, Msg: fmt.Sprintf(
-		"workflow %q runs from %s only (ref: of its entry under %s in %s); --ref %s cannot change that",
+		"workflow %q runs from %s only (ref: of its entry under %s in %s), not from %s",
 		w.Name, w.Workflow.Ref, w.From, Path, requested)}
 }
 

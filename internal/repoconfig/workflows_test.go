@@ -78,7 +78,7 @@ func TestRunRef(t *testing.T) {
 			t.Errorf("pinned RunRef(%q) = %q, %v", requested, got, err)
 		}
 	}
-	if _, err := pinned.RunRef("feature"); err == nil || err.Error() != `workflow "migrate" runs from main only (ref: of its entry under service "web" in .github/daytwo.yml); --ref feature cannot change that` {
+	if _, err := pinned.RunRef("feature"); err == nil || err.Error() != `workflow "migrate" runs from main only (ref: of its entry under service "web" in .github/daytwo.yml), not from feature` {
 		t.Errorf("pinned RunRef(feature) = %v", err)
 	}
 	free := AllowedWorkflow{Workflow: Workflow{Name: "smoke"}}
@@ -94,7 +94,7 @@ func TestWorkflowErrors(t *testing.T) {
 	const head = "version: 1\nenvironments:\n  - name: prod\n"
 	tests := []struct{ name, src, want string }{
 		{"no name", head + "    workflows:\n      - workflow: a.yml\n" + "services: [{name: web}]\n",
-			`.github/daytwo.yml line 5: workflows[0] of environment "prod" has no name: give the name people write after /run`},
+			`.github/daytwo.yml line 5: workflows[0] of environment "prod" has no name: give the name people ask for it by`},
 		{"bad name", head + "    workflows:\n      - {name: Smoke, workflow: a.yml}\n" + "services: [{name: web}]\n",
 			`.github/daytwo.yml line 5: workflow name "Smoke" must be lower-case letters`},
 		{"twice", head + "    workflows:\n      - {name: smoke, workflow: a.yml}\n      - {name: smoke, workflow: b.yml}\n" + "services: [{name: web}]\n",
@@ -110,7 +110,7 @@ func TestWorkflowErrors(t *testing.T) {
 		{"service without repository", head + "services:\n  - name: web\n    workflows:\n      - name: migrate\n        repository: service\n        workflow: m.yml\n",
 			`.github/daytwo.yml line 8: workflow "migrate" of service "web" runs in the service's repository, but service "web" names none; set its repository: (owner/repo)`},
 		{"clash", head + "    workflows: [{name: smoke, workflow: a.yml}]\nservices:\n  - name: web\n    workflows:\n      - {name: smoke, workflow: b.yml}\n",
-			`.github/daytwo.yml line 8: workflow "smoke" of service "web" has the name of a workflow of environment "prod"; rename one, so that /run smoke says which`},
+			`.github/daytwo.yml line 8: workflow "smoke" of service "web" has the name of a workflow of environment "prod"; rename one, so that a request for "smoke" says which`},
 		{"unknown key", head + "    workflows:\n      - {name: smoke, file: a.yml}\n" + "services: [{name: web}]\n",
 			`.github/daytwo.yml line 5: unknown key "file" in workflow "smoke" of environment "prod"`},
 	}
