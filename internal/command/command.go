@@ -32,6 +32,9 @@ type Command struct {
 	Reason   string     // freeze --reason, and the free-text reason of an issue form
 	Topic    string     // help [command]
 	Limit    int        // history --limit <n>
+	Workflow string     // run <workflow>: the name listed in the config
+	Inputs   []KeyValue // run key=value..., in the order given
+	Ref      string     // run --ref <ref>
 }
 
 // ImageRef is the argument of /set-image: [<container>=]<tag|image:tag|image@digest>.

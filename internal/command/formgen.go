@@ -91,10 +91,15 @@ func (r *Registry) IssueForms(c FormChoices) ([]IssueForm, error) {
 // formNode builds the form of s as a YAML document.
 func formNode(s *Spec, c FormChoices) *yaml.Node {
 	f := s.Form
+	outro, reasonDesc := formOutro, formReasonDescription
+	if s.External {
+		outro = "daytwo answers here, runs it and follows it to its end; no pull request is opened."
+		reasonDesc = "Why this is needed. daytwo keeps it with the record of the run."
+	}
 	body := seq()
 	body.Content = append(body.Content, mapping(
 		"type", str("markdown"),
-		"attributes", mapping("value", literal(strings.TrimSpace(f.Intro)+"\n\n"+formOutro+"\n")),
+		"attributes", mapping("value", literal(strings.TrimSpace(f.Intro)+"\n\n"+outro+"\n")),
 	))
 	body.Content = append(body.Content,
 		fieldNode(FormField{ID: FlagService, Type: "input", Label: "Service", Required: true,
@@ -109,15 +114,19 @@ func formNode(s *Spec, c FormChoices) *yaml.Node {
 		}
 		body.Content = append(body.Content, fieldNode(fd, choices))
 	}
-	body.Content = append(body.Content, fieldNode(FormField{ID: reasonID, Type: "textarea", Label: "Reason", Description: formReasonDescription}, nil))
+	body.Content = append(body.Content, fieldNode(FormField{ID: reasonID, Type: "textarea", Label: "Reason", Description: reasonDesc}, nil))
 	if s.Mutating {
+		desc, option := "Check to see the change and its rendered diff as a comment here, without a pull request.", formDryRunOption
+		if s.External {
+			desc, option = "Check to see what would run, as a comment here, without running it.", "Only check it; do not run it"
+		}
 		body.Content = append(body.Content, mapping(
 			"type", str(typeCheckboxes),
 			"id", str(FlagDryRun),
 			"attributes", mapping(
 				"label", str("Dry run"),
-				"description", str("Check to see the change and its rendered diff as a comment here, without a pull request."),
-				"options", seq(mapping("label", str(formDryRunOption))),
+				"description", str(desc),
+				"options", seq(mapping("label", str(option))),
 			),
 		))
 	}

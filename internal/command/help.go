@@ -103,9 +103,23 @@ func (r *Registry) RenderHelp(rd markdown.Renderer, topic string) string {
 func (r *Registry) overview(rd markdown.Renderer) string {
 	var b strings.Builder
 	b.WriteString(rd.Heading(2, "daytwo commands") + "\n")
+	var direct []string // commands acting outside Git
+	for _, n := range r.Names() {
+		if r.specs[n].External {
+			direct = append(direct, rd.Code("/"+n))
+		}
+	}
 	fmt.Fprintf(&b, "Write a command at the start of a line of a comment on an issue or a pull request, one command per line, "+
 		"at most %d per comment. Lines in code blocks (fenced or indented), in inline code, in HTML comments and in quotes are ignored. "+
-		"Commands that change something open a pull request against the GitOps repository.\n\n", MaxCommands)
+		"Commands that change something open a pull request against the GitOps repository", MaxCommands)
+	switch len(direct) {
+	case 0:
+		b.WriteString(".\n\n")
+	case 1:
+		fmt.Fprintf(&b, ", except %s, which acts directly.\n\n", direct[0])
+	default:
+		fmt.Fprintf(&b, ", except %s, which act directly.\n\n", strings.Join(direct, ", "))
+	}
 	var rows [][]string
 	for _, n := range r.Names() {
 		s := r.specs[n]
@@ -169,7 +183,10 @@ func (r *Registry) commandHelp(rd markdown.Renderer, name string) string {
 	s := r.specs[name]
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s\n%s\n\n%s.", rd.Heading(2, "/"+s.Name), rd.Code(r.Synopsis(name)), rd.Prose(s.Summary))
-	if s.Mutating {
+	switch {
+	case s.External:
+		b.WriteString(" Acts directly, without a pull request; add " + rd.Code("--dry-run") + " to check it without acting.")
+	case s.Mutating:
 		b.WriteString(" Opens a pull request; add " + rd.Code("--dry-run") + " to see the change without one.")
 	}
 	b.WriteString("\n\n")

@@ -20,6 +20,9 @@ type Spec struct {
 	// Repository marks a command that acts on the GitOps repository as a whole (/init):
 	// it takes no --service, --env or --break-glass.
 	Repository bool
+	// External marks a mutating command that acts outside Git (it runs a workflow) instead
+	// of opening a pull request; --dry-run then checks it without acting.
+	External bool
 	// Form describes the command's GitHub issue form; nil for commands without one.
 	Form *FormSpec
 
@@ -110,6 +113,8 @@ func (r *Registry) Register(s Spec) error {
 		return fmt.Errorf("command /%s documents arguments %q but has no Bind", s.Name, s.Args)
 	case s.Repository && s.Form != nil:
 		return fmt.Errorf("command /%s acts on the repository, but issue forms name a service and an environment", s.Name)
+	case s.External && (!s.Mutating || s.Repository):
+		return fmt.Errorf("command /%s acts outside Git, so it changes something and acts for a service and an environment: set Mutating, not Repository", s.Name)
 	}
 	if _, err := r.flagSet(&s, &Command{}); err != nil {
 		return fmt.Errorf("command /%s: %w", s.Name, err)

@@ -79,7 +79,9 @@ var appPermissions = map[string]string{
 // as when the app asks for more and an owner has not approved it yet. Endpoints that need
 // a permission the installation lacks answer GitHub's 403 "Resource not accessible by
 // integration" (GraphQL: FORBIDDEN): here check runs (checks), labels (issues or
-// pull_requests), merging (contents) and opening issues (issues).
+// pull_requests), merging (contents), opening issues (issues), dispatching workflows
+// (actions: write) and reading workflows and runs (actions: read). Without actions the
+// installation gets no workflow_run webhooks either.
 func (s *Server) SetInstallationPermission(account, permission, level string) {
 	s.t.Helper()
 	if level != "read" && level != "write" && level != "" && level != "none" {
@@ -125,7 +127,7 @@ func forbidden(inst *installation, perms ...string) error {
 	return &resolveError{typ: "FORBIDDEN", msg: "Resource not accessible by integration"}
 }
 
-var appEvents = []string{"issue_comment", "issues", "pull_request", "pull_request_review"}
+var appEvents = []string{"issue_comment", "issues", "pull_request", "pull_request_review", "workflow_run"}
 
 // Install installs the app on account (created as an organization when unknown) and
 // returns the installation id. With no repos it covers every repository of the account,

@@ -35,13 +35,6 @@ type commitStatus struct {
 	createdAt   time.Time
 }
 
-// Dispatch is a recorded workflow_dispatch request.
-type Dispatch struct {
-	Workflow string // workflow id or file name, as given in the path
-	Ref      string
-	Inputs   map[string]any
-}
-
 // CheckRun is a check run as seen by the Go API.
 type CheckRun struct {
 	ID         int64
@@ -71,7 +64,6 @@ func (s *Server) checkRoutes() {
 	s.handle("GET /repos/{owner}/{repo}/check-runs/{id}", authInstallation, s.getCheckRun)
 	s.handle("PATCH /repos/{owner}/{repo}/check-runs/{id}", authInstallation, s.updateCheckRun)
 	s.handle("POST /repos/{owner}/{repo}/statuses/{sha}", authInstallation, s.createStatus)
-	s.handle("POST /repos/{owner}/{repo}/actions/workflows/{workflow}/dispatches", authInstallation, s.dispatchWorkflow)
 }
 
 // --- Go API ---
@@ -120,13 +112,6 @@ func (r *Repo) SetStatus(ref, context, state string) {
 	if !ok {
 		r.s.fatalf("SetStatus: %s has no commit %q", r.FullName(), ref)
 	}
-}
-
-// Dispatches lists recorded workflow dispatches, oldest first.
-func (r *Repo) Dispatches() []Dispatch {
-	var out []Dispatch
-	r.with(func(rs *repoState) { out = append(out, rs.dispatches...) })
-	return out
 }
 
 // --- state ---
@@ -494,33 +479,4 @@ func (s *Server) commitSub(c *call, refPath string) bool {
 		return true
 	}
 	return false
-}
-
-func (s *Server) dispatchWorkflow(c *call) {
-	rs := c.repo
-	var req struct {
-		Ref    string         `json:"ref"`
-		Inputs map[string]any `json:"inputs"`
-	}
-	if !c.decode(&req) {
-		return
-	}
-	if req.Ref == "" {
-		c.invalid("Invalid request.\n\n\"ref\" wasn't supplied.")
-		return
-	}
-	if _, ok := rs.resolve(req.Ref); !ok {
-		c.invalid("No ref found for: " + req.Ref)
-		return
-	}
-	if len(req.Inputs) > 10 {
-		c.invalid("Invalid request.\n\nNo more than 10 properties are allowed; " + fmt.Sprint(len(req.Inputs)) + " were supplied.")
-		return
-	}
-	inputs := req.Inputs
-	if inputs == nil {
-		inputs = map[string]any{}
-	}
-	rs.dispatches = append(rs.dispatches, Dispatch{Workflow: c.r.PathValue("workflow"), Ref: req.Ref, Inputs: inputs})
-	c.noContent()
 }

@@ -158,8 +158,9 @@ func (s *Server) Deliveries() []Delivery {
 	return out
 }
 
-// WaitRedeliveries blocks until every redelivery asked for so far has been attempted and
-// recorded. GitHub redelivers after answering 202, and so does the fake.
+// WaitRedeliveries blocks until every redelivery asked for so far, and every webhook the
+// fake sent on its own after answering a request (workflow_run after a dispatch), has been
+// attempted and recorded. GitHub redelivers after answering 202, and so does the fake.
 func (s *Server) WaitRedeliveries() {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -247,7 +247,7 @@ func TestPullFilesPaginate(t *testing.T) {
 	}
 }
 
-func TestChecksStatusesAndDispatch(t *testing.T) {
+func TestChecksAndStatuses(t *testing.T) {
 	_, repo, gh := setup(t)
 	ctx := context.Background()
 	head := repo.Commit("daytwo/x", "x", map[string]string{"x": "1\n"})
@@ -286,16 +286,5 @@ func TestChecksStatusesAndDispatch(t *testing.T) {
 	}
 	if st := repo.Statuses(head); len(st) != 3 || st[0].State != "success" {
 		t.Fatalf("statuses = %+v", st)
-	}
-
-	if _, err := gh.Actions.CreateWorkflowDispatchEventByFileName(ctx, "acme", "gitops", "smoke.yml", github.CreateWorkflowDispatchEventRequest{Ref: "main", Inputs: map[string]interface{}{"env": "prod"}}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := gh.Actions.CreateWorkflowDispatchEventByID(ctx, "acme", "gitops", 77, github.CreateWorkflowDispatchEventRequest{Ref: "nope"}); statusOf(err) != http.StatusUnprocessableEntity {
-		t.Fatalf("dispatch on a missing ref: err = %v, want 422", err)
-	}
-	d := repo.Dispatches()
-	if len(d) != 1 || d[0].Workflow != "smoke.yml" || d[0].Ref != "main" || d[0].Inputs["env"] != "prod" {
-		t.Fatalf("dispatches = %+v", d)
 	}
 }

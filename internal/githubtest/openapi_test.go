@@ -142,7 +142,8 @@ func union(sets ...map[string]bool) map[string]bool {
 func TestResponsesMatchOpenAPIExamples(t *testing.T) {
 	s := githubtest.New(t)
 	repo := s.CreateRepo("acme", "gitops")
-	repo.Commit("main", "seed", map[string]string{"README.md": "# hi\n", "dir/a.txt": "a\n"})
+	repo.Commit("main", "seed", map[string]string{"README.md": "# hi\n", "dir/a.txt": "a\n",
+		".github/workflows/deploy.yml": "name: Deploy\non:\n  workflow_dispatch:\n    inputs:\n      env: {required: true}\njobs: {}\n"})
 	s.CreateRepo("acme", "other")
 	inst := s.Install("acme", "gitops", "other")
 	repo.SetPermission("alice", githubtest.RoleAdmin)
@@ -164,6 +165,9 @@ func TestResponsesMatchOpenAPIExamples(t *testing.T) {
 	call(t, s, token, "POST", fmt.Sprintf("/repos/acme/gitops/pulls/%d/requested_reviewers", number), map[string]any{"reviewers": []string{"alice"}})
 	comment := call(t, s, token, "POST", fmt.Sprintf("/repos/acme/gitops/issues/%d/comments", number), map[string]any{"body": "hello"})
 	commentID := mustInt(t, comment.(map[string]any)["id"])
+	dispatched := call(t, s, token, "POST", "/repos/acme/gitops/actions/workflows/deploy.yml/dispatches",
+		map[string]any{"ref": "main", "inputs": map[string]any{"env": "prod"}, "return_run_details": true})
+	runID := mustInt(t, dispatched.(map[string]any)["workflow_run_id"])
 
 	// Fields of GitHub's schemas that these particular examples leave out.
 	repoExtra := union(set([]string{"head.repo", "base.repo"}, repoExtras...), set([]string{"base.repo"}, "allow_forking"),
@@ -173,6 +177,12 @@ func TestResponsesMatchOpenAPIExamples(t *testing.T) {
 	// The token example's repositories carry full-repository fields the schema's "repository" lacks.
 	tokenOptional := set([]string{"repositories[]"}, "network_count", "subscribers_count", "template_repository")
 	treeOptional := set([]string{"tree[]"}, "size") // trees and submodules have no size
+	// A run's head_repository is a minimal-repository, whose git_url and ssh_url the
+	// examples' head_repository leaves out (their repository has them); the list example
+	// leaves out the optional previous_attempt_url and referenced_workflows.
+	runExtra := set([]string{"head_repository"}, "git_url", "ssh_url")
+	runsExtra := union(set([]string{"workflow_runs[].head_repository"}, "git_url", "ssh_url"),
+		set([]string{"workflow_runs[]"}, "previous_attempt_url", "referenced_workflows"))
 	cases := []struct {
 		example         string
 		got             any
@@ -191,6 +201,10 @@ func TestResponsesMatchOpenAPIExamples(t *testing.T) {
 		{"installation-token", call(t, s, jwt, "POST", fmt.Sprintf("/app/installations/%d/access_tokens", inst), nil), tokenExtra, tokenOptional},
 		{"repository-collaborator-permission", call(t, s, token, "GET", "/repos/acme/gitops/collaborators/alice/permission", nil), nil, nil},
 		{"content-file", call(t, s, token, "GET", "/repos/acme/gitops/contents/README.md?ref=main", nil), nil, nil},
+		{"workflow-dispatch-response", dispatched, nil, nil},
+		{"workflow", call(t, s, token, "GET", "/repos/acme/gitops/actions/workflows/deploy.yml", nil), nil, nil},
+		{"workflow-run", call(t, s, token, "GET", fmt.Sprintf("/repos/acme/gitops/actions/runs/%d", runID), nil), runExtra, nil},
+		{"workflow-run-paginated", call(t, s, token, "GET", "/repos/acme/gitops/actions/runs?event=workflow_dispatch", nil), runsExtra, nil},
 	}
 	for _, tc := range cases {
 		data, err := os.ReadFile(filepath.Join("testdata", "openapi", tc.example+".json"))

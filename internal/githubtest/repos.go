@@ -34,6 +34,8 @@ type repoState struct {
 	checkRuns           map[int64]*checkRun
 	statuses            []*commitStatus
 	dispatches          []Dispatch
+	workflowIDs         map[string]int64 // workflow file path -> id, given when first seen
+	runs                map[int64]*workflowRun
 	seedSeq             int
 	lazyMerge           int               // see WithMergeabilityDelay
 	teamRoles           map[string]string // lower-cased slug of an owner's team -> its role here

@@ -39,6 +39,7 @@ type Server struct {
 	rateLimit int
 	lazyMerge int
 	webUser   string // signed in to the web pages
+	ghes      string // GitHub Enterprise Server version answered as, "" for GitHub.com
 
 	mu            sync.Mutex
 	latency       time.Duration
@@ -91,6 +92,7 @@ type config struct {
 	appOwner  string
 	lazyMerge int
 	webUser   string
+	ghes      string
 
 	deliveryTimeout time.Duration
 }
@@ -141,6 +143,7 @@ func New(t testing.TB, opts ...Option) *Server {
 		rateLimit:     cfg.rateLimit,
 		lazyMerge:     cfg.lazyMerge,
 		webUser:       cfg.webUser,
+		ghes:          cfg.ghes,
 		latency:       cfg.latency,
 		installations: map[int64]*installation{},
 		tokens:        map[string]*accessToken{},
@@ -340,6 +343,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-GitHub-Request-Id", fmt.Sprintf("%04X:%04X:%06X:%07X:%08X", s.app.id&0xffff, seq&0xffff, seq*7919&0xffffff, seq*104729&0xfffffff, seq))
 	w.Header().Set("X-GitHub-Media-Type", "github.v3; format=json")
 	w.Header().Set("X-GitHub-Api-Version-Selected", "2022-11-28")
+	if s.ghes != "" {
+		w.Header().Set("X-GitHub-Enterprise-Version", s.ghes)
+	}
 
 	var body []byte
 	if r.Body != nil && r.Method != http.MethodGet {
@@ -494,6 +500,7 @@ func (s *Server) routes() {
 	s.pullRoutes()
 	s.issueRoutes()
 	s.checkRoutes()
+	s.actionsRoutes()
 	s.graphqlRoutes()
 	s.deliveryRoutes()
 	s.manifestRoutes()

@@ -50,6 +50,7 @@ func TestDerivedPayloadsDifferOnlyAsDocumented(t *testing.T) {
 		"pull_request.closed.merged":             {"pull_request.closed", []string{"pull_request.merged", "pull_request.merged_at", "pull_request.merged_by", "pull_request.mergeable", "pull_request.rebaseable", "pull_request.mergeable_state"}},
 		"pull_request_review.submitted.approved": {"pull_request_review.submitted", []string{"review.state"}},
 		"issue_comment.created.bot":              {"issue_comment.created", []string{"comment.user", "comment.performed_via_github_app", "comment.author_association", "comment.body", "sender"}},
+		"workflow_run.in_progress":               {"workflow_run.requested", []string{"action", "workflow_run.status"}},
 	} {
 		var a, b any
 		if err := json.Unmarshal(githubtest.Payload(tc.source), &a); err != nil {
@@ -76,7 +77,7 @@ func TestDerivedPayloadsDifferOnlyAsDocumented(t *testing.T) {
 
 func TestVendoredPayloadsParse(t *testing.T) {
 	names := githubtest.PayloadNames()
-	if len(names) != 10 {
+	if len(names) != 13 {
 		t.Fatalf("payloads = %v", names)
 	}
 	for _, name := range names {
@@ -103,6 +104,10 @@ func TestVendoredPayloadsParse(t *testing.T) {
 		case *github.IssuesEvent:
 			if e.GetAction() != "opened" || e.GetInstallation().GetID() == 0 {
 				t.Errorf("%s: %+v", name, e)
+			}
+		case *github.WorkflowRunEvent:
+			if _, action, _ := strings.Cut(name, "."); e.GetAction() != action || e.GetWorkflowRun().GetID() == 0 {
+				t.Errorf("%s: action %q, run %+v", name, e.GetAction(), e.GetWorkflowRun())
 			}
 		}
 	}

@@ -34,6 +34,7 @@ func policyKeys(org string) []policyKey {
 		{"breakGlass", fmt.Sprintf("breakGlass: {teams: [%s/sre]}", org)},
 		{"argocd", fmt.Sprintf("argocd: {sync: false, timeout: %s}", durationText(repoconfig.DefaultArgoCDTimeout.String()))},
 		{"freeze", `freeze: {reason: "release week"}`},
+		{"workflows", "workflows: []  # e.g. [{name: smoke-test, workflow: smoke.yml}]"},
 	}
 }
 

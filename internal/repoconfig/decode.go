@@ -88,6 +88,7 @@ func (p place) in() string {
 var elementNoun = map[reflect.Type]string{
 	reflect.TypeOf(Environment{}): "environment",
 	reflect.TypeOf(Service{}):     "service",
+	reflect.TypeOf(Workflow{}):    "workflow",
 }
 
 // enter resolves an alias and counts the node against maxNodes; nil means stop.
@@ -350,6 +351,10 @@ func (d *decoder) list(n *yaml.Node, v reflect.Value, at place) {
 			child = place{path: child.path, owner: child.String()}
 			if name := nameOf(item); name != "" {
 				child.owner = fmt.Sprintf("%s %q", noun, name)
+				if at.owner != "" {
+					// A list inside an environment or a service: say whose.
+					child.owner += " of " + at.owner
+				}
 			}
 		}
 		d.lines[child.path] = item.Line

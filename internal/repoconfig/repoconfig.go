@@ -29,6 +29,8 @@ type Environment struct {
 	BreakGlass    *Rule     `yaml:"breakGlass,omitempty" json:"breakGlass,omitempty"`
 	Freeze        *Freeze   `yaml:"freeze,omitempty" json:"freeze,omitempty"`
 	ArgoCD        EnvArgoCD `yaml:"argocd,omitempty" json:"argocd,omitempty"`
+	// Workflows /run may dispatch for any service in this environment.
+	Workflows []Workflow `yaml:"workflows,omitempty" json:"workflows,omitempty"`
 }
 
 // Rule says who qualifies: a person meeting any one part (at least Permission, active
@@ -88,7 +90,25 @@ type Service struct {
 	Catalog    string   `yaml:"catalog,omitempty" json:"catalog,omitempty"`
 	// Environments limits the service to some of the environments; empty = all.
 	Environments []string `yaml:"environments,omitempty" json:"environments,omitempty"`
+	// Workflows /run may dispatch for this service, in every environment it deploys to.
+	Workflows []Workflow `yaml:"workflows,omitempty" json:"workflows,omitempty"`
 }
+
+// Workflow is a GitHub Actions workflow /run may dispatch: nothing outside these lists runs.
+type Workflow struct {
+	Name string `yaml:"name" json:"name"` // what people write after /run
+	// Repository holds the workflow: WorkflowRepoGitOps (the default), WorkflowRepoService
+	// (the service's repository:) or "owner/repo".
+	Repository string `yaml:"repository,omitempty" json:"repository,omitempty"`
+	Workflow   string `yaml:"workflow" json:"workflow"`           // file name under .github/workflows, or the workflow's id
+	Ref        string `yaml:"ref,omitempty" json:"ref,omitempty"` // branch or tag it runs from, pinned; "" = the default branch, --ref may pick another
+}
+
+// Values of Workflow.Repository naming a repository by its role.
+const (
+	WorkflowRepoGitOps  = "gitops"
+	WorkflowRepoService = "service"
+)
 
 // Workload names the Kubernetes object day-2 commands act on. What it leaves empty is
 // inferred from each environment's render.

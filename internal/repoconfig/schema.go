@@ -51,6 +51,7 @@ var fieldDocs = map[string]fieldDoc{
 	"Environment.breakGlass":      {Description: "Who may use --break-glass here (act during a freeze, skip approval; a review issue is opened). Absent: nobody."},
 	"Environment.freeze":          {Description: "Present while the environment is frozen: mutating commands are refused. Written by /freeze, removed by /unfreeze."},
 	"Environment.argocd":          {Description: "What daytwo does with Argo CD after a merge."},
+	"Environment.workflows":       {Description: "GitHub Actions workflows people may have daytwo run (workflow_dispatch) in this environment, for any service."},
 
 	"Rule.permission": {Description: "Minimum repository permission.", Enum: Permissions},
 	"Rule.teams":      {Description: "Teams whose active members qualify, written org/team-slug."},
@@ -84,6 +85,12 @@ var fieldDocs = map[string]fieldDoc{
 	"Service.argocdApp":    {Description: "Argo CD Application name template. Default: defaults.argocdApp."},
 	"Service.catalog":      {Description: "Backstage catalog-info.yaml path template. Default: defaults.catalog."},
 	"Service.environments": {Description: "Environments the service deploys to; absent means all."},
+	"Service.workflows":    {Description: "GitHub Actions workflows people may have daytwo run (workflow_dispatch) for this service, in every environment it deploys to."},
+
+	"Workflow.name":       {Description: "The name people ask for it by; unique among the workflows of a service and its environments.", Required: true, Pattern: dnsLabelPattern},
+	"Workflow.repository": {Description: "Where the workflow lives: gitops (the GitOps repository), service (the service's repository:) or owner/repo.", Pattern: `^(gitops|service|[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?/[A-Za-z0-9._-]+)$`, Default: WorkflowRepoGitOps},
+	"Workflow.workflow":   {Description: "The workflow's file name under .github/workflows, or its id.", Required: true, Pattern: `^([A-Za-z0-9._-]+\.ya?ml|[1-9][0-9]{0,18})$`, Examples: []any{"deploy.yml"}},
+	"Workflow.ref":        {Description: "Branch or tag the workflow runs from, pinned: --ref cannot change it. Absent: the repository's default branch, and --ref may name another."},
 
 	"Workload.kind": {Description: "Workload kind. Absent: inferred from the render (the kind of the workload of that name).", Enum: WorkloadKinds},
 	"Workload.name": {Description: "Workload name as the overlay's patches name it (before its namePrefix and nameSuffix); takes {service}. Absent: inferred from the render."},

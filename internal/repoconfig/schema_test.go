@@ -133,6 +133,8 @@ func TestSchemaValidates(t *testing.T) {
 		{"version: 1\nenvironments: [{name: dev, argocd: {timeout: 600}}]\nservices: [{name: web}]\n", "/environments/0/argocd/timeout: want string"},
 		{"version: 1\nenvironments: [{name: dev}]\nservices: [{name: web, workload: {kind: Job}}]\n", "/services/0/workload/kind: not one of"},
 		{"version: 1\nenvironments: [{name: dev, breakGlass: {teams: [sre]}}]\nservices: [{name: web}]\n", "/environments/0/breakGlass/teams/0: does not match"},
+		{"version: 1\nenvironments: [{name: dev, workflows: [{name: x, workflow: ci/a.yml}]}]\nservices: [{name: web}]\n", "/environments/0/workflows/0/workflow: does not match"},
+		{"version: 1\nenvironments: [{name: dev}]\nservices: [{name: web, workflows: [{name: x}]}]\n", "/services/0/workflows/0: missing workflow"},
 	}
 	for _, tt := range bad {
 		errs := validateYAML(t, s, []byte(tt.src))

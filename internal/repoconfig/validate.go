@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/distribution/reference"
+	"github.com/daytwo-dev/daytwo/internal/workflow"
 )
 
 // MaxArgoCDTimeout bounds argocd.timeout: the wait for Synced/Healthy after a merge.
@@ -109,6 +110,7 @@ func (v *validator) config(c *Config) {
 			v.login(p.child("freeze").child("by"), e.Freeze.By)
 		}
 		v.timeout(p.child("argocd").child("timeout"), e.ArgoCD.Timeout)
+		v.workflows(p.child("workflows"), e.Workflows, nil)
 	}
 
 	def := top.child("defaults")
@@ -158,6 +160,72 @@ func (v *validator) config(c *Config) {
 				v.at(ep, "%s lists environment %q twice", p, env)
 			}
 			seen[env] = true
+		}
+		v.workflows(p.child("workflows"), s.Workflows, s)
+	}
+	v.workflowClashes(c)
+}
+
+func workflowPlace(list place, i int, w *Workflow) place {
+	p := list.index(i)
+	if w.Name != "" {
+		p = place{path: p.path, owner: fmt.Sprintf("workflow %q of %s", w.Name, list.owner)}
+	}
+	return p
+}
+
+// workflows checks the workflows listed on an environment, or on svc.
+func (v *validator) workflows(list place, ws []Workflow, svc *Service) {
+	first := map[string]int{}
+	for i := range ws {
+		w := &ws[i]
+		p := workflowPlace(list, i, w)
+		if w.Name == "" {
+			v.at(p, "%s has no name: give the name people ask for it by", p)
+		} else if len(w.Name) > 63 || !dnsLabel.MatchString(w.Name) {
+			v.at(p.child("name"), "workflow name %q must be %s", w.Name, dnsLabelRule)
+		} else if prev, dup := first[w.Name]; dup {
+			v.at(p.child("name"), "workflow %q is listed twice in %s (first on line %d)", w.Name, list, prev)
+		} else {
+			first[w.Name] = v.line(p.child("name").path)
+		}
+		switch r := w.Repository; {
+		case r == "" || r == WorkflowRepoGitOps:
+		case r == WorkflowRepoService:
+			if svc != nil && svc.Repository == "" {
+				v.at(p.child("repository"), "%s runs in the service's repository, but service %q names none; set its repository: (owner/repo)", p, svc.Name)
+			}
+		case !repoRef.MatchString(r):
+			v.at(p.child("repository"), "%s must be %q, %q or \"owner/repo\", not %q", p.child("repository"), WorkflowRepoGitOps, WorkflowRepoService, r)
+		}
+		if w.Workflow == "" {
+			v.at(p, "%s names no workflow: give its file name under .github/workflows (deploy.yml) or its id", p)
+		} else if err := workflow.ValidateFile(w.Workflow); err != nil {
+			v.at(p.child("workflow"), "%s: %v", p.child("workflow"), err)
+		}
+		if w.Ref != "" {
+			if err := workflow.ValidateRef(w.Ref); err != nil {
+				v.at(p.child("ref"), "%s: %v", p.child("ref"), err)
+			}
+		}
+	}
+}
+
+// workflowClashes refuses a service's workflow named like one of an environment the
+// service deploys to: /run <name> would not say which.
+func (v *validator) workflowClashes(c *Config) {
+	for i := range c.Services {
+		s := &c.Services[i]
+		list := servicePlace(i, s).child("workflows")
+		for j := range s.Workflows {
+			w := &s.Workflows[j]
+			for _, e := range c.Environments {
+				if !s.Deploys(e.Name) || !slices.ContainsFunc(e.Workflows, func(x Workflow) bool { return x.Name == w.Name && w.Name != "" }) {
+					continue
+				}
+				v.at(workflowPlace(list, j, w).child("name"), "workflow %q of service %q has the name of a workflow of environment %q; rename one, so that a request for %q says which", w.Name, s.Name, e.Name, w.Name)
+				break
+			}
 		}
 	}
 }

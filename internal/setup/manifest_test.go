@@ -33,6 +33,7 @@ func TestManifestReasonsAreAppYMLComments(t *testing.T) {
 		"issues":              "requests submitted through the issue forms",
 		"pull_request":        "merged or closed change PRs: report back, take over after merge",
 		"pull_request_review": "approvals move the status comment and allow merging",
+		"workflow_run":        "workflows started by /run: the status comment follows each run to its end",
 	}
 	if len(m.Events) != len(wantEvents) {
 		t.Fatalf("events %+v", m.Events)
@@ -49,6 +50,7 @@ func TestManifestReasonsAreAppYMLComments(t *testing.T) {
 		"issues":        "write Reply and react to commands, edit the status comment, label and close request issues.",
 		"members":       "read Check team membership for per-environment request policies (organization permission).",
 		"checks":        `write Publish the "daytwo/render" check run proving the change renders.`,
+		"actions":       "write Run the GitHub Actions workflows .github/daytwo.yml allows for /run (workflow_dispatch), read their inputs and runs.",
 	}
 	if len(m.Permissions) != len(wantPerms) {
 		t.Fatalf("permissions %+v", m.Permissions)
@@ -80,7 +82,7 @@ func TestManifestReasonsAreAppYMLComments(t *testing.T) {
 	}
 	if doc.Name != "daytwo" || doc.URL != "https://github.com/daytwo-dev/daytwo" || doc.Public == nil || *doc.Public ||
 		doc.HookAttributes.URL != "https://d2.example.com/api/github/hook" || !doc.HookAttributes.Active ||
-		doc.RedirectURL != "http://127.0.0.1:3000/callback" || len(doc.DefaultEvents) != 4 || doc.DefaultPermissions["contents"] != "write" {
+		doc.RedirectURL != "http://127.0.0.1:3000/callback" || len(doc.DefaultEvents) != 5 || doc.DefaultPermissions["contents"] != "write" {
 		t.Fatalf("manifest JSON: %s", data)
 	}
 	// Building one registration's JSON leaves the manifest as it was.
