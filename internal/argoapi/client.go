@@ -41,6 +41,9 @@ type Options struct {
 var (
 	ErrPermanent = errors.New("permanent")
 	ErrUnhealthy = errors.New("the rollout is unhealthy")
+	// ErrOperationInProgress: Argo CD is running another operation on the app (a sync,
+	// automated or asked by someone); a sync can be asked again once it ends.
+	ErrOperationInProgress = errors.New("another operation is in progress")
 )
 
 // Client is a connection to Argo CD's API. gRPC connects on first use and again whenever
@@ -211,25 +214,37 @@ func (c *Client) Sync(ctx context.Context, app, revision string) error {
 // ReassessEvery. It uses the watch stream and falls back to polling when the stream is
 // refused or breaks; onChange sees each new state.
 func (c *Client) Wait(ctx context.Context, app, revision string, onChange func(State)) (State, error) {
+	return c.follow(ctx, app, onChange,
+		func(s State) bool { return s.SyncedTo(revision) && !s.HealthAssessed(revision) },
+		func(s State) (bool, error) {
+			done, healthy := s.Done(revision)
+			switch {
+			case !done:
+				return false, nil
+			case healthy:
+				return true, nil
+			}
+			return true, fmt.Errorf("%s: %w (%s, %s)", app, ErrUnhealthy, orUnknown(s.Sync), orUnknown(s.Health))
+		})
+}
+
+// follow observes app until ended says it is done, with the error to return. It asks for
+// a refresh every ReassessEvery while unassessed holds (the health is older than the
+// sync). It uses the watch stream and falls back to polling when the stream is refused or
+// breaks; onChange sees each new state.
+func (c *Client) follow(ctx context.Context, app string, onChange func(State), unassessed func(State) bool, ended func(State) (bool, error)) (State, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	var unassessed atomic.Bool
-	go c.reassess(ctx, app, &unassessed)
+	var stale atomic.Bool
+	go c.reassess(ctx, app, &stale)
 	var last State
 	seen := func(s State) (bool, error) {
 		if onChange != nil && !sameState(s, last) {
 			onChange(s)
 		}
 		last = s
-		unassessed.Store(s.SyncedTo(revision) && !s.HealthAssessed(revision))
-		done, healthy := s.Done(revision)
-		switch {
-		case !done:
-			return false, nil
-		case healthy:
-			return true, nil
-		}
-		return true, fmt.Errorf("%s: %w (%s, %s)", app, ErrUnhealthy, orUnknown(s.Sync), orUnknown(s.Health))
+		stale.Store(unassessed(s))
+		return ended(s)
 	}
 	if s, err := c.Get(ctx, app); err == nil {
 		if done, err := seen(s); done {
@@ -299,17 +314,60 @@ func (c *Client) reassess(ctx context.Context, app string, unassessed *atomic.Bo
 
 // explain turns a gRPC error into one that says what to check.
 func (c *Client) explain(app string, err error) error {
-	switch status.Code(err) {
+	st := status.Convert(err)
+	msg := st.Message()
+	switch st.Code() {
 	case codes.NotFound:
 		return fmt.Errorf("%w: application %q not found in Argo CD at %s; check argocdApp in .github/daytwo.yml", ErrPermanent, app, c.opts.Server)
 	case codes.PermissionDenied:
-		return fmt.Errorf("%w: Argo CD at %s denies access to application %q: grant daytwo's account get, sync and update on it in argocd-rbac-cm", ErrPermanent, c.opts.Server, app)
+		return c.denied(app, msg)
 	case codes.Unauthenticated:
 		return fmt.Errorf("%w: Argo CD at %s refused daytwo's token; check argocd.token", ErrPermanent, c.opts.Server)
+	case codes.FailedPrecondition:
+		if strings.Contains(msg, "another operation is already in progress") {
+			return c.busy(app, State{})
+		}
+		if strings.HasPrefix(msg, "Cannot sync to ") {
+			// argocd-server syncs an app with automated sync to its target revision only.
+			return fmt.Errorf("%w: Argo CD at %s refused to sync application %q: %s (it has automated sync: sync it to its target revision)", ErrPermanent, c.opts.Server, app, msg)
+		}
+		return fmt.Errorf("argocd %s refused the request for application %q: %s", c.opts.Server, app, msg)
 	case codes.Unavailable:
 		return fmt.Errorf("argocd %s, application %q: %w (is Argo CD up? check argocd.server, plaintext, insecure, ca_file and grpc_web)", c.opts.Server, app, err)
 	}
 	return fmt.Errorf("argocd %s, application %q: %w", c.opts.Server, app, err)
+}
+
+// busy says Argo CD is running another operation on app; running is the app's state seen
+// before, describing the operation when it shows one running.
+func (c *Client) busy(app string, running State) error {
+	what := "an operation"
+	if running.OperationPhase == "Running" {
+		what = describeOperation(running)
+	}
+	return fmt.Errorf("%w: Argo CD at %s is already running %s on application %q; ask again once it ends", ErrOperationInProgress, c.opts.Server, what, app)
+}
+
+// denied explains argocd-server's PermissionDenied answers: a bare "permission denied" for
+// an app it will not say exists (missing, or not readable by the account), RBAC's
+// "permission denied: applications, <action>, <project>/<app>, sub: <account>, iat:
+// …" for an action the account may not take on an app it may read, and sync windows.
+func (c *Client) denied(app, msg string) error {
+	if strings.Contains(msg, "sync window") {
+		return fmt.Errorf("%w: Argo CD at %s does not sync application %q now (%s): its project's sync windows forbid it; sync once the window opens", ErrPermanent, c.opts.Server, app, msg)
+	}
+	fields := strings.Split(strings.TrimPrefix(msg, "permission denied: "), ", ")
+	if !strings.HasPrefix(msg, "permission denied: ") || len(fields) < 3 {
+		return fmt.Errorf("%w: application %q not found in Argo CD at %s, or daytwo's account may not get it (Argo CD answers %q to both): check argocdApp in .github/daytwo.yml, and the account's get permission in argocd-rbac-cm", ErrPermanent, app, c.opts.Server, msg)
+	}
+	account := "<daytwo's account>"
+	for _, f := range fields[3:] {
+		if sub, ok := strings.CutPrefix(f, "sub: "); ok {
+			account = sub
+		}
+	}
+	return fmt.Errorf("%w: Argo CD at %s does not let daytwo's account (%s) %s application %q (%s); allow it in argocd-rbac-cm's policy.csv, e.g. \"p, %s, %s, %s, %s, allow\"",
+		ErrPermanent, c.opts.Server, account, fields[1], app, msg, account, fields[0], fields[1], fields[2])
 }
 
 func sameState(a, b State) bool {

@@ -18,10 +18,16 @@ type State struct {
 	// OperationRevision is the revision the last operation synced (or is syncing).
 	OperationRevision string
 	Message           string // the last operation's message
-	AutoSync          bool
-	Images            []string
-	LastSynced        time.Time
-	Unhealthy         []Resource
+	// OperationStarted, OperationBy and OperationInfo describe the last operation: when it
+	// started, who asked for it ("automated" for the controller's auto-sync) and the
+	// name/value pairs it was asked with.
+	OperationStarted time.Time
+	OperationBy      string
+	OperationInfo    map[string]string
+	AutoSync         bool
+	Images           []string
+	LastSynced       time.Time
+	Unhealthy        []Resource
 
 	// When Argo CD's controller last did what, by its own clock (whole seconds: the
 	// Kubernetes API keeps no finer time). See HealthAssessed.
@@ -72,6 +78,20 @@ func StateOf(app *v1alpha1.Application) State {
 		}
 		if s.OperationRevision == "" && op.Operation.Sync != nil {
 			s.OperationRevision = op.Operation.Sync.Revision
+		}
+		s.OperationStarted = op.StartedAt.Time
+		s.OperationBy = op.Operation.InitiatedBy.Username
+		if op.Operation.InitiatedBy.Automated {
+			s.OperationBy = "automated"
+		}
+		for _, i := range op.Operation.Info {
+			if i == nil {
+				continue
+			}
+			if s.OperationInfo == nil {
+				s.OperationInfo = map[string]string{}
+			}
+			s.OperationInfo[i.Name] = i.Value
 		}
 		if op.FinishedAt != nil {
 			s.LastSynced = op.FinishedAt.Time

@@ -107,3 +107,51 @@ func TestHealthAssessedOnlyAfterTheSync(t *testing.T) {
 		}
 	}
 }
+
+// A sync's end is its own operation's: an earlier operation of the same revision still in
+// the status (a watch's first event can predate the sync) is not it.
+func TestSyncEndedOnlyByItsOwnOperation(t *testing.T) {
+	const rev, tag = "0123456789abcdef0123456789abcdef01234567", "sync-mine"
+	finished := time.Date(2026, 11, 23, 12, 0, 5, 0, time.UTC)
+	app := func(info string, phase synccommon.OperationPhase, hl string, reconciled time.Time) *v1alpha1.Application {
+		a := &v1alpha1.Application{}
+		a.Status.Sync = v1alpha1.SyncStatus{Status: v1alpha1.SyncStatusCodeSynced, Revision: rev}
+		a.Status.Health = v1alpha1.HealthStatus{Status: health.HealthStatusCode(hl)}
+		r := metav1.NewTime(reconciled)
+		a.Status.ReconciledAt = &r
+		op := &v1alpha1.OperationState{Phase: phase, SyncResult: &v1alpha1.SyncOperationResult{Revision: rev}}
+		op.Operation.Sync = &v1alpha1.SyncOperation{Revision: rev}
+		if info != "" {
+			op.Operation.Info = []*v1alpha1.Info{{Name: "daytwo", Value: info}}
+		}
+		if phase != synccommon.OperationRunning {
+			f := metav1.NewTime(finished)
+			op.FinishedAt = &f
+		}
+		a.Status.OperationState = op
+		return a
+	}
+	later := finished.Add(time.Second)
+	cases := []struct {
+		name          string
+		app           *v1alpha1.Application
+		done, healthy bool
+	}{
+		{"an earlier failed sync of the revision", app("", synccommon.OperationFailed, "Healthy", later), false, false},
+		{"another request's sync", app("sync-theirs", synccommon.OperationSucceeded, "Healthy", later), false, false},
+		{"no operation yet", &v1alpha1.Application{}, false, false},
+		{"running", app(tag, synccommon.OperationRunning, "Healthy", later), false, false},
+		{"succeeded, health from before", app(tag, synccommon.OperationSucceeded, "Healthy", finished), false, false},
+		{"succeeded, progressing", app(tag, synccommon.OperationSucceeded, "Progressing", later), false, false},
+		{"succeeded, healthy", app(tag, synccommon.OperationSucceeded, "Healthy", later), true, true},
+		{"succeeded, suspended", app(tag, synccommon.OperationSucceeded, "Suspended", later), true, true},
+		{"succeeded, degraded", app(tag, synccommon.OperationSucceeded, "Degraded", later), true, false},
+		{"failed", app(tag, synccommon.OperationFailed, "Healthy", finished), true, false},
+		{"error", app(tag, synccommon.OperationError, "Healthy", finished), true, false},
+	}
+	for _, c := range cases {
+		if done, healthy := StateOf(c.app).syncEnded(tag); done != c.done || healthy != c.healthy {
+			t.Errorf("%s: syncEnded = %v, %v; want %v, %v", c.name, done, healthy, c.done, c.healthy)
+		}
+	}
+}

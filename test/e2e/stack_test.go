@@ -50,6 +50,8 @@ type Stack struct {
 	KubeConfig string
 	// ArgoCDAddr and ArgoCDToken reach argocd-server (plain text gRPC).
 	ArgoCDAddr, ArgoCDToken string
+	// ArgoCDViewerToken is a token of the account viewer, which may get applications only.
+	ArgoCDViewerToken string
 	// GitURL is the GitOps repository as Argo CD fetches it; GitDir is its bare repository.
 	GitURL, GitDir string
 
@@ -462,13 +464,16 @@ func (s *Stack) startArgoCD() {
 		{ObjectMeta: metav1.ObjectMeta{Name: "argocd-cm", Namespace: "argocd", Labels: part}, Data: map[string]string{
 			"timeout.reconciliation": "180s",
 			"accounts.daytwo":        "apiKey", // daytwo's own account, used through an API token
+			"accounts.viewer":        "apiKey", // an account that may not sync, for RBAC's refusal
 		}},
 		{ObjectMeta: metav1.ObjectMeta{Name: "argocd-rbac-cm", Namespace: "argocd", Labels: part}, Data: map[string]string{
 			// daytwo may read, refresh and sync applications, nothing else.
 			"policy.csv": "p, role:daytwo, applications, get, */*, allow\n" +
 				"p, role:daytwo, applications, sync, */*, allow\n" +
 				"p, role:daytwo, applications, update, */*, allow\n" +
-				"g, daytwo, role:daytwo\n",
+				"g, daytwo, role:daytwo\n" +
+				"p, role:viewer, applications, get, */*, allow\n" +
+				"g, viewer, role:viewer\n",
 			"policy.default": "",
 		}},
 	} {
@@ -527,48 +532,53 @@ func (s *Stack) startArgoCD() {
 	s.ArgoCDAddr = fmt.Sprintf("127.0.0.1:%d", serverPort)
 	s.wait(server, "listening", 60*time.Second, func() bool { return dials(serverPort) })
 
-	// An operator logs in as admin and creates an API token for daytwo's account.
-	s.wait(server, "an API token", 30*time.Second, func() bool {
-		tok, err := s.apiToken(ctx, password)
+	// An operator logs in as admin and creates API tokens for daytwo's account and viewer.
+	s.wait(server, "API tokens", 30*time.Second, func() bool {
+		toks, err := s.apiTokens(ctx, password, "daytwo", "viewer")
 		if err != nil {
-			s.t.Logf("API token: %v (retrying)", err)
+			s.t.Logf("API tokens: %v (retrying)", err)
 			return false
 		}
-		s.ArgoCDToken = tok
+		s.ArgoCDToken, s.ArgoCDViewerToken = toks[0], toks[1]
 		return true
 	})
 }
 
-func (s *Stack) apiToken(ctx context.Context, password string) (string, error) {
+func (s *Stack) apiTokens(ctx context.Context, password string, accounts ...string) ([]string, error) {
 	opts := &apiclient.ClientOptions{ServerAddr: s.ArgoCDAddr, PlainText: true, ConfigPath: s.path("home", "argocd-config")}
 	c, err := apiclient.NewClient(opts)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	closer, sc, err := c.NewSessionClient()
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	defer closer.Close()
 	res, err := sc.Create(ctx, &session.SessionCreateRequest{Username: "admin", Password: password})
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	opts.AuthToken = res.Token
 	admin, err := apiclient.NewClient(opts)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	closer2, ac, err := admin.NewAccountClient()
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	defer closer2.Close()
-	tok, err := ac.CreateToken(ctx, &account.CreateTokenRequest{Name: "daytwo", Id: "daytwo-e2e"})
-	if err != nil {
-		return "", err
+	var toks []string
+	for _, name := range accounts {
+		// A token id is unique per account: a retry makes new ones.
+		tok, err := ac.CreateToken(ctx, &account.CreateTokenRequest{Name: name, Id: fmt.Sprintf("%s-e2e-%d", name, time.Now().UnixNano())})
+		if err != nil {
+			return nil, err
+		}
+		toks = append(toks, tok.Token)
 	}
-	return tok.Token, nil
+	return toks, nil
 }
 
 func dials(port int) bool {

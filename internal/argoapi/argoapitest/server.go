@@ -5,6 +5,14 @@
 // Application follows a script once a refresh finds a new Git revision (automated sync) or
 // a sync is asked for: OutOfSync → Progressing → Healthy, or → Degraded, or a failed sync.
 //
+// Sync answers as argocd-server v2.14 does: the sync window, RBAC and automated-sync checks
+// and errors, the revision resolved, one operation at a time ("another operation is
+// already in progress" while app.operation is set), and the operation recorded as asked
+// (prune, strategy, infos, who initiated it) in status.operationState. Tokens belong to
+// accounts with RBAC permissions; a missing app answers "permission denied", as
+// argocd-server does when the query names no project. The wording of these answers was
+// checked against argocd-server itself (test/e2e). Dry runs are not modelled.
+//
 // Like Argo CD's controller, the fake keeps the app's status.health as its last assessment
 // of the live health: a step assesses it (stamping health.lastTransitionTime when it
 // changes, and status.reconciledAt when the step ends the operation, as the controller's
@@ -83,23 +91,47 @@ func Degraded(step time.Duration, res ...Resource) []Step {
 	}
 }
 
+// Failed is a sync that Argo CD cannot complete: applying an object fails.
+func Failed(step time.Duration, message string) []Step {
+	return []Step{
+		{After: step, Sync: "OutOfSync", Health: "Healthy", Phase: "Running", Message: "syncing"},
+		{After: step, Sync: "OutOfSync", Health: "Healthy", Phase: "Failed", Message: message},
+	}
+}
+
 // Call is one request the fake answered.
 type Call struct {
 	Method   string // Get, Refresh, Sync, Watch, Version
 	App      string
 	Revision string // of a Sync
-	At       time.Time
+	Refresh  string // of a Refresh: normal or hard
+	// Sync is a Sync's request as received (unmarshalled for this call alone).
+	Sync *application.ApplicationSyncRequest
+	Sub  string // the account that asked
+	At   time.Time
 }
 
+// account is who a token stands for: an Argo CD account's API token (argocd-server names
+// the account as the subject) and what argocd-rbac-cm lets it do on applications.
+type account struct {
+	sub     string
+	actions map[string]bool // get, sync, update, …; "*" for all
+	iat     time.Time
+}
+
+func (a *account) may(action string) bool { return a.actions["*"] || a.actions[action] }
+
+type accountKey struct{}
+
 type app struct {
-	obj     v1alpha1.Application
-	target  string // the Git revision the app should run
-	script  []Step
-	running bool
+	obj    v1alpha1.Application
+	target string // the Git revision the app should run
+	script []Step
 	// live is the health in the cluster, which an assessment copies into the status.
 	live       health.HealthStatusCode
 	liveRes    []v1alpha1.ResourceStatus
 	unassessed bool // the controller's status processors do not get to the app
+	run        int  // counts operations: a superseded script stops
 }
 
 // Server is the fake. Create it with New; it stops when the test ends.
@@ -108,13 +140,14 @@ type Server struct {
 	version.UnimplementedVersionServiceServer
 
 	t      testing.TB
-	token  string
 	addr   string
 	opts   Options
 	cert   tls.Certificate
 	caFile string
 
 	mu        sync.Mutex
+	accounts  map[string]*account // by token
+	windowed  bool                // a sync window blocks syncs
 	apps      map[string]*app
 	calls     []Call
 	changed   chan struct{} // closed and replaced on every change, for watchers
@@ -136,8 +169,9 @@ type Options struct {
 	RootPath string
 }
 
-// New starts a fake Argo CD speaking plain-text gRPC on 127.0.0.1 accepting token. head
-// says which Git revision a refresh finds (the GitOps repository's default branch in a test).
+// New starts a fake Argo CD speaking plain-text gRPC on 127.0.0.1 accepting token, an API
+// token of the account "daytwo" allowed everything. head says which Git revision a refresh
+// finds (the GitOps repository's default branch in a test).
 func New(t testing.TB, token string, head func() string) *Server {
 	return NewWith(t, token, head, Options{})
 }
@@ -145,7 +179,8 @@ func New(t testing.TB, token string, head func() string) *Server {
 // NewWith starts a fake Argo CD served as opts say.
 func NewWith(t testing.TB, token string, head func() string, opts Options) *Server {
 	t.Helper()
-	s := &Server{t: t, token: token, opts: opts, apps: map[string]*app{}, changed: make(chan struct{}), head: head}
+	s := &Server{t: t, opts: opts, apps: map[string]*app{}, changed: make(chan struct{}), head: head, accounts: map[string]*account{}}
+	s.AddAccount(token, "daytwo", "*")
 	if opts.TLS {
 		s.cert, s.caFile = certificate(t)
 	}
@@ -263,6 +298,27 @@ func certificate(t testing.TB) (tls.Certificate, string) {
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, file
 }
 
+// AddAccount accepts token as an API token of the account name, which argocd-rbac-cm lets
+// take only the actions given on applications ("get", "sync", "update"; "*" for all), as
+// `p, <name>, applications, <action>, */*, allow` lines would.
+func (s *Server) AddAccount(token, name string, actions ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := &account{sub: name, actions: map[string]bool{}, iat: time.Now().Truncate(time.Second)}
+	for _, act := range actions {
+		a.actions[act] = true
+	}
+	s.accounts[token] = a
+}
+
+// BlockSyncs closes (true) or opens a sync window of the apps' project: while closed, a
+// sync is refused.
+func (s *Server) BlockSyncs(blocked bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.windowed = blocked
+}
+
 // SetDelay holds every request for d before answering (a slow Argo CD).
 func (s *Server) SetDelay(d time.Duration) {
 	s.mu.Lock()
@@ -287,9 +343,11 @@ func (s *Server) AddApp(name string, autoSync bool, steps ...Step) {
 		a.script = Healthy(10 * time.Millisecond)
 	}
 	a.obj.Name, a.obj.Namespace = name, "argocd"
+	a.obj.Spec.Project = "default"
 	a.obj.Spec.Source = &v1alpha1.ApplicationSource{RepoURL: "https://github.com/acme/gitops.git", Path: name, TargetRevision: "main"}
+	a.obj.Spec.SyncPolicy = &v1alpha1.SyncPolicy{SyncOptions: v1alpha1.SyncOptions{"CreateNamespace=true"}}
 	if autoSync {
-		a.obj.Spec.SyncPolicy = &v1alpha1.SyncPolicy{Automated: &v1alpha1.SyncPolicyAutomated{Prune: true}}
+		a.obj.Spec.SyncPolicy.Automated = &v1alpha1.SyncPolicyAutomated{Prune: true}
 	}
 	a.target = s.head()
 	now := metav1.Now()
@@ -383,15 +441,50 @@ func (s *Server) record(c Call) {
 	s.calls = append(s.calls, c)
 }
 
-// authorize checks the token argo-cd's client sends as "token" metadata.
-func (s *Server) authorize(ctx context.Context) error {
+// authorize finds the account of the token argo-cd's client sends as "token" metadata.
+func (s *Server) authorize(ctx context.Context) (*account, error) {
 	md, _ := metadata.FromIncomingContext(ctx)
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	for _, tok := range md.Get("token") {
-		if tok == s.token {
-			return nil
+		if a := s.accounts[tok]; a != nil {
+			return a, nil
 		}
 	}
-	return status.Error(codes.Unauthenticated, "invalid session: token is not valid")
+	return nil, status.Error(codes.Unauthenticated, "invalid session: token is not valid")
+}
+
+// permissionDenied is argocd-server's answer when the account may not get the app or the
+// app does not exist, the query naming no project: it does not say which.
+var permissionDenied = status.Error(codes.PermissionDenied, "permission denied")
+
+// enforce is argocd-server's RBAC check of an action on an app, with its message.
+func enforce(ctx context.Context, action string, a *app) error {
+	acc, _ := ctx.Value(accountKey{}).(*account)
+	if acc != nil && acc.may(action) {
+		return nil
+	}
+	sub, iat := "", ""
+	if acc != nil {
+		sub, iat = acc.sub, acc.iat.UTC().Format(time.RFC3339)
+	}
+	return status.Errorf(codes.PermissionDenied, "permission denied: applications, %s, %s/%s, sub: %s, iat: %s", action, a.obj.Spec.Project, a.obj.Name, sub, iat)
+}
+
+// readable is the app the account may get, or argocd-server's error; the lock is held.
+func (s *Server) readable(ctx context.Context, name string) (*app, error) {
+	a := s.apps[name]
+	if a == nil || enforce(ctx, "get", a) != nil {
+		return nil, permissionDenied
+	}
+	return a, nil
+}
+
+func subject(ctx context.Context) string {
+	if acc, _ := ctx.Value(accountKey{}).(*account); acc != nil {
+		return acc.sub
+	}
+	return ""
 }
 
 func (s *Server) hold(ctx context.Context) error {
@@ -413,21 +506,31 @@ func (s *Server) unary(ctx context.Context, req any, info *grpc.UnaryServerInfo,
 	if err := s.hold(ctx); err != nil {
 		return nil, err
 	}
-	if err := s.authorize(ctx); err != nil {
+	acc, err := s.authorize(ctx)
+	if err != nil {
 		return nil, err
 	}
-	return h(ctx, req)
+	return h(context.WithValue(ctx, accountKey{}, acc), req)
 }
 
 func (s *Server) stream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) error {
 	if err := s.hold(ss.Context()); err != nil {
 		return err
 	}
-	if err := s.authorize(ss.Context()); err != nil {
+	acc, err := s.authorize(ss.Context())
+	if err != nil {
 		return err
 	}
-	return h(srv, ss)
+	return h(srv, &accountStream{ServerStream: ss, ctx: context.WithValue(ss.Context(), accountKey{}, acc)})
 }
+
+// accountStream carries the account into a stream's context.
+type accountStream struct {
+	grpc.ServerStream
+	ctx context.Context
+}
+
+func (a *accountStream) Context() context.Context { return a.ctx }
 
 // Version answers as argocd-server does.
 func (s *Server) Version(context.Context, *emptypb.Empty) (*version.VersionMessage, error) {
@@ -435,27 +538,34 @@ func (s *Server) Version(context.Context, *emptypb.Empty) (*version.VersionMessa
 	return &version.VersionMessage{Version: "v2.14.21+argoapitest"}, nil
 }
 
-// Get returns an app; with refresh set, Argo CD looks at Git first.
+// Get returns an app; with refresh set, Argo CD looks at Git first (hard: without its
+// caches, which the fake does not have) and answers once it has.
 func (s *Server) Get(ctx context.Context, q *application.ApplicationQuery) (*v1alpha1.Application, error) {
 	name := q.GetName()
 	method := "Get"
 	if q.GetRefresh() != "" {
 		method = "Refresh"
 	}
-	s.record(Call{Method: method, App: name})
+	s.record(Call{Method: method, App: name, Refresh: q.GetRefresh(), Sub: subject(ctx)})
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	a := s.apps[name]
-	if a == nil {
-		return nil, status.Errorf(codes.NotFound, "applications.argoproj.io %q not found", name)
+	a, err := s.readable(ctx, name)
+	if err != nil {
+		return nil, err
 	}
 	if method == "Refresh" {
 		if rev := s.head(); rev != a.target {
-			a.target = rev
-			a.obj.Status.Sync.Status = v1alpha1.SyncStatusCodeOutOfSync
-			if a.obj.Spec.SyncPolicy != nil && a.obj.Spec.SyncPolicy.Automated != nil {
-				s.run(name, a, rev)
-			}
+			a.compare(rev)
+		}
+		// Automated sync, as the controller's: not while an operation runs (the next
+		// refresh after it does), and not again to a revision it already tried.
+		op := a.obj.Status.OperationState
+		tried := op != nil && op.Operation.Sync != nil && op.Operation.Sync.Revision == a.target
+		if auto := a.obj.Spec.SyncPolicy.Automated; auto != nil && a.obj.Operation == nil && !tried && a.obj.Status.Sync.Status == v1alpha1.SyncStatusCodeOutOfSync {
+			s.run(name, a, v1alpha1.Operation{
+				Sync:        &v1alpha1.SyncOperation{Revision: a.target, Prune: auto.Prune, SyncOptions: a.obj.Spec.SyncPolicy.SyncOptions},
+				InitiatedBy: v1alpha1.OperationInitiator{Automated: true},
+			})
 		}
 		a.assess(true)
 		s.notify()
@@ -463,41 +573,72 @@ func (s *Server) Get(ctx context.Context, q *application.ApplicationQuery) (*v1a
 	return a.obj.DeepCopy(), nil
 }
 
-// Sync starts the app's script at the requested revision.
+// compare is the controller's comparison of a with a new revision of Git: out of sync
+// with it. The lock is held.
+func (a *app) compare(rev string) {
+	a.target = rev
+	a.obj.Status.Sync.Status = v1alpha1.SyncStatusCodeOutOfSync
+	a.obj.Status.Sync.Revision = rev
+}
+
+// Sync starts an operation syncing the app, after argocd-server's checks, in its order.
 func (s *Server) Sync(ctx context.Context, req *application.ApplicationSyncRequest) (*v1alpha1.Application, error) {
 	name := req.GetName()
-	s.record(Call{Method: "Sync", App: name, Revision: req.GetRevision()})
+	s.record(Call{Method: "Sync", App: name, Revision: req.GetRevision(), Sync: req, Sub: subject(ctx)})
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	a := s.apps[name]
-	if a == nil {
-		return nil, status.Errorf(codes.NotFound, "applications.argoproj.io %q not found", name)
+	a, err := s.readable(ctx, name)
+	if err != nil {
+		return nil, err
 	}
-	if a.running {
+	if s.windowed {
+		return nil, status.Errorf(codes.PermissionDenied, "cannot sync: blocked by sync window")
+	}
+	if err := enforce(ctx, "sync", a); err != nil {
+		return nil, err
+	}
+	policy, target := a.obj.Spec.SyncPolicy, a.obj.Spec.Source.TargetRevision
+	if policy.Automated != nil && !req.GetDryRun() && req.GetRevision() != "" && req.GetRevision() != target {
+		return nil, status.Errorf(codes.FailedPrecondition, "Cannot sync to %s: auto-sync currently set to %s", req.GetRevision(), target)
+	}
+	// The revision resolved as the repo server does: a commit stays, a branch is its head.
+	rev := req.GetRevision()
+	if rev == "" || rev == target {
+		rev = s.head()
+	}
+	if a.obj.Operation != nil {
 		return nil, status.Error(codes.FailedPrecondition, "another operation is already in progress")
 	}
-	rev := req.GetRevision()
-	if rev == "" {
-		rev = a.target
+	if rev == s.head() && rev != a.target {
+		a.compare(rev) // the controller compares with the head too
 	}
-	s.run(name, a, rev)
+	op := v1alpha1.Operation{
+		Sync: &v1alpha1.SyncOperation{Revision: rev, Prune: req.GetPrune(), DryRun: req.GetDryRun(),
+			SyncOptions: policy.SyncOptions, SyncStrategy: req.Strategy},
+		InitiatedBy: v1alpha1.OperationInitiator{Username: subject(ctx)},
+		Info:        req.Infos,
+	}
+	if req.SyncOptions != nil {
+		op.Sync.SyncOptions = req.SyncOptions.Items
+	}
+	s.run(name, a, op)
 	return a.obj.DeepCopy(), nil
 }
 
-// run plays the script of a toward rev in the background; the lock is held.
-func (s *Server) run(name string, a *app, rev string) {
-	a.running = true
-	started := metav1.Now()
-	a.obj.Status.OperationState = &v1alpha1.OperationState{
-		Operation: v1alpha1.Operation{Sync: &v1alpha1.SyncOperation{Revision: rev}},
-		Phase:     synccommon.OperationRunning, StartedAt: started,
-	}
+// run sets op as the app's operation and plays the script of a toward its revision in the
+// background, as the controller would; a later operation supersedes it. The lock is held.
+func (s *Server) run(name string, a *app, op v1alpha1.Operation) {
+	rev := op.Sync.Revision
+	a.run++
+	gen := a.run
+	a.obj.Operation = op.DeepCopy()
+	a.obj.Status.OperationState = &v1alpha1.OperationState{Operation: *op.DeepCopy(), Phase: synccommon.OperationRunning, StartedAt: metav1.Now()}
 	steps := append([]Step(nil), a.script...)
 	go func() {
 		for _, st := range steps {
 			time.Sleep(st.After)
 			s.mu.Lock()
-			if s.apps[name] != a {
+			if s.apps[name] != a || a.run != gen {
 				s.mu.Unlock()
 				return
 			}
@@ -508,10 +649,11 @@ func (s *Server) run(name string, a *app, rev string) {
 			}
 			o.OperationState.Phase = synccommon.OperationPhase(st.Phase)
 			o.OperationState.Message = st.Message
-			if st.Phase != "Running" {
+			if st.Phase != "Running" && o.OperationState.FinishedAt == nil {
 				now := metav1.Now()
 				o.OperationState.FinishedAt = &now
 				o.OperationState.SyncResult = &v1alpha1.SyncOperationResult{Revision: rev}
+				a.obj.Operation = nil // the controller clears it when the operation completes
 			}
 			a.live, a.liveRes = health.HealthStatusCode(st.Health), nil
 			for _, r := range st.Unhealthy {
@@ -526,21 +668,22 @@ func (s *Server) run(name string, a *app, rev string) {
 			s.notify()
 			s.mu.Unlock()
 		}
-		s.mu.Lock()
-		a.running = false
-		s.mu.Unlock()
 	}()
 }
 
 // Watch streams the app's state on every change until the client goes away.
 func (s *Server) Watch(q *application.ApplicationQuery, stream application.ApplicationService_WatchServer) error {
 	name := q.GetName()
-	s.record(Call{Method: "Watch", App: name})
+	s.record(Call{Method: "Watch", App: name, Sub: subject(stream.Context())})
 	s.mu.Lock()
 	broken := s.watchDown
+	_, err := s.readable(stream.Context(), name)
 	s.mu.Unlock()
 	if broken {
 		return status.Error(codes.Unavailable, "watch is not available")
+	}
+	if err != nil {
+		return err
 	}
 	for {
 		s.mu.Lock()
