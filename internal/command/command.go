@@ -28,6 +28,13 @@ type Command struct {
 	Reason   string     // freeze --reason, and the free-text reason of an issue form
 	Topic    string     // help [command]
 	Limit    int        // history --limit <n>
+
+	// new-service: Service is the new name and Image its image (Name with Tag or Digest).
+	Owner     string   // --owner <org>/<team>
+	Port      int      // --port
+	Envs      []string // --envs; nil: every environment
+	System    string   // --system
+	Lifecycle string   // --lifecycle
 }
 
 // ImageRef is the argument of /set-image: [<container>=]<tag|image:tag|image@digest>.
