@@ -142,6 +142,10 @@ func change(args []string, write bool, stdout, stderr io.Writer) int {
 			status = max(status, answer(ctx, planner, lr, cmd, *as, stdout, stderr))
 			continue
 		}
+		if cmd.Name == "new-service" {
+			status = max(status, newService(ctx, planner, lr, cmd, *as, write, stdout, stderr))
+			continue
+		}
 		cs, err := planner.Plan(ctx, lr.cfg, lr.cfgFile, lr.snap, lr.snap.History(), plan.Request{
 			Command: cmd, Requester: *as, OriginKey: "local:" + *as + ":" + cmd.Line,
 		})
