@@ -523,4 +523,3 @@ func (g *gen) permit(file string, p v1alpha1.AppProject, app *v1alpha1.Applicati
 	}
 	return refusef("The AppProject %s (%s) does not let %s deploy to namespace %s, and no destination of %s names it; add one.", p.Name, file, app.Name, app.Spec.Destination.Namespace, ref.Service)
 }
-
