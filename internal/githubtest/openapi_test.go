@@ -146,6 +146,7 @@ func TestResponsesMatchOpenAPIExamples(t *testing.T) {
 	s.CreateRepo("acme", "other")
 	inst := s.Install("acme", "gitops", "other")
 	repo.SetPermission("alice", githubtest.RoleAdmin)
+	s.AddTeamMember("acme", "sre", "alice", "member", "active")
 	token := "token " + s.IssueToken(inst)
 	main, _ := repo.BranchSHA("main")
 	seed, _ := repo.GetCommit(main)
@@ -191,6 +192,7 @@ func TestResponsesMatchOpenAPIExamples(t *testing.T) {
 		{"installation-token", call(t, s, jwt, "POST", fmt.Sprintf("/app/installations/%d/access_tokens", inst), nil), tokenExtra, tokenOptional},
 		{"repository-collaborator-permission", call(t, s, token, "GET", "/repos/acme/gitops/collaborators/alice/permission", nil), nil, nil},
 		{"content-file", call(t, s, token, "GET", "/repos/acme/gitops/contents/README.md?ref=main", nil), nil, nil},
+		{"team-full", call(t, s, token, "GET", "/orgs/acme/teams/sre", nil), nil, nil},
 	}
 	for _, tc := range cases {
 		data, err := os.ReadFile(filepath.Join("testdata", "openapi", tc.example+".json"))

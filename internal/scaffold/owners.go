@@ -93,7 +93,7 @@ func (g *gen) codeOwners() error {
 	}
 	for _, e := range g.chosen {
 		p := path.Join(expand(g.lay.Overlay, g.req.Name, e), "kustomization.yaml")
-		g.notes = append(g.notes, fmt.Sprintf("Code owners of %s: %s.", path.Dir(p), ownerList(owners.For(p))))
+		g.notes = append(g.notes, fmt.Sprintf("%s is owned by %s", path.Dir(p), ownerList(owners.For(p))))
 	}
 	return g.write(file, []byte(out))
 }

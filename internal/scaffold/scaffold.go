@@ -199,8 +199,17 @@ func (g *gen) taken() error {
 	return nil
 }
 
-// exists reports whether p is a file or a directory of the repository.
+// exists reports whether p is a file or a directory of the repository. It lists the
+// directories on the way, which a reader holding the repository's tree answers without
+// asking GitHub for what is not there.
 func exists(ctx context.Context, r overlay.Reader, p string) (bool, error) {
+	p = path.Clean(p)
+	if p == "." {
+		return true, nil
+	}
+	if ok, err := isDir(ctx, r, path.Dir(p)); !ok || err != nil {
+		return false, err
+	}
 	names, err := r.ReadDir(ctx, path.Dir(p))
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil
@@ -212,8 +221,31 @@ func exists(ctx context.Context, r overlay.Reader, p string) (bool, error) {
 	return slices.Contains(names, base) || slices.Contains(names, base+"/"), nil
 }
 
+// isDir reports whether dir is a directory of the repository, listing its parents.
+func isDir(ctx context.Context, r overlay.Reader, dir string) (bool, error) {
+	dir = path.Clean(dir)
+	if dir == "." {
+		return true, nil
+	}
+	if ok, err := isDir(ctx, r, path.Dir(dir)); !ok || err != nil {
+		return false, err
+	}
+	names, err := r.ReadDir(ctx, path.Dir(dir))
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return slices.Contains(names, path.Base(dir)+"/"), nil
+}
+
 func (g *gen) write(p string, content []byte) error {
 	if _, done := g.files[p]; !done {
+		if ok, err := exists(g.ctx, g.r, p); err != nil || !ok {
+			g.files[p] = content
+			return err
+		}
 		b, err := g.r.ReadFile(g.ctx, p)
 		switch {
 		case err == nil:
@@ -257,11 +289,25 @@ func (l layered) ReadFile(ctx context.Context, p string) ([]byte, error) {
 	if b, ok := l.files[path.Clean(p)]; ok {
 		return b, nil
 	}
+	if ok, err := isDir(ctx, l.base, path.Dir(p)); err != nil {
+		return nil, err
+	} else if !ok {
+		return nil, fmt.Errorf("%s: %w", p, fs.ErrNotExist) // in a new directory: not in the base
+	}
 	return l.base.ReadFile(ctx, p)
 }
 
 func (l layered) ReadDir(ctx context.Context, p string) ([]string, error) {
-	names, err := l.base.ReadDir(ctx, p)
+	var names []string
+	var err error
+	if ok, derr := isDir(ctx, l.base, p); derr != nil {
+		return nil, derr
+	} else if ok {
+		names, err = l.base.ReadDir(ctx, p)
+		names = slices.Clone(names) // the base's own listing, maybe cached: not to be sorted
+	} else {
+		err = fmt.Errorf("%s: %w", p, fs.ErrNotExist)
+	}
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}
