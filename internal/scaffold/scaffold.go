@@ -185,9 +185,19 @@ func (g *gen) taken() error {
 			return refusef("The name %s is taken: the Argo CD Application %s deploys a service %s (%s). Choose another name.", name, d.App, name, d.Path)
 		}
 	}
-	paths := []string{expand(g.lay.Base, name, ""), expand(g.lay.Catalog, name, "")}
-	for _, e := range g.chosen {
-		paths = append(paths, expand(g.lay.Overlay, name, e))
+	// The service's own directories, up to the one named after it (apps/<name>), and
+	// its files.
+	var paths []string
+	for _, t := range []string{g.lay.Base, g.lay.Catalog, g.lay.Overlay} {
+		cut := t
+		if i := strings.Index(t, "{service}"); i >= 0 {
+			if j := strings.IndexByte(t[i:], '/'); j >= 0 {
+				cut = t[:i+j]
+			}
+		}
+		for _, e := range g.chosen {
+			paths = append(paths, expand(cut, name, e), expand(t, name, e))
+		}
 	}
 	for _, p := range paths {
 		if ok, err := exists(g.ctx, g.r, p); err != nil {
