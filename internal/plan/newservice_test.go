@@ -189,7 +189,9 @@ func TestNewServiceEnvsLayout(t *testing.T) {
 	if got := string(after[".github/CODEOWNERS"]); got != "/bases/search/ @acme/search\n/envs/*/search/ @acme/search\n" {
 		t.Errorf("a repository without CODEOWNERS gets one for the service:\n%s", got)
 	}
-	if !slices.ContainsFunc(res.Notes, func(n string) bool { return strings.HasPrefix(n, "No Argo CD manifest in the repository deploys a service in prod") }) {
+	if !slices.ContainsFunc(res.Notes, func(n string) bool {
+		return strings.HasPrefix(n, "No Argo CD manifest in the repository deploys a service in prod")
+	}) {
 		t.Errorf("notes %q", res.Notes)
 	}
 	if !strings.Contains(cs.Body, "No Argo CD manifest") {
