@@ -9,6 +9,7 @@ import (
 	"github.com/daytwo-dev/daytwo/internal/command"
 	"github.com/daytwo-dev/daytwo/internal/gitlocal"
 	"github.com/daytwo-dev/daytwo/internal/plan"
+	"github.com/daytwo-dev/daytwo/internal/scaffold"
 )
 
 // localTeamNote is what the command line says about the owning team: it has no GitHub to
@@ -17,9 +18,9 @@ const localTeamNote = "The owning team was not checked: the command line has no 
 
 // newService plans /new-service on the clone and, with write, commits it to a new branch.
 func newService(ctx context.Context, planner *plan.Planner, lr *localRepo, cmd command.Command, as string, write bool, stdout, stderr io.Writer) int {
-	cs, _, err := planner.NewService(ctx, lr.cfg, lr.cfgFile, lr.snap, plan.Request{
+	cs, _, err := scaffold.Plan(ctx, planner, lr.cfg, lr.cfgFile, lr.snap, plan.Request{
 		Command: cmd, Requester: as, OriginKey: "local:" + as + ":" + cmd.Line,
-	}, plan.NewServiceOptions{Repo: lr.repo.RemoteURLs(ctx), TeamNote: localTeamNote})
+	}, scaffold.Options{Repo: lr.repo.RemoteURLs(ctx), TeamNote: localTeamNote})
 	if err != nil {
 		return exitFor(err, stderr)
 	}

@@ -108,7 +108,7 @@ func (r *Runner) newServiceOnce(ctx context.Context, client *gh.Client, req hand
 		Command: cmd, Requester: req.Author, Origin: req.URL, OriginKey: req.ID(), ID: req.ID(),
 		Status: statusRef(st), Repo: req.FullRepo(), Now: r.now(),
 	}
-	cs, res, err := r.Planner.NewService(ctx, t.cfg, t.cfgFile, t.snap, preq, plan.NewServiceOptions{Repo: []string{t.repo.FullName()}})
+	cs, res, err := scaffold.Plan(ctx, r.Planner, t.cfg, t.cfgFile, t.snap, preq, scaffold.Options{Repo: []string{t.repo.FullName()}})
 	if err != nil {
 		return err
 	}

@@ -1,7 +1,11 @@
-package plan
+package scaffold_test
 
 import (
 	"context"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -10,9 +14,92 @@ import (
 	"github.com/daytwo-dev/daytwo/internal/command"
 	"github.com/daytwo-dev/daytwo/internal/discovery"
 	"github.com/daytwo-dev/daytwo/internal/overlay"
+	"github.com/daytwo-dev/daytwo/internal/plan"
 	"github.com/daytwo-dev/daytwo/internal/repoconfig"
+	"github.com/daytwo-dev/daytwo/internal/scaffold"
 	"github.com/daytwo-dev/daytwo/internal/validate"
 )
+
+// memSnapshot is a repository at one commit, in memory.
+type memSnapshot struct {
+	commit string
+	files  map[string][]byte
+}
+
+func newMemSnapshot(commit string, files map[string][]byte) *memSnapshot {
+	return &memSnapshot{commit: commit, files: files}
+}
+
+func (s *memSnapshot) Commit() string { return s.commit }
+
+func (s *memSnapshot) ReadFile(_ context.Context, p string) ([]byte, error) {
+	if b, ok := s.files[filepath.ToSlash(filepath.Clean(p))]; ok {
+		return b, nil
+	}
+	return nil, fmt.Errorf("%s: %w", p, fs.ErrNotExist)
+}
+
+func (s *memSnapshot) ReadDir(_ context.Context, p string) ([]string, error) {
+	p = filepath.ToSlash(filepath.Clean(p))
+	set := map[string]bool{}
+	for name := range s.files {
+		rest, ok := strings.CutPrefix(name, p+"/")
+		if p == "." {
+			rest, ok = name, true
+		}
+		if !ok {
+			continue
+		}
+		if i := strings.IndexByte(rest, '/'); i >= 0 {
+			rest = rest[:i+1]
+		}
+		set[rest] = true
+	}
+	if len(set) == 0 {
+		return nil, fmt.Errorf("%s: %w", p, fs.ErrNotExist)
+	}
+	out := make([]string, 0, len(set))
+	for n := range set {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+func readTree(t testing.TB, root string) map[string][]byte {
+	t.Helper()
+	files := map[string][]byte{}
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		rel, _ := filepath.Rel(root, p)
+		files[filepath.ToSlash(rel)] = b
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
+}
+
+// apply returns files with the change applied, checking what each file was before.
+func apply(t testing.TB, files map[string][]byte, cs *plan.ChangeSet) map[string][]byte {
+	t.Helper()
+	out := map[string][]byte{}
+	for p, b := range files {
+		out[p] = b
+	}
+	for _, f := range cs.Files {
+		cur, ok := out[f.Path]
+		if (f.Before == nil) == ok || string(cur) != string(f.Before) {
+			t.Fatalf("%s: Before does not match the snapshot (exists=%v)", f.Path, ok)
+		}
+		out[f.Path] = f.Content
+	}
+	return out
+}
 
 // exampleRepo is an example repository as a snapshot, with its config (discovered when it
 // has no file).
@@ -43,21 +130,21 @@ func exampleRepo(t *testing.T, name string, edit func(map[string][]byte)) (*memS
 	return snap, cfg, cfgFile
 }
 
-func newServiceReq(t *testing.T, line string) Request {
+func newServiceReq(t *testing.T, line string) plan.Request {
 	t.Helper()
 	cmd, err := command.Default().ParseLine(line)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return Request{Command: cmd, Requester: "mo", OriginKey: "acme/gitops#1"}
+	return plan.Request{Command: cmd, Requester: "mo", OriginKey: "acme/gitops#1"}
 }
 
 // proven checks the repository after cs as daytwo validate would: the config (or what
 // discovery makes of the Argo CD manifests) lists the service in envs, every overlay
 // renders, and each new overlay runs the image.
-func proven(t *testing.T, snap *memSnapshot, cs *ChangeSet, name, image string, envs ...string) map[string][]byte {
+func proven(t *testing.T, snap *memSnapshot, cs *plan.ChangeSet, name, image string, envs ...string) map[string][]byte {
 	t.Helper()
-	after := apply(t, cloneFiles(snap.files), cs)
+	after := apply(t, snap.files, cs)
 	head := newMemSnapshot("head", after)
 	ctx := context.Background()
 	deps, skipped, err := discovery.Find(ctx, head)
@@ -107,7 +194,7 @@ func proven(t *testing.T, snap *memSnapshot, cs *ChangeSet, name, image string, 
 	return after
 }
 
-func paths(cs *ChangeSet) []string {
+func paths(cs *plan.ChangeSet) []string {
 	var out []string
 	for _, f := range cs.Files {
 		out = append(out, f.Path)
@@ -121,8 +208,7 @@ func paths(cs *ChangeSet) []string {
 // letting the new namespaces in, the config entry and the CODEOWNERS line.
 func TestNewServiceGitOps(t *testing.T) {
 	snap, cfg, cfgFile := exampleRepo(t, "gitops", nil)
-	cs, res, err := New().NewService(context.Background(), cfg, cfgFile, snap,
-		newServiceReq(t, "/new-service ledger --owner acme/payments-team --image ghcr.io/acme/ledger:0.1.0"), NewServiceOptions{})
+	cs, res, err := scaffold.Plan(context.Background(), plan.New(), cfg, cfgFile, snap, newServiceReq(t, "/new-service ledger --owner acme/payments-team --image ghcr.io/acme/ledger:0.1.0"), scaffold.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,8 +257,7 @@ func TestNewServiceGitOps(t *testing.T) {
 // the environment's, and the PR says the Applications are not in the repository.
 func TestNewServiceEnvsLayout(t *testing.T) {
 	snap, cfg, cfgFile := exampleRepo(t, "envs-layout", nil)
-	cs, res, err := New().NewService(context.Background(), cfg, cfgFile, snap,
-		newServiceReq(t, "/new-service search --owner acme/search --image registry.example.com/acme/search@sha256:"+strings.Repeat("ab", 32)+" --port 9000"), NewServiceOptions{})
+	cs, res, err := scaffold.Plan(context.Background(), plan.New(), cfg, cfgFile, snap, newServiceReq(t, "/new-service search --owner acme/search --image registry.example.com/acme/search@sha256:"+strings.Repeat("ab", 32)+" --port 9000"), scaffold.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,13 +289,11 @@ func TestNewServiceEnvsLayout(t *testing.T) {
 // SRE's prod line so it still wins, and the system must be named.
 func TestNewServiceSharedBases(t *testing.T) {
 	snap, cfg, _ := exampleRepo(t, "shared-bases", nil)
-	_, _, err := New().NewService(context.Background(), cfg, nil, snap,
-		newServiceReq(t, "/new-service fx --owner acme/fx-team --image ghcr.io/acme/fx:1.0.0"), NewServiceOptions{})
-	if ErrorCode(err) != Invalid || !strings.Contains(err.Error(), "--system <name>") {
+	_, _, err := scaffold.Plan(context.Background(), plan.New(), cfg, nil, snap, newServiceReq(t, "/new-service fx --owner acme/fx-team --image ghcr.io/acme/fx:1.0.0"), scaffold.Options{})
+	if plan.ErrorCode(err) != plan.Invalid || !strings.Contains(err.Error(), "--system <name>") {
 		t.Fatalf("no catalog names a system: %v", err)
 	}
-	cs, res, err := New().NewService(context.Background(), cfg, nil, snap,
-		newServiceReq(t, "/new-service fx --owner acme/fx-team --image ghcr.io/acme/fx:1.0.0 --system payments"), NewServiceOptions{})
+	cs, res, err := scaffold.Plan(context.Background(), plan.New(), cfg, nil, snap, newServiceReq(t, "/new-service fx --owner acme/fx-team --image ghcr.io/acme/fx:1.0.0 --system payments"), scaffold.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -242,8 +325,7 @@ func TestNewServiceSharedBases(t *testing.T) {
 // staging's set left alone when --envs leaves staging out.
 func TestNewServiceArgoCDApps(t *testing.T) {
 	snap, cfg, _ := exampleRepo(t, "argocd-apps", nil)
-	cs, res, err := New().NewService(context.Background(), cfg, nil, snap,
-		newServiceReq(t, "/new-service mailer --owner acme/mail --image ghcr.io/acme/mailer:2.1.0 --envs dev,prod"), NewServiceOptions{})
+	cs, res, err := scaffold.Plan(context.Background(), plan.New(), cfg, nil, snap, newServiceReq(t, "/new-service mailer --owner acme/mail --image ghcr.io/acme/mailer:2.1.0 --envs dev,prod"), scaffold.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -271,36 +353,36 @@ func TestNewServiceRefusals(t *testing.T) {
 	cases := []struct {
 		name, line string
 		edit       func(map[string][]byte)
-		code       Code
+		code       plan.Code
 		want       string
 	}{
-		{"a service", "/new-service checkout --owner acme/x --image ghcr.io/acme/c:1", nil, Invalid, "The name checkout is taken: .github/daytwo.yml lists a service checkout"},
+		{"a service", "/new-service checkout --owner acme/x --image ghcr.io/acme/c:1", nil, plan.Invalid, "The name checkout is taken: .github/daytwo.yml lists a service checkout"},
 		{"a directory", "/new-service ledger --owner acme/x --image ghcr.io/acme/l:1",
-			func(f map[string][]byte) { f["apps/ledger/README.md"] = []byte("old\n") }, Invalid, "The name ledger is taken: apps/ledger exists already"},
+			func(f map[string][]byte) { f["apps/ledger/README.md"] = []byte("old\n") }, plan.Invalid, "The name ledger is taken: apps/ledger exists already"},
 		{"an Application file", "/new-service ledger --owner acme/x --image ghcr.io/acme/l:1",
-			func(f map[string][]byte) { f["argocd/apps/ledger-dev.yaml"] = []byte("# kept\n") }, Invalid, "argocd/apps/ledger-dev.yaml exists already"},
-		{"an unknown environment", "/new-service ledger --owner acme/x --image ghcr.io/acme/l:1 --envs dev,qa", nil, Invalid, `no environment "qa"`},
+			func(f map[string][]byte) { f["argocd/apps/ledger-dev.yaml"] = []byte("# kept\n") }, plan.Invalid, "argocd/apps/ledger-dev.yaml exists already"},
+		{"an unknown environment", "/new-service ledger --owner acme/x --image ghcr.io/acme/l:1 --envs dev,qa", nil, plan.Invalid, `no environment "qa"`},
 		{"a frozen environment", "/new-service ledger --owner acme/x --image ghcr.io/acme/l:1", func(f map[string][]byte) {
 			f[repoconfig.Path] = []byte(strings.Replace(string(f[repoconfig.Path]), "  - name: prod\n", "  - name: prod\n    freeze: {reason: release}\n", 1))
-		}, Forbidden, "leave it out with --envs"},
+		}, plan.Forbidden, "leave it out with --envs"},
 		{"an override that is not YAML", "/new-service ledger --owner acme/x --image ghcr.io/acme/l:1", func(f map[string][]byte) {
 			f[".github/daytwo/scaffold/base/deployment.yaml.tmpl"] = []byte("kind: [Deployment\n")
-		}, Broken, "The scaffold template base/deployment.yaml.tmpl (.github/daytwo/scaffold/base/deployment.yaml.tmpl) gives apps/ledger/base/deployment.yaml, which is not YAML"},
+		}, plan.Broken, "The scaffold template base/deployment.yaml.tmpl (.github/daytwo/scaffold/base/deployment.yaml.tmpl) gives apps/ledger/base/deployment.yaml, which is not YAML"},
 		{"an override that does not render", "/new-service ledger --owner acme/x --image ghcr.io/acme/l:1", func(f map[string][]byte) {
 			f[".github/daytwo/scaffold/overlay/kustomization.yaml.tmpl"] = []byte("resources: [{{.Base}}, missing.yaml]\n")
-		}, Broken, "does not render"},
+		}, plan.Broken, "does not render"},
 		{"an override naming a missing field", "/new-service ledger --owner acme/x --image ghcr.io/acme/l:1", func(f map[string][]byte) {
 			f[".github/daytwo/scaffold/catalog-info.yaml.tmpl"] = []byte("owner: {{.Team.Name}}\n")
-		}, Broken, "The scaffold template catalog-info.yaml.tmpl (.github/daytwo/scaffold/catalog-info.yaml.tmpl) fails"},
+		}, plan.Broken, "The scaffold template catalog-info.yaml.tmpl (.github/daytwo/scaffold/catalog-info.yaml.tmpl) fails"},
 		{"a stray override", "/new-service ledger --owner acme/x --image ghcr.io/acme/l:1", func(f map[string][]byte) {
 			f[".github/daytwo/scaffold/README.md"] = []byte("hi\n")
-		}, Invalid, "is not a scaffold template"},
+		}, plan.Invalid, "is not a scaffold template"},
 	}
 	for _, c := range cases {
 		snap, cfg, cfgFile := exampleRepo(t, "gitops", c.edit)
-		_, _, err := New().NewService(context.Background(), cfg, cfgFile, snap, newServiceReq(t, c.line), NewServiceOptions{})
-		if ErrorCode(err) != c.code || err == nil || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("%s: %v (code %s), want %s %q", c.name, err, ErrorCode(err), c.code, c.want)
+		_, _, err := scaffold.Plan(context.Background(), plan.New(), cfg, cfgFile, snap, newServiceReq(t, c.line), scaffold.Options{})
+		if plan.ErrorCode(err) != c.code || err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v (code %s), want %s %q", c.name, err, plan.ErrorCode(err), c.code, c.want)
 		}
 	}
 }
@@ -312,8 +394,7 @@ func TestNewServiceOverride(t *testing.T) {
 		f[".github/daytwo/scaffold/base/kustomization.yaml.tmpl"] = []byte("resources: [deployment.yaml, service.yaml, pdb.yaml]\n")
 		f[".github/daytwo/scaffold/base/pdb.yaml.tmpl"] = []byte("apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata: {name: {{.Name}}}\nspec: {maxUnavailable: 1, selector: {matchLabels: {app.kubernetes.io/name: {{.Name}}}}}\n")
 	})
-	cs, _, err := New().NewService(context.Background(), cfg, cfgFile, snap,
-		newServiceReq(t, "/new-service ledger --owner acme/payments-team --image ghcr.io/acme/ledger:0.1.0 --envs dev"), NewServiceOptions{})
+	cs, _, err := scaffold.Plan(context.Background(), plan.New(), cfg, cfgFile, snap, newServiceReq(t, "/new-service ledger --owner acme/payments-team --image ghcr.io/acme/ledger:0.1.0 --envs dev"), scaffold.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -326,5 +407,25 @@ func TestNewServiceOverride(t *testing.T) {
 	}
 	if y := r.YAML(); !strings.Contains(string(y), "kind: PodDisruptionBudget") {
 		t.Errorf("the added template is not rendered:\n%s", y)
+	}
+}
+
+// BenchmarkNewServiceGitOps: planning /new-service on the gitops example, proof included
+// (three new overlays and nine existing ones rendered, Argo CD manifests read three times).
+func BenchmarkNewServiceGitOps(b *testing.B) {
+	files := readTree(b, "../../examples/gitops")
+	cfg, err := repoconfig.Load(files[repoconfig.Path])
+	if err != nil {
+		b.Fatal(err)
+	}
+	cmd, err := command.Default().ParseLine("/new-service ledger --owner acme/payments-team --image ghcr.io/acme/ledger:0.1.0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	p := plan.New()
+	for b.Loop() {
+		if _, _, err := scaffold.Plan(context.Background(), p, cfg, files[repoconfig.Path], newMemSnapshot("c0ffee", files), plan.Request{Command: cmd, Requester: "mo"}, scaffold.Options{}); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
