@@ -38,8 +38,9 @@ $(GOBIN)/staticcheck:
 	$(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 
 # The main job on the bundled example, in a throwaway clone: validate, then plan and apply a
-# promotion, a scale and a restart. Each apply leaves a branch; HEAD stays untouched. Then a
-# scale of examples/shared-bases, which has no config: the workload comes from the render.
+# promotion, a scale, a restart and a new service (validated on its branch). Each apply
+# leaves a branch; HEAD stays untouched. Then a scale of examples/shared-bases, which has no
+# config: the workload comes from the render.
 demo: build deps
 	@set -e; d="$${DEMO_DIR:-$$(mktemp -d -t daytwo-demo-XXXXXX)}"; cp -R examples/gitops/. "$$d"; cd "$$d"; \
 	git init -q -b main; git add -A; \
@@ -54,6 +55,10 @@ demo: build deps
 	"$$bin" apply --repo . --as bob "/scale 5 --service checkout --env prod" | tail -n 2; \
 	echo; echo "== daytwo apply \"/restart --service payments --env prod\""; \
 	"$$bin" apply --repo . --as carol "/restart --service payments --env prod" | tail -n 2; \
+	echo; echo "== daytwo apply \"/new-service ledger --owner acme/payments-team --image ghcr.io/acme/ledger:0.1.0\""; \
+	"$$bin" apply --repo . --as dana "/new-service ledger --owner acme/payments-team --image ghcr.io/acme/ledger:0.1.0" | grep -E '^(note|\+\+\+ b/|branch|commit)'; \
+	echo; echo "== daytwo validate on the new service's branch"; \
+	"$$bin" validate --repo . --rev "$$(git branch --list --format='%(refname:short)' 'daytwo/ledger/*')" | grep -E 'valid|ledger'; \
 	echo; echo "== branches written (HEAD unchanged: $$(git rev-parse --short HEAD))"; \
 	git --no-pager log --branches='daytwo/*' --format='%h %s%n%(trailers:key=Daytwo-Requester,key=Daytwo-Command)' ; \
 	git status --short | grep . && { echo "working tree changed"; exit 1; } || true; \

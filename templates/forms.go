@@ -14,3 +14,14 @@ var IssueForms embed.FS
 
 // IssueFormsDir is the directory of IssueForms holding the forms.
 const IssueFormsDir = "issue-forms"
+
+// Scaffold holds the templates /new-service writes a service from, as Go text/templates
+// named <file>.tmpl: base/ for the service's base, overlay/ for each environment's overlay,
+// and catalog-info.yaml.tmpl. A repository overrides or adds templates under
+// .github/daytwo/scaffold/ with the same layout.
+//
+//go:embed scaffold
+var Scaffold embed.FS
+
+// ScaffoldDir is the directory of Scaffold holding the templates.
+const ScaffoldDir = "scaffold"

@@ -9,17 +9,16 @@ import (
 	"io/fs"
 	"os"
 	"os/user"
-	"slices"
 	"strings"
 
 	"github.com/daytwo-dev/daytwo/internal/command"
 	"github.com/daytwo-dev/daytwo/internal/discovery"
 	"github.com/daytwo-dev/daytwo/internal/gitlocal"
 	"github.com/daytwo-dev/daytwo/internal/markdown"
-	"github.com/daytwo-dev/daytwo/internal/overlay"
 	"github.com/daytwo-dev/daytwo/internal/plan"
 	"github.com/daytwo-dev/daytwo/internal/repoconfig"
 	"github.com/daytwo-dev/daytwo/internal/report"
+	validation "github.com/daytwo-dev/daytwo/internal/validate"
 )
 
 func init() {
@@ -143,6 +142,10 @@ func change(args []string, write bool, stdout, stderr io.Writer) int {
 			status = max(status, answer(ctx, planner, lr, cmd, *as, stdout, stderr))
 			continue
 		}
+		if cmd.Name == "new-service" {
+			status = max(status, newService(ctx, planner, lr, cmd, *as, write, stdout, stderr))
+			continue
+		}
 		cs, err := planner.Plan(ctx, lr.cfg, lr.cfgFile, lr.snap, lr.snap.History(), plan.Request{
 			Command: cmd, Requester: *as, OriginKey: "local:" + *as + ":" + cmd.Line,
 		})
@@ -232,36 +235,22 @@ func validate(args []string, stdout, stderr io.Writer) int {
 		return exitFor(userError{fmt.Errorf("reading Argo CD Applications: %w", lr.depsErr)}, stderr)
 	}
 	planner := plan.New()
-	deployedBy := map[string][]string{} // overlay path → Application names, kept and generated
-	for _, d := range lr.deps {
-		deployedBy[d.Path] = append(deployedBy[d.Path], d.App)
-	}
 	status := exitOK
-	for _, svc := range lr.cfg.Services {
-		for _, env := range lr.cfg.EnvNames() {
-			if !svc.Deploys(env) {
-				continue
-			}
-			path := svc.OverlayPath(env)
-			tree, err := overlay.Load(ctx, lr.snap, path)
-			if err == nil {
-				_, err = tree.Render()
-			}
-			if err != nil {
-				fmt.Fprintf(stdout, "FAIL %-12s %-10s %s: %v\n", svc.Name, env, path, err)
-				status = exitUser
-				continue
-			}
-			fmt.Fprintf(stdout, "ok   %-12s %-10s %-36s %s\n", svc.Name, env, path, describeApps(deployedBy[path], svc.ArgoCDAppName(env)))
-			in, err := planner.Infer(ctx, lr.cfg, lr.snap, svc.Name, env)
-			if err != nil {
-				fmt.Fprintf(stdout, "FAIL %-12s %-10s %s: %v\n", svc.Name, env, path, err)
-				status = exitUser
-				continue
-			}
-			if !printInference(stdout, in) {
-				status = exitUser
-			}
+	for _, o := range validation.Overlays(ctx, lr.snap, lr.cfg, lr.deps) {
+		if o.Err != nil {
+			fmt.Fprintf(stdout, "FAIL %-12s %-10s %s: %v\n", o.Service, o.Env, o.Path, o.Err)
+			status = exitUser
+			continue
+		}
+		fmt.Fprintf(stdout, "ok   %-12s %-10s %-36s %s\n", o.Service, o.Env, o.Path, o.DescribeApps())
+		in, err := planner.Infer(ctx, lr.cfg, lr.snap, o.Service, o.Env)
+		if err != nil {
+			fmt.Fprintf(stdout, "FAIL %-12s %-10s %s: %v\n", o.Service, o.Env, o.Path, err)
+			status = exitUser
+			continue
+		}
+		if !printInference(stdout, in) {
+			status = exitUser
 		}
 	}
 	return status
@@ -286,19 +275,6 @@ func printInference(w io.Writer, in *plan.Inference) bool {
 		}
 	}
 	return ok
-}
-
-// describeApps says which Argo CD Application deploys an overlay, and whether it is the one
-// the config names.
-func describeApps(found []string, configured string) string {
-	switch {
-	case len(found) == 0:
-		return "no Argo CD Application found for this path"
-	case slices.Contains(found, configured):
-		return "argocd: " + configured
-	default:
-		return fmt.Sprintf("argocd: %s (config names %q: set argocdApp)", strings.Join(found, ", "), configured)
-	}
 }
 
 func defaultUser() string {

@@ -256,6 +256,7 @@ func builtins(r *Registry) []Spec {
 			Examples:    []Example{{"/unfreeze prod", "allow changes to prod again"}},
 			Bind:        bindEnv("unfreeze", ""),
 		},
+		newServiceSpec(),
 		{
 			Name:        "help",
 			Args:        "[command]",

@@ -35,6 +35,13 @@ type Command struct {
 	Workflow string     // run <workflow>: the name listed in the config
 	Inputs   []KeyValue // run key=value..., in the order given
 	Ref      string     // run --ref <ref>
+
+	// new-service: Service is the new name and Image its image (Name with Tag or Digest).
+	Owner     string   // --owner <org>/<team>
+	Port      int      // --port
+	Envs      []string // --envs; nil: every environment
+	System    string   // --system
+	Lifecycle string   // --lifecycle
 }
 
 // ImageRef is the argument of /set-image: [<container>=]<tag|image:tag|image@digest>.

@@ -23,6 +23,9 @@ type Flag struct {
 	Short string // one-letter short name, or ""
 	Arg   string // placeholder of the value ("<env>"), or "" for a switch
 	Usage string // one line
+	// Required: the command refuses to run without it (its Bind says so); the synopsis
+	// shows it without brackets.
+	Required bool
 }
 
 type flagKind int
@@ -76,6 +79,13 @@ func (fs *FlagSet) Text(name, short, arg, usage string, p *string) {
 		*p = v
 		return nil
 	}})
+}
+
+// Require marks the flag name as one the command needs, for its synopsis.
+func (fs *FlagSet) Require(name string) {
+	if f := fs.long[name]; f != nil {
+		f.Required = true
+	}
 }
 
 // Flags lists the defined flags in the order they were defined.

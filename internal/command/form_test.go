@@ -86,16 +86,26 @@ func TestEmbeddedForms(t *testing.T) {
 		for _, fd := range f.Fields {
 			ids[fd.ID] = fd
 		}
-		for _, id := range []string{"service", "env", "reason", "dry-run"} {
+		want := []string{"service", "env", "reason", "dry-run"}
+		if f.Verb == "new-service" { // on the whole repository: no target
+			want = []string{"name", "owner", "image", "reason", "dry-run"}
+			if _, ok := ids["service"]; ok {
+				t.Errorf("%s asks for a service", f.File)
+			}
+		}
+		for _, id := range want {
 			if _, ok := ids[id]; !ok {
 				t.Errorf("%s has no %s field", f.File, id)
 			}
+		}
+		if f.Verb == "new-service" {
+			continue
 		}
 		if !ids["service"].Required || !ids["env"].Required || ids["dry-run"].Type != typeCheckboxes {
 			t.Errorf("%s: service and env must be required, dry-run a checkbox", f.File)
 		}
 	}
-	if want := []string{"config", "promote", "restart", "rollback", "scale", "set-image"}; !reflect.DeepEqual(verbs, want) {
+	if want := []string{"config", "new-service", "promote", "restart", "rollback", "scale", "set-image"}; !reflect.DeepEqual(verbs, want) {
 		t.Errorf("forms for %v, want %v", verbs, want)
 	}
 }

@@ -9,7 +9,8 @@ import (
 )
 
 // FormSpec is what a command's issue form asks besides what every form of a command
-// asks: the service and the environment first, then Fields, then a free-text reason and,
+// asks: the service and the environment first (not for a command on the whole
+// repository), then Fields, then a free-text reason and,
 // for a command that changes something, a dry-run checkbox.
 type FormSpec struct {
 	Name        string // the form's name after "daytwo: " in the template chooser: "set image"
@@ -101,12 +102,14 @@ func formNode(s *Spec, c FormChoices) *yaml.Node {
 		"type", str("markdown"),
 		"attributes", mapping("value", literal(strings.TrimSpace(f.Intro)+"\n\n"+outro+"\n")),
 	))
-	body.Content = append(body.Content,
-		fieldNode(FormField{ID: FlagService, Type: "input", Label: "Service", Required: true,
-			Description: "The service, as named in the repository's .github/daytwo.yml.", Placeholder: "checkout"}, c.Services),
-		fieldNode(FormField{ID: FlagEnv, Type: "input", Label: "Environment", Required: true,
-			Description: f.Env, Placeholder: f.EnvExample}, c.Environments),
-	)
+	if !s.Repository {
+		body.Content = append(body.Content,
+			fieldNode(FormField{ID: FlagService, Type: "input", Label: "Service", Required: true,
+				Description: "The service, as named in the repository's .github/daytwo.yml.", Placeholder: "checkout"}, c.Services),
+			fieldNode(FormField{ID: FlagEnv, Type: "input", Label: "Environment", Required: true,
+				Description: f.Env, Placeholder: f.EnvExample}, c.Environments),
+		)
+	}
 	for _, fd := range f.Fields {
 		var choices []string
 		if fd.Environment {

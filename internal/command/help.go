@@ -22,7 +22,9 @@ func (r *Registry) Synopsis(name string) string {
 		if isCommonFlag(f.Name) {
 			continue
 		}
-		if f.Arg == "" {
+		if f.Required {
+			parts = append(parts, "--"+f.Name+" "+f.Arg)
+		} else if f.Arg == "" {
 			parts = append(parts, "[--"+f.Name+"]")
 		} else {
 			parts = append(parts, "[--"+f.Name+" "+f.Arg+"]")

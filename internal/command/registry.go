@@ -17,8 +17,9 @@ type Spec struct {
 	Description string    // a paragraph or more, for /help <command>
 	Mutating    bool      // changes something: gets --dry-run (and --break-glass unless Repository)
 	Examples    []Example // each must parse; checked by Register
-	// Repository marks a command that acts on the GitOps repository as a whole (/init):
-	// it takes no --service, --env or --break-glass.
+	// Repository marks a command that acts on the GitOps repository as a whole (/init,
+	// /new-service): it takes no --service, --env or --break-glass, and its issue form asks
+	// for neither.
 	Repository bool
 	// External marks a mutating command that acts outside Git (it runs a workflow) instead
 	// of opening a pull request; --dry-run then checks it without acting.
@@ -111,8 +112,6 @@ func (r *Registry) Register(s Spec) error {
 		return fmt.Errorf("command /%s has no summary", s.Name)
 	case s.Bind == nil && s.Args != "":
 		return fmt.Errorf("command /%s documents arguments %q but has no Bind", s.Name, s.Args)
-	case s.Repository && s.Form != nil:
-		return fmt.Errorf("command /%s acts on the repository, but issue forms name a service and an environment", s.Name)
 	case s.External && (!s.Mutating || s.Repository):
 		return fmt.Errorf("command /%s acts outside Git, so it changes something and acts for a service and an environment: set Mutating, not Repository", s.Name)
 	}

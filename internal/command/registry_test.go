@@ -8,11 +8,14 @@ import (
 
 func TestDefaultBuiltins(t *testing.T) {
 	r := Default()
-	want := []string{"config", "freeze", "help", "promote", "redeploy", "restart", "resume", "rollback", "scale", "set-image", "suspend", "unfreeze"}
+	want := []string{"config", "freeze", "help", "new-service", "promote", "redeploy", "restart", "resume", "rollback", "scale", "set-image", "suspend", "unfreeze"}
 	if got := r.Names(); !reflect.DeepEqual(got, want) {
 		t.Fatalf("Names() = %v, want %v", got, want)
 	}
 	for _, n := range want {
+		if s, _ := r.Lookup(n); s.Repository {
+			continue // TestRepositoryCommand
+		}
 		s, _ := r.Lookup(n)
 		flags := map[string]bool{}
 		for _, f := range r.Flags(n) {
@@ -160,8 +163,30 @@ func TestRepositoryCommand(t *testing.T) {
 	if _, err := r.ParseLine("/onboard prod"); err == nil || strings.Contains(err.Error(), "--env") {
 		t.Errorf("an argument must not be explained as an environment: %v", err)
 	}
-	err = r.Register(Spec{Name: "onboard2", Summary: "x", Repository: true, Form: &FormSpec{Name: "x"}})
-	if err == nil {
-		t.Error("a repository command with an issue form was registered; forms name a service and an environment")
+	// Its issue form asks for neither a service nor an environment.
+	if err := r.Register(Spec{Name: "onboard2", Summary: "x", Repository: true, Mutating: true,
+		Form:  &FormSpec{Name: "x", Description: "x", Intro: "x", Fields: []FormField{{ID: "note", Type: "input", Label: "Note"}}},
+		Flags: func(fs *FlagSet, c *Command) { fs.Text("note", "", "<text>", "a note", &c.Reason) }}); err != nil {
+		t.Fatal(err)
+	}
+	forms, err := r.IssueForms(FormChoices{Services: []string{"web"}, Environments: []string{"dev"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range forms {
+		if g.Verb != "onboard2" {
+			continue
+		}
+		f, err := ParseForm(g.YAML)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, fd := range f.Fields {
+			ids = append(ids, fd.ID)
+		}
+		if strings.Join(ids, ",") != "note,reason,dry-run" {
+			t.Errorf("fields of a repository command's form: %v", ids)
+		}
 	}
 }

@@ -147,6 +147,7 @@ func TestResponsesMatchOpenAPIExamples(t *testing.T) {
 	s.CreateRepo("acme", "other")
 	inst := s.Install("acme", "gitops", "other")
 	repo.SetPermission("alice", githubtest.RoleAdmin)
+	s.AddTeamMember("acme", "sre", "alice", "member", "active")
 	token := "token " + s.IssueToken(inst)
 	main, _ := repo.BranchSHA("main")
 	seed, _ := repo.GetCommit(main)
@@ -205,6 +206,7 @@ func TestResponsesMatchOpenAPIExamples(t *testing.T) {
 		{"workflow", call(t, s, token, "GET", "/repos/acme/gitops/actions/workflows/deploy.yml", nil), nil, nil},
 		{"workflow-run", call(t, s, token, "GET", fmt.Sprintf("/repos/acme/gitops/actions/runs/%d", runID), nil), runExtra, nil},
 		{"workflow-run-paginated", call(t, s, token, "GET", "/repos/acme/gitops/actions/runs?event=workflow_dispatch", nil), runsExtra, nil},
+		{"team-full", call(t, s, token, "GET", "/orgs/acme/teams/sre", nil), nil, nil},
 	}
 	for _, tc := range cases {
 		data, err := os.ReadFile(filepath.Join("testdata", "openapi", tc.example+".json"))

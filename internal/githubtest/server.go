@@ -504,6 +504,7 @@ func (s *Server) routes() {
 	s.graphqlRoutes()
 	s.deliveryRoutes()
 	s.manifestRoutes()
+	s.teamRoutes()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, r, http.StatusNotFound, errorBody(http.StatusNotFound, "Not Found", ""))
 	})

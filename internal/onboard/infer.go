@@ -286,8 +286,12 @@ func namePrefixSuffix(kust []byte) (prefix, suffix string) {
 // catalogNames are the file names Backstage's catalog reads by convention.
 var catalogNames = []string{"catalog-info.yaml", "catalog-info.yml"}
 
-// findCatalogs maps each Backstage Component found in a catalog-info file of the
-// repository to that file's path.
+// FindCatalogs maps each Backstage Component found in a catalog-info file of the
+// repository to that file's path (the first, when several describe it).
+func FindCatalogs(ctx context.Context, r overlay.Reader) (map[string]string, error) {
+	return findCatalogs(ctx, r)
+}
+
 func findCatalogs(ctx context.Context, r overlay.Reader) (map[string]string, error) {
 	var files []string
 	if err := discovery.Walk(ctx, r, func(p string) {

@@ -37,6 +37,10 @@ func (r *Runner) PullRequestClosed(ctx context.Context, client *gh.Client, repo 
 			fmt.Sprintf("🎉 daytwo reads `%s` from now on: `/help` lists the commands.", repoconfig.Path))
 		return nil
 	}
+	if pr.GetMerged() && meta["action"] == "new-service" {
+		newServiceMerged(ctx, sts, pr, meta)
+		return nil
+	}
 	if pr.GetMerged() {
 		sts.set(ghapi.StateMerged, pr.GetNumber()).step(ctx, fmt.Sprintf("🔀 [PR #%d](%s) merged by @%s as `%s`", pr.GetNumber(), pr.GetHTMLURL(), pr.GetMergedBy().GetLogin(), short(pr.GetMergeCommitSHA())), r.afterMerge())
 		if hasMeta && len(sts) > 0 {

@@ -97,12 +97,12 @@ func (r *Runner) Run(ctx context.Context, client *gh.Client, req handler.Request
 	ctx = log.WithContext(ctx)
 	thread := ghapi.Thread{Client: client, Owner: req.Owner, Repo: req.Repo, Number: req.Number}
 	g := r.graphql(client)
-	if cmd.Name == "cancel" || cmd.Name == "init" || report.IsView(cmd.Name) {
+	if cmd.Name == "cancel" || cmd.Name == "init" || cmd.Name == "new-service" || report.IsView(cmd.Name) {
 		now := "⏳ Reading…"
 		switch cmd.Name {
 		case "cancel":
 			now = "⏳ Looking for the change to cancel…"
-		case "init":
+		case "init", "new-service":
 			now = "⏳ Reading the repository and rendering its overlays…"
 		}
 		st, repeat, err := startStatus(ctx, thread, g, req, cmd.Line, now)
@@ -115,6 +115,8 @@ func (r *Runner) Run(ctx context.Context, client *gh.Client, req handler.Request
 			r.cancel(ctx, client, req, st)
 		case cmd.Name == "init":
 			r.onboard(ctx, client, req, cmd, st)
+		case cmd.Name == "new-service":
+			r.newService(ctx, client, req, cmd, st)
 		default:
 			r.view(ctx, client, req, cmd, st)
 		}

@@ -11,9 +11,9 @@ import (
 
 // TestVerbListsAgree ties the registry (the one list of verbs the server parses and helps
 // with) to the config's requesters keys: every command on a service or an environment is
-// a key, read-only exactly when it changes nothing; a command on the whole repository
-// (/init) is not, since no environment's policy can govern it; and no key names a verb
-// the registry lacks.
+// a key, read-only exactly when it changes nothing; /init, on the whole repository, is
+// not, since no environment's policy can govern it; /new-service is, since it adds to
+// environments, each of whose rules applies; and no key names a verb the registry lacks.
 func TestVerbListsAgree(t *testing.T) {
 	reg := command.Default()
 	for _, s := range (&ops.Runner{}).Specs() {
@@ -27,6 +27,12 @@ func TestVerbListsAgree(t *testing.T) {
 		s, _ := reg.Lookup(name)
 		if s.Repository {
 			repoLevel++
+			if name == "new-service" {
+				if !slices.Contains(keys, name) {
+					t.Errorf("/new-service adds to environments, yet their requesters cannot name it")
+				}
+				continue
+			}
 			if slices.Contains(keys, name) {
 				t.Errorf("/%s acts on the whole repository, yet requesters may name it", name)
 			}
@@ -51,7 +57,7 @@ func TestVerbListsAgree(t *testing.T) {
 	if s, ok := reg.Lookup("init"); !ok || !s.Repository || !s.Mutating || s.Form != nil {
 		t.Errorf("/init: %+v", s)
 	}
-	if repoLevel != 1 {
-		t.Errorf("%d commands act on the whole repository; the docs name /init only", repoLevel)
+	if repoLevel != 2 {
+		t.Errorf("%d commands act on the whole repository; the docs name /init and /new-service", repoLevel)
 	}
 }

@@ -12,6 +12,7 @@ const AnyCommand = "*"
 var commands = []string{
 	"promote", "restart", "redeploy", "scale", "set-image", "config", "suspend", "resume",
 	"rollback", "freeze", "unfreeze", "cancel", "status", "history", "diff", "help",
+	"new-service", // the rule of every environment the new service is added to applies
 }
 
 var readOnly = map[string]bool{"status": true, "history": true, "diff": true, "help": true}

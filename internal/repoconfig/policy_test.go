@@ -50,7 +50,7 @@ func TestRuleString(t *testing.T) {
 
 func TestCommands(t *testing.T) {
 	cmds := Commands()
-	if len(cmds) != 16 || !slices.Contains(cmds, "set-image") || slices.Contains(cmds, AnyCommand) {
+	if len(cmds) != 17 || !slices.Contains(cmds, "set-image") || slices.Contains(cmds, AnyCommand) {
 		t.Errorf("Commands() = %v", cmds)
 	}
 	cmds[0] = "changed"

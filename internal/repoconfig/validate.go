@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/distribution/reference"
 	"github.com/daytwo-dev/daytwo/internal/workflow"
+	"github.com/distribution/reference"
 )
 
 // MaxArgoCDTimeout bounds argocd.timeout: the wait for Synced/Healthy after a merge.
