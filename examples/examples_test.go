@@ -41,7 +41,7 @@ func loadConfig(t *testing.T, repo string) *repoconfig.Config {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := repoconfig.Load(b)
+	cfg, err := repoconfig.Load(b, command.All())
 	if err != nil {
 		t.Fatalf("%s: %v", repo, err)
 	}

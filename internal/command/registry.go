@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -20,6 +21,12 @@ type Spec struct {
 	// Repository marks a command that acts on the GitOps repository as a whole (/init):
 	// it takes no --service, --env or --break-glass.
 	Repository bool
+	// Environment marks a command that acts on an environment as a whole (/freeze): an
+	// environment is resolved for it, never a service.
+	Environment bool
+	// ReadOnly marks a command that changes nothing and only answers (/status, /help):
+	// where an environment's requesters do not name it, read access suffices.
+	ReadOnly bool
 	// Form describes the command's GitHub issue form; nil for commands without one.
 	Form *FormSpec
 
@@ -91,6 +98,7 @@ var verbRE = regexp.MustCompile(`^[a-z][a-z0-9]*(-[a-z0-9]+)*$`)
 // safe for concurrent parsing but not for Register during parsing.
 type Registry struct {
 	specs map[string]*Spec
+	order []string // names in registration order
 }
 
 // NewRegistry returns an empty Registry.
@@ -110,11 +118,16 @@ func (r *Registry) Register(s Spec) error {
 		return fmt.Errorf("command /%s documents arguments %q but has no Bind", s.Name, s.Args)
 	case s.Repository && s.Form != nil:
 		return fmt.Errorf("command /%s acts on the repository, but issue forms name a service and an environment", s.Name)
+	case s.Repository && s.Environment:
+		return fmt.Errorf("command /%s acts on the whole repository or on an environment, not both", s.Name)
+	case s.ReadOnly && s.Mutating:
+		return fmt.Errorf("command /%s cannot both change something and only read", s.Name)
 	}
 	if _, err := r.flagSet(&s, &Command{}); err != nil {
 		return fmt.Errorf("command /%s: %w", s.Name, err)
 	}
 	r.specs[s.Name] = &s
+	r.order = append(r.order, s.Name)
 	for _, ex := range s.Examples {
 		c, err := r.ParseLine(ex.Line)
 		if err == nil && c.Name != s.Name {
@@ -122,6 +135,7 @@ func (r *Registry) Register(s Spec) error {
 		}
 		if err != nil {
 			delete(r.specs, s.Name)
+			r.order = r.order[:len(r.order)-1]
 			return fmt.Errorf("command /%s: example %q: %w", s.Name, ex.Line, err)
 		}
 	}
@@ -145,6 +159,31 @@ func (r *Registry) Names() []string {
 	}
 	sort.Strings(names)
 	return names
+}
+
+// Governed lists the commands an environment's policy governs, which its requesters may
+// name: every command but those on the whole repository. Those that change something come
+// first, then the others, the read-only ones last; each group in registration order.
+func (r *Registry) Governed() []string {
+	var changes, others, reads []string
+	for _, n := range r.order {
+		switch s := r.specs[n]; {
+		case s.Repository:
+		case s.Mutating:
+			changes = append(changes, n)
+		case s.ReadOnly:
+			reads = append(reads, n)
+		default:
+			others = append(others, n)
+		}
+	}
+	return slices.Concat(changes, others, reads)
+}
+
+// ReadOnly reports whether name is a registered command that only reads.
+func (r *Registry) ReadOnly(name string) bool {
+	s, ok := r.specs[name]
+	return ok && s.ReadOnly
 }
 
 // Flags lists the flags of a command, common ones included, in the order of its usage text.

@@ -30,8 +30,6 @@ type Runner interface {
 	PullRequestClosed(ctx context.Context, client *gh.Client, repo *gh.Repository, pr *gh.PullRequest, sender *gh.User) error
 	// ReviewSubmitted follows a submitted review.
 	ReviewSubmitted(ctx context.Context, client *gh.Client, repo *gh.Repository, pr *gh.PullRequest, review *gh.PullRequestReview) error
-	// Specs are the runner's own commands, added to the registry (e.g. /cancel).
-	Specs() []command.Spec
 }
 
 // Responder answers requests: it parses commands, acknowledges them, replies with help or

@@ -8,25 +8,10 @@ import (
 
 	gh "github.com/google/go-github/v60/github"
 
-	"github.com/daytwo-dev/daytwo/internal/command"
 	ghapi "github.com/daytwo-dev/daytwo/internal/github"
 	"github.com/daytwo-dev/daytwo/internal/handler"
 	"github.com/daytwo-dev/daytwo/internal/plan"
-	"github.com/daytwo-dev/daytwo/internal/report"
 )
-
-// Specs are the commands ops adds to the registry.
-func (r *Runner) Specs() []command.Spec {
-	return append(report.Specs(), initSpec(), command.Spec{
-		Name:    "cancel",
-		Summary: "Close the open change PR of this thread and delete its branch",
-		Description: "On a daytwo pull request, closes it; on the issue or PR that asked for a change, closes the open " +
-			"change PRs carrying its requests. The branch is deleted; nothing reaches the cluster, and every request " +
-			"the PR carried is told. The requester of every request in the PR, or whoever the environment's policy " +
-			"allows to cancel, may use it.",
-		Examples: []command.Example{{Line: "/cancel", Text: "drop the pending change asked for here"}},
-	})
-}
 
 // cancel closes the open changes this thread asked for (or the change PR it is written on).
 // A stack carrying other people's requests too is closed whole, with every asker told; so

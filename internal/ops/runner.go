@@ -29,14 +29,15 @@ import (
 	"github.com/daytwo-dev/daytwo/internal/markdown"
 	"github.com/daytwo-dev/daytwo/internal/plan"
 	"github.com/daytwo-dev/daytwo/internal/repoconfig"
-	"github.com/daytwo-dev/daytwo/internal/report"
 )
 
 // Runner implements handler.Runner.
 type Runner struct {
 	Clients githubapp.ClientCreator
-	Planner *plan.Planner
-	Now     func() time.Time
+	// Commands are the commands daytwo answers; a config's requesters keys name them.
+	Commands *command.Registry
+	Planner  *plan.Planner
+	Now      func() time.Time
 	// GraphQLURL is the GraphQL endpoint (github.v4_api_url); "" derives it from the REST URL.
 	GraphQLURL string
 	// ArgoCD, when set, is asked to refresh after a merge, and the rollout is reported.
@@ -97,7 +98,9 @@ func (r *Runner) Run(ctx context.Context, client *gh.Client, req handler.Request
 	ctx = log.WithContext(ctx)
 	thread := ghapi.Thread{Client: client, Owner: req.Owner, Repo: req.Repo, Number: req.Number}
 	g := r.graphql(client)
-	if cmd.Name == "cancel" || cmd.Name == "init" || report.IsView(cmd.Name) {
+	// Anything but a change of a service or an environment is answered on the status
+	// comment alone: the read-only commands, /cancel and /init.
+	if spec, _ := r.Commands.Lookup(cmd.Name); !spec.Mutating || spec.Repository {
 		now := "⏳ Reading…"
 		switch cmd.Name {
 		case "cancel":
@@ -556,7 +559,7 @@ func (r *Runner) readTarget(ctx context.Context, client *gh.Client, g *ghapi.Gra
 		}
 		return nil, pointer, nil
 	}
-	cfg, err := repoconfig.Load(data)
+	cfg, err := repoconfig.Load(data, r.Commands)
 	if err != nil {
 		return nil, "", plan.Errorf(plan.Invalid, "`%s` on `%s` is not valid: %v", repoconfig.Path, head.Branch, err)
 	}

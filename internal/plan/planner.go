@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"sort"
 	"strings"
+	"sync"
 	"text/template"
 	"time"
 
@@ -64,6 +65,34 @@ func New(opts ...Option) *Planner {
 	return p
 }
 
+// commands says what each command is (a change or not, of a service or an environment):
+// the registry's Specs, checked once against overlayActions.
+var commands = sync.OnceValue(func() *command.Registry {
+	reg := command.All()
+	for _, n := range reg.Names() {
+		s, _ := reg.Lookup(n)
+		if overlayChange(s) != (overlayActions[n] != nil) {
+			panic("plan: the registry's /" + n + " and the overlay actions disagree") // a programming error, caught by every test
+		}
+	}
+	for n := range overlayActions {
+		if _, ok := reg.Lookup(n); !ok {
+			panic("plan: an overlay action for /" + n + ", which is no command")
+		}
+	}
+	return reg
+})
+
+// overlayChange reports whether s is a change of a service, planned as an edit of its
+// overlay.
+func overlayChange(s command.Spec) bool { return s.Mutating && !s.Repository && !s.Environment }
+
+// envOnly reports whether a command acts on an environment as a whole, not on a service.
+func envOnly(name string) bool {
+	s, _ := commands().Lookup(name)
+	return s.Environment
+}
+
 // Plan computes the ChangeSet of req on snap. cfg is the parsed .github/daytwo.yml and
 // configFile its bytes (edited by /freeze and /unfreeze; read from snap when nil). hist is
 // needed by /rollback only.
@@ -71,8 +100,7 @@ func (p *Planner) Plan(ctx context.Context, cfg *repoconfig.Config, configFile [
 	if cfg == nil || snap == nil {
 		return nil, Errorf(Internal, "planning needs the repository config and a snapshot")
 	}
-	build, ok := overlayActions[req.Command.Name]
-	if !ok && !envOnly[req.Command.Name] {
+	if s, _ := commands().Lookup(req.Command.Name); !s.Mutating || s.Repository {
 		return nil, Errorf(Invalid, "/%s is not a change; there is nothing to plan", req.Command.Name)
 	}
 	cmd, err := p.Resolve(cfg, req)
@@ -85,14 +113,14 @@ func (p *Planner) Plan(ctx context.Context, cfg *repoconfig.Config, configFile [
 	}
 	env, _ := cfg.Env(cmd.Env)
 	j := &job{p: p, cfg: cfg, env: env, req: req, cmd: cmd, snap: snap, hist: hist}
-	if envOnly[cmd.Name] {
+	if envOnly(cmd.Name) {
 		return p.planFreeze(ctx, j, configFile)
 	}
 	if f, frozen := cfg.Frozen(cmd.Env); frozen && !cmd.BreakGlass {
 		return nil, Errorf(Forbidden, "%s; ask for /unfreeze --env %s first, or repeat with --break-glass in an emergency", freezeText(cmd.Env, f), cmd.Env)
 	}
 	j.svc, _ = cfg.Service(cmd.Service)
-	return p.planOverlay(ctx, j, build)
+	return p.planOverlay(ctx, j, overlayActions[cmd.Name])
 }
 
 // job is one planning run.
@@ -129,6 +157,9 @@ type edit struct {
 
 type action func(ctx context.Context, j *job) (*edit, error)
 
+// overlayActions are how each change of a service (command.Spec: mutating, neither on the
+// repository nor on an environment) edits the overlay; commands checks them against the
+// registry.
 var overlayActions = map[string]action{
 	"promote":   buildPromote,
 	"restart":   buildRestart,

@@ -29,6 +29,8 @@ type Environment struct {
 	BreakGlass    *Rule     `yaml:"breakGlass,omitempty" json:"breakGlass,omitempty"`
 	Freeze        *Freeze   `yaml:"freeze,omitempty" json:"freeze,omitempty"`
 	ArgoCD        EnvArgoCD `yaml:"argocd,omitempty" json:"argocd,omitempty"`
+
+	readOnly map[string]bool // the read-only commands, from the Commands Load was given
 }
 
 // Rule says who qualifies: a person meeting any one part (at least Permission, active
