@@ -95,13 +95,13 @@ type Prior struct {
 	UpdatedAt time.Time // when it was last edited
 }
 
-// Acknowledge posts body in the thread whose node id is threadNode and, when reactTo is
+// PostStatus posts body in the thread whose node id is threadNode and, when reactTo is
 // set (the asking comment's or issue's node id), reacts 👀 to it in the same request. The
 // answer also holds the thread's newest comments, read after this one was added: when
 // daytwo answered request (the StatusMark's) there before, prior is that earlier comment,
 // and this one is a duplicate the caller removes. Two deliveries posting at the same
 // moment both see the older comment, so exactly one survives.
-func (t Thread) Acknowledge(ctx context.Context, g *GraphQL, threadNode, reactTo, body, request string) (Posted, *Prior, error) {
+func (t Thread) PostStatus(ctx context.Context, g *GraphQL, threadNode, reactTo, body, request string) (Posted, *Prior, error) {
 	vars := map[string]any{"comment": map[string]any{"subjectId": threadNode, "body": Truncate(body, MaxCommentBytes)}}
 	const comments = `comments(last: 100) { nodes { id databaseId viewerDidAuthor body updatedAt } }`
 	sel := `comment: addComment(input: $comment) { commentEdge { node { id databaseId } }

@@ -9,14 +9,13 @@ import (
 	gh "github.com/google/go-github/v60/github"
 
 	ghapi "github.com/daytwo-dev/daytwo/internal/github"
-	"github.com/daytwo-dev/daytwo/internal/handler"
 	"github.com/daytwo-dev/daytwo/internal/plan"
 )
 
 // cancel closes the open changes this thread asked for (or the change PR it is written on).
 // A stack carrying other people's requests too is closed whole, with every asker told; so
 // cancelling one takes the requester of each request in it, or the policy's cancel rule.
-func (r *Runner) cancel(ctx context.Context, client *gh.Client, req handler.Request, st *status) {
+func (r *Runner) cancel(ctx context.Context, client *gh.Client, req Request, st *status) {
 	t, err := r.target(ctx, client, r.graphql(client), req.Owner, req.Repo)
 	if err != nil {
 		st.failWith(ctx, err)

@@ -10,7 +10,6 @@ import (
 
 	"github.com/daytwo-dev/daytwo/internal/codeowners"
 	ghapi "github.com/daytwo-dev/daytwo/internal/github"
-	"github.com/daytwo-dev/daytwo/internal/handler"
 	"github.com/daytwo-dev/daytwo/internal/markdown"
 	"github.com/daytwo-dev/daytwo/internal/plan"
 	"github.com/daytwo-dev/daytwo/internal/repoconfig"
@@ -162,7 +161,7 @@ func (r *Runner) afterMerge() string {
 
 // breakGlass opens the mandatory follow-up review issue of an emergency change; the error
 // is GitHub's refusal.
-func (r *Runner) breakGlass(ctx context.Context, t *target, cs *plan.ChangeSet, pr *ghapi.PR, req handler.Request) error {
+func (r *Runner) breakGlass(ctx context.Context, t *target, cs *plan.ChangeSet, pr *ghapi.PR, req Request) error {
 	body := fmt.Sprintf("@%s used `--break-glass` for %s (%s in %s): %s.\n\nPR: %s\nAsked in: %s\n\n"+
 		"Review the change after the fact and close this issue when done.",
 		req.Author, markdown.Code(cs.Metadata["command"]), cs.Service, cs.Env, markdown.Text(cs.Summary), pr.URL, req.URL)

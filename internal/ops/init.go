@@ -16,7 +16,6 @@ import (
 	"github.com/daytwo-dev/daytwo/internal/codeowners"
 	"github.com/daytwo-dev/daytwo/internal/command"
 	ghapi "github.com/daytwo-dev/daytwo/internal/github"
-	"github.com/daytwo-dev/daytwo/internal/handler"
 	"github.com/daytwo-dev/daytwo/internal/markdown"
 	"github.com/daytwo-dev/daytwo/internal/onboard"
 	"github.com/daytwo-dev/daytwo/internal/plan"
@@ -32,7 +31,7 @@ const initRole = "maintain"
 
 // onboard carries out /init: one pull request with the files that onboard the repository,
 // the answer on st. A branch that moved under the write is read and written again.
-func (r *Runner) onboard(ctx context.Context, client *gh.Client, req handler.Request, cmd command.Command, st *status) {
+func (r *Runner) onboard(ctx context.Context, client *gh.Client, req Request, cmd command.Command, st *status) {
 	log := zerolog.Ctx(ctx)
 	repo := ghapi.Repo{Client: client, Owner: req.Owner, Name: req.Repo}
 	g := r.graphql(client)
@@ -53,7 +52,7 @@ func (r *Runner) onboard(ctx context.Context, client *gh.Client, req handler.Req
 	}
 }
 
-func (r *Runner) onboardOnce(ctx context.Context, g *ghapi.GraphQL, repo ghapi.Repo, req handler.Request, cmd command.Command, st *status) error {
+func (r *Runner) onboardOnce(ctx context.Context, g *ghapi.GraphQL, repo ghapi.Repo, req Request, cmd command.Command, st *status) error {
 	lease, err := r.locks().Lock(ctx, repo.FullName()+"|init")
 	if err != nil {
 		return fmt.Errorf("lock /init of %s: %w", repo.FullName(), err)

@@ -25,13 +25,12 @@ import (
 	"github.com/daytwo-dev/daytwo/internal/command"
 	"github.com/daytwo-dev/daytwo/internal/coord"
 	ghapi "github.com/daytwo-dev/daytwo/internal/github"
-	"github.com/daytwo-dev/daytwo/internal/handler"
 	"github.com/daytwo-dev/daytwo/internal/markdown"
 	"github.com/daytwo-dev/daytwo/internal/plan"
 	"github.com/daytwo-dev/daytwo/internal/repoconfig"
 )
 
-// Runner implements handler.Runner.
+// Runner carries out the commands of requests, and follows the pull requests they open.
 type Runner struct {
 	Clients githubapp.ClientCreator
 	// Commands are the commands daytwo answers; a config's requesters keys name them.
@@ -59,8 +58,6 @@ type Runner struct {
 	embedded coord.Embedded
 }
 
-var _ handler.Runner = (*Runner)(nil)
-
 // target is the GitOps repository a request acts on, read at its default branch.
 type target struct {
 	repo    ghapi.Repo
@@ -72,12 +69,36 @@ type target struct {
 	cfgFile []byte
 }
 
-// Reply posts the answer to the parts of a request that are not carried out, once per
+// Answer carries out the commands asked in req's text, one after the other, each on a
+// status comment of its own, and then posts reply, the answer to the rest of the text.
+// The first comment posted reacts 👀 to the text. It fails only when it could not tell the
+// asker anything: the delivery is then worth another attempt.
+func (r *Runner) Answer(ctx context.Context, client *gh.Client, req Request, asked []Asked, reply Reply) error {
+	thread := ghapi.Thread{Client: client, Owner: req.Owner, Repo: req.Repo, Number: req.Number}
+	eyes := newReaction(ctx, thread, req)
+	defer eyes.wait()
+	var errs []error
+	for _, a := range asked {
+		req.Index = a.Index
+		zerolog.Ctx(ctx).Info().Str("command", a.Command.Name).Msg("running command")
+		errs = append(errs, r.run(ctx, client, req, a.Command, eyes))
+	}
+	if reply.Body != "" {
+		errs = append(errs, r.reply(ctx, client, req, reply, eyes))
+	}
+	return errors.Join(errs...)
+}
+
+// reply posts the answer to the parts of a request that are not carried out, once per
 // request: a repeat finds the reply it got before.
-func (r *Runner) Reply(ctx context.Context, client *gh.Client, req handler.Request, body, state string) error {
+func (r *Runner) reply(ctx context.Context, client *gh.Client, req Request, reply Reply, eyes *reaction) error {
+	state := ghapi.StateAnswered
+	if reply.Refused {
+		state = ghapi.StateRefused
+	}
 	s := &status{thread: ghapi.Thread{Client: client, Owner: req.Owner, Repo: req.Repo, Number: req.Number},
-		head: strings.TrimRight(body, "\n"), mark: ghapi.StatusMark{Request: req.ReplyID(), State: state}}
-	_, _, err := postStatus(ctx, r.graphql(client), req, s, "")
+		head: strings.TrimRight(reply.Body, "\n"), mark: ghapi.StatusMark{Request: req.ReplyID(), State: state}}
+	_, _, err := postStatus(ctx, r.graphql(client), req, eyes, s, "")
 	return err
 }
 
@@ -85,7 +106,7 @@ func (r *Runner) Reply(ctx context.Context, client *gh.Client, req handler.Reque
 // target's branch (another replica, or a merge, moved it).
 const maxAttempts = 6
 
-// Run carries out cmd; everything it has to say goes to its status comment.
+// run carries out cmd; everything it has to say goes to its status comment.
 //
 // A mutating command costs six requests to GitHub in the usual case: the status comment
 // with the 👀 reaction, in parallel with one read of the default branch (head, config,
@@ -93,7 +114,7 @@ const maxAttempts = 6
 // read ahead of the overlay (files, label and reviewer ids); one mutation writing the
 // commit (with branch and pull request for a target's first change); one adding labels,
 // reviewers, the render check and the PR link to the status.
-func (r *Runner) Run(ctx context.Context, client *gh.Client, req handler.Request, cmd command.Command) error {
+func (r *Runner) run(ctx context.Context, client *gh.Client, req Request, cmd command.Command, eyes *reaction) error {
 	log := zerolog.Ctx(ctx).With().Str("command", cmd.Name).Str("request", req.ID()).Logger()
 	ctx = log.WithContext(ctx)
 	thread := ghapi.Thread{Client: client, Owner: req.Owner, Repo: req.Repo, Number: req.Number}
@@ -108,7 +129,7 @@ func (r *Runner) Run(ctx context.Context, client *gh.Client, req handler.Request
 		case "init":
 			now = "⏳ Reading the repository and rendering its overlays…"
 		}
-		st, repeat, err := startStatus(ctx, thread, g, req, cmd.Line, now)
+		st, repeat, err := startStatus(ctx, thread, g, req, eyes, cmd.Line, now)
 		switch {
 		case err != nil:
 			return fmt.Errorf("post the status comment: %w", err)
@@ -133,7 +154,7 @@ func (r *Runner) Run(ctx context.Context, client *gh.Client, req handler.Request
 	posted := make(chan struct{})
 	go func() {
 		defer close(posted)
-		st, repeat, stErr = startStatus(ctx, thread, g, req, cmd.Line, "⏳ Planning the change…")
+		st, repeat, stErr = startStatus(ctx, thread, g, req, eyes, cmd.Line, "⏳ Planning the change…")
 	}()
 	t, err := r.target(ctx, client, g, req.Owner, req.Repo)
 	<-posted
@@ -204,7 +225,7 @@ func (r *Runner) Run(ctx context.Context, client *gh.Client, req handler.Request
 // again is set when an earlier attempt may have written the request (it ended in a
 // conflict): the request's own PR, merged or closed since (but not withdrawn by daytwo
 // itself), is then its answer.
-func (r *Runner) change(ctx context.Context, st *status, t *target, req handler.Request, cmd command.Command, again bool, withdrawn map[int]bool) error {
+func (r *Runner) change(ctx context.Context, st *status, t *target, req Request, cmd command.Command, again bool, withdrawn map[int]bool) error {
 	log := zerolog.Ctx(ctx)
 	preq := plan.Request{
 		Command: cmd, Requester: req.Author, Origin: req.URL,

@@ -12,7 +12,6 @@ import (
 	"github.com/rs/zerolog"
 
 	ghapi "github.com/daytwo-dev/daytwo/internal/github"
-	"github.com/daytwo-dev/daytwo/internal/handler"
 	"github.com/daytwo-dev/daytwo/internal/markdown"
 	"github.com/daytwo-dev/daytwo/internal/plan"
 	"github.com/daytwo-dev/daytwo/internal/repoconfig"
@@ -158,7 +157,7 @@ func (r *Runner) retitle(ctx context.Context, repo ghapi.Repo, pr ghapi.PR, serv
 
 // noteOverridden tells the askers of earlier requests in pr that the newest one (cs, just
 // added) sets what they set: the pull request carries the newest value.
-func (r *Runner) noteOverridden(ctx context.Context, repo ghapi.Repo, pr *ghapi.PR, cs *plan.ChangeSet, req handler.Request) {
+func (r *Runner) noteOverridden(ctx context.Context, repo ghapi.Repo, pr *ghapi.PR, cs *plan.ChangeSet, req Request) {
 	reqs := requestsOf(pr.Commits)
 	if len(reqs) < 2 {
 		return
