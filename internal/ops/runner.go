@@ -336,7 +336,7 @@ func (r *Runner) change(ctx context.Context, st *status, t *target, req Request,
 	}
 
 	preq.Command = resolved
-	cs, err := r.Planner.Plan(ctx, t.cfg, t.cfgFile, snap, snap.History(), preq)
+	cs, err := r.Planner.PlanResolved(ctx, t.cfg, t.cfgFile, snap, snap.History(), preq)
 	if stack != nil && plan.ErrorCode(err) == plan.NoChange {
 		return plan.Errorf(plan.NoChange, "Nothing to add: with %s, which is open for %s in %s, this is already the case. Follow that pull request.", stack.URL, resolved.Service, resolved.Env)
 	}

@@ -93,21 +93,52 @@ func envOnly(name string) bool {
 	return s.Environment
 }
 
-// Plan computes the ChangeSet of req on snap. cfg is the parsed .github/daytwo.yml and
-// configFile its bytes (edited by /freeze and /unfreeze; read from snap when nil). hist is
-// needed by /rollback only.
+// Plan computes the ChangeSet of req on snap: it resolves req.Command (Resolve), then
+// plans it as PlanResolved does. cfg is the parsed .github/daytwo.yml and configFile its
+// bytes (edited by /freeze and /unfreeze; read from snap when nil). hist is needed by
+// /rollback only.
 func (p *Planner) Plan(ctx context.Context, cfg *repoconfig.Config, configFile []byte, snap Snapshot, hist History, req Request) (*ChangeSet, error) {
-	if cfg == nil || snap == nil {
-		return nil, Errorf(Internal, "planning needs the repository config and a snapshot")
-	}
-	if s, _ := commands().Lookup(req.Command.Name); !s.Mutating || s.Repository {
-		return nil, Errorf(Invalid, "/%s is not a change; there is nothing to plan", req.Command.Name)
+	if err := plannable(cfg, snap, req.Command); err != nil {
+		return nil, err
 	}
 	cmd, err := p.Resolve(cfg, req)
 	if err != nil {
 		return nil, err
 	}
 	req.Command = cmd
+	return p.plan(ctx, cfg, configFile, snap, hist, req)
+}
+
+// PlanResolved is Plan for a command Resolve returned: a caller that resolved it already,
+// to know its target before planning, does not resolve it again. A command naming no
+// environment of cfg, or no service deployed there, was not resolved: an Internal error.
+func (p *Planner) PlanResolved(ctx context.Context, cfg *repoconfig.Config, configFile []byte, snap Snapshot, hist History, req Request) (*ChangeSet, error) {
+	if err := plannable(cfg, snap, req.Command); err != nil {
+		return nil, err
+	}
+	cmd := req.Command
+	svc, _ := cfg.Service(cmd.Service)
+	if _, ok := cfg.Env(cmd.Env); !ok || !envOnly(cmd.Name) && (svc == nil || !svc.Deploys(cmd.Env)) {
+		return nil, Errorf(Internal, "/%s was not resolved to a target of the config (service %q, environment %q); resolve it first", cmd.Name, cmd.Service, cmd.Env)
+	}
+	return p.plan(ctx, cfg, configFile, snap, hist, req)
+}
+
+// plannable refuses what cannot be planned: a command that is not a change, or nothing to
+// plan it on.
+func plannable(cfg *repoconfig.Config, snap Snapshot, cmd command.Command) error {
+	if cfg == nil || snap == nil {
+		return Errorf(Internal, "planning needs the repository config and a snapshot")
+	}
+	if s, _ := commands().Lookup(cmd.Name); !s.Mutating || s.Repository {
+		return Errorf(Invalid, "/%s is not a change; there is nothing to plan", cmd.Name)
+	}
+	return nil
+}
+
+// plan plans req, whose command is resolved.
+func (p *Planner) plan(ctx context.Context, cfg *repoconfig.Config, configFile []byte, snap Snapshot, hist History, req Request) (*ChangeSet, error) {
+	cmd := req.Command
 	if req.Now.IsZero() {
 		req.Now = p.now()
 	}
