@@ -37,11 +37,8 @@ func (r *Runner) cancel(ctx context.Context, client *gh.Client, req Request, st 
 			}
 		}
 		if len(others) > 0 {
-			m, _ := plan.ParseMetadata(pr.Body)
-			env, _ := t.cfg.Env(m["env"])
-			if env == nil && len(reqs) > 0 {
-				env, _ = t.cfg.Env(reqs[0].trailers[plan.TrailerEnv])
-			}
+			_, _, envName, _ := targetOf(pr.Commits)
+			env, _ := t.cfg.Env(envName)
 			if env == nil {
 				continue
 			}

@@ -120,8 +120,8 @@ func (r *Runner) tryMerge(ctx context.Context, repo ghapi.Repo, pr ghapi.PR, own
 		}
 	}
 	sts.set(ghapi.StateMerged, pr.Number).step(ctx, fmt.Sprintf("🔀 [PR #%d](%s) merged by daytwo as `%s` (%s)", pr.Number, pr.URL, short(sha), why), r.afterMerge())
-	if meta, ok := plan.ParseMetadata(pr.Body); ok {
-		r.startRollout(ctx, rollout{repo: repo, pr: ghapi.Merged{PR: pr, MergeCommit: sha}, service: meta["service"], env: meta["env"], st: sts})
+	if _, service, env, ok := targetOf(commits); ok {
+		r.startRollout(ctx, rollout{repo: repo, pr: ghapi.Merged{PR: pr, MergeCommit: sha}, service: service, env: env, st: sts})
 	}
 }
 

@@ -61,6 +61,18 @@ func requestsOf(commits []ghapi.Commit) []carried {
 	return out
 }
 
+// targetOf is what a pull request's requests act on, from their commits' trailers: the
+// action of the first, and the service and environment they share (a pull request is the
+// change of one target). ok is false when no commit carries a request: not daytwo's.
+func targetOf(commits []ghapi.Commit) (action, service, env string, ok bool) {
+	reqs := requestsOf(commits)
+	if len(reqs) == 0 {
+		return "", "", "", false
+	}
+	t := reqs[0].trailers
+	return t[plan.TrailerAction], t[plan.TrailerService], t[plan.TrailerEnv], true
+}
+
 // carries finds the commit of request id among a stack's commits.
 func carries(commits []ghapi.Commit, id string) (ghapi.Commit, bool) {
 	for _, c := range requestsOf(commits) {
