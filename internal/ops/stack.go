@@ -23,24 +23,6 @@ import (
 // commits are the record of what the pull request carries; its title and description
 // are written from them.
 
-// statusRef is where st is, as the Daytwo-Status trailer holds it: owner/name#number/id.
-func statusRef(st *status) string {
-	t := st.thread
-	return fmt.Sprintf("%s/%s#%d/%d", t.Owner, t.Repo, t.Number, st.id)
-}
-
-func parseStatusRef(s string) (owner, name string, number int, id int64, ok bool) {
-	repo, rest, ok1 := strings.Cut(s, "#")
-	num, idStr, ok2 := strings.Cut(rest, "/")
-	owner, name, ok3 := strings.Cut(repo, "/")
-	n, err1 := strconv.Atoi(num)
-	i, err2 := strconv.ParseInt(idStr, 10, 64)
-	if !ok1 || !ok2 || !ok3 || err1 != nil || err2 != nil || owner == "" || name == "" {
-		return "", "", 0, 0, false
-	}
-	return owner, name, n, i, true
-}
-
 // carried is one request of a stack, read from its commit.
 type carried struct {
 	ghapi.Commit
@@ -48,7 +30,8 @@ type carried struct {
 }
 
 func (c carried) request() string { return c.trailers[plan.TrailerRequest] }
-func (c carried) sets() []string  { return strings.Fields(c.trailers[plan.TrailerSets]) }
+
+func (c carried) sets() []string { return strings.Fields(c.trailers[plan.TrailerSets]) }
 
 func requestsOf(commits []ghapi.Commit) []carried {
 	var out []carried

@@ -5,6 +5,7 @@ import (
 	crand "crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -38,6 +39,24 @@ const abandonedAfter = 10 * time.Minute
 // done reports whether a repeat of the request has nothing to do: the request reached its
 // end, or another delivery is on it.
 func (s *status) done() bool { return s.mark.Final() || s.elsewhere }
+
+// statusRef is where st is, as the Daytwo-Status trailer holds it: owner/name#number/id.
+func statusRef(st *status) string {
+	t := st.thread
+	return fmt.Sprintf("%s/%s#%d/%d", t.Owner, t.Repo, t.Number, st.id)
+}
+
+func parseStatusRef(s string) (owner, name string, number int, id int64, ok bool) {
+	repo, rest, ok1 := strings.Cut(s, "#")
+	num, idStr, ok2 := strings.Cut(rest, "/")
+	owner, name, ok3 := strings.Cut(repo, "/")
+	n, err1 := strconv.Atoi(num)
+	i, err2 := strconv.ParseInt(idStr, 10, 64)
+	if !ok1 || !ok2 || !ok3 || err1 != nil || err2 != nil || owner == "" || name == "" {
+		return "", "", 0, 0, false
+	}
+	return owner, name, n, i, true
+}
 
 // reaction is the 👀 a request's text gets once, so the requester sees at once that daytwo
 // is on it: with the first comment daytwo posts for the text, in the same GraphQL request,
