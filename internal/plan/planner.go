@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"sort"
 	"strings"
-	"sync"
 	"text/template"
 	"time"
 
@@ -66,8 +65,10 @@ func New(opts ...Option) *Planner {
 }
 
 // commands says what each command is (a change or not, of a service or an environment):
-// the registry's Specs, checked once against overlayActions.
-var commands = sync.OnceValue(func() *command.Registry {
+// the registry's Specs, checked against overlayActions when the package loads.
+var commands = checkedCommands()
+
+func checkedCommands() *command.Registry {
 	reg := command.All()
 	for _, n := range reg.Names() {
 		s, _ := reg.Lookup(n)
@@ -81,7 +82,7 @@ var commands = sync.OnceValue(func() *command.Registry {
 		}
 	}
 	return reg
-})
+}
 
 // overlayChange reports whether s is a change of a service, planned as an edit of its
 // overlay.
@@ -89,7 +90,7 @@ func overlayChange(s command.Spec) bool { return s.Mutating && !s.Repository && 
 
 // envOnly reports whether a command acts on an environment as a whole, not on a service.
 func envOnly(name string) bool {
-	s, _ := commands().Lookup(name)
+	s, _ := commands.Lookup(name)
 	return s.Environment
 }
 
@@ -130,7 +131,7 @@ func plannable(cfg *repoconfig.Config, snap Snapshot, cmd command.Command) error
 	if cfg == nil || snap == nil {
 		return Errorf(Internal, "planning needs the repository config and a snapshot")
 	}
-	if s, _ := commands().Lookup(cmd.Name); !s.Mutating || s.Repository {
+	if s, _ := commands.Lookup(cmd.Name); !s.Mutating || s.Repository {
 		return Errorf(Invalid, "/%s is not a change; there is nothing to plan", cmd.Name)
 	}
 	return nil
