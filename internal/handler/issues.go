@@ -54,11 +54,3 @@ func fromIssue(ev *gh.IssuesEvent, deliveryID string) ops.Request {
 		ThreadNodeID:   is.GetNodeID(),
 	}
 }
-
-func labelNames(ls []*gh.Label) []string {
-	out := make([]string, 0, len(ls))
-	for _, l := range ls {
-		out = append(out, l.GetName())
-	}
-	return out
-}

@@ -141,3 +141,12 @@ func nonEmpty(ss []string) []string {
 	}
 	return out
 }
+
+// labelNames are the names of an issue's labels.
+func labelNames(ls []*gh.Label) []string {
+	out := make([]string, 0, len(ls))
+	for _, l := range ls {
+		out = append(out, l.GetName())
+	}
+	return out
+}
