@@ -44,7 +44,7 @@ func loadConfig(t *testing.T, repo string) *repoconfig.Config {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := repoconfig.Load(b)
+	cfg, err := repoconfig.Load(b, command.All())
 	if err != nil {
 		t.Fatalf("%s: %v", repo, err)
 	}
@@ -228,7 +228,7 @@ func TestSharedBasesZeroConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, rep, err := discovery.Config(deps, skipped)
+	cfg, rep, err := discovery.Config(deps, skipped, command.All())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -49,7 +49,7 @@ func initRepo(args []string, stdout, stderr io.Writer) int {
 	if repo, err := gitlocal.Open(ctx, *dir); err == nil { // a plain directory has no remotes to tell
 		opt.Repo = repo.RemoteURLs(ctx)
 	}
-	res, err := onboard.Generate(ctx, onboard.FSReader(os.DirFS(*dir)), command.Default(), opt)
+	res, err := onboard.Generate(ctx, onboard.FSReader(os.DirFS(*dir)), command.All(), opt)
 	if err != nil {
 		return exitFor(userError{fmt.Errorf("init %s: %w", *dir, err)}, stderr)
 	}

@@ -57,7 +57,7 @@ func openLocal(ctx context.Context, dir, rev string) (*localRepo, error) {
 		if derr != nil {
 			return nil, userError{fmt.Errorf("%s has no %s at %s, and its Argo CD manifests cannot be read: %v", dir, repoconfig.Path, rev, derr)}
 		}
-		cfg, rep, cerr := discovery.Config(deps, skipped)
+		cfg, rep, cerr := discovery.Config(deps, skipped, command.All())
 		if cerr != nil {
 			return nil, userError{fmt.Errorf("%s has no %s at %s: %v", dir, repoconfig.Path, rev, cerr)}
 		}
@@ -66,7 +66,7 @@ func openLocal(ctx context.Context, dir, rev string) (*localRepo, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := repoconfig.Load(data)
+	cfg, err := repoconfig.Load(data, command.All())
 	if err != nil {
 		return nil, userError{err}
 	}
@@ -138,7 +138,7 @@ func change(args []string, write bool, stdout, stderr io.Writer) int {
 			fmt.Fprint(stdout, reg.RenderHelp(markdown.Plain, cmd.Topic))
 			continue
 		}
-		if report.IsView(cmd.Name) {
+		if s, _ := reg.Lookup(cmd.Name); s.ReadOnly {
 			status = max(status, answer(ctx, planner, lr, cmd, *as, stdout, stderr))
 			continue
 		}
@@ -171,16 +171,11 @@ func change(args []string, write bool, stdout, stderr io.Writer) int {
 	return status
 }
 
-// localRegistry is the commands the command line knows: the built-in ones and the
-// read-only ones, answered from the clone.
+// localRegistry is the commands the command line carries out on a clone: the read-only
+// ones and the changes of a service or an environment. /cancel closes pull requests, and
+// /init is `daytwo init` here.
 func localRegistry() *command.Registry {
-	reg := command.Default()
-	for _, s := range report.Specs() {
-		if err := reg.Register(s); err != nil {
-			panic("daytwo: " + err.Error()) // a programming error, caught by the tests
-		}
-	}
-	return reg
+	return command.Where(func(s command.Spec) bool { return s.ReadOnly || s.Mutating && !s.Repository })
 }
 
 // answer prints a read-only command's answer from Git, as the server answers it without

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/daytwo-dev/daytwo/internal/command"
 	"github.com/daytwo-dev/daytwo/internal/githubtest"
 	"github.com/daytwo-dev/daytwo/internal/plan"
 	"github.com/daytwo-dev/daytwo/internal/repoconfig"
@@ -147,7 +148,7 @@ func CheckFinalState(gh *githubtest.Server, repo *githubtest.Repo, cmds []Cmd, i
 	badf := func(format string, args ...any) { o.Violations = append(o.Violations, fmt.Sprintf(format, args...)) }
 	ctx := context.Background()
 	cfgFile, _ := repo.File("main", repoconfig.Path)
-	cfg, err := repoconfig.Load([]byte(cfgFile))
+	cfg, err := repoconfig.Load([]byte(cfgFile), command.All())
 	if err != nil {
 		badf("config on main: %v", err)
 		return o

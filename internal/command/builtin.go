@@ -237,7 +237,8 @@ func builtins(r *Registry) []Spec {
 				"until /unfreeze, except with --break-glass. Name the environment as the argument or with --env, not both " +
 				"with different values. The reason is the words after --reason up to the next flag, quoted or not (quote " +
 				"it if it holds words starting with -).",
-			Mutating: true,
+			Mutating:    true,
+			Environment: true,
 			Examples: []Example{
 				{"/freeze prod --reason release 2.4 in progress", "freeze prod, saying why"},
 				{`/freeze -e prod --reason "incident #231"`, "a quoted reason"},
@@ -253,6 +254,7 @@ func builtins(r *Registry) []Spec {
 			Summary:     "Lift the freeze of an environment",
 			Description: "Removes the freeze /freeze recorded. Name the environment as the argument or with --env.",
 			Mutating:    true,
+			Environment: true,
 			Examples:    []Example{{"/unfreeze prod", "allow changes to prod again"}},
 			Bind:        bindEnv("unfreeze", ""),
 		},
@@ -262,6 +264,7 @@ func builtins(r *Registry) []Spec {
 			Args:        "[command]",
 			Summary:     "Show the commands, or how to use one",
 			Description: "Without an argument, lists every command. With one, shows its usage, flags and examples; `/<command> --help` does the same.",
+			ReadOnly:    true,
 			Examples:    []Example{{"/help", "list the commands"}, {"/help scale", "how to use /scale"}},
 			Bind: func(c *Command, args []string) error {
 				switch len(args) {

@@ -31,8 +31,9 @@ func newServiceSpec() Spec {
 			"or from `.github/daytwo/scaffold/` where the repository overrides them. <name> is a DNS label not used by any " +
 			"service, directory or Application; --owner is a GitHub team (`org/team`); --image has a tag or a digest. " +
 			"--envs limits the service to some environments (default: all).",
-		Mutating:   true,
-		Repository: true,
+		Mutating:          true,
+		Repository:        true,
+		EnvironmentPolicy: true, // it adds to environments: the rule of each one it touches applies
 		Examples: []Example{
 			{"/new-service ledger --owner acme/payments-team --image ghcr.io/acme/ledger:0.1.0", "add ledger to every environment"},
 			{"/new-service search --owner acme/search --image ghcr.io/acme/search:1.0.0 --port 9000 --envs dev,staging", "add search to dev and staging only, listening on 9000"},

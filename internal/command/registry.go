@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -24,6 +25,16 @@ type Spec struct {
 	// External marks a mutating command that acts outside Git (it runs a workflow) instead
 	// of opening a pull request; --dry-run then checks it without acting.
 	External bool
+	// Environment marks a command that acts on an environment as a whole (/freeze): an
+	// environment is resolved for it, never a service.
+	Environment bool
+	// ReadOnly marks a command that changes nothing and only answers (/status, /help):
+	// where an environment's requesters do not name it, read access suffices.
+	ReadOnly bool
+	// EnvironmentPolicy marks a command on the whole repository that adds to environments
+	// (/new-service): each environment's requesters may name it, and the rule of every
+	// environment it touches applies.
+	EnvironmentPolicy bool
 	// Form describes the command's GitHub issue form; nil for commands without one.
 	Form *FormSpec
 
@@ -95,6 +106,7 @@ var verbRE = regexp.MustCompile(`^[a-z][a-z0-9]*(-[a-z0-9]+)*$`)
 // safe for concurrent parsing but not for Register during parsing.
 type Registry struct {
 	specs map[string]*Spec
+	order []string // names in registration order
 }
 
 // NewRegistry returns an empty Registry.
@@ -114,11 +126,18 @@ func (r *Registry) Register(s Spec) error {
 		return fmt.Errorf("command /%s documents arguments %q but has no Bind", s.Name, s.Args)
 	case s.External && (!s.Mutating || s.Repository):
 		return fmt.Errorf("command /%s acts outside Git, so it changes something and acts for a service and an environment: set Mutating, not Repository", s.Name)
+	case s.Repository && s.Environment:
+		return fmt.Errorf("command /%s acts on the whole repository or on an environment, not both", s.Name)
+	case s.ReadOnly && s.Mutating:
+		return fmt.Errorf("command /%s cannot both change something and only read", s.Name)
+	case s.EnvironmentPolicy && !s.Repository:
+		return fmt.Errorf("command /%s: only a command on the whole repository needs EnvironmentPolicy; the others are governed by their environment already", s.Name)
 	}
 	if _, err := r.flagSet(&s, &Command{}); err != nil {
 		return fmt.Errorf("command /%s: %w", s.Name, err)
 	}
 	r.specs[s.Name] = &s
+	r.order = append(r.order, s.Name)
 	for _, ex := range s.Examples {
 		c, err := r.ParseLine(ex.Line)
 		if err == nil && c.Name != s.Name {
@@ -126,6 +145,7 @@ func (r *Registry) Register(s Spec) error {
 		}
 		if err != nil {
 			delete(r.specs, s.Name)
+			r.order = r.order[:len(r.order)-1]
 			return fmt.Errorf("command /%s: example %q: %w", s.Name, ex.Line, err)
 		}
 	}
@@ -149,6 +169,31 @@ func (r *Registry) Names() []string {
 	}
 	sort.Strings(names)
 	return names
+}
+
+// Governed lists the commands an environment's policy governs, which its requesters may
+// name: every command but those on the whole repository. Those that change something come
+// first, then the others, the read-only ones last; each group in registration order.
+func (r *Registry) Governed() []string {
+	var changes, others, reads []string
+	for _, n := range r.order {
+		switch s := r.specs[n]; {
+		case s.Repository && !s.EnvironmentPolicy:
+		case s.Mutating:
+			changes = append(changes, n)
+		case s.ReadOnly:
+			reads = append(reads, n)
+		default:
+			others = append(others, n)
+		}
+	}
+	return slices.Concat(changes, others, reads)
+}
+
+// ReadOnly reports whether name is a registered command that only reads.
+func (r *Registry) ReadOnly(name string) bool {
+	s, ok := r.specs[name]
+	return ok && s.ReadOnly
 }
 
 // Flags lists the flags of a command, common ones included, in the order of its usage text.

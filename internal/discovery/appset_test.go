@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/daytwo-dev/daytwo/internal/command"
 	"github.com/daytwo-dev/daytwo/internal/discovery"
 )
 
@@ -77,7 +78,7 @@ func TestSharedBasesExample(t *testing.T) {
 			t.Errorf("%s: namespace %q labels %v from %q", d.App, d.Namespace, d.Labels, d.From)
 		}
 	}
-	cfg, _, err := discovery.Config(deps, skipped)
+	cfg, _, err := discovery.Config(deps, skipped, command.All())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -277,7 +278,7 @@ func TestTemplateErrorsBreakTheSet(t *testing.T) {
 			}
 			// Alone, the broken set is the reason no service is found.
 			deps, skipped = find(t, tree{"argocd/broken.yaml": bad})
-			_, _, err := discovery.Config(deps, skipped)
+			_, _, err := discovery.Config(deps, skipped, command.All())
 			if err == nil || !strings.HasPrefix(err.Error(), "ApplicationSet broken (argocd/broken.yaml): Argo CD cannot render it and creates none of its Applications: ") ||
 				!strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "says which service") {
 				t.Errorf("config error: %v", err)

@@ -130,11 +130,12 @@ func split(deps []Deployment) Report {
 // Config writes a complete daytwo config for a repository without one: environments in
 // their usual order with daytwo's default policy, and a service per placed deployment,
 // whose overlay and Argo CD app name templates reproduce every path and name found. It is
-// loaded with repoconfig.Load, so it is exactly what a user could have written.
+// loaded with repoconfig.Load and daytwo's commands cmds, so it is exactly what a user
+// could have written.
 //
 // With nothing placed, the error names the ApplicationSets Argo CD cannot render, or else
 // says what was skipped.
-func Config(deps []Deployment, skipped []Skip) (*repoconfig.Config, Report, error) {
+func Config(deps []Deployment, skipped []Skip, cmds repoconfig.Commands) (*repoconfig.Config, Report, error) {
 	rep := split(deps)
 	rep.Skipped = skipped
 	if len(rep.Placed) == 0 {
@@ -213,7 +214,7 @@ func Config(deps []Deployment, skipped []Skip) (*repoconfig.Config, Report, erro
 	if err != nil {
 		return nil, rep, err
 	}
-	cfg, err := repoconfig.Load(data)
+	cfg, err := repoconfig.Load(data, cmds)
 	if err != nil {
 		return nil, rep, fmt.Errorf("the discovered config does not load (%v); write %s", err, repoconfig.Path)
 	}

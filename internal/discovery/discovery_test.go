@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/daytwo-dev/daytwo/internal/command"
 	"github.com/daytwo-dev/daytwo/internal/discovery"
 	"github.com/daytwo-dev/daytwo/internal/repoconfig"
 )
@@ -117,7 +118,7 @@ func TestConfigWithoutDaytwoYml(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, rep, err := discovery.Config(deps, skipped)
+	cfg, rep, err := discovery.Config(deps, skipped, command.All())
 	if err != nil {
 		t.Fatalf("%v\n%s", err, rep)
 	}
@@ -149,7 +150,7 @@ func TestEnvsLayoutAndUnplaceable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, rep, err := discovery.Config(deps, nil)
+	cfg, rep, err := discovery.Config(deps, nil, command.All())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,7 +219,7 @@ func TestMergeFillsOnlyWhatIsMissing(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfgText := strings.Replace(tr[".github/daytwo.yml"], `argocdApp: "{service}-{env}"`, `argocdApp: "shop-{service}-{env}"`, 1)
-	cfg, err := repoconfig.Load([]byte(cfgText))
+	cfg, err := repoconfig.Load([]byte(cfgText), command.All())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -228,7 +229,7 @@ func TestMergeFillsOnlyWhatIsMissing(t *testing.T) {
 		t.Errorf("merge: app %s, filled %q", svc.ArgoCDAppName("prod"), rep.Filled)
 	}
 	// A config that names the Applications right is left as it is.
-	cfg, _ = repoconfig.Load([]byte(tr[".github/daytwo.yml"]))
+	cfg, _ = repoconfig.Load([]byte(tr[".github/daytwo.yml"]), command.All())
 	if rep := discovery.Merge(cfg, deps, skipped); len(rep.Filled) != 0 {
 		t.Errorf("filled a correct config: %q", rep.Filled)
 	}
@@ -264,7 +265,7 @@ func TestFindOverlaysFromTheLayout(t *testing.T) {
 	if want := "api/dev@envs/dev/api,worker/dev@envs/dev/worker,api/prod@envs/prod/api,worker/prod@envs/prod/worker"; strings.Join(got, ",") != want {
 		t.Errorf("found %v, want %s (bases/ names no environment)", got, want)
 	}
-	cfg, rep, err := discovery.Config(deps, nil)
+	cfg, rep, err := discovery.Config(deps, nil, command.All())
 	if err != nil {
 		t.Fatalf("%v\n%s", err, rep)
 	}

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/daytwo-dev/daytwo/internal/codeowners"
 	"github.com/daytwo-dev/daytwo/internal/plan"
 )
 
@@ -225,6 +226,31 @@ func (s *Snapshot) seedFile(p string, data []byte, err error) {
 	}
 	e.data, e.err = data, err
 	close(e.done)
+}
+
+// CodeOwnersPaths are where GitHub looks for CODEOWNERS, in its order; the first found
+// is the only one used.
+var CodeOwnersPaths = codeowners.Paths
+
+// ReadCodeOwners reads and parses the CODEOWNERS file of snap, which should be the default
+// branch: owners are never taken from the branch under review. It returns nil, nil when
+// the repository has none.
+func ReadCodeOwners(ctx context.Context, snap plan.Snapshot) (*codeowners.Owners, error) {
+	for _, p := range CodeOwnersPaths {
+		data, err := snap.ReadFile(ctx, p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", p, err)
+		}
+		o, err := codeowners.Parse(data)
+		if err != nil {
+			return nil, fmt.Errorf("%s at %s: %w", p, shortSHA(snap.Commit()), err)
+		}
+		return o, nil
+	}
+	return nil, nil
 }
 
 // ChangeRead are the node ids a change's mutations need, by name; a name GitHub does not

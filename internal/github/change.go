@@ -5,123 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"regexp"
 	"sort"
 	"strings"
-	"time"
-	"unicode/utf8"
 
 	gh "github.com/google/go-github/v60/github"
 	"github.com/rs/zerolog"
 
 	"github.com/daytwo-dev/daytwo/internal/plan"
 )
-
-// PR is a pull request daytwo opened or found.
-type PR struct {
-	Number  int
-	URL     string // html_url
-	Branch  string
-	HeadSHA string
-	Body    string
-	NodeID  string
-	// Fresh is set when CreateChange opened it: FinishChange adds labels and reviewers.
-	Fresh bool
-	// Commits are the pull request's commits, oldest first, and Labels its labels, where
-	// they were read (the open pull requests of ReadDefault): a stack's requests are in
-	// the commits' trailers.
-	Commits []Commit
-	Labels  []string
-}
-
-// Commit is one commit of a pull request.
-type Commit struct{ SHA, Message string }
-
-// ChangeOptions say where a change goes and who looks at it.
-type ChangeOptions struct {
-	Base      Head     // where the change was planned: its Commit must equal the ChangeSet's Base
-	Labels    []string // e.g. daytwo, env/prod, action/scale
-	Reviewers []string // "user" or "org/team" to request review from (the caller leaves out the requester)
-	Draft     bool
-	// StackPrefix is the branch prefix of the target's changes (daytwo/<env>/<service>/):
-	// a new pull request that finds an older open one with it gives way to it.
-	StackPrefix string
-}
-
-// maxBodyRunes is GitHub's limit on a pull request body.
-const maxBodyRunes = 65536
-
-// requestReviews asks users and teams to review and returns GitHub's refusals of those it
-// would not ask (422: no access to the repository), one per reviewer. GitHub refuses the
-// whole request when one of them cannot review; then each is asked alone and those
-// refused are skipped, as GitHub skips such code owners itself.
-func (r Repo) requestReviews(ctx context.Context, number int, users, teams []string) (refused []*Refusal, err error) {
-	_, _, err = r.Client.PullRequests.RequestReviewers(ctx, r.Owner, r.Name, number, gh.ReviewersRequest{Reviewers: users, TeamReviewers: teams})
-	switch {
-	case err == nil:
-		return nil, nil
-	case statusOf(err) != http.StatusUnprocessableEntity:
-		return nil, fmt.Errorf("request reviews on #%d of %s: %w", number, r.FullName(), err)
-	}
-	one := func(req gh.ReviewersRequest, who string) error {
-		_, _, err := r.Client.PullRequests.RequestReviewers(ctx, r.Owner, r.Name, number, req)
-		if err != nil && statusOf(err) == http.StatusUnprocessableEntity {
-			zerolog.Ctx(ctx).Warn().Err(err).Int("pr", number).Str("reviewer", who).Msg("GitHub refused a reviewer; skipped")
-			refused = append(refused, RefusalOf(StepReviews, []string{who}, err))
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("request review from %s on #%d of %s: %w", who, number, r.FullName(), err)
-		}
-		return nil
-	}
-	if len(users)+len(teams) == 1 {
-		who := r.Owner + "/" + strings.Join(teams, "")
-		if len(users) == 1 {
-			who = users[0]
-		}
-		zerolog.Ctx(ctx).Warn().Err(err).Int("pr", number).Msg("GitHub refused the reviewer; the pull request stays without the review request")
-		return []*Refusal{RefusalOf(StepReviews, []string{who}, err)}, nil
-	}
-	for _, u := range users {
-		if err := one(gh.ReviewersRequest{Reviewers: []string{u}}, u); err != nil {
-			return refused, err
-		}
-	}
-	for _, t := range teams {
-		if err := one(gh.ReviewersRequest{TeamReviewers: []string{t}}, r.Owner+"/"+t); err != nil {
-			return refused, err
-		}
-	}
-	return refused, nil
-}
-
-// ErrNotCleanedUp is wrapped by the error of a failed change whose pull request or branch
-// could not be removed: they may still be there.
-var ErrNotCleanedUp = errors.New("what the failed change created could not be removed")
-
-// cleanUp removes what a failed change created: the pull request (closed) and the
-// branch. It runs even when ctx is done, since that is often why the change failed. Only
-// a branch named after this very request is ever passed here (a new stack's own), so no
-// other request's commit is deleted with it.
-func (r Repo) cleanUp(ctx context.Context, branch string, number int, cause error) error {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	defer cancel()
-	var errs []error
-	if number > 0 {
-		if _, _, err := r.Client.PullRequests.Edit(ctx, r.Owner, r.Name, number, &gh.PullRequest{State: gh.String("closed")}); err != nil {
-			errs = append(errs, fmt.Errorf("close pull request #%d: %w", number, err))
-		}
-	}
-	if err := r.deleteBranch(ctx, branch); err != nil {
-		errs = append(errs, err)
-	}
-	if len(errs) > 0 {
-		zerolog.Ctx(ctx).Error().Err(errors.Join(errs...)).Str("branch", branch).Msg("cleaning up a failed change failed")
-		return fmt.Errorf("%w (cleaning up also failed: %w)", cause, errors.Join(append([]error{ErrNotCleanedUp}, errs...)...))
-	}
-	return cause
-}
 
 // DeleteBranch deletes a branch; one already gone is fine.
 func (r Repo) DeleteBranch(ctx context.Context, branch string) error {
@@ -144,25 +35,6 @@ func (r Repo) deleteBranch(ctx context.Context, branch string) error {
 		return nil
 	}
 	return fmt.Errorf("delete branch %s of %s: %w", branch, r.FullName(), err)
-}
-
-// findPull returns the open pull request from branch (in this repository), or nil. One
-// open into another base is a conflict daytwo does not resolve by itself.
-func (r Repo) findPull(ctx context.Context, branch, base string) (*gh.PullRequest, error) {
-	prs, _, err := r.Client.PullRequests.List(ctx, r.Owner, r.Name, &gh.PullRequestListOptions{State: "open", Head: r.Owner + ":" + branch})
-	if err != nil {
-		return nil, fmt.Errorf("find the pull request of %s in %s: %w", branch, r.FullName(), err)
-	}
-	for _, pr := range prs {
-		if pr.GetHead().GetRef() != branch || !r.sameRepo(pr.GetHead().GetRepo()) {
-			continue
-		}
-		if b := pr.GetBase().GetRef(); b != base {
-			return nil, plan.Errorf(plan.Conflict, "branch `%s` already has pull request #%d, into `%s` instead of `%s`; close it and ask again", branch, pr.GetNumber(), b, base)
-		}
-		return pr, nil
-	}
-	return nil, nil
 }
 
 // EndedPulls are the closed pull requests from branch (in this repository): merged, or
@@ -191,75 +63,6 @@ func (r Repo) sameRepo(repo *gh.Repository) bool {
 
 func toPR(p *gh.PullRequest) PR {
 	return PR{Number: p.GetNumber(), URL: p.GetHTMLURL(), Branch: p.GetHead().GetRef(), HeadSHA: p.GetHead().GetSHA(), Body: p.GetBody(), NodeID: p.GetNodeID()}
-}
-
-// checkChange refuses a ChangeSet GitHub would refuse, or that was planned elsewhere.
-func checkChange(cs *plan.ChangeSet, opts ChangeOptions) error {
-	if cs == nil {
-		return errors.New("OpenChange needs a ChangeSet")
-	}
-	b := opts.Base
-	switch {
-	case b.Branch == "" || b.Commit == "" || b.Tree == "":
-		return fmt.Errorf("the base of change %s lacks its branch, commit or tree (%+v); read it with Head", cs.Branch, b)
-	case cs.Base != "" && cs.Base != b.Commit:
-		return plan.Errorf(plan.Conflict, "the change was planned on %s, not on %s at %s; plan it again", shortSHA(cs.Base), b.Branch, shortSHA(b.Commit))
-	case len(cs.Files) == 0:
-		return plan.Errorf(plan.NoChange, "the change writes no file")
-	case !validBranch(cs.Branch):
-		return plan.Errorf(plan.Invalid, "%q is not a valid branch name (at most 255 characters of letters, digits, ., _, - and /)", cs.Branch)
-	case cs.Branch == b.Branch:
-		return plan.Errorf(plan.Invalid, "the change's branch %s is its own base", cs.Branch)
-	case strings.TrimSpace(cs.Title) == "":
-		return plan.Errorf(plan.Invalid, "the change has no title")
-	case utf8.RuneCountInString(cs.Title) > maxTitleRunes:
-		return plan.Errorf(plan.Invalid, "the change's title is longer than GitHub's %d characters", maxTitleRunes)
-	case utf8.RuneCountInString(cs.Body) > maxBodyRunes:
-		return plan.Errorf(plan.Invalid, "the change's description is longer than GitHub's %d characters", maxBodyRunes)
-	}
-	return nil
-}
-
-// branchRE is the ref names daytwo writes: a subset of what git allows.
-var branchRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9._-]*(/[A-Za-z0-9_][A-Za-z0-9._-]*)*$`)
-
-func validBranch(b string) bool {
-	return len(b) <= 255 && branchRE.MatchString(b) && !strings.Contains(b, "..") &&
-		!strings.HasSuffix(b, ".lock") && !strings.HasSuffix(b, ".") && !strings.Contains(b, ".lock/")
-}
-
-var (
-	loginRE = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9_-]{0,98})$`)
-	slugRE  = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9._-]{0,99}$`)
-)
-
-// splitReviewers separates users from team slugs. Teams of another organization cannot
-// review in this repository; they are skipped with a warning, as GitHub ignores such code
-// owners. Anything else malformed is a caller's mistake.
-func (r Repo) splitReviewers(ctx context.Context, reviewers []string) (users, teams []string, err error) {
-	seen := map[string]bool{}
-	for _, rv := range reviewers {
-		name := strings.TrimPrefix(strings.TrimSpace(rv), "@")
-		key := strings.ToLower(name)
-		if seen[key] {
-			continue
-		}
-		seen[key] = true
-		org, slug, isTeam := strings.Cut(name, "/")
-		switch {
-		case !isTeam && loginRE.MatchString(name):
-			users = append(users, name)
-		case isTeam && loginRE.MatchString(org) && slugRE.MatchString(slug):
-			if !strings.EqualFold(org, r.Owner) {
-				zerolog.Ctx(ctx).Warn().Str("team", name).Str("repo", r.FullName()).Msg("a team of another organization cannot review; skipped")
-				continue
-			}
-			teams = append(teams, slug)
-		default:
-			return nil, nil, fmt.Errorf("reviewer %q is neither a GitHub login nor an org/team", rv)
-		}
-	}
-	return users, teams, nil
 }
 
 // OpenChanges lists the open pull requests into base whose head branch, in this

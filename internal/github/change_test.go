@@ -775,7 +775,7 @@ func TestFinishChangeOnAStack(t *testing.T) {
 		t.Fatal(err)
 	}
 	n := stack.Number
-	posted, _, err := ghapi.Thread{Client: e.repo.Client, Owner: "acme", Repo: "gitops", Number: n}.Acknowledge(e.ctx, e.g, stack.NodeID, "", "working on it", "")
+	posted, _, err := ghapi.Thread{Client: e.repo.Client, Owner: "acme", Repo: "gitops", Number: n}.PostStatus(e.ctx, e.g, stack.NodeID, "", "working on it", "")
 	if err != nil {
 		t.Fatal(err)
 	}

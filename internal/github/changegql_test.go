@@ -222,7 +222,7 @@ func TestAcknowledgeFindsThePriorStatusComment(t *testing.T) {
 		return "Working on it.\n\n" + ghapi.StatusMark{Request: req, State: ghapi.StateWorking}.String()
 	}
 
-	first, prior, err := th.Acknowledge(e.ctx, e.g, node, node, status("r1"), "r1")
+	first, prior, err := th.PostStatus(e.ctx, e.g, node, node, status("r1"), "r1")
 	if err != nil || prior != nil || first.ID == 0 || first.NodeID == "" {
 		t.Fatalf("first: %+v %+v %v", first, prior, err)
 	}
@@ -230,11 +230,11 @@ func TestAcknowledgeFindsThePriorStatusComment(t *testing.T) {
 		t.Errorf("reactions %+v", r)
 	}
 	e.gr.AddComment(n, "alice", status("r1")) // a person's copy of the mark is not daytwo's
-	if _, prior, err := th.Acknowledge(e.ctx, e.g, node, "", status("r2"), "r2"); err != nil || prior != nil {
+	if _, prior, err := th.PostStatus(e.ctx, e.g, node, "", status("r2"), "r2"); err != nil || prior != nil {
 		t.Errorf("another request: %+v %v", prior, err)
 	}
 
-	second, prior, err := th.Acknowledge(e.ctx, e.g, node, "", status("r1"), "r1")
+	second, prior, err := th.PostStatus(e.ctx, e.g, node, "", status("r1"), "r1")
 	if err != nil || prior == nil || prior.ID != first.ID || prior.NodeID != first.NodeID || prior.Body != status("r1") || second.ID == first.ID {
 		t.Fatalf("second: %+v, prior %+v, %v", second, prior, err)
 	}
@@ -251,14 +251,14 @@ func TestAcknowledgeFindsThePriorStatusComment(t *testing.T) {
 	// In a pull request's thread too; without a request nothing is compared.
 	pr := e.mustCreate(e.changeSet(5), fullOptions(e.changeEnv))
 	pth := ghapi.Thread{Client: e.repo.Client, Owner: "acme", Repo: "gitops", Number: pr.Number}
-	a, _, err := pth.Acknowledge(e.ctx, e.g, pr.NodeID, "", status("r3"), "r3")
+	a, _, err := pth.PostStatus(e.ctx, e.g, pr.NodeID, "", status("r3"), "r3")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, prior, err := pth.Acknowledge(e.ctx, e.g, pr.NodeID, "", status("r3"), "r3"); err != nil || prior == nil || prior.ID != a.ID {
+	if _, prior, err := pth.PostStatus(e.ctx, e.g, pr.NodeID, "", status("r3"), "r3"); err != nil || prior == nil || prior.ID != a.ID {
 		t.Errorf("in a PR: %+v %v", prior, err)
 	}
-	if _, prior, err := pth.Acknowledge(e.ctx, e.g, pr.NodeID, "", status("r3"), ""); err != nil || prior != nil {
+	if _, prior, err := pth.PostStatus(e.ctx, e.g, pr.NodeID, "", status("r3"), ""); err != nil || prior != nil {
 		t.Errorf("without a request: %+v %v", prior, err)
 	}
 }

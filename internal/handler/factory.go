@@ -9,14 +9,8 @@ import (
 	"github.com/daytwo-dev/daytwo/templates"
 )
 
-// New builds every event handler around one Responder.
-func New(clients githubapp.ClientCreator, runner Runner) ([]githubapp.EventHandler, error) {
-	reg := command.Default()
-	for _, s := range runner.Specs() {
-		if err := reg.Register(s); err != nil {
-			return nil, fmt.Errorf("command /%s: %w", s.Name, err)
-		}
-	}
+// New builds every event handler around one Responder, which reads the commands of reg.
+func New(clients githubapp.ClientCreator, reg *command.Registry, runner Runner) ([]githubapp.EventHandler, error) {
 	forms, err := command.LoadForms(templates.IssueForms, templates.IssueFormsDir)
 	if err != nil {
 		return nil, fmt.Errorf("issue forms: %w", err)

@@ -7,6 +7,8 @@ import (
 
 	gh "github.com/google/go-github/v60/github"
 	"github.com/palantir/go-githubapp/githubapp"
+
+	"github.com/daytwo-dev/daytwo/internal/ops"
 )
 
 // IssueComment handles `issue_comment`: commands written in issue and PR conversations.
@@ -32,4 +34,26 @@ func (h *IssueComment) Handle(ctx context.Context, _, deliveryID string, payload
 	req := fromIssueComment(&ev, deliveryID)
 	ctx, _ = githubapp.PreparePRContext(ctx, req.InstallationID, ev.GetRepo(), req.Number)
 	return h.Responder.Respond(ctx, req)
+}
+
+// fromIssueComment is the request a comment makes.
+func fromIssueComment(ev *gh.IssueCommentEvent, deliveryID string) ops.Request {
+	c, is := ev.GetComment(), ev.GetIssue()
+	return ops.Request{
+		InstallationID: ev.GetInstallation().GetID(),
+		Owner:          ev.GetRepo().GetOwner().GetLogin(),
+		Repo:           ev.GetRepo().GetName(),
+		Number:         is.GetNumber(),
+		IsPR:           is.IsPullRequest(),
+		CommentID:      c.GetID(),
+		Author:         c.GetUser().GetLogin(),
+		AuthorType:     c.GetUser().GetType(),
+		Association:    c.GetAuthorAssociation(),
+		Body:           c.GetBody(),
+		Labels:         labelNames(is.Labels),
+		URL:            c.GetHTMLURL(),
+		DeliveryID:     deliveryID,
+		ThreadNodeID:   is.GetNodeID(),
+		CommentNodeID:  c.GetNodeID(),
+	}
 }

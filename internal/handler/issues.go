@@ -7,6 +7,8 @@ import (
 
 	gh "github.com/google/go-github/v60/github"
 	"github.com/palantir/go-githubapp/githubapp"
+
+	"github.com/daytwo-dev/daytwo/internal/ops"
 )
 
 // Issues handles `issues`: a newly opened issue is read for commands in its body (issue
@@ -32,4 +34,23 @@ func (h *Issues) Handle(ctx context.Context, _, deliveryID string, payload []byt
 	req := fromIssue(&ev, deliveryID)
 	ctx, _ = githubapp.PreparePRContext(ctx, req.InstallationID, ev.GetRepo(), req.Number)
 	return h.Responder.Respond(ctx, req)
+}
+
+// fromIssue is the request an issue body makes (a submitted issue form).
+func fromIssue(ev *gh.IssuesEvent, deliveryID string) ops.Request {
+	is := ev.GetIssue()
+	return ops.Request{
+		InstallationID: ev.GetInstallation().GetID(),
+		Owner:          ev.GetRepo().GetOwner().GetLogin(),
+		Repo:           ev.GetRepo().GetName(),
+		Number:         is.GetNumber(),
+		Author:         is.GetUser().GetLogin(),
+		AuthorType:     is.GetUser().GetType(),
+		Association:    is.GetAuthorAssociation(),
+		Body:           is.GetBody(),
+		Labels:         labelNames(is.Labels),
+		URL:            is.GetHTMLURL(),
+		DeliveryID:     deliveryID,
+		ThreadNodeID:   is.GetNodeID(),
+	}
 }

@@ -1,3 +1,6 @@
+// Package handler has one event handler per GitHub webhook event. Each decodes the
+// go-github event type, returns early on what daytwo ignores, normalises what is left into
+// an ops.Request, parses it, and hands it to the runner. Handlers hold no domain logic.
 package handler
 
 import (
@@ -12,30 +15,25 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/daytwo-dev/daytwo/internal/command"
-	ghapi "github.com/daytwo-dev/daytwo/internal/github"
 	"github.com/daytwo-dev/daytwo/internal/markdown"
+	"github.com/daytwo-dev/daytwo/internal/ops"
 )
 
-// Runner carries out day-2 commands asked for on GitHub and follows the PRs they open.
-// It owns everything after parsing: policy, planning, the change PR, its status comment.
+// Runner carries out day-2 commands asked for on GitHub and follows the PRs they open
+// (ops.Runner). It owns everything after parsing: policy, planning, the change PR, the
+// status comments and the 👀 reaction.
 type Runner interface {
-	// Run carries out cmd and reports on its own status comment. It fails only when it
-	// could not tell the asker anything: the delivery is then worth another attempt.
-	Run(ctx context.Context, client *gh.Client, req Request, cmd command.Command) error
-	// Reply posts body as the one reply to req's parts that are not carried out (help,
-	// usage errors); state is how they stand ("answered" or "refused"). A repeat of the
-	// request finds the reply it got before and posts nothing.
-	Reply(ctx context.Context, client *gh.Client, req Request, body, state string) error
+	// Answer carries out the commands asked in req's text and posts reply. It fails only
+	// when it could not tell the asker anything: the delivery is then worth another attempt.
+	Answer(ctx context.Context, client *gh.Client, req ops.Request, asked []ops.Asked, reply ops.Reply) error
 	// PullRequestClosed follows a closed (merged or not) pull request.
 	PullRequestClosed(ctx context.Context, client *gh.Client, repo *gh.Repository, pr *gh.PullRequest, sender *gh.User) error
 	// ReviewSubmitted follows a submitted review.
 	ReviewSubmitted(ctx context.Context, client *gh.Client, repo *gh.Repository, pr *gh.PullRequest, review *gh.PullRequestReview) error
-	// Specs are the runner's own commands, added to the registry (e.g. /cancel).
-	Specs() []command.Spec
 }
 
-// Responder answers requests: it parses commands, acknowledges them, replies with help or
-// usage errors and hands the rest to the Runner.
+// Responder answers requests: it parses commands, writes the help and the usage errors,
+// and hands both to the Runner.
 type Responder struct {
 	Clients  githubapp.ClientCreator
 	Commands *command.Registry
@@ -44,7 +42,7 @@ type Responder struct {
 }
 
 // Respond handles one normalised request.
-func (r *Responder) Respond(ctx context.Context, req Request) error {
+func (r *Responder) Respond(ctx context.Context, req ops.Request) error {
 	log := zerolog.Ctx(ctx).With().Str("author", req.Author).Logger()
 	ctx = log.WithContext(ctx)
 	if req.FromBot() {
@@ -60,28 +58,12 @@ func (r *Responder) Respond(ctx context.Context, req Request) error {
 	if err != nil {
 		return fmt.Errorf("installation client: %w", err)
 	}
-	thread := ghapi.Thread{Client: client, Owner: req.Owner, Repo: req.Repo, Number: req.Number}
-
-	// Acknowledge at once, alongside the work: the requester sees that daytwo is on it. A
-	// command the runner carries out is acknowledged by the runner, in the same request as
-	// its status comment.
-	acked := make(chan struct{})
-	if req.ThreadNodeID != "" {
-		req.Ack = true // with the first comment the runner posts: a status or the reply
-		close(acked)
-	} else {
-		go func() {
-			defer close(acked)
-			Acknowledge(ctx, thread, req)
-		}()
-	}
-	defer func() { <-acked }()
-
-	var replies []string
-	var errs []error
-	refused := false
+	var (
+		asked   []ops.Asked
+		replies []string
+		refused bool
+	)
 	for i, res := range results {
-		req.Index = i + 1
 		switch {
 		case res.Reply != nil:
 			replies = append(replies, res.Reply.Markdown())
@@ -89,19 +71,10 @@ func (r *Responder) Respond(ctx context.Context, req Request) error {
 		case res.Command.Name == "help":
 			replies = append(replies, r.Commands.Help(res.Command.Topic))
 		default:
-			log.Info().Str("command", res.Command.Name).Msg("running command")
-			errs = append(errs, r.Runner.Run(ctx, client, req, *res.Command))
-			req.Ack = false // one reaction per request
+			asked = append(asked, ops.Asked{Index: i + 1, Command: *res.Command})
 		}
 	}
-	if body := replyBody(req.Author, replies); body != "" {
-		state := ghapi.StateAnswered
-		if refused {
-			state = ghapi.StateRefused
-		}
-		errs = append(errs, r.Runner.Reply(ctx, client, req, body, state))
-	}
-	return errors.Join(errs...)
+	return r.Runner.Answer(ctx, client, req, asked, ops.Reply{Body: replyBody(req.Author, replies), Refused: refused})
 }
 
 // replyBody is the comment answering author: a mention of them, then each non-empty part
@@ -122,23 +95,9 @@ func replyBody(author string, parts []string) string {
 // loginRE is a GitHub login.
 var loginRE = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$`)
 
-// Acknowledge reacts 👀 to the request: to its comment, or to the issue it opened. A
-// failure is logged only; the answer that follows matters more.
-func Acknowledge(ctx context.Context, thread ghapi.Thread, req Request) {
-	var err error
-	if req.CommentID != 0 {
-		err = thread.React(ctx, req.CommentID, "eyes")
-	} else {
-		err = thread.ReactToIssue(ctx, "eyes")
-	}
-	if err != nil {
-		zerolog.Ctx(ctx).Warn().Err(err).Msg("could not acknowledge with a reaction")
-	}
-}
-
 // parse reads the request: an issue opened from a daytwo form is read as that form,
 // anything else as comment text.
-func (r *Responder) parse(req Request) []command.Result {
+func (r *Responder) parse(req ops.Request) []command.Result {
 	if req.CommentID == 0 && r.Forms != nil {
 		cmd, err := r.Forms.ParseIssueForm(req.Labels, req.Body)
 		switch {
@@ -179,6 +138,15 @@ func nonEmpty(ss []string) []string {
 		if strings.TrimSpace(s) != "" {
 			out = append(out, s)
 		}
+	}
+	return out
+}
+
+// labelNames are the names of an issue's labels.
+func labelNames(ls []*gh.Label) []string {
+	out := make([]string, 0, len(ls))
+	for _, l := range ls {
+		out = append(out, l.GetName())
 	}
 	return out
 }

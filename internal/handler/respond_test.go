@@ -8,6 +8,7 @@ import (
 
 	"github.com/daytwo-dev/daytwo/internal/command"
 	"github.com/daytwo-dev/daytwo/internal/markdown/mdtest"
+	"github.com/daytwo-dev/daytwo/internal/ops"
 	"github.com/daytwo-dev/daytwo/templates"
 )
 
@@ -29,7 +30,7 @@ func responder(t *testing.T) *Responder {
 
 // answer builds the comment Respond posts for req, with "ran /<verb>" for a command the
 // runner would carry out.
-func answer(r *Responder, req Request) string {
+func answer(r *Responder, req ops.Request) string {
 	var parts []string
 	for _, res := range r.parse(req) {
 		switch {
@@ -55,14 +56,14 @@ func TestReplyToHostileComment(t *testing.T) {
 		"/restart --env prod",
 		"/help '[x](javascript:alert(1))'",
 	}
-	body := answer(r, Request{Author: "alice", CommentID: 1, Body: strings.Join(lines, "\n")})
+	body := answer(r, ops.Request{Author: "alice", CommentID: 1, Body: strings.Join(lines, "\n")})
 	if !strings.HasPrefix(body, "@alice\n\n```") {
 		t.Errorf("the reply does not start with the mention and a blank line:\n%s", body)
 	}
 	policy := mdtest.Policy{Mentions: []string{"alice"}, InCode: true}
 	policy.AssertSafe(t, body, lines[0], lines[1], lines[2], lines[4]) // lines[3] runs
 
-	form := Request{Author: "alice", Labels: []string{"daytwo", "action/scale"},
+	form := ops.Request{Author: "alice", Labels: []string{"daytwo", "action/scale"},
 		Body: "### Service\n\n@acme/everyone\n\n### Environment\n\n<img src=x onerror=alert(1)>\n\n### Replicas\n\n3\n"}
 	formBody := answer(r, form)
 	if !strings.Contains(formBody, "\n- **Environment**: ") {
@@ -70,7 +71,7 @@ func TestReplyToHostileComment(t *testing.T) {
 	}
 	mdtest.Policy{Mentions: []string{"alice"}}.AssertSafe(t, formBody, "@acme/everyone", "<img src=x onerror=alert(1)>")
 
-	help := answer(r, Request{Author: "alice", CommentID: 2, Body: "/help scale"})
+	help := answer(r, ops.Request{Author: "alice", CommentID: 2, Body: "/help scale"})
 	mdtest.Policy{Mentions: []string{"alice"}}.AssertSafe(t, help)
 
 	mdtest.Golden(t, filepath.Join("testdata", "replies.golden"), body+"\n====\n"+formBody, *update)

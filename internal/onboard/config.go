@@ -17,11 +17,12 @@ type policyKey struct {
 }
 
 // policyKeys are the keys of an environment besides its name, in the order the reference
-// lists them. A test checks them against the schema, so a new key cannot be left out.
-func policyKeys(org string) []policyKey {
+// lists them; requesters shows the read-only commands of cmds. A test checks them against
+// the schema, so a new key cannot be left out.
+func policyKeys(org string, cmds repoconfig.Commands) []policyKey {
 	reqs := []string{`requesters:`, `  "*": {permission: write}`}
-	for _, c := range repoconfig.Commands() {
-		if repoconfig.ReadOnly(c) {
+	for _, c := range cmds.Governed() {
+		if cmds.ReadOnly(c) {
 			reqs = append(reqs, fmt.Sprintf("  %s: {permission: read}", c))
 		}
 	}
@@ -52,7 +53,7 @@ func durationText(s string) string {
 // writeConfig builds the commented config as YAML nodes and encodes it.
 //
 // manual lists the environments whose Argo CD Applications all lack automated sync.
-func writeConfig(cfg *repoconfig.Config, services []*service, manual map[string]bool, source string, opt Options) ([]byte, error) {
+func writeConfig(cfg *repoconfig.Config, services []*service, manual map[string]bool, source string, cmds repoconfig.Commands, opt Options) ([]byte, error) {
 	root := mapping()
 	version := add(root, "version", &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!int", Value: fmt.Sprint(repoconfig.Version)})
 	version.HeadComment = "yaml-language-server: $schema=" + repoconfig.SchemaID + "\n\n" + wrap(
@@ -68,7 +69,7 @@ func writeConfig(cfg *repoconfig.Config, services []*service, manual map[string]
 		if i > 0 {
 			lines = append(lines, fmt.Sprintf("The same choices as %s:", cfg.Environments[0].Name))
 		}
-		for _, k := range policyKeys(opt.Org) {
+		for _, k := range policyKeys(opt.Org, cmds) {
 			value := k.value
 			if k.key == "argocd" && manual[e.Name] {
 				lines = append(lines, "Its Argo CD Applications have no automated sync: uncomment to have daytwo sync after a merge.")

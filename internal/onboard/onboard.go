@@ -66,7 +66,8 @@ type Overlay struct {
 }
 
 // Generate reads the repository through r and returns the files that onboard it. reg is
-// the command registry: every command with an issue form gets one. It fails when the
+// the command registry (command.All): the config's policy names its commands, and every
+// command with an issue form gets one. It fails when the
 // repository shows no service in any environment.
 func Generate(ctx context.Context, r overlay.Reader, reg *command.Registry, opt Options) (*Result, error) {
 	if opt.Org == "" {
@@ -90,7 +91,7 @@ func Generate(ctx context.Context, r overlay.Reader, reg *command.Registry, opt 
 		}
 		deps = append(deps, layout...)
 	}
-	cfg, rep, err := discovery.Config(deps, skipped)
+	cfg, rep, err := discovery.Config(deps, skipped, reg)
 	if err != nil {
 		return nil, err
 	}
@@ -134,11 +135,11 @@ func Generate(ctx context.Context, r overlay.Reader, reg *command.Registry, opt 
 			res.Open[s.name] = true
 		}
 	}
-	data, err := writeConfig(cfg, services, manual, res.Source, opt)
+	data, err := writeConfig(cfg, services, manual, res.Source, reg, opt)
 	if err != nil {
 		return nil, err
 	}
-	loaded, err := repoconfig.Load(data)
+	loaded, err := repoconfig.Load(data, reg)
 	if err != nil {
 		// A defect of this package, not of the repository: say so plainly.
 		return nil, fmt.Errorf("the config written for this repository does not load (%v); please report this", err)

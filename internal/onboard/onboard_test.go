@@ -51,7 +51,7 @@ func withoutGitHubDir(p string) bool { return !strings.HasPrefix(p, ".github/") 
 
 func generate(t *testing.T, fsys fs.FS) *Result {
 	t.Helper()
-	res, err := Generate(context.Background(), FSReader(fsys), command.Default(), Options{Org: "acme"})
+	res, err := Generate(context.Background(), FSReader(fsys), command.All(), Options{Org: "acme"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +86,7 @@ func TestGeneratedConfigMatchesTheRender(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			fsys := example(t, name, withoutGitHubDir)
 			res := generate(t, fsys)
-			cfg, err := repoconfig.Load(file(t, res, repoconfig.Path))
+			cfg, err := repoconfig.Load(file(t, res, repoconfig.Path), command.All())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -132,7 +132,7 @@ func TestGeneratedConfigMatchesTheRender(t *testing.T) {
 			if err != nil {
 				return // argocd-apps has no config of its own
 			}
-			want, err := repoconfig.Load(hand)
+			want, err := repoconfig.Load(hand, command.All())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -219,7 +219,7 @@ func TestAmbiguousWorkload(t *testing.T) {
 // TestPolicyDefaultsAreValid: every key of an environment in the schema is offered, and
 // the commented-out defaults, uncommented, are a valid config that changes nothing.
 func TestPolicyDefaultsAreValid(t *testing.T) {
-	schema, err := repoconfig.JSONSchema()
+	schema, err := repoconfig.JSONSchema(command.All())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,7 +238,7 @@ func TestPolicyDefaultsAreValid(t *testing.T) {
 		}
 	}
 	var lines []string
-	for _, k := range policyKeys("acme") {
+	for _, k := range policyKeys("acme", command.All()) {
 		got = append(got, k.key)
 		if repoconfig.KeyDoc("Environment."+k.key) == "" {
 			t.Errorf("%s has no description in the schema", k.key)
@@ -254,17 +254,17 @@ func TestPolicyDefaultsAreValid(t *testing.T) {
 	}
 	plain := "version: 1\nenvironments:\n  - name: dev\n  - name: prod\nservices: [{name: web}]\n"
 	uncommented := "version: 1\nenvironments:\n  - name: dev\n  - name: prod\n    " + strings.Join(lines, "\n    ") + "\nservices: [{name: web}]\n"
-	a, err := repoconfig.Load([]byte(plain))
+	a, err := repoconfig.Load([]byte(plain), command.All())
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := repoconfig.Load([]byte(uncommented))
+	b, err := repoconfig.Load([]byte(uncommented), command.All())
 	if err != nil {
 		t.Fatalf("the defaults, uncommented, do not load: %v\n%s", err, uncommented)
 	}
 	pa, _ := a.Env("prod")
 	pb, _ := b.Env("prod")
-	for _, c := range repoconfig.Commands() {
+	for _, c := range command.All().Governed() {
 		if pa.Allowed(c).String() != pb.Allowed(c).String() {
 			t.Errorf("/%s: the shown requesters give %s, the default is %s", c, pb.Allowed(c), pa.Allowed(c))
 		}
@@ -275,7 +275,7 @@ func TestPolicyDefaultsAreValid(t *testing.T) {
 	}
 	// The examples parse too.
 	ex := "version: 1\nenvironments:\n  - name: prod\n    breakGlass: {teams: [acme/sre]}\n    freeze: {reason: \"release week\"}\nservices: [{name: web}]\n"
-	if _, err := repoconfig.Load([]byte(ex)); err != nil {
+	if _, err := repoconfig.Load([]byte(ex), command.All()); err != nil {
 		t.Errorf("the breakGlass and freeze examples: %v", err)
 	}
 }
@@ -297,7 +297,7 @@ func TestManualSyncSuggested(t *testing.T) {
 // the repository's services and environments.
 func TestIssueFormsOfTheRepository(t *testing.T) {
 	res := generate(t, example(t, "argocd-apps", nil))
-	reg := command.Default()
+	reg := command.All()
 	var verbs []string
 	for _, n := range reg.Names() {
 		if s, _ := reg.Lookup(n); s.Form != nil {
@@ -386,7 +386,7 @@ func TestNothingToOnboard(t *testing.T) {
 		"argocd/tools.yaml":                 {Data: []byte("apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: tools}\nspec:\n  project: default\n  source: {repoURL: https://example.com/r.git, path: platform/tools}\n  destination: {server: https://kubernetes.default.svc, namespace: tools}\n")},
 		"platform/tools/kustomization.yaml": {Data: []byte("resources: []\n")},
 	}
-	_, err := Generate(context.Background(), FSReader(fsys), command.Default(), Options{})
+	_, err := Generate(context.Background(), FSReader(fsys), command.All(), Options{})
 	if err == nil || !strings.Contains(err.Error(), "found no service to operate") || !strings.Contains(err.Error(), "envs/<env>/<service>") {
 		t.Errorf("want a refusal saying what layouts are understood, got %v", err)
 	}
@@ -437,7 +437,7 @@ func TestExists(t *testing.T) {
 // the files read from memory.
 func BenchmarkGenerate(b *testing.B) {
 	fsys := example(b, "gitops", withoutGitHubDir)
-	reg := command.Default()
+	reg := command.All()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		if _, err := Generate(context.Background(), FSReader(fsys), reg, Options{}); err != nil {

@@ -8,30 +8,14 @@ import (
 
 	gh "github.com/google/go-github/v60/github"
 
-	"github.com/daytwo-dev/daytwo/internal/command"
 	ghapi "github.com/daytwo-dev/daytwo/internal/github"
-	"github.com/daytwo-dev/daytwo/internal/handler"
 	"github.com/daytwo-dev/daytwo/internal/plan"
-	"github.com/daytwo-dev/daytwo/internal/report"
 )
-
-// Specs are the commands ops adds to the registry.
-func (r *Runner) Specs() []command.Spec {
-	return append(report.Specs(), initSpec(), command.Spec{
-		Name:    "cancel",
-		Summary: "Close the open change PR of this thread and delete its branch",
-		Description: "On a daytwo pull request, closes it; on the issue or PR that asked for a change, closes the open " +
-			"change PRs carrying its requests. The branch is deleted; nothing reaches the cluster, and every request " +
-			"the PR carried is told. The requester of every request in the PR, or whoever the environment's policy " +
-			"allows to cancel, may use it.",
-		Examples: []command.Example{{Line: "/cancel", Text: "drop the pending change asked for here"}},
-	})
-}
 
 // cancel closes the open changes this thread asked for (or the change PR it is written on).
 // A stack carrying other people's requests too is closed whole, with every asker told; so
 // cancelling one takes the requester of each request in it, or the policy's cancel rule.
-func (r *Runner) cancel(ctx context.Context, client *gh.Client, req handler.Request, st *status) {
+func (r *Runner) cancel(ctx context.Context, client *gh.Client, req Request, st *status) {
 	t, err := r.target(ctx, client, r.graphql(client), req.Owner, req.Repo)
 	if err != nil {
 		st.failWith(ctx, err)
@@ -53,11 +37,8 @@ func (r *Runner) cancel(ctx context.Context, client *gh.Client, req handler.Requ
 			}
 		}
 		if len(others) > 0 {
-			m, _ := plan.ParseMetadata(pr.Body)
-			env, _ := t.cfg.Env(m["env"])
-			if env == nil && len(reqs) > 0 {
-				env, _ = t.cfg.Env(reqs[0].trailers[plan.TrailerEnv])
-			}
+			_, _, envName, _ := targetOf(pr.Commits)
+			env, _ := t.cfg.Env(envName)
 			if env == nil {
 				continue
 			}

@@ -2,19 +2,376 @@ package ops
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"path"
+	"slices"
 	"strings"
 
 	gh "github.com/google/go-github/v60/github"
 	"github.com/rs/zerolog"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/daytwo-dev/daytwo/internal/codeowners"
+	"github.com/daytwo-dev/daytwo/internal/command"
+	"github.com/daytwo-dev/daytwo/internal/coord"
 	ghapi "github.com/daytwo-dev/daytwo/internal/github"
-	"github.com/daytwo-dev/daytwo/internal/handler"
 	"github.com/daytwo-dev/daytwo/internal/markdown"
 	"github.com/daytwo-dev/daytwo/internal/plan"
 	"github.com/daytwo-dev/daytwo/internal/repoconfig"
 )
+
+// change plans cmd on t and writes it: as a new pull request when the target has no open
+// change, or as one more commit on the one it has (its stack). What it has to say goes to
+// the status comment, except the error it returns; an error means nothing of the request
+// was written.
+//
+// again is set when an earlier attempt may have written the request (it ended in a
+// conflict): the request's own PR, merged or closed since (but not withdrawn by daytwo
+// itself), is then its answer.
+func (r *Runner) change(ctx context.Context, st *status, t *target, req Request, cmd command.Command, again bool, withdrawn map[int]bool) error {
+	log := zerolog.Ctx(ctx)
+	preq := plan.Request{
+		Command: cmd, Requester: req.Author, Origin: req.URL,
+		OriginKey: req.ID(), ID: req.ID(), Status: statusRef(st),
+		Labels: req.Labels, Repo: req.FullRepo(), Now: r.now(),
+	}
+	resolved, err := r.Planner.Resolve(t.cfg, preq)
+	if err != nil {
+		return err
+	}
+	env, _ := t.cfg.Env(resolved.Env)
+	svc, _ := t.cfg.Service(resolved.Service)
+
+	// One open change per (service, env): a request for a target with an open one is added
+	// to it, planned on its head. Requests for one target run one at a time here; other
+	// replicas are held off by the compare-and-swap on the branch.
+	lease, err := r.locks().Lock(ctx, t.repo.FullName()+"|"+resolved.Service+"|"+resolved.Env)
+	if err != nil {
+		return fmt.Errorf("lock %s in %s: %w", resolved.Service, resolved.Env, err)
+	}
+	defer lease.Unlock()
+	log.Debug().Int64("fence", lease.Token()).Msg("target locked")
+	if lease.Waited() || !t.read.OpenComplete {
+		// A command for the same target ran meanwhile: what is open must be read again.
+		fresh, _, err := r.readTarget(ctx, t.repo.Client, t.g, t.repo.Owner, t.repo.Name)
+		if err != nil {
+			return err
+		}
+		t = fresh
+	}
+
+	owners, err := ghapi.ReadCodeOwners(ctx, t.snap)
+	if err != nil {
+		log.Warn().Err(err).Msg("cannot read CODEOWNERS; opening the PR without review requests")
+	}
+	prefix := fmt.Sprintf("daytwo/%s/%s/", resolved.Env, resolved.Service)
+	if again && !resolved.DryRun {
+		if done, err := r.endedBefore(ctx, t.repo, plan.BranchFor(resolved, preq), withdrawn, st); done || err != nil {
+			return err
+		}
+		// Added to another request's PR, which merged since.
+		if sha, n := mergedBefore(ctx, t.snap, svc, resolved.Env, req.ID()); sha != "" {
+			r.answerEnded(ctx, t.repo, n, true, st)
+			return nil
+		}
+	}
+	var stack *ghapi.PR
+	open := t.read.OpenOn(t.head.Branch, prefix)
+	if len(open) > 0 {
+		stack = &open[0] // the oldest: a newer one lost a race and is giving way to it
+	}
+	if again && !resolved.DryRun {
+		// An earlier attempt whose answer was lost may have opened this request's own PR
+		// beside an older one of the target: it gives way now, as it would have then.
+		for i := 1; i < len(open); i++ {
+			if _, ok := carries(open[i].Commits, req.ID()); ok && len(requestsOf(open[i].Commits)) == 1 {
+				t.repo.GiveWay(ctx, &open[i], open[0].Number)
+			}
+		}
+	}
+	labels := []string{"daytwo", "env/" + resolved.Env, "action/" + resolved.Name}
+	if stack != nil && !resolved.DryRun {
+		if c, ok := carries(stack.Commits, req.ID()); ok {
+			probe := repoconfig.Path
+			if svc != nil {
+				probe = path.Join(svc.OverlayPath(resolved.Env), "kustomization.yaml")
+			}
+			refused := r.finishCarried(ctx, t, stack, labels, ownersOf(owners, []string{probe}, req.Author))
+			st.steps = append(st.steps, "📝 Planned: "+markdown.Text(firstLine(c.Message)))
+			for _, ref := range groupRefusals(refused) {
+				st.steps = append(st.steps, refusalText(t.repo.FullName(), prRef{stack.Number, stack.URL}, ref))
+			}
+			st.set(ghapi.StateOpen, stack.Number).write(ctx, fmt.Sprintf("🔀 In %s — the change is there already (written by an earlier attempt of this request).", stack.URL))
+			// The PR may have moved on since it was read (a later request, a merge).
+			if ms, err := t.repo.MergeState(ctx, stack.Number); err == nil {
+				r.reconcile(ctx, t.repo, stack, ms.PRState(), st)
+			}
+			return nil
+		}
+	}
+
+	// Who asked and what the overlay holds are independent reads: one round trip for both.
+	snap, base := t.snap, t.head
+	if stack != nil {
+		base = ghapi.Head{Branch: t.head.Branch, Commit: stack.HeadSHA}
+		snap = ghapi.SnapshotAt(t.repo.Client, t.repo.Owner, t.repo.Name, stack.HeadSHA)
+	}
+	var (
+		refusal string
+		ids     *ghapi.ChangeRead
+	)
+	eg, gctx := errgroup.WithContext(ctx)
+	eg.Go(func() (err error) {
+		refusal, err = r.mayRequest(gctx, t.repo, req.Author, resolved, env)
+		return err
+	})
+	eg.Go(func() (err error) {
+		if ids, err = t.repo.Prefetch(gctx, t.g, snap, readAhead(svc, resolved.Env, labels, owners, req.Author)); err != nil {
+			log.Warn().Err(err).Msg("reading ahead failed; reading file by file")
+		}
+		return nil
+	})
+	if err := eg.Wait(); err != nil {
+		return err
+	}
+	if refusal != "" {
+		return plan.Errorf(plan.Forbidden, "%s", refusal)
+	}
+
+	preq.Command = resolved
+	cs, err := r.Planner.PlanResolved(ctx, t.cfg, t.cfgFile, snap, snap.History(), preq)
+	if stack != nil && plan.ErrorCode(err) == plan.NoChange {
+		return plan.Errorf(plan.NoChange, "Nothing to add: with %s, which is open for %s in %s, this is already the case. Follow that pull request.", stack.URL, resolved.Service, resolved.Env)
+	}
+	if plan.ErrorCode(err) == plan.NoChange && !again {
+		// Nothing to change may mean this very request was merged already (an earlier
+		// attempt's PR, merged meanwhile): then that is the answer, not a refusal. A retry
+		// looked at the same history before planning.
+		if sha, n := mergedBefore(ctx, snap, svc, resolved.Env, req.ID()); sha != "" {
+			r.answerEnded(ctx, t.repo, n, true, st)
+			return nil
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if resolved.DryRun {
+		st.set(ghapi.StateDryRun, 0).step(ctx, "", dryRunText(cs))
+		return nil
+	}
+
+	reviewers := reviewersOf(owners, cs, req.Author)
+	select {
+	case <-lease.Lost():
+		// Another replica may hold the target now: stop before writing and plan again.
+		return &plan.Error{Code: plan.Conflict, Msg: "the lock of the target expired while planning; plan again", Err: coord.ErrLost}
+	default:
+	}
+	var pr *ghapi.PR
+	if stack == nil {
+		pr, err = t.repo.CreateChange(ctx, t.g, t.read.RepoID, cs, ghapi.ChangeOptions{Base: base, Labels: labels, Reviewers: reviewers, StackPrefix: prefix})
+	} else {
+		pr, err = t.repo.AppendChange(ctx, t.g, cs, *stack)
+	}
+	if err != nil {
+		return err
+	}
+	// From here on the change is in pr: what fails is reported, never as "not done".
+	verb := "Opened"
+	fin := ghapi.Finish{
+		IDs: ids, RepoID: t.read.RepoID, Labels: labels, Reviewers: reviewers,
+		Check:         &ghapi.CheckRun{Name: "daytwo/render", Conclusion: "success", Title: "The change renders", Summary: renderSummary(cs)},
+		CommentNodeID: st.nodeID,
+	}
+	if !pr.Fresh {
+		verb = "Added to"
+		fin.Title, fin.Body = stackText(pr.Body, resolved.Service, resolved.Env, pr.Commits)
+		if pr.Labels != nil {
+			fin.Labels = missingLabels(labels, pr.Labels) // the stack has the others
+		}
+	}
+	next := fmt.Sprintf("🔀 %s %s — %s", verb, pr.URL, waitingText(env, reviewers))
+	fin.CommentBody = st.set(ghapi.StateOpen, pr.Number).advance(fmt.Sprintf("📝 Planned: %s (risk: %s)", markdown.Text(cs.Summary), cs.Risk), next)
+	if pr.NodeID == "" || st.nodeID == "" {
+		fin.CommentNodeID = ""
+	}
+	done, err := t.repo.FinishChange(ctx, t.g, pr, fin)
+	if err != nil {
+		// A new pull request GitHub would not label was withdrawn: the request failed.
+		log.Warn().Err(err).Int("pr", pr.Number).Msg("the new pull request was withdrawn")
+		st.fail(ctx, ghapi.StateFailed, withdrawnText(t.repo.FullName(), prRef{pr.Number, pr.URL}, pr.Branch, err))
+		return nil
+	}
+	if len(done.Refused) > 0 {
+		// The status says what GitHub did not do, and names as reviewers only those it asked.
+		refused := refusedReviewers(done.Refused)
+		asked := slices.DeleteFunc(slices.Clone(reviewers), func(r string) bool {
+			return slices.ContainsFunc(refused, func(x string) bool { return strings.EqualFold(strings.TrimPrefix(r, "@"), x) })
+		})
+		for _, ref := range groupRefusals(done.Refused) {
+			log.Warn().Err(ref).Int("pr", pr.Number).Msg("GitHub refused a step of the change")
+			st.steps = append(st.steps, refusalText(t.repo.FullName(), prRef{pr.Number, pr.URL}, ref))
+		}
+		next = fmt.Sprintf("🔀 %s %s — %s", verb, pr.URL, waitingText(env, asked))
+		done.Commented = false
+	}
+	if !done.Commented {
+		st.write(ctx, next)
+	}
+	if done.HeadAfter != "" && (done.HeadAfter != pr.HeadSHA || done.State != "OPEN") {
+		// The PR moved on before "open" reached the status: a later request may have
+		// overridden this one, or a merge taken it along. Say what holds now.
+		r.reconcile(ctx, t.repo, pr, done.State, st)
+	}
+	if !pr.Fresh {
+		if done.HeadAfterEdit != pr.HeadSHA {
+			r.retitle(ctx, t.repo, *pr, resolved.Service, resolved.Env)
+		}
+		r.noteOverridden(ctx, t.repo, pr, cs, req)
+	}
+	if resolved.BreakGlass {
+		if err := r.breakGlass(ctx, t, cs, pr, req); err != nil {
+			st.step(ctx, refusalText(t.repo.FullName(), prRef{pr.Number, pr.URL}, ghapi.RefusalOf(ghapi.StepIssue, nil, err)), next)
+		}
+	}
+	if why := mergeReason(env, resolved.BreakGlass); why != "" {
+		r.tryMerge(ctx, t.repo, *pr, st, why)
+	}
+	return nil
+}
+
+// mayRequest checks who asked against the environment's policy for the command (and for
+// --break-glass). It returns a refusal naming what is required, or "".
+func (r *Runner) mayRequest(ctx context.Context, repo ghapi.Repo, login string, cmd command.Command, env *repoconfig.Environment) (string, error) {
+	// Breaking glass is judged by the environment's breakGlass rule alone: it names who may
+	// act in an emergency, whatever the everyday rule of the command.
+	if cmd.BreakGlass {
+		if env.BreakGlass == nil {
+			return fmt.Sprintf("%s does not allow `--break-glass` (no `breakGlass` rule in `%s`); repeat without it.", env.Name, repoconfig.Path), nil
+		}
+		ok, _, err := qualifies(ctx, repo, login, *env.BreakGlass)
+		if err != nil || ok {
+			return "", err
+		}
+		return fmt.Sprintf("@%s, `--break-glass` in %s is for people with %s; repeat without it.", login, env.Name, env.BreakGlass), nil
+	}
+	rule := env.Allowed(cmd.Name)
+	ok, have, err := qualifies(ctx, repo, login, rule)
+	if err != nil || ok {
+		return "", err
+	}
+	return fmt.Sprintf("@%s, `/%s` in %s may be requested by people with %s on %s; you have %s. "+
+		"Ask someone who qualifies, or the repository admins to change `requesters` in `%s`.",
+		login, cmd.Name, env.Name, rule, repo.FullName(), describePermission(have), repoconfig.Path), nil
+}
+
+// qualifies reports whether login meets any one part of rule, and their permission.
+func qualifies(ctx context.Context, repo ghapi.Repo, login string, rule repoconfig.Rule) (bool, string, error) {
+	if slices.ContainsFunc(rule.Users, func(u string) bool { return strings.EqualFold(u, login) }) {
+		return true, "", nil
+	}
+	perm, err := repo.Permission(ctx, login)
+	if err != nil {
+		return false, "", err
+	}
+	want := rule.Permission
+	if rule.Empty() {
+		want = "write"
+	}
+	if want != "" && repoconfig.PermissionAtLeast(perm, want) {
+		return true, perm, nil
+	}
+	for _, team := range rule.Teams {
+		org, slug, _ := strings.Cut(team, "/")
+		member, err := repo.TeamMember(ctx, org, slug, login)
+		if err != nil {
+			return false, perm, err
+		}
+		if member {
+			return true, perm, nil
+		}
+	}
+	return false, perm, nil
+}
+
+func describePermission(p string) string {
+	if p == "" || p == "none" {
+		return "no access"
+	}
+	return p + " permission"
+}
+
+// readAhead is what planning a change of svc in env reads: the overlay and the directory
+// two levels up (where bases usually live), the catalog file, the PR labels, and the ids
+// of the code owners of the overlay's files.
+func readAhead(svc *repoconfig.Service, env string, labels []string, owners *codeowners.Owners, requester string) ghapi.ReadSpec {
+	spec := ghapi.ReadSpec{Labels: labels}
+	probes := []string{repoconfig.Path} // environment commands (freeze) change the config
+	if svc != nil {
+		overlay := svc.OverlayPath(env)
+		spec.Dirs = append(spec.Dirs, overlay)
+		if up := path.Dir(path.Dir(overlay)); up != "." && up != "/" {
+			spec.Dirs = append(spec.Dirs, up)
+		}
+		if c := svc.CatalogPath(); c != "" {
+			spec.Files = append(spec.Files, c)
+		}
+		probes = append(probes, path.Join(overlay, "kustomization.yaml"))
+	}
+	if owners != nil {
+		for _, o := range owners.For(probes...) {
+			if strings.EqualFold(o, requester) {
+				continue
+			}
+			if strings.Contains(o, "/") {
+				spec.Teams = append(spec.Teams, o)
+			} else {
+				spec.Users = append(spec.Users, o)
+			}
+		}
+	}
+	return spec
+}
+
+// mergeReason is why daytwo merges a change in env without waiting for a person: the
+// environment auto-merges, or the request broke glass; "" when it waits.
+func mergeReason(env *repoconfig.Environment, breakGlass bool) string {
+	switch {
+	case !env.ApprovalRequired() && env.AutoMerge:
+		return "the environment auto-merges"
+	case !env.ApprovalRequired():
+		return "the environment needs no approval"
+	case breakGlass:
+		return "`--break-glass`: merged without waiting for approval"
+	}
+	return ""
+}
+
+// withdrawnText says that a new pull request was closed again because GitHub refused a
+// step it cannot stay open without (its labels, its review requests), in GitHub's words.
+func withdrawnText(repo string, pr prRef, branch string, err error) string {
+	var ref *ghapi.Refusal
+	what, why := fmt.Sprintf("daytwo could not label %s or ask for its reviews (logged)", pr), "a daytwo pull request must carry its labels and reviewers"
+	if errors.As(err, &ref) {
+		said := strings.TrimSuffix(gitHubSaid(ref), ".")
+		what, why = fmt.Sprintf("GitHub did not label %s%s (%s)", pr, spaced(codes(ref.Names)), said), "a daytwo pull request must carry its labels"
+		if ref.Step == ghapi.StepReviews {
+			what = fmt.Sprintf("GitHub did not ask %s to review %s (%s)", codes(ref.Names), pr, said)
+			why = "a daytwo pull request must ask its code owners to review it"
+		}
+	}
+	if errors.Is(err, ghapi.ErrNotCleanedUp) {
+		return fmt.Sprintf("%s, and daytwo could not withdraw it: close %s and delete its branch %s by hand, then ask again.", what, pr, markdown.Code(branch))
+	}
+	next := "Ask again; tell the platform team if it persists."
+	if ref != nil {
+		if a := labelAdvice(repo, ref); a != "" {
+			next = a + " Then ask again."
+		}
+	}
+	return fmt.Sprintf("%s, so daytwo closed it and deleted its branch, as %s: nothing changed. %s", what, why, next)
+}
 
 // reviewers are the code owners of the changed files (from the default branch's
 // CODEOWNERS), without the requester: GitHub does not let authors review their own asks.
@@ -121,8 +478,8 @@ func (r *Runner) tryMerge(ctx context.Context, repo ghapi.Repo, pr ghapi.PR, own
 		}
 	}
 	sts.set(ghapi.StateMerged, pr.Number).step(ctx, fmt.Sprintf("🔀 [PR #%d](%s) merged by daytwo as `%s` (%s)", pr.Number, pr.URL, short(sha), why), r.afterMerge())
-	if meta, ok := plan.ParseMetadata(pr.Body); ok {
-		r.startRollout(ctx, rollout{repo: repo, pr: ghapi.Merged{PR: pr, MergeCommit: sha}, service: meta["service"], env: meta["env"], st: sts})
+	if _, service, env, ok := targetOf(commits); ok {
+		r.startRollout(ctx, rollout{repo: repo, pr: ghapi.Merged{PR: pr, MergeCommit: sha}, service: service, env: env, st: sts})
 	}
 }
 
@@ -162,7 +519,7 @@ func (r *Runner) afterMerge() string {
 
 // breakGlass opens the mandatory follow-up review issue of an emergency change; the error
 // is GitHub's refusal.
-func (r *Runner) breakGlass(ctx context.Context, t *target, cs *plan.ChangeSet, pr *ghapi.PR, req handler.Request) error {
+func (r *Runner) breakGlass(ctx context.Context, t *target, cs *plan.ChangeSet, pr *ghapi.PR, req Request) error {
 	body := fmt.Sprintf("@%s used `--break-glass` for %s (%s in %s): %s.\n\nPR: %s\nAsked in: %s\n\n"+
 		"Review the change after the fact and close this issue when done.",
 		req.Author, markdown.Code(cs.Metadata["command"]), cs.Service, cs.Env, markdown.Text(cs.Summary), pr.URL, req.URL)

@@ -36,7 +36,7 @@ func (r *Runner) discover(ctx context.Context, repo ghapi.Repo, g *ghapi.GraphQL
 	if err != nil {
 		return nil, err
 	}
-	cfg, rep, err := discovery.Config(deps, skipped)
+	cfg, rep, err := discovery.Config(deps, skipped, r.Commands)
 	if err != nil {
 		return nil, err
 	}

@@ -14,7 +14,6 @@ import (
 	gmtext "github.com/yuin/goldmark/text"
 
 	"github.com/daytwo-dev/daytwo/internal/command"
-	"github.com/daytwo-dev/daytwo/internal/ops"
 )
 
 // docExample is a command written in the documentation: where, and as written.
@@ -91,12 +90,7 @@ var placeholder = regexp.MustCompile(`<[^<>]*>|\[[^\]]*\]|…|\.\.\.`)
 // some; and a bare /<verb>, which names a command: its verb must be registered, but it
 // need not run without arguments.
 func TestDocumentedCommandsParse(t *testing.T) {
-	reg := command.Default()
-	for _, s := range (&ops.Runner{}).Specs() {
-		if err := reg.Register(s); err != nil {
-			t.Fatal(err)
-		}
-	}
+	reg := command.All()
 	files, err := filepath.Glob(filepath.Join("..", "..", "docs", "*.md"))
 	if err != nil {
 		t.Fatal(err)

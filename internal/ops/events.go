@@ -9,7 +9,6 @@ import (
 	"github.com/rs/zerolog"
 
 	ghapi "github.com/daytwo-dev/daytwo/internal/github"
-	"github.com/daytwo-dev/daytwo/internal/plan"
 	"github.com/daytwo-dev/daytwo/internal/repoconfig"
 )
 
@@ -25,28 +24,33 @@ func (r *Runner) PullRequestClosed(ctx context.Context, client *gh.Client, repo 
 	if !strings.HasPrefix(branch, "daytwo/") || !strings.EqualFold(pr.GetHead().GetRepo().GetFullName(), gr.FullName()) {
 		return nil
 	}
-	sts := r.statusesOf(ctx, gr, pr.GetNumber())
+	// Its commits' trailers say what it carried and where each asker waits.
+	commits, err := gr.PullCommits(ctx, pr.GetNumber())
+	if err != nil {
+		zerolog.Ctx(ctx).Warn().Err(err).Int("pr", pr.GetNumber()).Msg("cannot read the pull request's requests")
+	}
+	sts := r.statusesFrom(ctx, gr, pr.GetNumber(), commits)
+	action, service, env, carries := targetOf(commits)
 	// The branch goes either way: no daytwo branch outlives its pull request.
 	if err := gr.DeleteBranch(ctx, branch); err != nil {
 		zerolog.Ctx(ctx).Warn().Err(err).Msg("cannot delete the closed change's branch")
 	}
-	meta, hasMeta := plan.ParseMetadata(pr.GetBody())
-	if pr.GetMerged() && meta["action"] == "init" {
+	if pr.GetMerged() && action == "init" {
 		// Nothing to roll out: from now on daytwo reads the config it merged.
 		sts.set(ghapi.StateMerged, pr.GetNumber()).step(ctx, fmt.Sprintf("🔀 [PR #%d](%s) merged by @%s as `%s`", pr.GetNumber(), pr.GetHTMLURL(), pr.GetMergedBy().GetLogin(), short(pr.GetMergeCommitSHA())),
 			fmt.Sprintf("🎉 daytwo reads `%s` from now on: `/help` lists the commands.", repoconfig.Path))
 		return nil
 	}
-	if pr.GetMerged() && meta["action"] == "new-service" {
-		newServiceMerged(ctx, sts, pr, meta)
+	if pr.GetMerged() && action == "new-service" {
+		newServiceMerged(ctx, sts, pr, service)
 		return nil
 	}
 	if pr.GetMerged() {
 		sts.set(ghapi.StateMerged, pr.GetNumber()).step(ctx, fmt.Sprintf("🔀 [PR #%d](%s) merged by @%s as `%s`", pr.GetNumber(), pr.GetHTMLURL(), pr.GetMergedBy().GetLogin(), short(pr.GetMergeCommitSHA())), r.afterMerge())
-		if hasMeta && len(sts) > 0 {
+		if carries && len(sts) > 0 {
 			m := ghapi.Merged{PR: ghapi.PR{Number: pr.GetNumber(), URL: pr.GetHTMLURL(), Branch: branch, HeadSHA: pr.GetHead().GetSHA(), Body: pr.GetBody()},
 				MergeCommit: pr.GetMergeCommitSHA(), MergedBy: pr.GetMergedBy().GetLogin()}
-			r.startRollout(ctx, rollout{repo: gr, pr: m, service: meta["service"], env: meta["env"], st: sts})
+			r.startRollout(ctx, rollout{repo: gr, pr: m, service: service, env: env, st: sts})
 		}
 		return nil
 	}
@@ -57,25 +61,32 @@ func (r *Runner) PullRequestClosed(ctx context.Context, client *gh.Client, repo 
 // ReviewSubmitted reports reviews of a change PR, and merges it where the environment
 // auto-merges once GitHub reports it mergeable.
 func (r *Runner) ReviewSubmitted(ctx context.Context, client *gh.Client, repo *gh.Repository, pr *gh.PullRequest, review *gh.PullRequestReview) error {
-	meta, ok := plan.ParseMetadata(pr.GetBody())
-	if !ok || pr.GetState() != "open" {
+	gr := ghapi.Repo{Client: client, Owner: repo.GetOwner().GetLogin(), Name: repo.GetName()}
+	state := review.GetState()
+	if pr.GetState() != "open" || state != "approved" && state != "changes_requested" ||
+		!strings.HasPrefix(pr.GetHead().GetRef(), "daytwo/") || !strings.EqualFold(pr.GetHead().GetRepo().GetFullName(), gr.FullName()) {
 		return nil
 	}
-	gr := ghapi.Repo{Client: client, Owner: repo.GetOwner().GetLogin(), Name: repo.GetName()}
-	who := review.GetUser().GetLogin()
-	switch review.GetState() {
-	case "approved":
-	case "changes_requested":
-		r.statusesOf(ctx, gr, pr.GetNumber()).step(ctx, fmt.Sprintf("✋ Changes requested by @%s", who), fmt.Sprintf("🔀 %s — waiting for the requester or the reviewers.", pr.GetHTMLURL()))
+	// Its commits' trailers say what it carries and where each asker waits.
+	commits, err := gr.PullCommits(ctx, pr.GetNumber())
+	if err != nil {
+		zerolog.Ctx(ctx).Warn().Err(err).Int("pr", pr.GetNumber()).Msg("cannot read the pull request's requests")
 		return nil
-	default:
+	}
+	_, _, envName, ok := targetOf(commits)
+	if !ok {
+		return nil
+	}
+	who := review.GetUser().GetLogin()
+	if state == "changes_requested" {
+		r.statusesFrom(ctx, gr, pr.GetNumber(), commits).step(ctx, fmt.Sprintf("✋ Changes requested by @%s", who), fmt.Sprintf("🔀 %s — waiting for the requester or the reviewers.", pr.GetHTMLURL()))
 		return nil
 	}
 	// Auto-merge only where the environment allows it; GitHub decides whether the approvals
 	// and checks suffice. The status says which of the two follows.
 	var env *repoconfig.Environment
 	if t, err := r.target(ctx, client, r.graphql(client), gr.Owner, gr.Name); err == nil {
-		if e, ok := t.cfg.Env(meta["env"]); ok && e.AutoMerge {
+		if e, ok := t.cfg.Env(envName); ok && e.AutoMerge {
 			env = e
 		}
 	}
@@ -83,7 +94,7 @@ func (r *Runner) ReviewSubmitted(ctx context.Context, client *gh.Client, repo *g
 	if env != nil {
 		next = "merging once GitHub reports it mergeable."
 	}
-	r.statusesOf(ctx, gr, pr.GetNumber()).step(ctx, fmt.Sprintf("👍 Approved by @%s", who), fmt.Sprintf("🔀 %s — %s", pr.GetHTMLURL(), next))
+	r.statusesFrom(ctx, gr, pr.GetNumber(), commits).step(ctx, fmt.Sprintf("👍 Approved by @%s", who), fmt.Sprintf("🔀 %s — %s", pr.GetHTMLURL(), next))
 	if env != nil {
 		why := "the environment auto-merges"
 		if env.ApprovalRequired() {

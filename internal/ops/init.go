@@ -16,7 +16,6 @@ import (
 	"github.com/daytwo-dev/daytwo/internal/codeowners"
 	"github.com/daytwo-dev/daytwo/internal/command"
 	ghapi "github.com/daytwo-dev/daytwo/internal/github"
-	"github.com/daytwo-dev/daytwo/internal/handler"
 	"github.com/daytwo-dev/daytwo/internal/markdown"
 	"github.com/daytwo-dev/daytwo/internal/onboard"
 	"github.com/daytwo-dev/daytwo/internal/plan"
@@ -30,27 +29,9 @@ const initBranches = "daytwo/init-"
 // judged by, so it is not for whoever may ask for a change.
 const initRole = "maintain"
 
-func initSpec() command.Spec {
-	return command.Spec{
-		Name:    "init",
-		Summary: "Propose daytwo's config, issue forms and a CODEOWNERS suggestion for this GitOps repository",
-		Description: "Reads the default branch — the Argo CD Applications and ApplicationSets, or the directory layout, and every overlay " +
-			"rendered with kustomize — and opens a pull request with `.github/daytwo.yml` (environments, services, their workloads, " +
-			"containers, images and ConfigMaps; the policy commented out with daytwo's defaults), an issue form per command offering " +
-			"the repository's services and environments, and a commented-out `.github/CODEOWNERS` when the repository has none. " +
-			"Only in a GitOps repository without `.github/daytwo.yml`, and only for its maintainers and admins.",
-		Mutating:   true,
-		Repository: true,
-		Examples: []command.Example{
-			{Line: "/init", Text: "open the pull request that onboards this repository"},
-			{Line: "/init --dry-run", Text: "show what it would propose"},
-		},
-	}
-}
-
 // onboard carries out /init: one pull request with the files that onboard the repository,
 // the answer on st. A branch that moved under the write is read and written again.
-func (r *Runner) onboard(ctx context.Context, client *gh.Client, req handler.Request, cmd command.Command, st *status) {
+func (r *Runner) onboard(ctx context.Context, client *gh.Client, req Request, cmd command.Command, st *status) {
 	log := zerolog.Ctx(ctx)
 	repo := ghapi.Repo{Client: client, Owner: req.Owner, Name: req.Repo}
 	g := r.graphql(client)
@@ -71,7 +52,7 @@ func (r *Runner) onboard(ctx context.Context, client *gh.Client, req handler.Req
 	}
 }
 
-func (r *Runner) onboardOnce(ctx context.Context, g *ghapi.GraphQL, repo ghapi.Repo, req handler.Request, cmd command.Command, st *status) error {
+func (r *Runner) onboardOnce(ctx context.Context, g *ghapi.GraphQL, repo ghapi.Repo, req Request, cmd command.Command, st *status) error {
 	lease, err := r.locks().Lock(ctx, repo.FullName()+"|init")
 	if err != nil {
 		return fmt.Errorf("lock /init of %s: %w", repo.FullName(), err)
@@ -124,7 +105,7 @@ func (r *Runner) onboardOnce(ctx context.Context, g *ghapi.GraphQL, repo ghapi.R
 	if _, err := snap.ReadTree(ctx, g, repo); err != nil {
 		return err
 	}
-	res, err := onboard.Generate(ctx, snap, r.registry(), onboard.Options{Org: repo.Owner, Repo: []string{repo.FullName()}})
+	res, err := onboard.Generate(ctx, snap, r.Commands, onboard.Options{Org: repo.Owner, Repo: []string{repo.FullName()}})
 	if err != nil {
 		return plan.Errorf(plan.Invalid, "daytwo cannot onboard %s: %v", repo.FullName(), err)
 	}
@@ -191,18 +172,6 @@ func (r *Runner) onboardOnce(ctx context.Context, g *ghapi.GraphQL, repo ghapi.R
 		st.write(ctx, next)
 	}
 	return nil
-}
-
-// registry is the command registry the server answers with: the built-in commands and
-// the runner's.
-func (r *Runner) registry() *command.Registry {
-	reg := command.Default()
-	for _, s := range r.Specs() {
-		if err := reg.Register(s); err != nil {
-			panic("ops: " + err.Error()) // a programming error, caught by every test
-		}
-	}
-	return reg
 }
 
 // renderCheck is the check run of an /init pull request: every overlay rendered, or

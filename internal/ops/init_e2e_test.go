@@ -65,7 +65,7 @@ func (f files) ReadDir(_ context.Context, p string) ([]string, error) {
 // overlay it names renders.
 func validate(t *testing.T, repo files) *repoconfig.Config {
 	t.Helper()
-	cfg, err := repoconfig.Load([]byte(repo[repoconfig.Path]))
+	cfg, err := repoconfig.Load([]byte(repo[repoconfig.Path]), command.All())
 	if err != nil {
 		t.Fatalf("the proposed config does not load: %v", err)
 	}

@@ -13,7 +13,6 @@ import (
 
 	"github.com/daytwo-dev/daytwo/internal/command"
 	ghapi "github.com/daytwo-dev/daytwo/internal/github"
-	"github.com/daytwo-dev/daytwo/internal/handler"
 	"github.com/daytwo-dev/daytwo/internal/markdown"
 	"github.com/daytwo-dev/daytwo/internal/plan"
 	"github.com/daytwo-dev/daytwo/internal/repoconfig"
@@ -25,7 +24,7 @@ func newServiceBranches(name string) string { return "daytwo/" + name + "/new-se
 
 // newService carries out /new-service: one pull request adding the service, the answer on
 // st. A branch that moved under the write is read and written again.
-func (r *Runner) newService(ctx context.Context, client *gh.Client, req handler.Request, cmd command.Command, st *status) {
+func (r *Runner) newService(ctx context.Context, client *gh.Client, req Request, cmd command.Command, st *status) {
 	log := zerolog.Ctx(ctx)
 	var err error
 	for attempt := 1; ; attempt++ {
@@ -44,7 +43,7 @@ func (r *Runner) newService(ctx context.Context, client *gh.Client, req handler.
 	}
 }
 
-func (r *Runner) newServiceOnce(ctx context.Context, client *gh.Client, req handler.Request, cmd command.Command, st *status) error {
+func (r *Runner) newServiceOnce(ctx context.Context, client *gh.Client, req Request, cmd command.Command, st *status) error {
 	g := r.graphql(client)
 	t, err := r.target(ctx, client, g, req.Owner, req.Repo)
 	if err != nil {
@@ -191,7 +190,7 @@ func newServiceDryRun(cs *plan.ChangeSet, res *scaffold.Result) string {
 
 // newServiceMerged reports a merged /new-service pull request: nothing to follow until Argo
 // CD creates the Applications.
-func newServiceMerged(ctx context.Context, sts statuses, pr *gh.PullRequest, meta map[string]string) {
+func newServiceMerged(ctx context.Context, sts statuses, pr *gh.PullRequest, service string) {
 	sts.set(ghapi.StateMerged, pr.GetNumber()).step(ctx, fmt.Sprintf("🔀 [PR #%d](%s) merged by @%s as `%s`", pr.GetNumber(), pr.GetHTMLURL(), pr.GetMergedBy().GetLogin(), short(pr.GetMergeCommitSHA())),
-		fmt.Sprintf("🎉 %s is in the repository: Argo CD deploys it, and day-2 commands (`/status --service %s`) work on it now that `%s` lists it.", meta["service"], meta["service"], repoconfig.Path))
+		fmt.Sprintf("🎉 %s is in the repository: Argo CD deploys it, and day-2 commands (`/status --service %s`) work on it now that `%s` lists it.", service, service, repoconfig.Path))
 }

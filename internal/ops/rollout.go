@@ -13,7 +13,6 @@ import (
 	"github.com/daytwo-dev/daytwo/internal/argoapi"
 	"github.com/daytwo-dev/daytwo/internal/coord"
 	ghapi "github.com/daytwo-dev/daytwo/internal/github"
-	"github.com/daytwo-dev/daytwo/internal/plan"
 )
 
 // ArgoCD is what following a rollout needs from Argo CD (argoapi.Client).
@@ -339,16 +338,20 @@ func (r *Runner) Resume(ctx context.Context) error {
 				continue
 			}
 			for _, m := range merged {
-				meta, ok := plan.ParseMetadata(m.Body)
-				if !ok {
-					continue
-				}
 				lease := r.tryRolloutLock(ctx, repo, m.Number)
 				if lease == nil {
 					continue // followed by this or another replica
 				}
+				// What it rolls out, and to whom to report, is in its commits' trailers.
+				commits, err := repo.PullCommits(ctx, m.Number)
+				_, service, env, ok := targetOf(commits)
+				if err != nil || !ok {
+					log.Warn().Err(err).Str("repo", repo.FullName()).Int("pr", m.Number).Msg("cannot tell what a merged change rolls out; trying again later")
+					lease.Unlock()
+					continue
+				}
 				log.Info().Str("repo", repo.FullName()).Int("pr", m.Number).Msg("resuming a rollout")
-				ro := rollout{repo: repo, pr: m, service: meta["service"], env: meta["env"], st: r.statusesOf(ctx, repo, m.Number)}
+				ro := rollout{repo: repo, pr: m, service: service, env: env, st: r.statusesFrom(ctx, repo, m.Number, commits)}
 				r.goFollow(log, lease, ro)
 			}
 		}

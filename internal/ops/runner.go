@@ -2,6 +2,11 @@
 // GitOps repository and its config (default branch only), checks that the requester may
 // ask, plans the change, opens or reuses the pull request with code-owner reviewers, and keeps
 // one status comment in the asking thread up to date until the PR is merged or closed.
+//
+// A request enters through Runner.Answer (runner.go), which runs each of its commands on
+// the target it reads; change.go checks who asked, plans and writes a change; status.go is
+// the status comment and the 👀 reaction; stack.go reads what a pull request carries from
+// its commits.
 package ops
 
 import (
@@ -9,7 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"path"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"sync"
@@ -18,25 +23,23 @@ import (
 	gh "github.com/google/go-github/v60/github"
 	"github.com/palantir/go-githubapp/githubapp"
 	"github.com/rs/zerolog"
-	"golang.org/x/sync/errgroup"
-	"math/rand/v2"
 
-	"github.com/daytwo-dev/daytwo/internal/codeowners"
+	"github.com/daytwo-dev/daytwo/internal/argoapi"
 	"github.com/daytwo-dev/daytwo/internal/command"
+	"github.com/daytwo-dev/daytwo/internal/config"
 	"github.com/daytwo-dev/daytwo/internal/coord"
 	ghapi "github.com/daytwo-dev/daytwo/internal/github"
-	"github.com/daytwo-dev/daytwo/internal/handler"
-	"github.com/daytwo-dev/daytwo/internal/markdown"
 	"github.com/daytwo-dev/daytwo/internal/plan"
 	"github.com/daytwo-dev/daytwo/internal/repoconfig"
-	"github.com/daytwo-dev/daytwo/internal/report"
 )
 
-// Runner implements handler.Runner.
+// Runner carries out the commands of requests, and follows the pull requests they open.
 type Runner struct {
 	Clients githubapp.ClientCreator
-	Planner *plan.Planner
-	Now     func() time.Time
+	// Commands are the commands daytwo answers; a config's requesters keys name them.
+	Commands *command.Registry
+	Planner  *plan.Planner
+	Now      func() time.Time
 	// GraphQLURL is the GraphQL endpoint (github.v4_api_url); "" derives it from the REST URL.
 	GraphQLURL string
 	// ArgoCD, when set, is asked to refresh after a merge, and the rollout is reported.
@@ -58,7 +61,82 @@ type Runner struct {
 	embedded coord.Embedded
 }
 
-var _ handler.Runner = (*Runner)(nil)
+// New builds the runner a server configuration describes: GitHub through c, the commands
+// of cmds, and Argo CD when one is configured. now is the clock (nil: the real one).
+func New(cfg *config.Config, c githubapp.ClientCreator, cmds *command.Registry, now func() time.Time) (*Runner, error) {
+	r := &Runner{Clients: c, Commands: cmds, Planner: plan.New(), Now: now, GraphQLURL: cfg.GitHub.V4APIURL}
+	if a := cfg.ArgoCD; a.Enabled() {
+		client, err := argoapi.New(argoapi.Options{
+			Server: a.Server, Token: a.Token, PlainText: a.PlainText, Insecure: a.Insecure, CAFile: a.CAFile,
+			GRPCWeb: a.GRPCWeb, GRPCWebRootPath: a.GRPCWebRootPath, AppNamespace: a.AppNamespace,
+		})
+		if err != nil {
+			return nil, err
+		}
+		r.ArgoCD = client
+	}
+	return r, nil
+}
+
+// Request is a comment or an issue body that holds commands, whatever event carried it:
+// issue comments, PR comments and issue-form submissions all meet in this type.
+type Request struct {
+	InstallationID int64
+	Owner, Repo    string
+	Number         int   // issue or PR number (they share one sequence)
+	IsPR           bool  // the thread is a pull request
+	CommentID      int64 // 0 when the request is the issue body itself
+	Author         string
+	AuthorType     string // "User", "Bot", "Organization"
+	Association    string // author_association: a pre-filter only, never authority
+	Body           string
+	Labels         []string
+	URL            string // html_url of the comment or issue: the origin to link back to
+	DeliveryID     string
+	// GraphQL node ids of the thread (issue or pull request) and of the asking comment.
+	ThreadNodeID, CommentNodeID string
+	// Index is the command's place among the commands of the text (1-based): with the
+	// comment it identifies the request, however often it is delivered.
+	Index int
+}
+
+// Asked is one command of a text, at its place among the text's commands (1-based).
+type Asked struct {
+	Index   int
+	Command command.Command
+}
+
+// Reply is the one answer to the parts of a text that are not carried out: help, and
+// usage errors (then Refused).
+type Reply struct {
+	Body    string // markdown; "" when there is nothing to say
+	Refused bool
+}
+
+// ID identifies one command of a comment or issue body: the same text delivered again,
+// under any delivery id, is the same request; another comment is another request.
+func (r Request) ID() string {
+	src := "body"
+	if r.CommentID != 0 {
+		src = fmt.Sprintf("comment-%d", r.CommentID)
+	}
+	return fmt.Sprintf("%s#%d/%s/%d", r.FullRepo(), r.Number, src, max(r.Index, 1))
+}
+
+// ReplyID identifies the one reply to the parts of the text that are not carried out
+// (help, usage errors).
+func (r Request) ReplyID() string {
+	id := r.ID()
+	return id[:strings.LastIndexByte(id, '/')] + "/reply"
+}
+
+// FullRepo is "owner/name".
+func (r Request) FullRepo() string { return r.Owner + "/" + r.Repo }
+
+// FromBot reports whether a bot wrote it: daytwo's own replies and every other app.
+func (r Request) FromBot() bool {
+	return r.AuthorType == "Bot" || strings.HasSuffix(r.Author, "[bot]")
+}
 
 // target is the GitOps repository a request acts on, read at its default branch.
 type target struct {
@@ -71,12 +149,36 @@ type target struct {
 	cfgFile []byte
 }
 
-// Reply posts the answer to the parts of a request that are not carried out, once per
+// Answer carries out the commands asked in req's text, one after the other, each on a
+// status comment of its own, and then posts reply, the answer to the rest of the text.
+// The first comment posted reacts 👀 to the text. It fails only when it could not tell the
+// asker anything: the delivery is then worth another attempt.
+func (r *Runner) Answer(ctx context.Context, client *gh.Client, req Request, asked []Asked, reply Reply) error {
+	thread := ghapi.Thread{Client: client, Owner: req.Owner, Repo: req.Repo, Number: req.Number}
+	eyes := newReaction(ctx, thread, req)
+	defer eyes.wait()
+	var errs []error
+	for _, a := range asked {
+		req.Index = a.Index
+		zerolog.Ctx(ctx).Info().Str("command", a.Command.Name).Msg("running command")
+		errs = append(errs, r.run(ctx, client, req, a.Command, eyes))
+	}
+	if reply.Body != "" {
+		errs = append(errs, r.reply(ctx, client, req, reply, eyes))
+	}
+	return errors.Join(errs...)
+}
+
+// reply posts the answer to the parts of a request that are not carried out, once per
 // request: a repeat finds the reply it got before.
-func (r *Runner) Reply(ctx context.Context, client *gh.Client, req handler.Request, body, state string) error {
+func (r *Runner) reply(ctx context.Context, client *gh.Client, req Request, reply Reply, eyes *reaction) error {
+	state := ghapi.StateAnswered
+	if reply.Refused {
+		state = ghapi.StateRefused
+	}
 	s := &status{thread: ghapi.Thread{Client: client, Owner: req.Owner, Repo: req.Repo, Number: req.Number},
-		head: strings.TrimRight(body, "\n"), mark: ghapi.StatusMark{Request: req.ReplyID(), State: state}}
-	_, _, err := postStatus(ctx, r.graphql(client), req, s, "")
+		head: strings.TrimRight(reply.Body, "\n"), mark: ghapi.StatusMark{Request: req.ReplyID(), State: state}}
+	_, _, err := postStatus(ctx, r.graphql(client), req, eyes, s, "")
 	return err
 }
 
@@ -84,7 +186,7 @@ func (r *Runner) Reply(ctx context.Context, client *gh.Client, req handler.Reque
 // target's branch (another replica, or a merge, moved it).
 const maxAttempts = 6
 
-// Run carries out cmd; everything it has to say goes to its status comment.
+// run carries out cmd; everything it has to say goes to its status comment.
 //
 // A mutating command costs six requests to GitHub in the usual case: the status comment
 // with the 👀 reaction, in parallel with one read of the default branch (head, config,
@@ -92,12 +194,14 @@ const maxAttempts = 6
 // read ahead of the overlay (files, label and reviewer ids); one mutation writing the
 // commit (with branch and pull request for a target's first change); one adding labels,
 // reviewers, the render check and the PR link to the status.
-func (r *Runner) Run(ctx context.Context, client *gh.Client, req handler.Request, cmd command.Command) error {
+func (r *Runner) run(ctx context.Context, client *gh.Client, req Request, cmd command.Command, eyes *reaction) error {
 	log := zerolog.Ctx(ctx).With().Str("command", cmd.Name).Str("request", req.ID()).Logger()
 	ctx = log.WithContext(ctx)
 	thread := ghapi.Thread{Client: client, Owner: req.Owner, Repo: req.Repo, Number: req.Number}
 	g := r.graphql(client)
-	if cmd.Name == "cancel" || cmd.Name == "init" || cmd.Name == "new-service" || report.IsView(cmd.Name) {
+	// Anything but a change of a service or an environment is answered on the status
+	// comment alone: the read-only commands, /cancel and /init.
+	if spec, _ := r.Commands.Lookup(cmd.Name); !spec.Mutating || spec.Repository {
 		now := "⏳ Reading…"
 		switch cmd.Name {
 		case "cancel":
@@ -105,7 +209,7 @@ func (r *Runner) Run(ctx context.Context, client *gh.Client, req handler.Request
 		case "init", "new-service":
 			now = "⏳ Reading the repository and rendering its overlays…"
 		}
-		st, repeat, err := startStatus(ctx, thread, g, req, cmd.Line, now)
+		st, repeat, err := startStatus(ctx, thread, g, req, eyes, cmd.Line, now)
 		switch {
 		case err != nil:
 			return fmt.Errorf("post the status comment: %w", err)
@@ -132,7 +236,7 @@ func (r *Runner) Run(ctx context.Context, client *gh.Client, req handler.Request
 	posted := make(chan struct{})
 	go func() {
 		defer close(posted)
-		st, repeat, stErr = startStatus(ctx, thread, g, req, cmd.Line, "⏳ Planning the change…")
+		st, repeat, stErr = startStatus(ctx, thread, g, req, eyes, cmd.Line, "⏳ Planning the change…")
 	}()
 	t, err := r.target(ctx, client, g, req.Owner, req.Repo)
 	<-posted
@@ -193,297 +297,6 @@ func (r *Runner) Run(ctx context.Context, client *gh.Client, req handler.Request
 		st.failWith(ctx, err)
 	}
 	return nil
-}
-
-// change plans cmd on t and writes it: as a new pull request when the target has no open
-// change, or as one more commit on the one it has (its stack). What it has to say goes to
-// the status comment, except the error it returns; an error means nothing of the request
-// was written.
-//
-// again is set when an earlier attempt may have written the request (it ended in a
-// conflict): the request's own PR, merged or closed since (but not withdrawn by daytwo
-// itself), is then its answer.
-func (r *Runner) change(ctx context.Context, st *status, t *target, req handler.Request, cmd command.Command, again bool, withdrawn map[int]bool) error {
-	log := zerolog.Ctx(ctx)
-	preq := plan.Request{
-		Command: cmd, Requester: req.Author, Origin: req.URL,
-		OriginKey: req.ID(), ID: req.ID(), Status: statusRef(st),
-		Labels: req.Labels, Repo: req.FullRepo(), Now: r.now(),
-	}
-	resolved, err := r.Planner.Resolve(t.cfg, preq)
-	if err != nil {
-		return err
-	}
-	env, _ := t.cfg.Env(resolved.Env)
-	svc, _ := t.cfg.Service(resolved.Service)
-
-	// One open change per (service, env): a request for a target with an open one is added
-	// to it, planned on its head. Requests for one target run one at a time here; other
-	// replicas are held off by the compare-and-swap on the branch.
-	lease, err := r.locks().Lock(ctx, t.repo.FullName()+"|"+resolved.Service+"|"+resolved.Env)
-	if err != nil {
-		return fmt.Errorf("lock %s in %s: %w", resolved.Service, resolved.Env, err)
-	}
-	defer lease.Unlock()
-	log.Debug().Int64("fence", lease.Token()).Msg("target locked")
-	if lease.Waited() || !t.read.OpenComplete {
-		// A command for the same target ran meanwhile: what is open must be read again.
-		fresh, _, err := r.readTarget(ctx, t.repo.Client, t.g, t.repo.Owner, t.repo.Name)
-		if err != nil {
-			return err
-		}
-		t = fresh
-	}
-
-	owners, err := ghapi.ReadCodeOwners(ctx, t.snap)
-	if err != nil {
-		log.Warn().Err(err).Msg("cannot read CODEOWNERS; opening the PR without review requests")
-	}
-	prefix := fmt.Sprintf("daytwo/%s/%s/", resolved.Env, resolved.Service)
-	if again && !resolved.DryRun {
-		if done, err := r.endedBefore(ctx, t.repo, plan.BranchFor(resolved, preq), withdrawn, st); done || err != nil {
-			return err
-		}
-		// Added to another request's PR, which merged since.
-		if sha, n := mergedBefore(ctx, t.snap, svc, resolved.Env, req.ID()); sha != "" {
-			r.answerEnded(ctx, t.repo, n, true, st)
-			return nil
-		}
-	}
-	var stack *ghapi.PR
-	open := t.read.OpenOn(t.head.Branch, prefix)
-	if len(open) > 0 {
-		stack = &open[0] // the oldest: a newer one lost a race and is giving way to it
-	}
-	if again && !resolved.DryRun {
-		// An earlier attempt whose answer was lost may have opened this request's own PR
-		// beside an older one of the target: it gives way now, as it would have then.
-		for i := 1; i < len(open); i++ {
-			if _, ok := carries(open[i].Commits, req.ID()); ok && len(requestsOf(open[i].Commits)) == 1 {
-				t.repo.GiveWay(ctx, &open[i], open[0].Number)
-			}
-		}
-	}
-	labels := []string{"daytwo", "env/" + resolved.Env, "action/" + resolved.Name}
-	if stack != nil && !resolved.DryRun {
-		if c, ok := carries(stack.Commits, req.ID()); ok {
-			probe := repoconfig.Path
-			if svc != nil {
-				probe = path.Join(svc.OverlayPath(resolved.Env), "kustomization.yaml")
-			}
-			refused := r.finishCarried(ctx, t, stack, labels, ownersOf(owners, []string{probe}, req.Author))
-			st.steps = append(st.steps, "📝 Planned: "+markdown.Text(firstLine(c.Message)))
-			for _, ref := range groupRefusals(refused) {
-				st.steps = append(st.steps, refusalText(t.repo.FullName(), prRef{stack.Number, stack.URL}, ref))
-			}
-			st.set(ghapi.StateOpen, stack.Number).write(ctx, fmt.Sprintf("🔀 In %s — the change is there already (written by an earlier attempt of this request).", stack.URL))
-			// The PR may have moved on since it was read (a later request, a merge).
-			if ms, err := t.repo.MergeState(ctx, stack.Number); err == nil {
-				r.reconcile(ctx, t.repo, stack, ms.PRState(), st)
-			}
-			return nil
-		}
-	}
-
-	// Who asked and what the overlay holds are independent reads: one round trip for both.
-	snap, base := t.snap, t.head
-	if stack != nil {
-		base = ghapi.Head{Branch: t.head.Branch, Commit: stack.HeadSHA}
-		snap = ghapi.SnapshotAt(t.repo.Client, t.repo.Owner, t.repo.Name, stack.HeadSHA)
-	}
-	var (
-		refusal string
-		ids     *ghapi.ChangeRead
-	)
-	eg, gctx := errgroup.WithContext(ctx)
-	eg.Go(func() (err error) {
-		refusal, err = r.mayRequest(gctx, t.repo, req.Author, resolved, env)
-		return err
-	})
-	eg.Go(func() (err error) {
-		if ids, err = t.repo.Prefetch(gctx, t.g, snap, readAhead(svc, resolved.Env, labels, owners, req.Author)); err != nil {
-			log.Warn().Err(err).Msg("reading ahead failed; reading file by file")
-		}
-		return nil
-	})
-	if err := eg.Wait(); err != nil {
-		return err
-	}
-	if refusal != "" {
-		return plan.Errorf(plan.Forbidden, "%s", refusal)
-	}
-
-	preq.Command = resolved
-	cs, err := r.Planner.Plan(ctx, t.cfg, t.cfgFile, snap, snap.History(), preq)
-	if stack != nil && plan.ErrorCode(err) == plan.NoChange {
-		return plan.Errorf(plan.NoChange, "Nothing to add: with %s, which is open for %s in %s, this is already the case. Follow that pull request.", stack.URL, resolved.Service, resolved.Env)
-	}
-	if plan.ErrorCode(err) == plan.NoChange && !again {
-		// Nothing to change may mean this very request was merged already (an earlier
-		// attempt's PR, merged meanwhile): then that is the answer, not a refusal. A retry
-		// looked at the same history before planning.
-		if sha, n := mergedBefore(ctx, snap, svc, resolved.Env, req.ID()); sha != "" {
-			r.answerEnded(ctx, t.repo, n, true, st)
-			return nil
-		}
-	}
-	if err != nil {
-		return err
-	}
-	if resolved.DryRun {
-		st.set(ghapi.StateDryRun, 0).step(ctx, "", dryRunText(cs))
-		return nil
-	}
-
-	reviewers := reviewersOf(owners, cs, req.Author)
-	select {
-	case <-lease.Lost():
-		// Another replica may hold the target now: stop before writing and plan again.
-		return &plan.Error{Code: plan.Conflict, Msg: "the lock of the target expired while planning; plan again", Err: coord.ErrLost}
-	default:
-	}
-	var pr *ghapi.PR
-	if stack == nil {
-		pr, err = t.repo.CreateChange(ctx, t.g, t.read.RepoID, cs, ghapi.ChangeOptions{Base: base, Labels: labels, Reviewers: reviewers, StackPrefix: prefix})
-	} else {
-		pr, err = t.repo.AppendChange(ctx, t.g, cs, *stack)
-	}
-	if err != nil {
-		return err
-	}
-	// From here on the change is in pr: what fails is reported, never as "not done".
-	verb := "Opened"
-	fin := ghapi.Finish{
-		IDs: ids, RepoID: t.read.RepoID, Labels: labels, Reviewers: reviewers,
-		Check:         &ghapi.CheckRun{Name: "daytwo/render", Conclusion: "success", Title: "The change renders", Summary: renderSummary(cs)},
-		CommentNodeID: st.nodeID,
-	}
-	if !pr.Fresh {
-		verb = "Added to"
-		fin.Title, fin.Body = stackText(pr.Body, resolved.Service, resolved.Env, pr.Commits)
-		if pr.Labels != nil {
-			fin.Labels = missingLabels(labels, pr.Labels) // the stack has the others
-		}
-	}
-	next := fmt.Sprintf("🔀 %s %s — %s", verb, pr.URL, waitingText(env, reviewers))
-	fin.CommentBody = st.set(ghapi.StateOpen, pr.Number).advance(fmt.Sprintf("📝 Planned: %s (risk: %s)", markdown.Text(cs.Summary), cs.Risk), next)
-	if pr.NodeID == "" || st.nodeID == "" {
-		fin.CommentNodeID = ""
-	}
-	done, err := t.repo.FinishChange(ctx, t.g, pr, fin)
-	if err != nil {
-		// A new pull request GitHub would not label was withdrawn: the request failed.
-		log.Warn().Err(err).Int("pr", pr.Number).Msg("the new pull request was withdrawn")
-		st.fail(ctx, ghapi.StateFailed, withdrawnText(t.repo.FullName(), prRef{pr.Number, pr.URL}, pr.Branch, err))
-		return nil
-	}
-	if len(done.Refused) > 0 {
-		// The status says what GitHub did not do, and names as reviewers only those it asked.
-		refused := refusedReviewers(done.Refused)
-		asked := slices.DeleteFunc(slices.Clone(reviewers), func(r string) bool {
-			return slices.ContainsFunc(refused, func(x string) bool { return strings.EqualFold(strings.TrimPrefix(r, "@"), x) })
-		})
-		for _, ref := range groupRefusals(done.Refused) {
-			log.Warn().Err(ref).Int("pr", pr.Number).Msg("GitHub refused a step of the change")
-			st.steps = append(st.steps, refusalText(t.repo.FullName(), prRef{pr.Number, pr.URL}, ref))
-		}
-		next = fmt.Sprintf("🔀 %s %s — %s", verb, pr.URL, waitingText(env, asked))
-		done.Commented = false
-	}
-	if !done.Commented {
-		st.write(ctx, next)
-	}
-	if done.HeadAfter != "" && (done.HeadAfter != pr.HeadSHA || done.State != "OPEN") {
-		// The PR moved on before "open" reached the status: a later request may have
-		// overridden this one, or a merge taken it along. Say what holds now.
-		r.reconcile(ctx, t.repo, pr, done.State, st)
-	}
-	if !pr.Fresh {
-		if done.HeadAfterEdit != pr.HeadSHA {
-			r.retitle(ctx, t.repo, *pr, resolved.Service, resolved.Env)
-		}
-		r.noteOverridden(ctx, t.repo, pr, cs, req)
-	}
-	if resolved.BreakGlass {
-		if err := r.breakGlass(ctx, t, cs, pr, req); err != nil {
-			st.step(ctx, refusalText(t.repo.FullName(), prRef{pr.Number, pr.URL}, ghapi.RefusalOf(ghapi.StepIssue, nil, err)), next)
-		}
-	}
-	if why := mergeReason(env, resolved.BreakGlass); why != "" {
-		r.tryMerge(ctx, t.repo, *pr, st, why)
-	}
-	return nil
-}
-
-// mergeReason is why daytwo merges a change in env without waiting for a person: the
-// environment auto-merges, or the request broke glass; "" when it waits.
-func mergeReason(env *repoconfig.Environment, breakGlass bool) string {
-	switch {
-	case !env.ApprovalRequired() && env.AutoMerge:
-		return "the environment auto-merges"
-	case !env.ApprovalRequired():
-		return "the environment needs no approval"
-	case breakGlass:
-		return "`--break-glass`: merged without waiting for approval"
-	}
-	return ""
-}
-
-// withdrawnText says that a new pull request was closed again because GitHub refused a
-// step it cannot stay open without (its labels, its review requests), in GitHub's words.
-func withdrawnText(repo string, pr prRef, branch string, err error) string {
-	var ref *ghapi.Refusal
-	what, why := fmt.Sprintf("daytwo could not label %s or ask for its reviews (logged)", pr), "a daytwo pull request must carry its labels and reviewers"
-	if errors.As(err, &ref) {
-		said := strings.TrimSuffix(gitHubSaid(ref), ".")
-		what, why = fmt.Sprintf("GitHub did not label %s%s (%s)", pr, spaced(codes(ref.Names)), said), "a daytwo pull request must carry its labels"
-		if ref.Step == ghapi.StepReviews {
-			what = fmt.Sprintf("GitHub did not ask %s to review %s (%s)", codes(ref.Names), pr, said)
-			why = "a daytwo pull request must ask its code owners to review it"
-		}
-	}
-	if errors.Is(err, ghapi.ErrNotCleanedUp) {
-		return fmt.Sprintf("%s, and daytwo could not withdraw it: close %s and delete its branch %s by hand, then ask again.", what, pr, markdown.Code(branch))
-	}
-	next := "Ask again; tell the platform team if it persists."
-	if ref != nil {
-		if a := labelAdvice(repo, ref); a != "" {
-			next = a + " Then ask again."
-		}
-	}
-	return fmt.Sprintf("%s, so daytwo closed it and deleted its branch, as %s: nothing changed. %s", what, why, next)
-}
-
-// readAhead is what planning a change of svc in env reads: the overlay and the directory
-// two levels up (where bases usually live), the catalog file, the PR labels, and the ids
-// of the code owners of the overlay's files.
-func readAhead(svc *repoconfig.Service, env string, labels []string, owners *codeowners.Owners, requester string) ghapi.ReadSpec {
-	spec := ghapi.ReadSpec{Labels: labels}
-	probes := []string{repoconfig.Path} // environment commands (freeze) change the config
-	if svc != nil {
-		overlay := svc.OverlayPath(env)
-		spec.Dirs = append(spec.Dirs, overlay)
-		if up := path.Dir(path.Dir(overlay)); up != "." && up != "/" {
-			spec.Dirs = append(spec.Dirs, up)
-		}
-		if c := svc.CatalogPath(); c != "" {
-			spec.Files = append(spec.Files, c)
-		}
-		probes = append(probes, path.Join(overlay, "kustomization.yaml"))
-	}
-	if owners != nil {
-		for _, o := range owners.For(probes...) {
-			if strings.EqualFold(o, requester) {
-				continue
-			}
-			if strings.Contains(o, "/") {
-				spec.Teams = append(spec.Teams, o)
-			} else {
-				spec.Users = append(spec.Users, o)
-			}
-		}
-	}
-	return spec
 }
 
 func (r *Runner) locks() coord.Locker {
@@ -558,7 +371,7 @@ func (r *Runner) readTarget(ctx context.Context, client *gh.Client, g *ghapi.Gra
 		}
 		return nil, pointer, nil
 	}
-	cfg, err := repoconfig.Load(data)
+	cfg, err := repoconfig.Load(data, r.Commands)
 	if err != nil {
 		return nil, "", plan.Errorf(plan.Invalid, "`%s` on `%s` is not valid: %v", repoconfig.Path, head.Branch, err)
 	}

@@ -12,7 +12,6 @@ import (
 	"github.com/rs/zerolog"
 
 	ghapi "github.com/daytwo-dev/daytwo/internal/github"
-	"github.com/daytwo-dev/daytwo/internal/handler"
 	"github.com/daytwo-dev/daytwo/internal/markdown"
 	"github.com/daytwo-dev/daytwo/internal/plan"
 	"github.com/daytwo-dev/daytwo/internal/repoconfig"
@@ -24,24 +23,6 @@ import (
 // commits are the record of what the pull request carries; its title and description
 // are written from them.
 
-// statusRef is where st is, as the Daytwo-Status trailer holds it: owner/name#number/id.
-func statusRef(st *status) string {
-	t := st.thread
-	return fmt.Sprintf("%s/%s#%d/%d", t.Owner, t.Repo, t.Number, st.id)
-}
-
-func parseStatusRef(s string) (owner, name string, number int, id int64, ok bool) {
-	repo, rest, ok1 := strings.Cut(s, "#")
-	num, idStr, ok2 := strings.Cut(rest, "/")
-	owner, name, ok3 := strings.Cut(repo, "/")
-	n, err1 := strconv.Atoi(num)
-	i, err2 := strconv.ParseInt(idStr, 10, 64)
-	if !ok1 || !ok2 || !ok3 || err1 != nil || err2 != nil || owner == "" || name == "" {
-		return "", "", 0, 0, false
-	}
-	return owner, name, n, i, true
-}
-
 // carried is one request of a stack, read from its commit.
 type carried struct {
 	ghapi.Commit
@@ -49,7 +30,8 @@ type carried struct {
 }
 
 func (c carried) request() string { return c.trailers[plan.TrailerRequest] }
-func (c carried) sets() []string  { return strings.Fields(c.trailers[plan.TrailerSets]) }
+
+func (c carried) sets() []string { return strings.Fields(c.trailers[plan.TrailerSets]) }
 
 func requestsOf(commits []ghapi.Commit) []carried {
 	var out []carried
@@ -60,6 +42,18 @@ func requestsOf(commits []ghapi.Commit) []carried {
 		}
 	}
 	return out
+}
+
+// targetOf is what a pull request's requests act on, from their commits' trailers: the
+// action of the first, and the service and environment they share (a pull request is the
+// change of one target). ok is false when no commit carries a request: not daytwo's.
+func targetOf(commits []ghapi.Commit) (action, service, env string, ok bool) {
+	reqs := requestsOf(commits)
+	if len(reqs) == 0 {
+		return "", "", "", false
+	}
+	t := reqs[0].trailers
+	return t[plan.TrailerAction], t[plan.TrailerService], t[plan.TrailerEnv], true
 }
 
 // carries finds the commit of request id among a stack's commits.
@@ -158,7 +152,7 @@ func (r *Runner) retitle(ctx context.Context, repo ghapi.Repo, pr ghapi.PR, serv
 
 // noteOverridden tells the askers of earlier requests in pr that the newest one (cs, just
 // added) sets what they set: the pull request carries the newest value.
-func (r *Runner) noteOverridden(ctx context.Context, repo ghapi.Repo, pr *ghapi.PR, cs *plan.ChangeSet, req handler.Request) {
+func (r *Runner) noteOverridden(ctx context.Context, repo ghapi.Repo, pr *ghapi.PR, cs *plan.ChangeSet, req Request) {
 	reqs := requestsOf(pr.Commits)
 	if len(reqs) < 2 {
 		return

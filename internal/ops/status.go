@@ -5,6 +5,7 @@ import (
 	crand "crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -12,7 +13,6 @@ import (
 
 	"github.com/daytwo-dev/daytwo/internal/coord"
 	ghapi "github.com/daytwo-dev/daytwo/internal/github"
-	"github.com/daytwo-dev/daytwo/internal/handler"
 	"github.com/daytwo-dev/daytwo/internal/markdown"
 	"github.com/daytwo-dev/daytwo/internal/plan"
 )
@@ -40,25 +40,99 @@ const abandonedAfter = 10 * time.Minute
 // end, or another delivery is on it.
 func (s *status) done() bool { return s.mark.Final() || s.elsewhere }
 
+// statusRef is where st is, as the Daytwo-Status trailer holds it: owner/name#number/id.
+func statusRef(st *status) string {
+	t := st.thread
+	return fmt.Sprintf("%s/%s#%d/%d", t.Owner, t.Repo, t.Number, st.id)
+}
+
+func parseStatusRef(s string) (owner, name string, number int, id int64, ok bool) {
+	repo, rest, ok1 := strings.Cut(s, "#")
+	num, idStr, ok2 := strings.Cut(rest, "/")
+	owner, name, ok3 := strings.Cut(repo, "/")
+	n, err1 := strconv.Atoi(num)
+	i, err2 := strconv.ParseInt(idStr, 10, 64)
+	if !ok1 || !ok2 || !ok3 || err1 != nil || err2 != nil || owner == "" || name == "" {
+		return "", "", 0, 0, false
+	}
+	return owner, name, n, i, true
+}
+
+// reaction is the 👀 a request's text gets once, so the requester sees at once that daytwo
+// is on it: with the first comment daytwo posts for the text, in the same GraphQL request,
+// or, where the thread's node id is unknown, through REST alongside the work.
+type reaction struct {
+	thread  ghapi.Thread
+	req     Request
+	pending bool          // to go with the next comment posted
+	done    chan struct{} // closed once a reaction sent alongside has its answer
+}
+
+func newReaction(ctx context.Context, thread ghapi.Thread, req Request) *reaction {
+	e := &reaction{thread: thread, req: req, pending: true}
+	if req.ThreadNodeID == "" {
+		e.pending, e.done = false, make(chan struct{})
+		go func() {
+			defer close(e.done)
+			e.send(ctx)
+		}()
+	}
+	return e
+}
+
+// take returns the node id to react to with the comment about to be posted, and counts
+// the reaction as sent; "" when it went already.
+func (e *reaction) take() string {
+	if e == nil || !e.pending {
+		return ""
+	}
+	e.pending = false
+	if e.req.CommentID == 0 {
+		return e.req.ThreadNodeID
+	}
+	return e.req.CommentNodeID
+}
+
+// send reacts through REST: to the comment, or to the issue it opened. A failure is logged
+// only; the answer that follows matters more.
+func (e *reaction) send(ctx context.Context) {
+	var err error
+	if e.req.CommentID != 0 {
+		err = e.thread.React(ctx, e.req.CommentID, "eyes")
+	} else {
+		err = e.thread.ReactToIssue(ctx, "eyes")
+	}
+	if err != nil {
+		zerolog.Ctx(ctx).Warn().Err(err).Msg("could not acknowledge with a reaction")
+	}
+}
+
+// wait returns once a reaction sent alongside the work has its answer.
+func (e *reaction) wait() {
+	if e.done != nil {
+		<-e.done
+	}
+}
+
 // startStatus posts the comment at once, so the requester sees that daytwo is on it. With
-// the thread's node id it goes through GraphQL, together with the 👀 reaction when the
-// request asks for it; otherwise (or should GraphQL fail) through REST.
+// the thread's node id it goes through GraphQL, together with the 👀 reaction when eyes
+// has not been sent yet; otherwise (or should GraphQL fail) through REST.
 //
 // A request answered before (the same comment delivered again, on any replica) keeps its
 // first status comment: the new one is deleted and the old one returned, with repeat set.
 // A repeat has nothing left to do (done) unless the first attempt was abandoned.
-func startStatus(ctx context.Context, thread ghapi.Thread, g *ghapi.GraphQL, req handler.Request, line, now string) (s *status, repeat bool, err error) {
+func startStatus(ctx context.Context, thread ghapi.Thread, g *ghapi.GraphQL, req Request, eyes *reaction, line, now string) (s *status, repeat bool, err error) {
 	s = &status{thread: thread, head: fmt.Sprintf("@%s asked for %s", req.Author, markdown.Code(line)),
 		mark: ghapi.StatusMark{Request: req.ID(), State: ghapi.StateWorking}}
-	return postStatus(ctx, g, req, s, now)
+	return postStatus(ctx, g, req, eyes, s, now)
 }
 
 // postStatus posts s showing now, once per request: see startStatus. GitHub refusing the
 // comment is tried again a few times: without it the asker hears nothing.
-func postStatus(ctx context.Context, g *ghapi.GraphQL, req handler.Request, s *status, now string) (_ *status, repeat bool, err error) {
+func postStatus(ctx context.Context, g *ghapi.GraphQL, req Request, eyes *reaction, s *status, now string) (_ *status, repeat bool, err error) {
 	s.mark.Attempt = newAttempt()
 	for attempt := 1; ; attempt++ {
-		st, repeat, err := postStatusOnce(ctx, g, req, s, now)
+		st, repeat, err := postStatusOnce(ctx, g, req, eyes, s, now)
 		if err == nil || attempt == 3 || ctx.Err() != nil {
 			return st, repeat, err
 		}
@@ -67,23 +141,18 @@ func postStatus(ctx context.Context, g *ghapi.GraphQL, req handler.Request, s *s
 		case <-ctx.Done():
 		case <-time.After(time.Duration(attempt) * 500 * time.Millisecond):
 		}
-		req.Ack = false // reacted already, or it will not work either
 	}
 }
 
-func postStatusOnce(ctx context.Context, g *ghapi.GraphQL, req handler.Request, s *status, now string) (_ *status, repeat bool, err error) {
+func postStatusOnce(ctx context.Context, g *ghapi.GraphQL, req Request, eyes *reaction, s *status, now string) (_ *status, repeat bool, err error) {
 	log := zerolog.Ctx(ctx)
 	thread := s.thread
 	body := s.render(now)
+	// The reaction goes with this post, once: a later try of it reacted already, or will
+	// fail as this one did.
+	reactTo := eyes.take()
 	if g != nil && req.ThreadNodeID != "" {
-		reactTo := ""
-		if req.Ack {
-			reactTo = req.CommentNodeID
-			if req.CommentID == 0 {
-				reactTo = req.ThreadNodeID
-			}
-		}
-		p, prior, err := thread.Acknowledge(ctx, g, req.ThreadNodeID, reactTo, body, s.mark.Request)
+		p, prior, err := thread.PostStatus(ctx, g, req.ThreadNodeID, reactTo, body, s.mark.Request)
 		if err == nil {
 			if prior == nil {
 				s.id, s.nodeID = p.ID, p.NodeID
@@ -95,11 +164,9 @@ func postStatusOnce(ctx context.Context, g *ghapi.GraphQL, req handler.Request, 
 			return s.adopt(ctx, prior)
 		}
 		log.Warn().Err(err).Msg("GraphQL comment failed; posting through REST")
-		if req.Ack {
-			handler.Acknowledge(ctx, thread, req)
-		}
-	} else if req.Ack {
-		handler.Acknowledge(ctx, thread, req)
+	}
+	if reactTo != "" {
+		eyes.send(ctx)
 	}
 	// The GraphQL post may have gone through even so; and without GraphQL nothing has
 	// looked for an earlier answer yet.

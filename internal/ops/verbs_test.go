@@ -1,63 +1,66 @@
 package ops_test
 
 import (
-	"slices"
+	"context"
+	"io/fs"
+	"strings"
 	"testing"
 
 	"github.com/daytwo-dev/daytwo/internal/command"
-	"github.com/daytwo-dev/daytwo/internal/ops"
+	"github.com/daytwo-dev/daytwo/internal/plan"
 	"github.com/daytwo-dev/daytwo/internal/repoconfig"
 )
 
-// TestVerbListsAgree ties the registry (the one list of verbs the server parses and helps
-// with) to the config's requesters keys: every command on a service or an environment is
-// a key, read-only exactly when it changes nothing; /init, on the whole repository, is
-// not, since no environment's policy can govern it; /new-service is, since it adds to
-// environments, each of whose rules applies; and no key names a verb the registry lacks.
-func TestVerbListsAgree(t *testing.T) {
-	reg := command.Default()
-	for _, s := range (&ops.Runner{}).Specs() {
-		if err := reg.Register(s); err != nil {
-			t.Fatal(err)
-		}
-	}
-	keys := repoconfig.Commands()
-	var repoLevel int
+// The registry (command.All) is the one list of verbs: each consumer reads what a command
+// is from its Spec. The config takes every command but those on the whole repository (save
+// /new-service, which adds to environments) as a requesters key, with read access as the built-in rule exactly for the read-only ones;
+// the planner plans exactly the mutating ones that are not on the repository, resolving
+// only an environment for those on an environment.
+func TestVerbsComeFromTheRegistry(t *testing.T) {
+	reg := command.All()
+	p := plan.New()
+	const services = "services: [{name: web}]\n"
 	for _, name := range reg.Names() {
 		s, _ := reg.Lookup(name)
-		if s.Repository {
-			repoLevel++
-			if name == "new-service" {
-				if !slices.Contains(keys, name) {
-					t.Errorf("/new-service adds to environments, yet their requesters cannot name it")
-				}
-				continue
-			}
-			if slices.Contains(keys, name) {
-				t.Errorf("/%s acts on the whole repository, yet requesters may name it", name)
-			}
+		cfgText := "version: 1\nenvironments:\n  - name: prod\n    requesters:\n      " + name + ": {permission: admin}\n" + services
+		_, err := repoconfig.Load([]byte(cfgText), reg)
+		if governed := !s.Repository || s.EnvironmentPolicy; (err == nil) != governed {
+			t.Errorf("/%s (repository-level %v, governed by each environment %v) as a requesters key: %v", name, s.Repository, s.EnvironmentPolicy, err)
+		}
+
+		cfg, err := repoconfig.Load([]byte("version: 1\nenvironments: [{name: prod}]\n"+services), reg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		prod, _ := cfg.Env("prod")
+		if read := prod.Allowed(name).Permission == "read"; read != s.ReadOnly {
+			t.Errorf("/%s (read-only %v): built-in rule %s", name, s.ReadOnly, prod.Allowed(name))
+		}
+
+		cmd := command.Command{Name: name, Line: "/" + name}
+		_, err = p.Plan(context.Background(), cfg, nil, emptySnapshot{}, nil, plan.Request{Command: cmd})
+		notAChange := err != nil && strings.Contains(err.Error(), "is not a change")
+		if notAChange == (s.Mutating && !s.Repository) {
+			t.Errorf("/%s (mutating %v, repository %v): planned as a change: %v", name, s.Mutating, s.Repository, !notAChange)
+		}
+		if s.Repository || s.ReadOnly && name == "help" {
 			continue
 		}
-		if !slices.Contains(keys, name) {
-			t.Errorf("/%s is a command, but requesters cannot name it: add it to repoconfig's commands", name)
+		resolved, err := p.Resolve(cfg, plan.Request{Command: cmd})
+		if err != nil {
+			t.Errorf("/%s: resolve: %v", name, err)
+			continue
 		}
-		if s.Mutating && repoconfig.ReadOnly(name) {
-			t.Errorf("/%s changes something, but the config treats it as read-only", name)
+		if envOnly := resolved.Service == ""; envOnly != s.Environment {
+			t.Errorf("/%s (on an environment %v): resolved to %+v", name, s.Environment, resolved)
 		}
-		// /cancel changes something, but there is nothing to dry-run.
-		if !s.Mutating && !repoconfig.ReadOnly(name) && name != "cancel" {
-			t.Errorf("/%s changes nothing, but the config does not treat it as read-only", name)
-		}
-	}
-	for _, k := range keys {
-		if _, ok := reg.Lookup(k); !ok {
-			t.Errorf("requesters key %q names no command", k)
-		}
-	}
-	if s, ok := reg.Lookup("init"); !ok || !s.Repository || !s.Mutating || s.Form != nil {
-		t.Errorf("/init: %+v", s)
-	}
-	if repoLevel != 2 {
-		t.Errorf("%d commands act on the whole repository; the docs name /init and /new-service", repoLevel)
 	}
 }
+
+// emptySnapshot is a repository with no file: planning a change fails reading it, after
+// deciding that it is one.
+type emptySnapshot struct{}
+
+func (emptySnapshot) Commit() string                                    { return "0000000000000000000000000000000000000000" }
+func (emptySnapshot) ReadFile(context.Context, string) ([]byte, error)  { return nil, fs.ErrNotExist }
+func (emptySnapshot) ReadDir(context.Context, string) ([]string, error) { return nil, fs.ErrNotExist }

@@ -10,14 +10,13 @@ import (
 
 	"github.com/daytwo-dev/daytwo/internal/command"
 	ghapi "github.com/daytwo-dev/daytwo/internal/github"
-	"github.com/daytwo-dev/daytwo/internal/handler"
 	"github.com/daytwo-dev/daytwo/internal/plan"
 	"github.com/daytwo-dev/daytwo/internal/repoconfig"
 	"github.com/daytwo-dev/daytwo/internal/report"
 )
 
 // view answers a read-only command on the status comment.
-func (r *Runner) view(ctx context.Context, client *gh.Client, req handler.Request, cmd command.Command, st *status) {
+func (r *Runner) view(ctx context.Context, client *gh.Client, req Request, cmd command.Command, st *status) {
 	t, err := r.target(ctx, client, r.graphql(client), req.Owner, req.Repo)
 	if err != nil {
 		st.failWith(ctx, err)

@@ -48,7 +48,7 @@ func (p *Planner) planFreeze(ctx context.Context, j *job, configFile []byte) (*C
 		return nil, &Error{Code: Broken, Msg: fmt.Sprintf("cannot edit %s: %s", repoconfig.Path, clip(err.Error())), Err: err}
 	}
 	// The edited file must still load and say what was asked.
-	cfg, err := repoconfig.Load(out)
+	cfg, err := repoconfig.Load(out, commands)
 	if err != nil {
 		return nil, &Error{Code: Internal, Msg: fmt.Sprintf("editing %s would make it invalid", repoconfig.Path), Err: err}
 	}

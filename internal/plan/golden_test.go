@@ -403,7 +403,7 @@ func checkChangeSet(t *testing.T, cs *ChangeSet, req Request) {
 
 func loadConfig(t testing.TB, files map[string][]byte) *repoconfig.Config {
 	t.Helper()
-	cfg, err := repoconfig.Load(files[repoconfig.Path])
+	cfg, err := repoconfig.Load(files[repoconfig.Path], command.All())
 	if err != nil {
 		t.Fatalf("loading %s: %v", repoconfig.Path, err)
 	}

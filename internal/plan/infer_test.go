@@ -26,7 +26,7 @@ func sharedBases(t *testing.T) (map[string][]byte, *repoconfig.Config) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, _, err := discovery.Config(deps, skipped)
+	cfg, _, err := discovery.Config(deps, skipped, command.All())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -431,7 +431,7 @@ func BenchmarkInferredPlan(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	cfg, _, err := discovery.Config(deps, skipped)
+	cfg, _, err := discovery.Config(deps, skipped, command.All())
 	if err != nil {
 		b.Fatal(err)
 	}

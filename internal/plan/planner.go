@@ -64,35 +64,95 @@ func New(opts ...Option) *Planner {
 	return p
 }
 
-// Plan computes the ChangeSet of req on snap. cfg is the parsed .github/daytwo.yml and
-// configFile its bytes (edited by /freeze and /unfreeze; read from snap when nil). hist is
-// needed by /rollback only.
-func (p *Planner) Plan(ctx context.Context, cfg *repoconfig.Config, configFile []byte, snap Snapshot, hist History, req Request) (*ChangeSet, error) {
-	if cfg == nil || snap == nil {
-		return nil, Errorf(Internal, "planning needs the repository config and a snapshot")
+// commands says what each command is (a change or not, of a service or an environment):
+// the registry's Specs, checked against overlayActions when the package loads.
+var commands = checkedCommands()
+
+func checkedCommands() *command.Registry {
+	reg := command.All()
+	for _, n := range reg.Names() {
+		s, _ := reg.Lookup(n)
+		if overlayChange(s) != (overlayActions[n] != nil) {
+			panic("plan: the registry's /" + n + " and the overlay actions disagree") // a programming error, caught by every test
+		}
 	}
-	build, ok := overlayActions[req.Command.Name]
-	if !ok && !envOnly[req.Command.Name] {
-		return nil, Errorf(Invalid, "/%s is not a change; there is nothing to plan", req.Command.Name)
+	for n := range overlayActions {
+		if _, ok := reg.Lookup(n); !ok {
+			panic("plan: an overlay action for /" + n + ", which is no command")
+		}
+	}
+	return reg
+}
+
+// overlayChange reports whether s is a change of a service, planned as an edit of its
+// overlay.
+func overlayChange(s command.Spec) bool { return s.Mutating && !s.Repository && !s.Environment }
+
+// envOnly reports whether a command acts on an environment as a whole, not on a service.
+func envOnly(name string) bool {
+	s, _ := commands.Lookup(name)
+	return s.Environment
+}
+
+// Plan computes the ChangeSet of req on snap: it resolves req.Command (Resolve), then
+// plans it as PlanResolved does. cfg is the parsed .github/daytwo.yml and configFile its
+// bytes (edited by /freeze and /unfreeze; read from snap when nil). hist is needed by
+// /rollback only.
+func (p *Planner) Plan(ctx context.Context, cfg *repoconfig.Config, configFile []byte, snap Snapshot, hist History, req Request) (*ChangeSet, error) {
+	if err := plannable(cfg, snap, req.Command); err != nil {
+		return nil, err
 	}
 	cmd, err := p.Resolve(cfg, req)
 	if err != nil {
 		return nil, err
 	}
 	req.Command = cmd
+	return p.plan(ctx, cfg, configFile, snap, hist, req)
+}
+
+// PlanResolved is Plan for a command Resolve returned: a caller that resolved it already,
+// to know its target before planning, does not resolve it again. A command naming no
+// environment of cfg, or no service deployed there, was not resolved: an Internal error.
+func (p *Planner) PlanResolved(ctx context.Context, cfg *repoconfig.Config, configFile []byte, snap Snapshot, hist History, req Request) (*ChangeSet, error) {
+	if err := plannable(cfg, snap, req.Command); err != nil {
+		return nil, err
+	}
+	cmd := req.Command
+	svc, _ := cfg.Service(cmd.Service)
+	if _, ok := cfg.Env(cmd.Env); !ok || !envOnly(cmd.Name) && (svc == nil || !svc.Deploys(cmd.Env)) {
+		return nil, Errorf(Internal, "/%s was not resolved to a target of the config (service %q, environment %q); resolve it first", cmd.Name, cmd.Service, cmd.Env)
+	}
+	return p.plan(ctx, cfg, configFile, snap, hist, req)
+}
+
+// plannable refuses what cannot be planned: a command that is not a change, or nothing to
+// plan it on.
+func plannable(cfg *repoconfig.Config, snap Snapshot, cmd command.Command) error {
+	if cfg == nil || snap == nil {
+		return Errorf(Internal, "planning needs the repository config and a snapshot")
+	}
+	if s, _ := commands.Lookup(cmd.Name); !s.Mutating || s.Repository {
+		return Errorf(Invalid, "/%s is not a change; there is nothing to plan", cmd.Name)
+	}
+	return nil
+}
+
+// plan plans req, whose command is resolved.
+func (p *Planner) plan(ctx context.Context, cfg *repoconfig.Config, configFile []byte, snap Snapshot, hist History, req Request) (*ChangeSet, error) {
+	cmd := req.Command
 	if req.Now.IsZero() {
 		req.Now = p.now()
 	}
 	env, _ := cfg.Env(cmd.Env)
 	j := &job{p: p, cfg: cfg, env: env, req: req, cmd: cmd, snap: snap, hist: hist}
-	if envOnly[cmd.Name] {
+	if envOnly(cmd.Name) {
 		return p.planFreeze(ctx, j, configFile)
 	}
 	if f, frozen := cfg.Frozen(cmd.Env); frozen && !cmd.BreakGlass {
 		return nil, Errorf(Forbidden, "%s; ask for /unfreeze --env %s first, or repeat with --break-glass in an emergency", freezeText(cmd.Env, f), cmd.Env)
 	}
 	j.svc, _ = cfg.Service(cmd.Service)
-	return p.planOverlay(ctx, j, build)
+	return p.planOverlay(ctx, j, overlayActions[cmd.Name])
 }
 
 // job is one planning run.
@@ -141,6 +201,9 @@ func (e *edit) fields(cmd command.Command) []string {
 
 type action func(ctx context.Context, j *job) (*edit, error)
 
+// overlayActions are how each change of a service (command.Spec: mutating, neither on the
+// repository nor on an environment) edits the overlay; commands checks them against the
+// registry.
 var overlayActions = map[string]action{
 	"promote":   buildPromote,
 	"restart":   buildRestart,

@@ -14,9 +14,6 @@ const (
 	EnvLabelPrefix     = "env/"
 )
 
-// envOnly are the verbs that act on an environment, not on a service.
-var envOnly = map[string]bool{"freeze": true, "unfreeze": true}
-
 // Resolve fills the Service and Env of req.Command from context and validates every name.
 // Each is taken from the first source that gives one: the command's own flag or argument,
 // the origin's labels (service/<name>, env/<name>), for the service the one whose
@@ -32,7 +29,7 @@ func (p *Planner) Resolve(cfg *repoconfig.Config, req Request) (command.Command,
 	if cmd.Name == "help" {
 		return cmd, nil
 	}
-	if envOnly[cmd.Name] {
+	if envOnly(cmd.Name) {
 		env, err := resolveEnv(cfg, nil, cmd.Env, req.Labels)
 		if err != nil {
 			return cmd, err

@@ -24,7 +24,7 @@ services:
 `
 
 func TestResolve(t *testing.T) {
-	cfg, err := repoconfig.Load([]byte(resolveConfig))
+	cfg, err := repoconfig.Load([]byte(resolveConfig), command.All())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +102,7 @@ func TestResolve(t *testing.T) {
 }
 
 func TestResolveOnlyOne(t *testing.T) {
-	cfg, err := repoconfig.Load([]byte("version: 1\nenvironments:\n  - name: prod\nservices:\n  - name: api\n"))
+	cfg, err := repoconfig.Load([]byte("version: 1\nenvironments:\n  - name: prod\nservices:\n  - name: api\n"), command.All())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,7 +24,7 @@ func TestDocsExampleLoads(t *testing.T) {
 	if !ok {
 		t.Fatal("the example's code block is not closed")
 	}
-	c, err := Load([]byte(example))
+	c, err := Load([]byte(example), commands)
 	if err != nil {
 		t.Fatalf("the documented example does not load: %v", err)
 	}
@@ -62,7 +62,7 @@ func TestDocsCoverKeys(t *testing.T) {
 		}
 	}
 	walk(reflect.TypeOf(Config{}))
-	for _, c := range Commands() {
+	for _, c := range commands.Governed() {
 		if !strings.Contains(doc, "`"+c+"`") {
 			t.Errorf("docs/config.md does not mention the command %s", c)
 		}

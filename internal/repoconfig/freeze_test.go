@@ -58,7 +58,7 @@ func TestSetFreezeGolden(t *testing.T) {
 				t.Errorf("SetFreeze(%s) =\n%s\nwant\n%s", tt.env, out, want)
 			}
 			// The result loads and says what was asked.
-			c, err := Load(out)
+			c, err := Load(out, commands)
 			if err != nil {
 				t.Fatalf("result does not load: %v", err)
 			}
@@ -112,7 +112,7 @@ func TestSetFreezeQuoting(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%q: %v", reason, err)
 		}
-		c, err := Load(out)
+		c, err := Load(out, commands)
 		if err != nil {
 			t.Fatalf("%q: %v\n%s", reason, err, out)
 		}

@@ -25,7 +25,7 @@ func FuzzLoad(f *testing.F) {
 	f.Add([]byte("version: 1\nenvironments: [{name: a}]\nservices: [{name: b, overlay: '{service}/{env}'}]\n"))
 	f.Add([]byte("version: 1\nx-a: &a {name: a}\nenvironments: [*a, {<<: *a, name: b}]\nservices: [{name: b}]\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		c, err := Load(data)
+		c, err := Load(data, commands)
 		if err != nil {
 			if _, ok := err.(*Error); !ok {
 				t.Fatalf("Load returned %T, not *Error: %v", err, err)
@@ -36,7 +36,7 @@ func FuzzLoad(f *testing.F) {
 		if err != nil {
 			t.Fatalf("marshal: %v", err)
 		}
-		again, err := Load(out)
+		again, err := Load(out, commands)
 		if err != nil {
 			t.Fatalf("re-marshalled config does not load: %v\n%s", err, out)
 		}
@@ -48,7 +48,7 @@ func FuzzLoad(f *testing.F) {
 		if err != nil {
 			return // a file Load accepts may still be beyond in-place editing (e.g. aliases)
 		}
-		fc, err := Load(frozen)
+		fc, err := Load(frozen, commands)
 		if err != nil {
 			t.Fatalf("frozen file does not load: %v\n%s", err, frozen)
 		}
@@ -59,7 +59,7 @@ func FuzzLoad(f *testing.F) {
 		if err != nil {
 			t.Fatalf("unfreeze: %v", err)
 		}
-		tc, err := Load(thawed)
+		tc, err := Load(thawed, commands)
 		if err != nil {
 			t.Fatalf("unfrozen file does not load: %v\n%s", err, thawed)
 		}

@@ -31,9 +31,10 @@ const (
 // WorkloadKinds are the kinds a service's workload may be.
 var WorkloadKinds = []string{"Deployment", "StatefulSet", "DaemonSet", "Rollout"}
 
-// Load parses and validates a config file and applies the defaults. A file it refuses
-// yields an *Error listing every problem with its line.
-func Load(data []byte) (*Config, error) {
+// Load parses and validates a config file and applies the defaults. cmds are daytwo's
+// commands, which requesters keys name (nil: none). A file it refuses yields an *Error
+// listing every problem with its line.
+func Load(data []byte, cmds Commands) (*Config, error) {
 	if len(data) > MaxFileSize {
 		return nil, &Error{Problems: []Problem{{Message: fmt.Sprintf(
 			"the file is %d KiB; daytwo reads config files of at most %d KiB", (len(data)+1023)>>10, MaxFileSize>>10)}}}
@@ -53,11 +54,21 @@ func Load(data []byte) (*Config, error) {
 		return nil, err
 	}
 	v := &validator{lines: d.lines}
+	readOnly := map[string]bool{}
+	if cmds != nil {
+		v.commands = cmds.Governed()
+		for _, n := range v.commands {
+			readOnly[n] = cmds.ReadOnly(n)
+		}
+	}
 	v.config(&c)
 	if err := v.err(); err != nil {
 		return nil, err
 	}
 	c.applyDefaults()
+	for i := range c.Environments {
+		c.Environments[i].readOnly = readOnly
+	}
 	v.expanded(&c)
 	if err := v.err(); err != nil {
 		return nil, err

@@ -11,7 +11,7 @@ import (
 
 func mustLoad(t *testing.T, src string) *Config {
 	t.Helper()
-	c, err := Load([]byte(src))
+	c, err := Load([]byte(src), commands)
 	if err != nil {
 		t.Fatalf("Load: %v", err)
 	}
@@ -363,7 +363,7 @@ func TestLoadErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := Load([]byte(tt.src))
+			c, err := Load([]byte(tt.src), commands)
 			if err == nil {
 				t.Fatalf("Load accepted:\n%s\n%+v", tt.src, c)
 			}
@@ -383,7 +383,7 @@ func TestLoadErrors(t *testing.T) {
 
 func TestLoadSizeBound(t *testing.T) {
 	big := "version: 1\n# " + strings.Repeat("x", MaxFileSize) + "\n"
-	_, err := Load([]byte(big))
+	_, err := Load([]byte(big), commands)
 	ps := problemsOf(t, err)
 	if len(ps) != 1 || ps[0].Line != 0 || !strings.Contains(ps[0].Message, "at most 256 KiB") {
 		t.Errorf("problems = %v", ps)
@@ -411,7 +411,7 @@ services:
   - name: web
 `
 	start := time.Now()
-	_, err := Load([]byte(src))
+	_, err := Load([]byte(src), commands)
 	if time.Since(start) > 2*time.Second {
 		t.Errorf("Load took %s", time.Since(start))
 	}
@@ -457,7 +457,7 @@ func TestErrorTruncates(t *testing.T) {
 		src.WriteString("  - name: Bad\n")
 	}
 	src.WriteString("services:\n  - name: web\n")
-	_, err := Load([]byte(src.String()))
+	_, err := Load([]byte(src.String()), commands)
 	ps := problemsOf(t, err)
 	if len(ps) != 30 {
 		t.Fatalf("%d problems, want 30 (one per bad name)", len(ps))

@@ -8,20 +8,16 @@ import (
 // AnyCommand is the requesters key that covers every command an environment does not list.
 const AnyCommand = "*"
 
-// commands are the verbs a requesters key may name, in help order.
-var commands = []string{
-	"promote", "restart", "redeploy", "scale", "set-image", "config", "suspend", "resume",
-	"rollback", "freeze", "unfreeze", "cancel", "status", "history", "diff", "help",
-	"new-service", // the rule of every environment the new service is added to applies
+// Commands is what the config knows of daytwo's commands. It lists none itself: the
+// command registry (command.Registry) answers.
+type Commands interface {
+	// Governed lists, in order, the commands an environment's policy governs: the keys
+	// requesters may name besides "*".
+	Governed() []string
+	// ReadOnly reports whether a command only reads: where no rule names it, read access
+	// suffices.
+	ReadOnly(name string) bool
 }
-
-var readOnly = map[string]bool{"status": true, "history": true, "diff": true, "help": true}
-
-// Commands lists the verbs a requesters key may name (besides "*").
-func Commands() []string { return slices.Clone(commands) }
-
-// ReadOnly reports whether a command only reads (status, history, diff, help).
-func ReadOnly(command string) bool { return readOnly[command] }
 
 // Permissions are the repository permissions a Rule may require, weakest first.
 var Permissions = []string{"read", "triage", "write", "maintain", "admin"}
@@ -34,17 +30,18 @@ func PermissionAtLeast(have, want string) bool {
 	return h >= 0 && w >= 0 && h >= w
 }
 
-// DefaultRule is who may request a command an environment and the defaults say nothing
-// about: write permission for commands that change something, read for the others.
-func DefaultRule(command string) Rule {
-	if ReadOnly(command) {
+// defaultRule is who may request a command an environment and the defaults say nothing
+// about: write permission for commands that change something, read for the read-only ones.
+func defaultRule(readOnly bool) Rule {
+	if readOnly {
 		return Rule{Permission: "read"}
 	}
 	return Rule{Permission: "write"}
 }
 
 // Allowed is the rule for requesting command in e: its own entry, else the "*" entry,
-// else DefaultRule. Load has already copied defaults.requesters into e.
+// else the built-in rule of the command as the Commands e was loaded with say it is. Load
+// has already copied defaults.requesters into e.
 func (e *Environment) Allowed(command string) Rule {
 	if r, ok := e.Requesters[command]; ok {
 		return r
@@ -52,7 +49,7 @@ func (e *Environment) Allowed(command string) Rule {
 	if r, ok := e.Requesters[AnyCommand]; ok {
 		return r
 	}
-	return DefaultRule(command)
+	return defaultRule(e.readOnly[command])
 }
 
 // ApprovalRequired reports whether pull requests to e wait for code-owner approval before

@@ -1,9 +1,14 @@
 package repoconfig
 
 import (
-	"slices"
+	"strings"
 	"testing"
+
+	"github.com/daytwo-dev/daytwo/internal/command"
 )
+
+// commands are daytwo's commands, as the server and the command line load configs with.
+var commands = command.All()
 
 func TestPermissionAtLeast(t *testing.T) {
 	tests := []struct {
@@ -48,20 +53,54 @@ func TestRuleString(t *testing.T) {
 	}
 }
 
-func TestCommands(t *testing.T) {
-	cmds := Commands()
-	if len(cmds) != 17 || !slices.Contains(cmds, "set-image") || slices.Contains(cmds, AnyCommand) {
-		t.Errorf("Commands() = %v", cmds)
-	}
-	cmds[0] = "changed"
-	if Commands()[0] != "promote" {
-		t.Error("Commands returns the package's own slice")
-	}
-	for _, c := range Commands() {
-		want := c == "status" || c == "history" || c == "diff" || c == "help"
-		if ReadOnly(c) != want {
-			t.Errorf("ReadOnly(%s) = %v", c, !want)
+// fakeCommands is a registry of two commands: repoconfig knows no command of its own.
+type fakeCommands struct{}
+
+func (fakeCommands) Governed() []string        { return []string{"scale", "peek"} }
+func (fakeCommands) ReadOnly(name string) bool { return name == "peek" }
+
+// The requesters keys, the built-in rules and the schema come from the Commands the config
+// is loaded with, and from nowhere else.
+func TestCommandsComeFromTheRegistry(t *testing.T) {
+	src := "version: 1\nenvironments:\n  - name: prod\n    requesters:\n      KEY: {permission: admin}\nservices: [{name: web}]\n"
+	for key, ok := range map[string]bool{"peek": true, "scale": true, `"*"`: true, "status": false, "promote": false} {
+		_, err := Load([]byte(strings.Replace(src, "KEY", key, 1)), fakeCommands{})
+		if (err == nil) != ok {
+			t.Errorf("requesters key %s: err = %v", key, err)
 		}
+	}
+	c, err := Load([]byte("version: 1\nenvironments: [{name: prod}]\nservices: [{name: web}]\n"), fakeCommands{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prod, _ := c.Env("prod")
+	if prod.Allowed("peek").Permission != "read" || prod.Allowed("scale").Permission != "write" || prod.Allowed("status").Permission != "write" {
+		t.Errorf("built-in rules: peek %s, scale %s, status %s", prod.Allowed("peek"), prod.Allowed("scale"), prod.Allowed("status"))
+	}
+	schema, err := JSONSchema(fakeCommands{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(schema), `"enum": [
+              "scale",
+              "peek",
+              "*"
+            ]`) {
+		t.Errorf("the schema's requesters keys are not the commands':\n%s", schema)
+	}
+
+	// No commands: only "*" may be named.
+	if _, err := Load([]byte(strings.Replace(src, "KEY", "scale", 1)), nil); err == nil || !strings.Contains(err.Error(), `unknown command "scale"`) {
+		t.Errorf("no commands: %v", err)
+	}
+	// daytwo's: every command but /init, the read-only ones as the registry says.
+	for _, name := range commands.Governed() {
+		if _, err := Load([]byte(strings.Replace(src, "KEY", name, 1)), commands); err != nil {
+			t.Errorf("/%s: %v", name, err)
+		}
+	}
+	if _, err := Load([]byte(strings.Replace(src, "KEY", "init", 1)), commands); err == nil {
+		t.Error("requesters may name /init")
 	}
 }
 

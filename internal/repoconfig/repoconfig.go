@@ -31,6 +31,8 @@ type Environment struct {
 	ArgoCD        EnvArgoCD `yaml:"argocd,omitempty" json:"argocd,omitempty"`
 	// Workflows /run may dispatch for any service in this environment.
 	Workflows []Workflow `yaml:"workflows,omitempty" json:"workflows,omitempty"`
+
+	readOnly map[string]bool // the read-only commands, from the Commands Load was given
 }
 
 // Rule says who qualifies: a person meeting any one part (at least Permission, active

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 )
@@ -109,9 +110,10 @@ var itemDocs = map[string]fieldDoc{
 }
 
 // JSONSchema is the JSON Schema (draft-07) of the config file, generated from the Go
-// types and fieldDocs; docs/daytwo.schema.json is its output.
-func JSONSchema() ([]byte, error) {
-	g := &schemaGen{defs: map[string]any{}}
+// types and fieldDocs, with cmds as the keys requesters may name; docs/daytwo.schema.json
+// is its output for daytwo's commands.
+func JSONSchema(cmds Commands) ([]byte, error) {
+	g := &schemaGen{defs: map[string]any{}, commands: cmds.Governed()}
 	root, err := g.object(reflect.TypeOf(Config{}))
 	if err != nil {
 		return nil, err
@@ -129,7 +131,8 @@ func JSONSchema() ([]byte, error) {
 }
 
 type schemaGen struct {
-	defs map[string]any
+	defs     map[string]any
+	commands []string
 }
 
 // object is the schema of a struct type: its properties, closed to other keys.
@@ -229,7 +232,7 @@ func (g *schemaGen) typeSchema(t reflect.Type) (map[string]any, error) {
 		if err != nil {
 			return nil, err
 		}
-		names := append(Commands(), AnyCommand)
+		names := append(slices.Clone(g.commands), AnyCommand)
 		return map[string]any{"type": "object", "propertyNames": map[string]any{"enum": names}, "additionalProperties": values}, nil
 	case reflect.Struct:
 		if _, done := g.defs[t.Name()]; !done {

@@ -31,7 +31,8 @@ const dnsLabelRule = "lower-case letters, digits and '-', starting and ending wi
 // validator checks a decoded config, pointing at lines the decoder recorded.
 type validator struct {
 	problems
-	lines map[string]int
+	lines    map[string]int
+	commands []string // the commands requesters keys may name
 }
 
 // line is the line of path, or of its nearest ancestor the decoder saw.
@@ -249,7 +250,7 @@ func (v *validator) name(p place, noun, name string, first map[string]int) {
 }
 
 func (v *validator) requesters(p place, rs map[string]Rule) {
-	known := append(Commands(), AnyCommand)
+	known := append(slices.Clone(v.commands), AnyCommand)
 	for _, k := range sortedKeys(rs) {
 		if !slices.Contains(known, k) {
 			v.at(p.child(k), "unknown command %q %s%s", k, p.in(), didYouMean(k, known))

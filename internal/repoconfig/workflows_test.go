@@ -115,7 +115,7 @@ func TestWorkflowErrors(t *testing.T) {
 			`.github/daytwo.yml line 5: unknown key "file" in workflow "smoke" of environment "prod"`},
 	}
 	for _, tt := range tests {
-		_, err := Load([]byte(tt.src))
+		_, err := Load([]byte(tt.src), commands)
 		if err == nil {
 			t.Errorf("%s: loaded", tt.name)
 			continue

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/daytwo-dev/daytwo/internal/command"
 	"github.com/daytwo-dev/daytwo/internal/plan"
 	"github.com/daytwo-dev/daytwo/internal/repoconfig"
 )
@@ -20,21 +21,15 @@ type Action struct {
 	Subject                                          string
 }
 
-// Limits of /history.
-const (
-	DefaultHistoryLimit = 10
-	MaxHistoryLimit     = 100
-)
-
 var prSuffix = regexp.MustCompile(`\(#(\d+)\)\s*$`)
 
 // History lists the day-2 actions (commits carrying daytwo's trailers) on the overlays of
 // service in env, newest first; "" selects every service or environment of the config.
 func History(ctx context.Context, hist plan.History, cfg *repoconfig.Config, service, env string, limit int) ([]Action, error) {
 	if limit <= 0 {
-		limit = DefaultHistoryLimit
+		limit = command.DefaultHistoryLimit
 	}
-	limit = min(limit, MaxHistoryLimit)
+	limit = min(limit, command.MaxHistoryLimit)
 	var paths []string
 	for _, svc := range cfg.Services {
 		if service != "" && svc.Name != service {

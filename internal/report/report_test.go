@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/daytwo-dev/daytwo/internal/command"
 	"github.com/daytwo-dev/daytwo/internal/gitlocal"
 	"github.com/daytwo-dev/daytwo/internal/plan"
 	"github.com/daytwo-dev/daytwo/internal/repoconfig"
@@ -46,7 +47,7 @@ func newExample(t *testing.T) *example {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := repoconfig.Load(data)
+	cfg, err := repoconfig.Load(data, command.All())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,7 +3,6 @@ package report
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"golang.org/x/sync/errgroup"
@@ -13,70 +12,6 @@ import (
 	"github.com/daytwo-dev/daytwo/internal/plan"
 	"github.com/daytwo-dev/daytwo/internal/repoconfig"
 )
-
-// Specs are the read-only commands: they answer and change nothing.
-func Specs() []command.Spec {
-	return []command.Spec{
-		{
-			Name:    "status",
-			Summary: "Show what runs where: desired (Git) and live (Argo CD) state per environment",
-			Description: "For each environment of the service: the images, replicas and config Git says it runs, " +
-				"whether it is frozen, what Argo CD reports (sync, health, revision, last sync), the open daytwo PRs, " +
-				"and the owner and dependencies from the service's Backstage catalog-info.yaml, with a diagram of " +
-				"the promotion path.",
-			Examples: []command.Example{
-				{Line: "/status --service checkout", Text: "checkout in every environment"},
-				{Line: "/status -s payments -e prod", Text: "payments in prod only"},
-			},
-		},
-		{
-			Name:    "history",
-			Summary: "List the day-2 actions recorded in Git history",
-			Description: "The changes daytwo made, read from the trailers of the commits on the overlays: when, what, " +
-				"who asked, and the pull request. Without --service, every service; without --env, every environment.",
-			Examples: []command.Example{
-				{Line: "/history --service checkout --env prod", Text: "what was done to checkout in prod"},
-				{Line: "/history --limit 30", Text: "the last 30 actions on anything"},
-			},
-			Flags: func(fs *command.FlagSet, c *command.Command) {
-				fs.Func("limit", "n", "<n>", fmt.Sprintf("how many actions to show, 1 to %d (default %d)", MaxHistoryLimit, DefaultHistoryLimit), func(v string) error {
-					n, err := strconv.Atoi(v)
-					if err != nil || n < 1 || n > MaxHistoryLimit {
-						return fmt.Errorf("--limit takes a number from 1 to %d, not %q", MaxHistoryLimit, v)
-					}
-					c.Limit = n
-					return nil
-				})
-			},
-		},
-		{
-			Name:    "diff",
-			Args:    "<env> <env>",
-			Summary: "Show what differs between two environments of a service",
-			Description: "Images, config and replicas of the service in the first environment against the second: " +
-				"what `/promote <second> --from <first>` would carry.",
-			Examples: []command.Example{{Line: "/diff staging prod --service checkout", Text: "what promoting checkout to prod would change"}},
-			Bind: func(c *command.Command, args []string) error {
-				if len(args) != 2 {
-					return command.ArgErrorf(min(len(args), 2), "/diff compares two environments: /diff <env> <env>, e.g. /diff staging prod")
-				}
-				for i, a := range args {
-					if err := command.ValidateName("environment", a); err != nil {
-						return &command.ArgError{Index: i, Err: err}
-					}
-				}
-				if c.Env != "" {
-					return command.ArgErrorf(0, "/diff takes its environments as arguments, not --env")
-				}
-				c.From, c.Env = args[0], args[1]
-				return nil
-			},
-		},
-	}
-}
-
-// IsView reports whether a command is one of Specs.
-func IsView(name string) bool { return name == "status" || name == "history" || name == "diff" }
 
 // Resolve fills in the service of a read-only command and checks its environments, as
 // for a change (plan.Planner.ResolveView); /history alone may name no service, to read

@@ -16,12 +16,7 @@ import (
 func TestReadAnswersEachView(t *testing.T) {
 	e := newExample(t)
 	ctx := context.Background()
-	reg := command.Default()
-	for _, s := range report.Specs() {
-		if err := reg.Register(s); err != nil {
-			t.Fatal(err)
-		}
-	}
+	reg := command.All()
 	read := func(line string) (*report.View, []string, error) {
 		t.Helper()
 		c, err := reg.ParseLine(line)

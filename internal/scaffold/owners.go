@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
 	"github.com/daytwo-dev/daytwo/internal/codeowners"
+	"github.com/daytwo-dev/daytwo/internal/command"
 	"github.com/daytwo-dev/daytwo/internal/repoconfig"
 )
 
@@ -120,7 +121,7 @@ func (g *gen) configEntry() error {
 	if err != nil {
 		return &Error{Msg: fmt.Sprintf("daytwo cannot add %s to %s: %v", g.req.Name, repoconfig.Path, err), Err: err}
 	}
-	cfg, err := repoconfig.Load(out)
+	cfg, err := repoconfig.Load(out, command.All())
 	if err != nil {
 		return &Error{Msg: fmt.Sprintf("%s does not load with %s added: %v", repoconfig.Path, g.req.Name, err), Err: err}
 	}

@@ -117,13 +117,13 @@ func exampleRepo(t *testing.T, name string, edit func(map[string][]byte)) (*memS
 		if err != nil {
 			t.Fatal(err)
 		}
-		cfg, _, err := discovery.Config(deps, skipped)
+		cfg, _, err := discovery.Config(deps, skipped, command.All())
 		if err != nil {
 			t.Fatal(err)
 		}
 		return snap, cfg, nil
 	}
-	cfg, err := repoconfig.Load(cfgFile)
+	cfg, err := repoconfig.Load(cfgFile, command.All())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,9 +153,9 @@ func proven(t *testing.T, snap *memSnapshot, cs *plan.ChangeSet, name, image str
 	}
 	var cfg *repoconfig.Config
 	if b := after[repoconfig.Path]; b != nil {
-		cfg, err = repoconfig.Load(b)
+		cfg, err = repoconfig.Load(b, command.All())
 	} else {
-		cfg, _, err = discovery.Config(deps, skipped)
+		cfg, _, err = discovery.Config(deps, skipped, command.All())
 	}
 	if err != nil {
 		t.Fatalf("the config after the change: %v", err)
@@ -414,7 +414,7 @@ func TestNewServiceOverride(t *testing.T) {
 // (three new overlays and nine existing ones rendered, Argo CD manifests read three times).
 func BenchmarkNewServiceGitOps(b *testing.B) {
 	files := readTree(b, "../../examples/gitops")
-	cfg, err := repoconfig.Load(files[repoconfig.Path])
+	cfg, err := repoconfig.Load(files[repoconfig.Path], command.All())
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/daytwo-dev/daytwo/internal/command"
 	"github.com/daytwo-dev/daytwo/internal/discovery"
 	"github.com/daytwo-dev/daytwo/internal/overlay"
 	"github.com/daytwo-dev/daytwo/internal/repoconfig"
@@ -31,9 +32,9 @@ func (g *gen) prove() error {
 	}
 	var cfg *repoconfig.Config
 	if g.cfgFile != nil {
-		cfg, err = repoconfig.Load(g.files[repoconfig.Path])
+		cfg, err = repoconfig.Load(g.files[repoconfig.Path], command.All())
 	} else {
-		cfg, _, err = discovery.Config(deps, skipped)
+		cfg, _, err = discovery.Config(deps, skipped, command.All())
 	}
 	if err != nil {
 		return &Error{Msg: fmt.Sprintf("With the change, daytwo would not read the repository's services: %v", err), Err: err}

@@ -9,6 +9,7 @@ import (
 	"github.com/palantir/go-githubapp/githubapp"
 	"github.com/rs/zerolog"
 
+	"github.com/daytwo-dev/daytwo/internal/command"
 	"github.com/daytwo-dev/daytwo/internal/config"
 	"github.com/daytwo-dev/daytwo/internal/coord"
 	"github.com/daytwo-dev/daytwo/internal/handler"
@@ -54,13 +55,15 @@ func Build(ctx context.Context, cfg *config.Config, log zerolog.Logger, now func
 		d.elector, locker = e, e
 	}
 	locker = countingLocker{Locker: locker, m: m}
+	// The one list of commands: the handlers parse with it, the runner checks configs by it.
+	commands := command.All()
 	srv, err := New(cfg, log, func(c githubapp.ClientCreator) ([]githubapp.EventHandler, error) {
 		var rerr error
-		if d.Runner, rerr = ops.New(cfg, c, now); rerr != nil {
+		if d.Runner, rerr = ops.New(cfg, c, commands, now); rerr != nil {
 			return nil, rerr
 		}
 		d.Runner.Locks = locker
-		return handler.New(c, d.Runner)
+		return handler.New(c, commands, d.Runner)
 	}, append(opts, WithMetrics(m))...)
 	if err != nil {
 		d.closeRedis()
