@@ -128,15 +128,6 @@ func (r Repo) DeleteBranch(ctx context.Context, branch string) error {
 	return r.deleteBranch(ctx, branch)
 }
 
-// HeadMessage is the message of a commit.
-func (r Repo) HeadMessage(ctx context.Context, sha string) (string, error) {
-	c, _, err := r.Client.Git.GetCommit(ctx, r.Owner, r.Name, sha)
-	if err != nil {
-		return "", fmt.Errorf("read commit %s of %s: %w", shortSHA(sha), r.FullName(), err)
-	}
-	return c.GetMessage(), nil
-}
-
 // deleteBranch deletes a branch; one already gone is fine (GitHub answers 422 or 404).
 func (r Repo) deleteBranch(ctx context.Context, branch string) error {
 	_, err := r.Client.Git.DeleteRef(ctx, r.Owner, r.Name, "heads/"+branch)

@@ -291,34 +291,6 @@ func validateImage(name string, e ImageEdit) error {
 	return nil
 }
 
-// GetReplicas reads replicas[name=name].count.
-func GetReplicas(kustomization []byte, name string) (int, bool, error) {
-	k, err := parseKust(kustomization)
-	if err != nil {
-		return 0, false, err
-	}
-	l, err := list(k.root, "replicas")
-	if err != nil {
-		return 0, false, err
-	}
-	e, err := element(l, "name", name)
-	if err != nil || e == nil {
-		return 0, false, err
-	}
-	v, n, err := scalar(e, "count")
-	if err != nil {
-		return 0, false, err
-	}
-	if n == nil {
-		return 0, false, lineErrorf(e.YNode(), "replicas entry %s has no count", name)
-	}
-	c, err := strconv.Atoi(v)
-	if err != nil || c < 0 {
-		return 0, false, lineErrorf(n, "replicas count %q of %s is not a whole number", v, name)
-	}
-	return c, true, nil
-}
-
 // SetReplicas adds or updates replicas[name=name].count.
 func SetReplicas(kustomization []byte, name string, count int) ([]byte, error) {
 	if name == "" {

@@ -109,7 +109,7 @@ func TestEditRefusals(t *testing.T) {
 		{"invalid YAML", func() error { _, err := SetReplicas([]byte("a: [\n"), "web", 1); return err }(), "line 1: did not find expected node content"},
 		{"negative replicas", func() error { _, err := SetReplicas(nil, "web", -1); return err }(), "negative"},
 		{"count not a number", func() error {
-			_, _, err := GetReplicas([]byte("replicas:\n  - name: web\n    count: many\n"), "web")
+			_, _, err := getReplicas([]byte("replicas:\n  - name: web\n    count: many\n"), "web")
 			return err
 		}(), `line 3: replicas count "many" of web is not a whole number`},
 		{"literal key", func() error { _, err := SetLiterals(nil, "cfg", []KV{{"A B", "x"}}, nil); return err }(), "not a valid key"},
@@ -136,7 +136,7 @@ func TestEditRefusals(t *testing.T) {
 func TestReplicasEdits(t *testing.T) {
 	k := []byte("resources: [../b]\nreplicas:\n") // a null list
 	k = mustEdit(t)(SetReplicas(k, "web", 3))
-	if n, found, err := GetReplicas(k, "web"); err != nil || !found || n != 3 {
+	if n, found, err := getReplicas(k, "web"); err != nil || !found || n != 3 {
 		t.Fatalf("GetReplicas = %d, %v, %v\n%s", n, found, err, k)
 	}
 	// A quoted count does not decode in kustomize; setting it writes a number.
@@ -152,8 +152,8 @@ func TestReplicasEdits(t *testing.T) {
 	if !bytes.Equal(same, k) {
 		t.Error("a no-op edit rewrote the file")
 	}
-	if _, found, err := GetReplicas(k, "worker"); err != nil || found {
-		t.Errorf("GetReplicas(worker) = %v, %v", found, err)
+	if _, found, err := getReplicas(k, "worker"); err != nil || found {
+		t.Errorf("getReplicas(worker) = %v, %v", found, err)
 	}
 }
 
@@ -239,7 +239,7 @@ func TestPatchEdits(t *testing.T) {
 	if !strings.Contains(string(p), "jobTemplate:\n    spec:\n      template:\n        metadata:\n          annotations:") {
 		t.Errorf("CronJob pod template path:\n%s", p)
 	}
-	if v, ok, err := GetPodTemplateAnnotation(p, "batch/v1", "CronJob", "nightly", restartKey); err != nil || !ok || v != "t1" {
+	if v, ok, err := getPodTemplateAnnotation(p, "batch/v1", "CronJob", "nightly", restartKey); err != nil || !ok || v != "t1" {
 		t.Errorf("GetPodTemplateAnnotation = %q, %v, %v", v, ok, err)
 	}
 	same := mustEdit(t)(SetPodTemplateAnnotation(p, "batch/v1", "CronJob", "nightly", restartKey, "t1"))
@@ -251,7 +251,7 @@ func TestPatchEdits(t *testing.T) {
 	if strings.Count(string(p2), "kind: CronJob") != 2 {
 		t.Errorf("want two documents:\n%s", p2)
 	}
-	if _, ok, _ := GetWorkloadAnnotation(p2, "batch/v1", "CronJob", "nightly", "a"); ok {
+	if _, ok, _ := getWorkloadAnnotation(p2, "batch/v1", "CronJob", "nightly", "a"); ok {
 		t.Error("annotation landed in the wrong document")
 	}
 	// Removing what is not there changes nothing; a nil patch stays nil.

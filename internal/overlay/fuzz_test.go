@@ -62,7 +62,7 @@ func FuzzEditKustomization(f *testing.F) {
 		}
 		out, err = SetReplicas(in, "web", count)
 		check("SetReplicas", out, err, func(out []byte) bool {
-			got, found, err := GetReplicas(out, "web")
+			got, found, err := getReplicas(out, "web")
 			return err == nil && found && got == count
 		}, func(out []byte) ([]byte, error) { return SetReplicas(out, "web", count) })
 
@@ -108,7 +108,7 @@ func FuzzEditKustomization(f *testing.F) {
 
 		out, err = SetPodTemplateAnnotation(in, "apps/v1", "Deployment", "web", restartKey, s)
 		check("SetPodTemplateAnnotation", out, err, func(out []byte) bool {
-			v, ok, err := GetPodTemplateAnnotation(out, "apps/v1", "Deployment", "web", restartKey)
+			v, ok, err := getPodTemplateAnnotation(out, "apps/v1", "Deployment", "web", restartKey)
 			return err == nil && ok && v == s
 		}, func(out []byte) ([]byte, error) {
 			return SetPodTemplateAnnotation(out, "apps/v1", "Deployment", "web", restartKey, s)
@@ -116,7 +116,7 @@ func FuzzEditKustomization(f *testing.F) {
 
 		out, err = SetWorkloadAnnotation(in, "apps/v1", "Deployment", "web", suspendKey, s)
 		check("SetWorkloadAnnotation", out, err, func(out []byte) bool {
-			v, ok, err := GetWorkloadAnnotation(out, "apps/v1", "Deployment", "web", suspendKey)
+			v, ok, err := getWorkloadAnnotation(out, "apps/v1", "Deployment", "web", suspendKey)
 			return err == nil && ok && v == s
 		}, func(out []byte) ([]byte, error) {
 			return SetWorkloadAnnotation(out, "apps/v1", "Deployment", "web", suspendKey, s)
@@ -124,7 +124,7 @@ func FuzzEditKustomization(f *testing.F) {
 
 		out, err = RemoveWorkloadAnnotation(in, "apps/v1", "Deployment", "web", suspendKey)
 		check("RemoveWorkloadAnnotation", out, err, func(out []byte) bool {
-			_, ok, err := GetWorkloadAnnotation(out, "apps/v1", "Deployment", "web", suspendKey)
+			_, ok, err := getWorkloadAnnotation(out, "apps/v1", "Deployment", "web", suspendKey)
 			return err == nil && !ok
 		}, func(out []byte) ([]byte, error) {
 			return RemoveWorkloadAnnotation(out, "apps/v1", "Deployment", "web", suspendKey)

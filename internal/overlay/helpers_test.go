@@ -8,6 +8,7 @@ import (
 	"path"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -190,4 +191,73 @@ func diffIDs(d string) []string {
 	out := sortedKeys(seen)
 	sort.Strings(out)
 	return out
+}
+
+// getReplicas reads replicas[name=name].count.
+func getReplicas(kustomization []byte, name string) (int, bool, error) {
+	k, err := parseKust(kustomization)
+	if err != nil {
+		return 0, false, err
+	}
+	l, err := list(k.root, "replicas")
+	if err != nil {
+		return 0, false, err
+	}
+	e, err := element(l, "name", name)
+	if err != nil || e == nil {
+		return 0, false, err
+	}
+	v, n, err := scalar(e, "count")
+	if err != nil {
+		return 0, false, err
+	}
+	if n == nil {
+		return 0, false, lineErrorf(e.YNode(), "replicas entry %s has no count", name)
+	}
+	c, err := strconv.Atoi(v)
+	if err != nil || c < 0 {
+		return 0, false, lineErrorf(n, "replicas count %q of %s is not a whole number", v, name)
+	}
+	return c, true, nil
+}
+
+// getPodTemplateAnnotation reads an annotation of one workload's pod template in a patch file.
+func getPodTemplateAnnotation(patch []byte, apiVersion, kind, name, key string) (string, bool, error) {
+	return getPatchValue(patch, workloadRef{apiVersion, kind, name}, append(podTemplatePath(kind), "metadata", "annotations"), key)
+}
+
+// getWorkloadAnnotation reads an annotation of one workload's metadata in a patch file.
+func getWorkloadAnnotation(patch []byte, apiVersion, kind, name, key string) (string, bool, error) {
+	return getPatchValue(patch, workloadRef{apiVersion, kind, name}, []string{"metadata", "annotations"}, key)
+}
+
+func getPatchValue(patch []byte, w workloadRef, path []string, key string) (string, bool, error) {
+	var value string
+	var found bool
+	_, err := editPatch(patch, w, false, func(doc *yaml.RNode) (bool, error) {
+		m := doc
+		for _, p := range path {
+			next, err := mapField(m, p)
+			if err != nil || next == nil {
+				return false, err
+			}
+			m = next
+		}
+		v, n, err := scalar(m, key)
+		value, found = v, n != nil
+		return false, err
+	})
+	return value, found, err
+}
+
+// renderedYAML is the whole multi-document output of a render.
+func renderedYAML(r *Rendered) []byte {
+	var b strings.Builder
+	for i, res := range r.Resources() {
+		if i > 0 {
+			b.WriteString("---\n")
+		}
+		b.WriteString(res.Node.MustString())
+	}
+	return []byte(b.String())
 }

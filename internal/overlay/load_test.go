@@ -197,8 +197,8 @@ func TestLoadAppsLayoutReadsOnlyReferenced(t *testing.T) {
 	if ws := out.Workloads(); len(ws) != 1 || ws[0].Name != "checkout" {
 		t.Errorf("Workloads() = %v", ws)
 	}
-	if !strings.Contains(string(out.YAML()), "kind: PodDisruptionBudget") {
-		t.Error("YAML() lacks the PodDisruptionBudget")
+	if !strings.Contains(string(renderedYAML(out)), "kind: PodDisruptionBudget") {
+		t.Error("the render lacks the PodDisruptionBudget")
 	}
 }
 

@@ -197,32 +197,3 @@ func mapField(parent *yaml.RNode, field string) (*yaml.RNode, error) {
 	}
 	return yaml.NewRNode(n), nil
 }
-
-// GetPodTemplateAnnotation reads an annotation of one workload's pod template in a patch file.
-func GetPodTemplateAnnotation(patch []byte, apiVersion, kind, name, key string) (string, bool, error) {
-	return getPatchValue(patch, workloadRef{apiVersion, kind, name}, append(podTemplatePath(kind), "metadata", "annotations"), key)
-}
-
-// GetWorkloadAnnotation reads an annotation of one workload's metadata in a patch file.
-func GetWorkloadAnnotation(patch []byte, apiVersion, kind, name, key string) (string, bool, error) {
-	return getPatchValue(patch, workloadRef{apiVersion, kind, name}, []string{"metadata", "annotations"}, key)
-}
-
-func getPatchValue(patch []byte, w workloadRef, path []string, key string) (string, bool, error) {
-	var value string
-	var found bool
-	_, err := editPatch(patch, w, false, func(doc *yaml.RNode) (bool, error) {
-		m := doc
-		for _, p := range path {
-			next, err := mapField(m, p)
-			if err != nil || next == nil {
-				return false, err
-			}
-			m = next
-		}
-		v, n, err := scalar(m, key)
-		value, found = v, n != nil
-		return false, err
-	})
-	return value, found, err
-}

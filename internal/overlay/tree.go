@@ -147,10 +147,6 @@ func runKrusty(mem filesys.FileSystem, dir string, opts *krusty.Options, custom 
 	if err != nil {
 		return nil, fmt.Errorf("kustomize build %s: %w", strings.TrimPrefix(dir, "/"), err)
 	}
-	out, err := m.AsYaml()
-	if err != nil {
-		return nil, fmt.Errorf("kustomize build %s: %w", strings.TrimPrefix(dir, "/"), err)
-	}
 	nodes := m.ToRNodeSlice()
 	res := make([]Resource, 0, len(nodes))
 	for _, n := range nodes {
@@ -162,17 +158,13 @@ func runKrusty(mem filesys.FileSystem, dir string, opts *krusty.Options, custom 
 			Node:       n,
 		})
 	}
-	return &Rendered{yaml: out, resources: res}, nil
+	return &Rendered{resources: res}, nil
 }
 
 // Rendered is the output of a render.
 type Rendered struct {
-	yaml      []byte
 	resources []Resource
 }
-
-// YAML is the whole multi-document output.
-func (r *Rendered) YAML() []byte { return r.yaml }
 
 // Resources lists the rendered objects in output order.
 func (r *Rendered) Resources() []Resource { return r.resources }

@@ -18,9 +18,8 @@ import (
 
 // Limits GitHub puts on what a ChangeSet becomes.
 const (
-	MaxTitleLen  = 255
-	MaxBranchLen = 255
-	MaxBodyLen   = 65536
+	MaxTitleLen = 255
+	MaxBodyLen  = 65536
 )
 
 // Names daytwo writes into overlays.
@@ -36,32 +35,17 @@ const (
 // Planner turns requests into ChangeSets. It holds no per-request state and is safe for
 // concurrent use.
 type Planner struct {
-	now          func() time.Time
-	tmpl         *template.Template
-	bodyLimit    int
-	historyLimit int
+	now       func() time.Time // used when a Request carries no Now
+	tmpl      *template.Template
+	bodyLimit int // PR body bytes; diffs are cut to fit
 }
 
-// Option configures a Planner.
-type Option func(*Planner)
-
-// WithClock sets the clock used when a Request carries no Now.
-func WithClock(now func() time.Time) Option { return func(p *Planner) { p.now = now } }
-
-// WithBodyLimit caps the PR body (bytes, default MaxBodyLen); diffs are cut to fit.
-func WithBodyLimit(n int) Option { return func(p *Planner) { p.bodyLimit = n } }
-
-// WithHistoryLimit caps how many commits /rollback reads to find the last daytwo change
-// (default 200).
-func WithHistoryLimit(n int) Option { return func(p *Planner) { p.historyLimit = n } }
+// historyLimit is how many commits /rollback reads to find the last daytwo change.
+const historyLimit = 200
 
 // New returns a Planner using the embedded PR templates.
-func New(opts ...Option) *Planner {
-	p := &Planner{now: time.Now, tmpl: prTemplates, bodyLimit: MaxBodyLen, historyLimit: 200}
-	for _, o := range opts {
-		o(p)
-	}
-	return p
+func New() *Planner {
+	return &Planner{now: time.Now, tmpl: prTemplates, bodyLimit: MaxBodyLen}
 }
 
 // Plan computes the ChangeSet of req on snap. cfg is the parsed .github/daytwo.yml and

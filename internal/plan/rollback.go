@@ -44,8 +44,7 @@ func buildRollback(ctx context.Context, j *job) (*edit, error) {
 	if j.hist == nil {
 		return nil, Errorf(Internal, "rollback needs the repository history")
 	}
-	limit := j.p.historyLimit
-	log, err := j.hist.Log(ctx, []string{j.dir}, limit)
+	log, err := j.hist.Log(ctx, []string{j.dir}, historyLimit)
 	if err != nil {
 		return nil, &Error{Code: Internal, Msg: fmt.Sprintf("reading the history of %s failed", j.dir), Err: err}
 	}
@@ -75,8 +74,8 @@ func buildRollback(ctx context.Context, j *job) (*edit, error) {
 		case i < 0:
 			return nil, Errorf(Invalid, "found no daytwo change to %s in its last %s; name the commit to restore with --to <sha>",
 				j.where(), plural(len(log), "commit", "commits"))
-		case i+1 >= len(log) && len(log) >= limit:
-			return nil, Errorf(Invalid, "the commit before %s is beyond the %d commits searched; name the commit to restore with --to <sha>", shortSHA(log[i].SHA), limit)
+		case i+1 >= len(log) && len(log) >= historyLimit:
+			return nil, Errorf(Invalid, "the commit before %s is beyond the %d commits searched; name the commit to restore with --to <sha>", shortSHA(log[i].SHA), historyLimit)
 		case i+1 >= len(log):
 			return nil, Errorf(Invalid, "%s (%s) created %s; there is no earlier version to restore", shortSHA(log[i].SHA), firstLine(log[i].Message), j.where())
 		}
