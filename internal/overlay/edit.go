@@ -3,11 +3,12 @@ package overlay
 import (
 	"fmt"
 	"path"
-	"regexp"
 	"strconv"
 	"strings"
 
 	"sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/daytwo-dev/daytwo/internal/valid"
 )
 
 // Edits of a kustomization file take its bytes and return new bytes. Comments, key order
@@ -158,12 +159,6 @@ func clearField(m *yaml.RNode, field string) (bool, error) {
 // ImageEdit is the images entry of one image: the name it is renamed to, its tag, its digest.
 type ImageEdit struct{ NewName, NewTag, Digest string }
 
-var (
-	tagRe    = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
-	digestRe = regexp.MustCompile(`^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}$`)
-	imageRe  = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9._/:-]*$`)
-)
-
 // findImage returns the images entry of name; the deprecated imageTags list counts too.
 func findImage(k *kust, name string) (*yaml.RNode, error) {
 	for _, field := range []string{"images", "imageTags"} {
@@ -276,17 +271,22 @@ func SetImage(kustomization []byte, name string, e ImageEdit) ([]byte, error) {
 }
 
 func validateImage(name string, e ImageEdit) error {
-	switch {
-	case !imageRe.MatchString(name):
-		return fmt.Errorf("image name %q is not a valid image name", name)
-	case e.NewName == "" && e.NewTag == "" && e.Digest == "":
+	if err := valid.ImageName(name); err != nil {
+		return err
+	}
+	if e.NewName == "" && e.NewTag == "" && e.Digest == "" {
 		return fmt.Errorf("image %s: nothing to set (no new name, tag or digest)", name)
-	case e.NewName != "" && !imageRe.MatchString(e.NewName):
-		return fmt.Errorf("image %s: new name %q is not a valid image name", name, e.NewName)
-	case e.NewTag != "" && !tagRe.MatchString(e.NewTag):
-		return fmt.Errorf("image %s: tag %q is not a valid tag (letters, digits, '_', '.', '-'; at most 128)", name, e.NewTag)
-	case e.Digest != "" && !digestRe.MatchString(e.Digest):
-		return fmt.Errorf("image %s: digest %q is not a valid digest (algorithm:hex, e.g. sha256:…)", name, e.Digest)
+	}
+	for _, c := range []struct {
+		value string
+		check func(string) error
+	}{{e.NewName, valid.ImageName}, {e.NewTag, valid.Tag}, {e.Digest, valid.Digest}} {
+		if c.value == "" {
+			continue
+		}
+		if err := c.check(c.value); err != nil {
+			return fmt.Errorf("image %s: %w", name, err)
+		}
 	}
 	return nil
 }
@@ -346,15 +346,9 @@ func intNode(v string) *yaml.Node {
 	return &yaml.Node{Kind: yaml.ScalarNode, Tag: yaml.NodeTagInt, Value: v}
 }
 
-// KV is one literal of a ConfigMap generator.
-type KV struct{ Key, Value string }
-
-// configMapKeyRe is what the API server accepts as a ConfigMap key.
-var configMapKeyRe = regexp.MustCompile(`^[-._a-zA-Z0-9]{1,253}$`)
-
 // GetLiterals reads configMapGenerator[name=configMap].literals; found reports whether
 // the generator exists in this kustomization.
-func GetLiterals(kustomization []byte, configMap string) ([]KV, bool, error) {
+func GetLiterals(kustomization []byte, configMap string) ([]valid.KeyValue, bool, error) {
 	k, err := parseKust(kustomization)
 	if err != nil {
 		return nil, false, err
@@ -371,7 +365,7 @@ func GetLiterals(kustomization []byte, configMap string) ([]KV, bool, error) {
 	if err != nil || lits == nil {
 		return nil, true, err
 	}
-	var out []KV
+	var out []valid.KeyValue
 	for _, n := range lits.YNode().Content {
 		n = deref(n)
 		if n.Kind != yaml.ScalarNode {
@@ -381,7 +375,7 @@ func GetLiterals(kustomization []byte, configMap string) ([]KV, bool, error) {
 		if !ok || key == "" {
 			return nil, false, lineErrorf(n, "literal %q of %s is not key=value", n.Value, configMap)
 		}
-		out = append(out, KV{Key: key, Value: unquoteLiteral(value)})
+		out = append(out, valid.KeyValue{Key: key, Value: unquoteLiteral(value)})
 	}
 	return out, true, nil
 }
@@ -389,14 +383,14 @@ func GetLiterals(kustomization []byte, configMap string) ([]KV, bool, error) {
 // SetLiterals sets and removes literals of the ConfigMap generator named configMap. When
 // this kustomization has no such generator, one is added with `behavior: merge`: the
 // base defines the ConfigMap and the overlay merges into it.
-func SetLiterals(kustomization []byte, configMap string, set []KV, unset []string) ([]byte, error) {
+func SetLiterals(kustomization []byte, configMap string, set []valid.KeyValue, unset []string) ([]byte, error) {
 	if configMap == "" {
 		return nil, fmt.Errorf("configMapGenerator: empty ConfigMap name")
 	}
 	setKeys := map[string]bool{}
 	for _, kv := range set {
-		if !configMapKeyRe.MatchString(kv.Key) {
-			return nil, fmt.Errorf("ConfigMap %s: key %q is not a valid key (letters, digits, '-', '_', '.')", configMap, kv.Key)
+		if err := valid.ConfigMapKey(kv.Key); err != nil {
+			return nil, fmt.Errorf("ConfigMap %s: %w", configMap, err)
 		}
 		if setKeys[kv.Key] {
 			return nil, fmt.Errorf("ConfigMap %s: key %s is set twice", configMap, kv.Key)
@@ -404,8 +398,8 @@ func SetLiterals(kustomization []byte, configMap string, set []KV, unset []strin
 		setKeys[kv.Key] = true
 	}
 	for _, key := range unset {
-		if !configMapKeyRe.MatchString(key) {
-			return nil, fmt.Errorf("ConfigMap %s: key %q is not a valid key (letters, digits, '-', '_', '.')", configMap, key)
+		if err := valid.ConfigMapKey(key); err != nil {
+			return nil, fmt.Errorf("ConfigMap %s: %w", configMap, err)
 		}
 		if setKeys[key] {
 			return nil, fmt.Errorf("ConfigMap %s: key %s is both set and removed", configMap, key)
@@ -484,7 +478,7 @@ func SetLiterals(kustomization []byte, configMap string, set []KV, unset []strin
 		}
 		lits.YNode().Content = kept
 	}
-	var missing []KV
+	var missing []valid.KeyValue
 	for _, kv := range set {
 		if !hasLiteral(lits, kv.Key) {
 			missing = append(missing, kv)
@@ -524,7 +518,7 @@ func hasLiteral(lits *yaml.RNode, key string) bool {
 
 // literal writes key=value so that kustomize reads value back: it strips one pair of
 // matching surrounding quotes, so a value that has them gets one more pair.
-func literal(kv KV) string {
+func literal(kv valid.KeyValue) string {
 	v := kv.Value
 	if unquoteLiteral(v) != v {
 		v = `"` + v + `"`

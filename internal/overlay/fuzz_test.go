@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"reflect"
 	"testing"
+
+	"github.com/daytwo-dev/daytwo/internal/valid"
 )
 
 // FuzzEditKustomization runs arbitrary bytes through every edit. No edit may panic; when
@@ -66,7 +68,7 @@ func FuzzEditKustomization(f *testing.F) {
 			return err == nil && found && got == count
 		}, func(out []byte) ([]byte, error) { return SetReplicas(out, "web", count) })
 
-		set := []KV{{"FUZZ", s}}
+		set := []valid.KeyValue{{Key: "FUZZ", Value: s}}
 		out, err = SetLiterals(in, "cfg", set, []string{"A"})
 		check("SetLiterals", out, err, func(out []byte) bool {
 			got, found, err := GetLiterals(out, "cfg")

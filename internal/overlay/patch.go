@@ -2,18 +2,15 @@ package overlay
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 
 	"sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/daytwo-dev/daytwo/internal/valid"
 )
 
 // Patch files owned by daytwo are multi-document strategic-merge patches with one
 // document per workload, identified by apiVersion, kind and metadata.name.
-
-// annotationKeyRe is an annotation key as the API server accepts it: an optional DNS
-// prefix and "/", then a name of at most 63 characters.
-var annotationKeyRe = regexp.MustCompile(`^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$`)
 
 type workloadRef struct{ apiVersion, kind, name string }
 
@@ -32,8 +29,8 @@ func (w workloadRef) validate() error {
 }
 
 func validateAnnotationKey(w workloadRef, key string) error {
-	if len(key) > 253+1+63 || !annotationKeyRe.MatchString(key) {
-		return fmt.Errorf("patch of %s: %q is not a valid annotation key", w, key)
+	if err := valid.AnnotationKey(key); err != nil {
+		return fmt.Errorf("patch of %s: %w", w, err)
 	}
 	return nil
 }
