@@ -14,6 +14,7 @@ import (
 	gh "github.com/google/go-github/v60/github"
 	"github.com/rs/zerolog"
 
+	"github.com/daytwo-dev/daytwo/internal/clip"
 	"github.com/daytwo-dev/daytwo/internal/plan"
 )
 
@@ -194,7 +195,7 @@ func checkChange(cs *plan.ChangeSet, opts ChangeOptions) error {
 	case b.Branch == "" || b.Commit == "" || b.Tree == "":
 		return fmt.Errorf("the base of change %s lacks its branch, commit or tree (%+v); read it with Head", cs.Branch, b)
 	case cs.Base != "" && cs.Base != b.Commit:
-		return plan.Errorf(plan.Conflict, "the change was planned on %s, not on %s at %s; plan it again", shortSHA(cs.Base), b.Branch, shortSHA(b.Commit))
+		return plan.Errorf(plan.Conflict, "the change was planned on %s, not on %s at %s; plan it again", clip.SHA(cs.Base), b.Branch, clip.SHA(b.Commit))
 	case len(cs.Files) == 0:
 		return plan.Errorf(plan.NoChange, "the change writes no file")
 	case !validBranch(cs.Branch):
@@ -361,7 +362,7 @@ func (r Repo) Merge(ctx context.Context, number int, sha, method, title, message
 	}
 	switch statusOf(err) {
 	case http.StatusConflict:
-		return "", &plan.Error{Code: plan.Conflict, Msg: fmt.Sprintf("pull request #%d changed after it was checked (its head is no longer %s); it was not merged", number, shortSHA(sha)), Err: err}
+		return "", &plan.Error{Code: plan.Conflict, Msg: fmt.Sprintf("pull request #%d changed after it was checked (its head is no longer %s); it was not merged", number, clip.SHA(sha)), Err: err}
 	case http.StatusMethodNotAllowed:
 		// A retried merge whose first attempt succeeded is refused as not mergeable.
 		if ms, gerr := r.MergeState(ctx, number); gerr == nil && ms.Merged && ms.HeadSHA == sha && ms.MergeCommit != "" {

@@ -14,6 +14,7 @@ import (
 	"github.com/rs/zerolog"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/daytwo-dev/daytwo/internal/clip"
 	"github.com/daytwo-dev/daytwo/internal/plan"
 )
 
@@ -283,7 +284,7 @@ func (r Repo) AppendChange(ctx context.Context, g *GraphQL, cs *plan.ChangeSet, 
 		return nil, plan.Errorf(plan.NoChange, "the change writes no file")
 	}
 	if cs.Base != "" && cs.Base != stack.HeadSHA {
-		return nil, plan.Errorf(plan.Conflict, "the change was planned on %s, not on the head %s of #%d; plan it again", shortSHA(cs.Base), shortSHA(stack.HeadSHA), stack.Number)
+		return nil, plan.Errorf(plan.Conflict, "the change was planned on %s, not on the head %s of #%d; plan it again", clip.SHA(cs.Base), clip.SHA(stack.HeadSHA), stack.Number)
 	}
 	changes, err := fileChanges(cs)
 	if err != nil {
@@ -447,7 +448,7 @@ func (r Repo) FinishChange(ctx context.Context, g *GraphQL, pr *PR, f Finish) (d
 			"repositoryId": f.RepoID, "headSha": pr.HeadSHA, "name": c.Name,
 			"status": "COMPLETED", "conclusion": strings.ToUpper(c.Conclusion),
 			"completedAt": time.Now().UTC().Format(time.RFC3339),
-			"output":      map[string]any{"title": c.Title, "summary": clipRunes(c.Summary, MaxCheckSummary)},
+			"output":      map[string]any{"title": c.Title, "summary": clip.Runes(c.Summary, MaxCheckSummary)},
 		}
 	}
 	if f.Title != "" || f.Body != "" {

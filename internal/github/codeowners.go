@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 
+	"github.com/daytwo-dev/daytwo/internal/clip"
 	"github.com/daytwo-dev/daytwo/internal/codeowners"
 	"github.com/daytwo-dev/daytwo/internal/plan"
 )
@@ -28,7 +29,7 @@ func ReadCodeOwners(ctx context.Context, snap plan.Snapshot) (*codeowners.Owners
 		}
 		o, err := codeowners.Parse(data)
 		if err != nil {
-			return nil, fmt.Errorf("%s at %s: %w", p, shortSHA(snap.Commit()), err)
+			return nil, fmt.Errorf("%s at %s: %w", p, clip.SHA(snap.Commit()), err)
 		}
 		return o, nil
 	}

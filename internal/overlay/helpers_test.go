@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -90,11 +92,11 @@ func (r *repo) ReadDir(ctx context.Context, p string) ([]string, error) {
 	if len(seen) == 0 {
 		return nil, fmt.Errorf("%s: %w", p, fs.ErrNotExist)
 	}
-	return sortedKeys(seen), nil
+	return slices.Sorted(maps.Keys(seen)), nil
 }
 
-func (r *repo) readPaths() []string { return sortedKeys(r.read) }
-func (r *repo) dirPaths() []string  { return sortedKeys(r.dirs) }
+func (r *repo) readPaths() []string { return slices.Sorted(maps.Keys(r.read)) }
+func (r *repo) dirPaths() []string  { return slices.Sorted(maps.Keys(r.dirs)) }
 
 // readTree reads a directory of testdata into repo-relative paths.
 func readTree(t testing.TB, dir string) map[string][]byte {
@@ -144,7 +146,7 @@ func compareTrees(t testing.TB, got, want map[string][]byte) {
 	for p := range want {
 		all[p] = true
 	}
-	for _, p := range sortedKeys(all) {
+	for _, p := range slices.Sorted(maps.Keys(all)) {
 		g, w := got[p], want[p]
 		if string(g) != string(w) || (g == nil) != (w == nil) {
 			t.Errorf("%s differs from the golden file (run with -update to accept):\n%s", p, FileDiff(p, w, g))
@@ -188,7 +190,7 @@ func diffIDs(d string) []string {
 			}
 		}
 	}
-	out := sortedKeys(seen)
+	out := slices.Sorted(maps.Keys(seen))
 	sort.Strings(out)
 	return out
 }

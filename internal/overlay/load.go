@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
-	"sort"
 	"strings"
 
 	"sigs.k8s.io/kustomize/kyaml/yaml"
@@ -296,11 +295,11 @@ func (l *loader) loadKustomization(dir string, from *ref, pluginBase string) err
 	}
 	switch {
 	case len(found) == 0:
-		return from.errorf("%w", notExist{joinPath(dir, "kustomization.yaml")})
+		return from.errorf("%w", notExist{path.Join(dir, "kustomization.yaml")})
 	case len(found) > 1:
 		return fmt.Errorf("%s has several kustomization files (%s); kustomize refuses that", dir, strings.Join(found, ", "))
 	}
-	kp := joinPath(dir, found[0])
+	kp := path.Join(dir, found[0])
 	self := ref{kust: kp}
 	if from != nil {
 		self = *from
@@ -470,6 +469,13 @@ func (l *loader) directory(dir string, rf ref, pluginBase string) error {
 
 // resource loads a resources entry: a file of objects or a kustomization directory.
 func (l *loader) resource(dir string, rf ref, pluginBase string) error {
+	return l.fileOrKustomization(dir, rf, pluginBase, pluginBase != "")
+}
+
+// fileOrKustomization loads what rf names from dir: a kustomization directory, or a YAML
+// file whose documents are plugin configurations resolving from pluginBase when configs
+// is set.
+func (l *loader) fileOrKustomization(dir string, rf ref, pluginBase string, configs bool) error {
 	p, err := rf.resolve(dir)
 	if err != nil {
 		return err
@@ -484,7 +490,7 @@ func (l *loader) resource(dir string, rf ref, pluginBase string) error {
 		return l.loadKustomization(p, &rf, pluginBase)
 	}
 	b, err := l.read(p, rf, true)
-	if err != nil || pluginBase == "" {
+	if err != nil || !configs {
 		return err
 	}
 	return l.pluginConfigs(pluginBase, p, b)
@@ -502,24 +508,7 @@ func (l *loader) plugin(dir string, rf ref) error {
 		}
 		return nil
 	}
-	p, err := rf.resolve(dir)
-	if err != nil {
-		return err
-	}
-	isDir, exists, err := l.stat(p)
-	switch {
-	case err != nil:
-		return rf.errorf("%w", err)
-	case !exists:
-		return rf.errorf("%w", notExist{p})
-	case isDir:
-		return l.loadKustomization(p, &rf, dir)
-	}
-	b, err := l.read(p, rf, true)
-	if err != nil {
-		return err
-	}
-	return l.pluginConfigs(dir, p, b)
+	return l.fileOrKustomization(dir, rf, dir, true)
 }
 
 func (l *loader) pluginConfigs(base, p string, b []byte) error {
@@ -646,21 +635,4 @@ func inlineYAML(s string) []*yaml.Node {
 		}
 	}
 	return docs
-}
-
-func joinPath(dir, name string) string {
-	if dir == "" || dir == "." {
-		return name
-	}
-	return dir + "/" + name
-}
-
-// sortedKeys returns the keys of m in order.
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

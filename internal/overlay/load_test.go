@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -530,7 +532,7 @@ generators:
 	for p := range files {
 		want = append(want, p)
 	}
-	if got := tree.Paths(); !reflect.DeepEqual(got, sortedKeys(files)) {
+	if got := tree.Paths(); !reflect.DeepEqual(got, slices.Sorted(maps.Keys(files))) {
 		t.Errorf("Paths() = %q, want %q", got, want)
 	}
 	out, err := tree.Render()

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/daytwo-dev/daytwo/internal/clip"
 	"github.com/daytwo-dev/daytwo/internal/command"
 	"github.com/daytwo-dev/daytwo/internal/markdown"
 	"github.com/daytwo-dev/daytwo/internal/overlay"
@@ -121,10 +122,10 @@ func keysOf(kvs []command.KeyValue) []string {
 func pairs(kvs []command.KeyValue) string {
 	out := make([]string, len(kvs))
 	for i, kv := range kvs {
-		out[i] = kv.Key + "=" + clipRunes(kv.Value, 80)
+		out[i] = kv.Key + "=" + clip.Runes(kv.Value, 80)
 	}
 	return strings.Join(out, ", ")
 }
 
 // shownValue quotes a value for the PR body, shortened: the file diff has it whole.
-func shownValue(v string) string { return markdown.Code(clipRunes(v, 80)) }
+func shownValue(v string) string { return markdown.Code(clip.Runes(v, 80)) }

@@ -24,7 +24,7 @@ func buildSetImage(_ context.Context, j *job) (*edit, error) {
 
 	old, _, err := overlay.GetImage(j.kust, key)
 	if err != nil {
-		return nil, &Error{Code: Broken, Msg: fmt.Sprintf("%s: images: %s", j.kustPath, clip(err.Error())), Err: err}
+		return nil, &Error{Code: Broken, Msg: fmt.Sprintf("%s: images: %s", j.kustPath, clipMessage(err.Error())), Err: err}
 	}
 	set := overlay.ImageEdit{NewName: ref.Name, NewTag: ref.Tag, Digest: ref.Digest}
 	if ref.Name == key && old.NewName == "" {

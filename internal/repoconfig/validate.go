@@ -2,6 +2,7 @@ package repoconfig
 
 import (
 	"fmt"
+	"maps"
 	"path"
 	"regexp"
 	"slices"
@@ -250,7 +251,7 @@ func (v *validator) name(p place, noun, name string, first map[string]int) {
 
 func (v *validator) requesters(p place, rs map[string]Rule) {
 	known := append(Commands(), AnyCommand)
-	for _, k := range sortedKeys(rs) {
+	for _, k := range slices.Sorted(maps.Keys(rs)) {
 		if !slices.Contains(known, k) {
 			v.at(p.child(k), "unknown command %q %s%s", k, p.in(), didYouMean(k, known))
 			continue
@@ -434,13 +435,4 @@ func (v *validator) expanded(c *Config) {
 			v.at(origin("workload"), "%s has workload name %q, which is not a Kubernetes object name", p, n)
 		}
 	}
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
