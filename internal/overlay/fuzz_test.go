@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/daytwo-dev/daytwo/internal/valid"
+	"github.com/daytwo-dev/daytwo/internal/yamledit"
 )
 
 // FuzzEditKustomization runs arbitrary bytes through every edit. No edit may panic; when
@@ -33,7 +34,7 @@ func FuzzEditKustomization(f *testing.F) {
 			if err != nil {
 				return
 			}
-			if _, perr := parseDocs(out); perr != nil {
+			if _, perr := yamledit.Parse(out); perr != nil {
 				t.Fatalf("%s: output does not parse: %v\ninput:\n%s\noutput:\n%s", what, perr, in, out)
 			}
 			if !readBack(out) {

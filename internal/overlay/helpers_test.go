@@ -16,6 +16,8 @@ import (
 	"testing"
 
 	"sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/daytwo-dev/daytwo/internal/yamledit"
 )
 
 // repo is an in-memory repository that records what is read.
@@ -214,11 +216,11 @@ func getReplicas(kustomization []byte, name string) (int, bool, error) {
 		return 0, false, err
 	}
 	if n == nil {
-		return 0, false, lineErrorf(e.YNode(), "replicas entry %s has no count", name)
+		return 0, false, yamledit.LineErrorf(e.YNode(), "replicas entry %s has no count", name)
 	}
 	c, err := strconv.Atoi(v)
 	if err != nil || c < 0 {
-		return 0, false, lineErrorf(n, "replicas count %q of %s is not a whole number", v, name)
+		return 0, false, yamledit.LineErrorf(n, "replicas count %q of %s is not a whole number", v, name)
 	}
 	return c, true, nil
 }

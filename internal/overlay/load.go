@@ -13,6 +13,8 @@ import (
 	"strings"
 
 	"sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/daytwo-dev/daytwo/internal/yamledit"
 )
 
 // Reader reads a repository at one commit. plan.Snapshot satisfies it.
@@ -252,7 +254,7 @@ func (l *loader) read(p string, rf ref, isYAML bool) ([]byte, error) {
 	}
 	if isYAML && strings.Contains(string(b), "*") {
 		// Only a document with an alias can expand; most files have none.
-		if _, err := parseDocs(b); err != nil {
+		if _, err := yamledit.Parse(b); err != nil {
 			return nil, fmt.Errorf("%s %w", p, err)
 		}
 	}
@@ -308,7 +310,7 @@ func (l *loader) loadKustomization(dir string, from *ref, pluginBase string) err
 	if err != nil {
 		return err
 	}
-	docs, err := parseDocs(b)
+	docs, err := yamledit.Parse(b)
 	if err != nil {
 		return fmt.Errorf("%s %w", kp, err)
 	}
@@ -326,14 +328,14 @@ func (l *loader) loadKustomization(dir string, from *ref, pluginBase string) err
 
 // walk loads every path the kustomization at kp (in dir) references.
 func (l *loader) walk(dir, kp string, root *yaml.Node, pluginBase string) error {
-	root = deref(root)
-	if isNull(root) {
+	root = yamledit.Deref(root)
+	if yamledit.IsNull(root) {
 		return nil
 	}
 	if root.Kind != yaml.MappingNode {
-		return fmt.Errorf("%s %w", kp, lineErrorf(root, "a kustomization must be a mapping, not %s", kindName(root)))
+		return fmt.Errorf("%s %w", kp, yamledit.LineErrorf(root, "a kustomization must be a mapping, not %s", yamledit.KindName(root)))
 	}
-	for _, kv := range pairs(root) {
+	for _, kv := range yamledit.Pairs(root) {
 		k, v := kv[0], kv[1]
 		field := k.Value
 		var err error
@@ -362,7 +364,7 @@ func (l *loader) walk(dir, kp string, root *yaml.Node, pluginBase string) error 
 		case "generators", "transformers", "validators":
 			err = l.eachString(kp, field, v, func(rf ref) error { return l.plugin(dir, rf) })
 		case "helmcharts", "helmchartinflationgenerator", "helmglobals":
-			err = fmt.Errorf("%s %w", kp, lineErrorf(k, "%s needs Helm, which is not run here; the overlay cannot be rendered and checked", field))
+			err = fmt.Errorf("%s %w", kp, yamledit.LineErrorf(k, "%s needs Helm, which is not run here; the overlay cannot be rendered and checked", field))
 		}
 		if err != nil {
 			return err
@@ -373,17 +375,17 @@ func (l *loader) walk(dir, kp string, root *yaml.Node, pluginBase string) error 
 
 // eachString calls fn for every entry of a list of strings.
 func (l *loader) eachString(kp, field string, v *yaml.Node, fn func(ref) error) error {
-	v = deref(v)
-	if isNull(v) {
+	v = yamledit.Deref(v)
+	if yamledit.IsNull(v) {
 		return nil
 	}
 	if v.Kind != yaml.SequenceNode {
-		return fmt.Errorf("%s %w", kp, lineErrorf(v, "%s must be a list, not %s", field, kindName(v)))
+		return fmt.Errorf("%s %w", kp, yamledit.LineErrorf(v, "%s must be a list, not %s", field, yamledit.KindName(v)))
 	}
 	for _, e := range v.Content {
-		e = deref(e)
-		if e.Kind != yaml.ScalarNode || isNull(e) {
-			return fmt.Errorf("%s %w", kp, lineErrorf(e, "entries of %s must be strings", field))
+		e = yamledit.Deref(e)
+		if e.Kind != yaml.ScalarNode || yamledit.IsNull(e) {
+			return fmt.Errorf("%s %w", kp, yamledit.LineErrorf(e, "entries of %s must be strings", field))
 		}
 		if err := fn(ref{kust: kp, line: e.Line, field: field, value: e.Value}); err != nil {
 			return err
@@ -394,17 +396,17 @@ func (l *loader) eachString(kp, field string, v *yaml.Node, fn func(ref) error) 
 
 // eachMapping calls fn for every mapping of a list.
 func (l *loader) eachMapping(kp, field string, v *yaml.Node, fn func(*yaml.Node) error) error {
-	v = deref(v)
-	if isNull(v) {
+	v = yamledit.Deref(v)
+	if yamledit.IsNull(v) {
 		return nil
 	}
 	if v.Kind != yaml.SequenceNode {
-		return fmt.Errorf("%s %w", kp, lineErrorf(v, "%s must be a list, not %s", field, kindName(v)))
+		return fmt.Errorf("%s %w", kp, yamledit.LineErrorf(v, "%s must be a list, not %s", field, yamledit.KindName(v)))
 	}
 	for _, e := range v.Content {
-		e = deref(e)
+		e = yamledit.Deref(e)
 		if e.Kind != yaml.MappingNode {
-			return fmt.Errorf("%s %w", kp, lineErrorf(e, "entries of %s must be mappings, not %s", field, kindName(e)))
+			return fmt.Errorf("%s %w", kp, yamledit.LineErrorf(e, "entries of %s must be mappings, not %s", field, yamledit.KindName(e)))
 		}
 		if err := fn(e); err != nil {
 			return err
@@ -415,23 +417,23 @@ func (l *loader) eachMapping(kp, field string, v *yaml.Node, fn func(*yaml.Node)
 
 // eachField calls fn with the string value of m's field name, when set.
 func (l *loader) eachField(kp, field string, m *yaml.Node, name string, fn func(ref) error) error {
-	m = deref(m)
-	if isNull(m) {
+	m = yamledit.Deref(m)
+	if yamledit.IsNull(m) {
 		return nil
 	}
 	if m.Kind != yaml.MappingNode {
-		return fmt.Errorf("%s %w", kp, lineErrorf(m, "%s must be a mapping, not %s", field, kindName(m)))
+		return fmt.Errorf("%s %w", kp, yamledit.LineErrorf(m, "%s must be a mapping, not %s", field, yamledit.KindName(m)))
 	}
-	for _, kv := range pairs(m) {
+	for _, kv := range yamledit.Pairs(m) {
 		if !strings.EqualFold(kv[0].Value, name) {
 			continue
 		}
-		v := deref(kv[1])
-		if isNull(v) {
+		v := yamledit.Deref(kv[1])
+		if yamledit.IsNull(v) {
 			continue
 		}
 		if v.Kind != yaml.ScalarNode {
-			return fmt.Errorf("%s %w", kp, lineErrorf(v, "%s must be a string", field))
+			return fmt.Errorf("%s %w", kp, yamledit.LineErrorf(v, "%s must be a string", field))
 		}
 		if err := fn(ref{kust: kp, line: v.Line, field: field, value: v.Value}); err != nil {
 			return err
@@ -512,7 +514,7 @@ func (l *loader) plugin(dir string, rf ref) error {
 }
 
 func (l *loader) pluginConfigs(base, p string, b []byte) error {
-	docs, err := parseDocs(b)
+	docs, err := yamledit.Parse(b)
 	if err != nil {
 		return fmt.Errorf("%s %w", p, err)
 	}
@@ -534,14 +536,14 @@ func (l *loader) pluginConfig(base, p string, doc *yaml.Node) error {
 		}
 		m = m.Content[0]
 	}
-	m = deref(m)
+	m = yamledit.Deref(m)
 	if m.Kind != yaml.MappingNode {
 		return nil
 	}
 	kind := ""
-	for _, kv := range pairs(m) {
+	for _, kv := range yamledit.Pairs(m) {
 		if kv[0].Value == "kind" {
-			kind = deref(kv[1]).Value
+			kind = yamledit.Deref(kv[1]).Value
 		}
 	}
 	fileField := func(field string) error {
@@ -551,7 +553,7 @@ func (l *loader) pluginConfig(base, p string, doc *yaml.Node) error {
 	case "PatchTransformer", "PatchJson6902Transformer":
 		return fileField("path")
 	case "PatchStrategicMergeTransformer":
-		for _, kv := range pairs(m) {
+		for _, kv := range yamledit.Pairs(m) {
 			if kv[0].Value != "paths" {
 				continue
 			}
@@ -566,7 +568,7 @@ func (l *loader) pluginConfig(base, p string, doc *yaml.Node) error {
 			}
 		}
 	case "ReplacementTransformer":
-		for _, kv := range pairs(m) {
+		for _, kv := range yamledit.Pairs(m) {
 			if kv[0].Value != "replacements" {
 				continue
 			}
@@ -580,14 +582,14 @@ func (l *loader) pluginConfig(base, p string, doc *yaml.Node) error {
 	case "ConfigMapGenerator", "SecretGenerator":
 		return l.generator(base, p, kind, m)
 	case "HelmChartInflationGenerator":
-		return fmt.Errorf("%s %w", p, lineErrorf(m, "%s needs Helm, which is not run here; the overlay cannot be rendered and checked", kind))
+		return fmt.Errorf("%s %w", p, yamledit.LineErrorf(m, "%s needs Helm, which is not run here; the overlay cannot be rendered and checked", kind))
 	}
 	return nil
 }
 
 // generator loads the files and env files of a ConfigMap or Secret generator.
 func (l *loader) generator(dir, kp, field string, m *yaml.Node) error {
-	for _, kv := range pairs(m) {
+	for _, kv := range yamledit.Pairs(m) {
 		k := kv[0].Value
 		var err error
 		switch strings.ToLower(k) {
@@ -625,12 +627,12 @@ func inlineYAML(s string) []*yaml.Node {
 	if !strings.ContainsAny(s, ":\n{") {
 		return nil
 	}
-	docs, err := parseDocs([]byte(s))
+	docs, err := yamledit.Parse([]byte(s))
 	if err != nil || len(docs) == 0 {
 		return nil
 	}
 	for _, d := range docs {
-		if len(d.Content) == 0 || deref(d.Content[0]).Kind != yaml.MappingNode {
+		if len(d.Content) == 0 || yamledit.Deref(d.Content[0]).Kind != yaml.MappingNode {
 			return nil
 		}
 	}

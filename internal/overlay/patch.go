@@ -7,6 +7,7 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
 	"github.com/daytwo-dev/daytwo/internal/valid"
+	"github.com/daytwo-dev/daytwo/internal/yamledit"
 )
 
 // Patch files owned by daytwo are multi-document strategic-merge patches with one
@@ -42,24 +43,24 @@ func editPatch(patch []byte, w workloadRef, create bool, fn func(doc *yaml.RNode
 	if err := w.validate(); err != nil {
 		return nil, err
 	}
-	lf, crlf := toLF(patch)
-	docs, err := parseDocs(lf)
+	lf, crlf := yamledit.ToLF(patch)
+	docs, err := yamledit.Parse(lf)
 	if err != nil {
 		return nil, err
 	}
 	// Documents without content (a stray "---") are dropped.
 	kept := docs[:0]
 	for _, d := range docs {
-		if len(d.Content) > 0 && !isNull(d.Content[0]) {
+		if len(d.Content) > 0 && !yamledit.IsNull(d.Content[0]) {
 			kept = append(kept, d)
 		}
 	}
 	docs = kept
 	var target *yaml.RNode
 	for _, d := range docs {
-		root := deref(d.Content[0])
+		root := yamledit.Deref(d.Content[0])
 		if root.Kind != yaml.MappingNode {
-			return nil, lineErrorf(root, "a patch document must be a mapping, not %s", kindName(root))
+			return nil, yamledit.LineErrorf(root, "a patch document must be a mapping, not %s", yamledit.KindName(root))
 		}
 		rn := yaml.NewRNode(root)
 		if rn.GetApiVersion() == w.apiVersion && rn.GetKind() == w.kind && rn.GetName() == w.name {
@@ -76,12 +77,12 @@ func editPatch(patch []byte, w workloadRef, create bool, fn func(doc *yaml.RNode
 		for _, f := range []struct {
 			name  string
 			value *yaml.Node
-		}{{"apiVersion", stringNode(w.apiVersion)}, {"kind", stringNode(w.kind)}, {"metadata", meta}} {
+		}{{"apiVersion", yamledit.StringNode(w.apiVersion)}, {"kind", yamledit.StringNode(w.kind)}, {"metadata", meta}} {
 			if err := target.PipeE(yaml.SetField(f.name, yaml.NewRNode(f.value))); err != nil {
 				return nil, err
 			}
 		}
-		if err := yaml.NewRNode(meta).PipeE(yaml.SetField("name", yaml.NewRNode(stringNode(w.name)))); err != nil {
+		if err := yaml.NewRNode(meta).PipeE(yaml.SetField("name", yaml.NewRNode(yamledit.StringNode(w.name)))); err != nil {
 			return nil, err
 		}
 		docs = append(docs, &yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{target.YNode()}})
@@ -93,11 +94,11 @@ func editPatch(patch []byte, w workloadRef, create bool, fn func(doc *yaml.RNode
 	if !changed {
 		return patch, nil
 	}
-	out, err := encodeDocs(lf, docs)
+	out, err := yamledit.Encode(lf, docs)
 	if err != nil || !crlf {
 		return out, err
 	}
-	return toCRLF(out), nil
+	return yamledit.ToCRLF(out), nil
 }
 
 // ensurePath walks path from m, creating mappings (and replacing nulls) on the way.
@@ -185,12 +186,12 @@ func RemoveWorkloadAnnotation(patch []byte, apiVersion, kind, name, key string) 
 // mapField returns the mapping under field, nil when absent or null.
 func mapField(parent *yaml.RNode, field string) (*yaml.RNode, error) {
 	f, err := parent.Pipe(yaml.Lookup(field))
-	if err != nil || f == nil || isNull(f.YNode()) {
+	if err != nil || f == nil || yamledit.IsNull(f.YNode()) {
 		return nil, err
 	}
-	n := deref(f.YNode())
+	n := yamledit.Deref(f.YNode())
 	if n.Kind != yaml.MappingNode {
-		return nil, lineErrorf(n, "%s must be a mapping, not %s", field, kindName(n))
+		return nil, yamledit.LineErrorf(n, "%s must be a mapping, not %s", field, yamledit.KindName(n))
 	}
 	return yaml.NewRNode(n), nil
 }
