@@ -106,13 +106,8 @@ func trimNameHash(r Resource) (string, bool) {
 		return "", false
 	}
 	i := strings.LastIndexByte(r.Name, '-')
-	if i <= 0 || len(r.Name)-i-1 != 10 {
+	if i <= 0 || !IsNameHash(r.Name[i+1:]) {
 		return "", false
-	}
-	for _, c := range r.Name[i+1:] {
-		if (c < 'a' || c > 'z') && (c < '0' || c > '9') {
-			return "", false
-		}
 	}
 	return r.Name[:i], true
 }

@@ -453,20 +453,30 @@ func (l *loader) file(dir string, rf ref, isYAML bool) error {
 
 // directory loads a kustomization directory (components, bases).
 func (l *loader) directory(dir string, rf ref, pluginBase string) error {
-	p, err := rf.resolve(dir)
-	if err != nil {
-		return err
-	}
-	isDir, exists, err := l.stat(p)
+	p, isDir, err := l.find(dir, rf)
 	switch {
 	case err != nil:
-		return rf.errorf("%w", err)
-	case !exists:
-		return rf.errorf("%w", notExist{p})
+		return err
 	case !isDir:
 		return rf.errorf("%s is a file; a directory with a kustomization is expected here", p)
 	}
 	return l.loadKustomization(p, &rf, pluginBase)
+}
+
+// find resolves rf from dir and reports whether it names a directory; a path that does
+// not exist is an error.
+func (l *loader) find(dir string, rf ref) (p string, isDir bool, err error) {
+	if p, err = rf.resolve(dir); err != nil {
+		return "", false, err
+	}
+	isDir, exists, err := l.stat(p)
+	switch {
+	case err != nil:
+		return "", false, rf.errorf("%w", err)
+	case !exists:
+		return "", false, rf.errorf("%w", notExist{p})
+	}
+	return p, isDir, nil
 }
 
 // resource loads a resources entry: a file of objects or a kustomization directory.
@@ -478,16 +488,10 @@ func (l *loader) resource(dir string, rf ref, pluginBase string) error {
 // file whose documents are plugin configurations resolving from pluginBase when configs
 // is set.
 func (l *loader) fileOrKustomization(dir string, rf ref, pluginBase string, configs bool) error {
-	p, err := rf.resolve(dir)
-	if err != nil {
-		return err
-	}
-	isDir, exists, err := l.stat(p)
+	p, isDir, err := l.find(dir, rf)
 	switch {
 	case err != nil:
-		return rf.errorf("%w", err)
-	case !exists:
-		return rf.errorf("%w", notExist{p})
+		return err
 	case isDir:
 		return l.loadKustomization(p, &rf, pluginBase)
 	}

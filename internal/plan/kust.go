@@ -133,24 +133,11 @@ func findConfigMap(r *overlay.Rendered, k kustInfo, name string) (overlay.Resour
 		if res.Name == want || res.Name == name {
 			return res, true
 		}
-		if h, ok := strings.CutPrefix(res.Name, want+"-"); ok && isNameHash(h) {
+		if h, ok := strings.CutPrefix(res.Name, want+"-"); ok && overlay.IsNameHash(h) {
 			return res, true
 		}
 	}
 	return overlay.Resource{}, false
-}
-
-// isNameHash matches kustomize's generator name hash: 10 characters of [a-z0-9].
-func isNameHash(s string) bool {
-	if len(s) != 10 {
-		return false
-	}
-	for _, c := range s {
-		if (c < 'a' || c > 'z') && (c < '0' || c > '9') {
-			return false
-		}
-	}
-	return true
 }
 
 func dataOf(res overlay.Resource) map[string]string { return res.Node.GetDataMap() }
