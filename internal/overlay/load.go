@@ -373,16 +373,26 @@ func (l *loader) walk(dir, kp string, root *yaml.Node, pluginBase string) error 
 	return nil
 }
 
-// eachString calls fn for every entry of a list of strings.
-func (l *loader) eachString(kp, field string, v *yaml.Node, fn func(ref) error) error {
+// listEntries is the entries of the list field v of the kustomization kp: none for a
+// missing or null field.
+func listEntries(kp, field string, v *yaml.Node) ([]*yaml.Node, error) {
 	v = yamledit.Deref(v)
 	if yamledit.IsNull(v) {
-		return nil
+		return nil, nil
 	}
 	if v.Kind != yaml.SequenceNode {
-		return fmt.Errorf("%s %w", kp, yamledit.LineErrorf(v, "%s must be a list, not %s", field, yamledit.KindName(v)))
+		return nil, fmt.Errorf("%s %w", kp, yamledit.LineErrorf(v, "%s must be a list, not %s", field, yamledit.KindName(v)))
 	}
-	for _, e := range v.Content {
+	return v.Content, nil
+}
+
+// eachString calls fn for every entry of a list of strings.
+func (l *loader) eachString(kp, field string, v *yaml.Node, fn func(ref) error) error {
+	entries, err := listEntries(kp, field, v)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
 		e = yamledit.Deref(e)
 		if e.Kind != yaml.ScalarNode || yamledit.IsNull(e) {
 			return fmt.Errorf("%s %w", kp, yamledit.LineErrorf(e, "entries of %s must be strings", field))
@@ -396,14 +406,11 @@ func (l *loader) eachString(kp, field string, v *yaml.Node, fn func(ref) error) 
 
 // eachMapping calls fn for every mapping of a list.
 func (l *loader) eachMapping(kp, field string, v *yaml.Node, fn func(*yaml.Node) error) error {
-	v = yamledit.Deref(v)
-	if yamledit.IsNull(v) {
-		return nil
+	entries, err := listEntries(kp, field, v)
+	if err != nil {
+		return err
 	}
-	if v.Kind != yaml.SequenceNode {
-		return fmt.Errorf("%s %w", kp, yamledit.LineErrorf(v, "%s must be a list, not %s", field, yamledit.KindName(v)))
-	}
-	for _, e := range v.Content {
+	for _, e := range entries {
 		e = yamledit.Deref(e)
 		if e.Kind != yaml.MappingNode {
 			return fmt.Errorf("%s %w", kp, yamledit.LineErrorf(e, "entries of %s must be mappings, not %s", field, yamledit.KindName(e)))
