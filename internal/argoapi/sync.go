@@ -8,6 +8,8 @@ import (
 
 	"github.com/argoproj/argo-cd/v2/pkg/apiclient/application"
 	"github.com/argoproj/argo-cd/v2/pkg/apis/application/v1alpha1"
+
+	"github.com/daytwo-dev/daytwo/internal/clip"
 )
 
 // Outcome answers a sync or a refresh asked for by someone: the app's state once Argo CD
@@ -130,7 +132,7 @@ func (c *Client) RefreshApp(ctx context.Context, app string, hard bool) (Outcome
 func describeOperation(s State) string {
 	d := "a sync"
 	if s.OperationRevision != "" {
-		d += " to " + shortRevision(s.OperationRevision)
+		d += " to " + clip.SHA(s.OperationRevision)
 	}
 	if s.OperationBy != "" {
 		d += " by " + s.OperationBy
@@ -139,11 +141,4 @@ func describeOperation(s State) string {
 		d += ", started " + s.OperationStarted.UTC().Format("2006-01-02 15:04:05 UTC")
 	}
 	return d
-}
-
-func shortRevision(r string) string {
-	if len(r) > 7 {
-		return r[:7]
-	}
-	return r
 }

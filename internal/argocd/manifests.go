@@ -50,13 +50,6 @@ const (
 	maxFiles         = 5000
 )
 
-// ParseApplications returns the argoproj.io/v1alpha1 Application documents of a YAML file;
-// other documents are skipped.
-func ParseApplications(file string, data []byte) ([]Found, error) {
-	m, err := ParseManifests(file, data)
-	return m.Apps, err
-}
-
 // FoundSet is an ApplicationSet manifest and the file it came from.
 type FoundSet struct {
 	File string
@@ -106,14 +99,8 @@ func ParseManifests(file string, data []byte) (Manifests, error) {
 	}
 }
 
-// Discover walks the repository from root for YAML files holding Application manifests.
-// Hidden directories are skipped; the walk is bounded.
-func Discover(ctx context.Context, r Reader, root string) ([]Found, error) {
-	m, err := DiscoverAll(ctx, r, root)
-	return m.Apps, err
-}
-
-// DiscoverAll is Discover for Applications and ApplicationSets.
+// DiscoverAll walks the repository from root for YAML files holding Application and
+// ApplicationSet manifests. Hidden directories are skipped; the walk is bounded.
 func DiscoverAll(ctx context.Context, r Reader, root string) (Manifests, error) {
 	var out Manifests
 	seen := 0

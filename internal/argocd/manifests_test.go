@@ -81,10 +81,11 @@ spec:
 `
 
 func TestParseApplications(t *testing.T) {
-	got, err := ParseApplications("argocd/apps.yaml", []byte(apps))
+	m, err := ParseManifests("argocd/apps.yaml", []byte(apps))
 	if err != nil {
 		t.Fatal(err)
 	}
+	got := m.Apps
 	if len(got) != 2 {
 		t.Fatalf("got %d applications, want 2", len(got))
 	}
@@ -102,10 +103,10 @@ func TestParseApplications(t *testing.T) {
 
 func TestParseApplicationsRejectsUnknownFields(t *testing.T) {
 	bad := "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: x}\nspec:\n  sauce: {path: a}\n  destination: {}\n"
-	if _, err := ParseApplications("x.yaml", []byte(bad)); err == nil || !strings.Contains(err.Error(), "sauce") {
+	if _, err := ParseManifests("x.yaml", []byte(bad)); err == nil || !strings.Contains(err.Error(), "sauce") {
 		t.Fatalf("unknown field not reported: %v", err)
 	}
-	if _, err := ParseApplications("y.yaml", []byte("kind: [")); err == nil || !strings.Contains(err.Error(), "y.yaml") {
+	if _, err := ParseManifests("y.yaml", []byte("kind: [")); err == nil || !strings.Contains(err.Error(), "y.yaml") {
 		t.Fatalf("broken YAML not reported with the file: %v", err)
 	}
 }
@@ -118,12 +119,12 @@ func TestDiscoverWalksAndSkipsHidden(t *testing.T) {
 		"apps/checkout/README.md":   "argoproj.io",
 		"apps/checkout/base/x.yaml": "kind: ConfigMap\n",
 	}
-	found, err := Discover(context.Background(), repo, ".")
+	m, err := DiscoverAll(context.Background(), repo, ".")
 	if err != nil {
 		t.Fatal(err)
 	}
 	var names []string
-	for _, f := range found {
+	for _, f := range m.Apps {
 		names = append(names, path.Base(f.File)+":"+f.App.Name)
 	}
 	if strings.Join(names, " ") != "apps.yaml:checkout-prod apps.yaml:multi one.yml:nested-app one.yml:multi" {

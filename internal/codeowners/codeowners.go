@@ -122,14 +122,6 @@ func (o *Owners) Skipped() []LineError {
 	return append([]LineError(nil), o.skipped...)
 }
 
-// Rules is how many rules were read.
-func (o *Owners) Rules() int {
-	if o == nil {
-		return 0
-	}
-	return len(o.rules)
-}
-
 // For returns the owners of paths (repository-relative, "/"-separated): the union of each
 // path's owners under its last matching rule, in first-seen order, without the "@" —
 // "alice" for a user, "acme/sre" for a team. E-mail owners are left out (reviews cannot

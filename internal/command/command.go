@@ -3,6 +3,8 @@
 // in a Registry, and both the parser and the generated help read that one registry.
 package command
 
+import "github.com/daytwo-dev/daytwo/internal/valid"
+
 // Command is one parsed request, e.g. "/scale 3 --env prod".
 // Service and Env are empty when the text did not name them; the planner fills them
 // from context (issue-form field, labels, repo mapping, the only one that exists).
@@ -53,4 +55,4 @@ type ImageRef struct {
 }
 
 // KeyValue is one ConfigMap literal.
-type KeyValue struct{ Key, Value string }
+type KeyValue = valid.KeyValue

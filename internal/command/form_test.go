@@ -134,7 +134,7 @@ func TestIssueFormRoundTrip(t *testing.T) {
 			Command{Name: "set-image", Line: "/set-image side=ghcr.io/acme/proxy@" + dg + " --service web --env staging", Service: "web", Env: "staging", Image: ImageRef{Container: "side", Name: "ghcr.io/acme/proxy", Digest: dg}}},
 		{"config", map[string]string{"service": "web", "env": "dev", "operation": "set", "literals": "LOG_LEVEL=debug\n\nMSG=hello world\nQUOTE=it's"},
 			Command{Name: "config", Line: `/config set LOG_LEVEL=debug 'MSG=hello world' 'QUOTE=it'\''s' --service web --env dev`, Service: "web", Env: "dev",
-				Set: []KeyValue{{"LOG_LEVEL", "debug"}, {"MSG", "hello world"}, {"QUOTE", "it's"}}}},
+				Set: []KeyValue{{Key: "LOG_LEVEL", Value: "debug"}, {Key: "MSG", Value: "hello world"}, {Key: "QUOTE", Value: "it's"}}}},
 		{"config", map[string]string{"service": "web", "env": "dev", "operation": "unset", "literals": "-odd\nB"},
 			Command{Name: "config", Line: "/config --service web --env dev -- unset -odd B", Service: "web", Env: "dev", Unset: []string{"-odd", "B"}}},
 	}

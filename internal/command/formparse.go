@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/daytwo-dev/daytwo/internal/clip"
 	"github.com/daytwo-dev/daytwo/internal/markdown"
 )
 
@@ -426,11 +427,11 @@ func fieldValues(f Field, raw string, present bool) ([]string, string) {
 			}
 			m := checkboxRE.FindStringSubmatch(strings.TrimSpace(l))
 			if m == nil {
-				return nil, fmt.Sprintf("%q is not a checkbox line like \"- [X] %s\"", clip(strings.TrimSpace(l)), f.Options[0])
+				return nil, fmt.Sprintf("%q is not a checkbox line like \"- [X] %s\"", clip.Bytes(strings.TrimSpace(l), maxQuotedLine, "…"), f.Options[0])
 			}
 			o, ok := option(f.Options, m[2])
 			if !ok {
-				return nil, fmt.Sprintf("%q is not one of the checkboxes of the form", clip(m[2]))
+				return nil, fmt.Sprintf("%q is not one of the checkboxes of the form", clip.Bytes(m[2], maxQuotedLine, "…"))
 			}
 			if m[1] != " " {
 				out = append(out, o)

@@ -7,6 +7,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/daytwo-dev/daytwo/internal/clip"
 	"github.com/daytwo-dev/daytwo/internal/markdown"
 )
 
@@ -140,8 +141,11 @@ func (r *Registry) parseCandidate(line string) (Result, bool) {
 	return reply(line, "", fmt.Sprintf("/%s is not a command; did you mean /%s? (/help lists them)", verb, s), r.Usage(s)), true
 }
 
+// maxQuotedLine bounds the command line a reply quotes.
+const maxQuotedLine = 200
+
 func reply(line, verb, msg, usage string) Result {
-	return Result{Reply: &Reply{Line: clip(line), Command: verb, Message: msg, Usage: usage}}
+	return Result{Reply: &Reply{Line: clip.Bytes(line, maxQuotedLine, "…"), Command: verb, Message: msg, Usage: usage}}
 }
 
 func replyFor(line string, err error) Result {
@@ -154,19 +158,6 @@ func replyFor(line string, err error) Result {
 		return reply(line, ue.Command, sentence(msg), ue.Usage)
 	}
 	return reply(line, "", sentence(err.Error()), "")
-}
-
-// clip shortens a line quoted in a reply.
-func clip(line string) string {
-	const max = 200
-	if len(line) <= max {
-		return line
-	}
-	cut := max
-	for cut > 0 && !utf8.RuneStart(line[cut]) {
-		cut--
-	}
-	return line[:cut] + "…"
 }
 
 // sentence capitalises nothing but ends msg with a full stop when it has no end mark.

@@ -29,10 +29,10 @@ func TestParseRun(t *testing.T) {
 		{"/run smoke-test --env prod", Command{Name: "run", Workflow: "smoke-test", Env: "prod"}},
 		{"/run migrate dry_run=false 'notes=two words' --ref release/2.4 -s checkout -e staging",
 			Command{Name: "run", Workflow: "migrate", Service: "checkout", Env: "staging", Ref: "release/2.4",
-				Inputs: []KeyValue{{"dry_run", "false"}, {"notes", "two words"}}}},
+				Inputs: []KeyValue{{Key: "dry_run", Value: "false"}, {Key: "notes", Value: "two words"}}}},
 		{"/run e2e empty= eq=a=b --dry-run --env dev", Command{Name: "run", Workflow: "e2e", Env: "dev", DryRun: true,
-			Inputs: []KeyValue{{"empty", ""}, {"eq", "a=b"}}}},
-		{"/run e2e flag=--verbose --env dev", Command{Name: "run", Workflow: "e2e", Env: "dev", Inputs: []KeyValue{{"flag", "--verbose"}}}},
+			Inputs: []KeyValue{{Key: "empty", Value: ""}, {Key: "eq", Value: "a=b"}}}},
+		{"/run e2e flag=--verbose --env dev", Command{Name: "run", Workflow: "e2e", Env: "dev", Inputs: []KeyValue{{Key: "flag", Value: "--verbose"}}}},
 		{"/RUN deploy --break-glass --env prod", Command{Name: "run", Workflow: "deploy", Env: "prod", BreakGlass: true}},
 	}
 	for _, tt := range tests {

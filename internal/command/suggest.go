@@ -3,6 +3,8 @@ package command
 import (
 	"strings"
 	"unicode/utf8"
+
+	"github.com/daytwo-dev/daytwo/internal/typo"
 )
 
 // maxSuggestLen bounds the words Suggest compares: longer words are not typos of a name,
@@ -26,7 +28,7 @@ func Suggest(word string, candidates []string) string {
 		if len(cr) == 0 || len(cr) > maxSuggestLen || abs(len(cr)-len(w)) >= bestDist {
 			continue
 		}
-		if d := distance(w, cr); d < bestDist && d < len(cr) {
+		if d := typo.Distance(string(w), string(cr)); d < bestDist && d < len(cr) {
 			best, bestDist = c, d
 		}
 	}
@@ -60,32 +62,6 @@ func allowedEdits(n int) int {
 	default:
 		return 3
 	}
-}
-
-// distance is the optimal-string-alignment Damerau-Levenshtein distance of a and b.
-func distance(a, b []rune) int {
-	// Three rolling rows: the transposition step looks two rows back.
-	prev2 := make([]int, len(b)+1)
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
-				cur[j] = min(cur[j], prev2[j-2]+1)
-			}
-		}
-		prev2, prev, cur = prev, cur, prev2
-	}
-	return prev[len(b)]
 }
 
 func abs(n int) int {

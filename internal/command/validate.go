@@ -7,33 +7,22 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/daytwo-dev/daytwo/internal/valid"
 )
 
 // Limits on what a command may carry.
 const (
-	MaxNameLen     = 63   // service, environment and container names (a DNS label)
-	MaxReplicas    = 1000 // /scale upper bound; environments may set a lower one
-	MaxConfigKey   = 253  // ConfigMap key
-	maxTagLen      = 128
-	maxImageName   = 255
-	maxObjectName  = 253 // a Kubernetes object name (DNS subdomain)
-	minCommitLen   = 7
-	maxCommitLen   = 40
-	digestHexLen   = 64
-	digestAlgoName = "sha256"
+	MaxNameLen   = valid.MaxNameLen // service, environment and container names (a DNS label)
+	MaxReplicas  = 1000             // /scale upper bound; environments may set a lower one
+	MaxConfigKey = valid.MaxConfigKeyLen
+	minCommitLen = 7
+	maxCommitLen = 40
 )
 
 var (
-	nameRE       = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
-	objectNameRE = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
-	kindRE       = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9]{0,62}$`)
-	tagRE        = regexp.MustCompile(`^[\w][\w.-]{0,127}$`)
-	hexRE        = regexp.MustCompile(`^[0-9a-f]+$`)
-	configKeyRE  = regexp.MustCompile(`^[-._a-zA-Z0-9]+$`)
-	// Docker reference grammar (distribution/reference): a path component, and a registry
-	// host with an optional port.
-	pathComponentRE = regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$`)
-	domainRE        = regexp.MustCompile(`^(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])(?:\.(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]))*(?::[0-9]+)?$`)
+	kindRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9]{0,62}$`)
+	hexRE  = regexp.MustCompile(`^[0-9a-f]+$`)
 )
 
 // ValidateName checks a service, environment or container name: a DNS label
@@ -68,9 +57,9 @@ func ValidateName(kind, s string) error {
 		return fmt.Errorf("the %s name %q must not contain a slash", kind, s)
 	case len(s) > MaxNameLen:
 		return fmt.Errorf("the %s name %q is %d characters long; the limit is %d", kind, s, len(s), MaxNameLen)
-	case nameRE.MatchString(s):
+	case valid.IsDNSLabel(s):
 		return nil
-	case strings.ToLower(s) != s && nameRE.MatchString(strings.ToLower(s)):
+	case strings.ToLower(s) != s && valid.IsDNSLabel(strings.ToLower(s)):
 		return fmt.Errorf("the %s name %q must be lower case: %q", kind, s, strings.ToLower(s))
 	}
 	return fmt.Errorf("the %s name %q is not valid: use lower-case letters, digits and -, starting and ending with a letter or digit", kind, s)
@@ -96,9 +85,9 @@ func ValidateWorkload(s string) error {
 	switch {
 	case hasKind && !kindRE.MatchString(kind):
 		return fmt.Errorf("the workload %q must be <name> or <Kind>/<name>, like StatefulSet/ledger", s)
-	case len(name) > maxObjectName:
-		return fmt.Errorf("the workload name %.20q... is %d characters long; the limit is %d", name, len(name), maxObjectName)
-	case !objectNameRE.MatchString(name):
+	case len(name) > valid.MaxObjectNameLen:
+		return fmt.Errorf("the workload name %.20q... is %d characters long; the limit is %d", name, len(name), valid.MaxObjectNameLen)
+	case !valid.IsObjectName(name):
 		return fmt.Errorf("the workload name %q is not valid: use lower-case letters, digits, - and . (a Kubernetes object name)", name)
 	}
 	return nil
@@ -132,21 +121,8 @@ func ParseReplicas(s string) (int, error) {
 	return n, nil
 }
 
-// ValidateConfigKey checks a ConfigMap key: [-._a-zA-Z0-9]+, at most 253 characters, and
-// not ".", ".." or starting with "..".
-func ValidateConfigKey(k string) error {
-	switch {
-	case k == "":
-		return fmt.Errorf("a config key is empty")
-	case len(k) > MaxConfigKey:
-		return fmt.Errorf("the config key %.20q... is %d characters long; the limit is %d", k, len(k), MaxConfigKey)
-	case !utf8.ValidString(k) || !configKeyRE.MatchString(k):
-		return fmt.Errorf("the config key %q may only contain letters, digits, '-', '_' and '.'", k)
-	case k == "." || strings.HasPrefix(k, ".."):
-		return fmt.Errorf("the config key %q must not be \".\" or start with \"..\"", k)
-	}
-	return nil
-}
+// ValidateConfigKey checks a ConfigMap key by Kubernetes' rule.
+func ValidateConfigKey(k string) error { return valid.ConfigMapKey(k) }
 
 // ValidateConfigValue checks a ConfigMap literal value: any text without control or
 // invisible characters (which a reviewer could not see in the pull request).
@@ -204,7 +180,7 @@ func ParseImageRef(s string) (ImageRef, error) {
 		return ref, fmt.Errorf("%q names no image after '='", s)
 	}
 	if name, dg, ok := strings.Cut(rest, "@"); ok {
-		if err := validateDigest(dg); err != nil {
+		if err := valid.Digest(dg); err != nil {
 			return ref, err
 		}
 		ref.Digest, rest = dg, name
@@ -229,12 +205,12 @@ func ParseImageRef(s string) (ImageRef, error) {
 		name, tag = "", rest
 	}
 	if tag != "" {
-		if err := validateTag(tag); err != nil {
+		if err := valid.Tag(tag); err != nil {
 			return ref, err
 		}
 	}
 	if name != "" {
-		if err := validateImageName(name); err != nil {
+		if err := valid.ImageName(name); err != nil {
 			return ref, err
 		}
 	}
@@ -259,56 +235,6 @@ func (r ImageRef) String() string {
 		b.WriteString("@" + r.Digest)
 	}
 	return b.String()
-}
-
-func validateTag(t string) error {
-	if len(t) > maxTagLen {
-		return fmt.Errorf("the tag %.20q... is %d characters long; the limit is %d", t, len(t), maxTagLen)
-	}
-	if !tagRE.MatchString(t) {
-		return fmt.Errorf("%q is not a valid tag: use letters, digits, '_', '.' and '-', not starting with '.' or '-'", t)
-	}
-	return nil
-}
-
-func validateDigest(d string) error {
-	algo, hex, ok := strings.Cut(d, ":")
-	switch {
-	case !ok || algo != digestAlgoName:
-		return fmt.Errorf("the digest %q must be sha256:<64 hex digits>", d)
-	case len(hex) != digestHexLen:
-		return fmt.Errorf("the digest %q has %d hex digits; sha256 has %d", d, len(hex), digestHexLen)
-	case !hexRE.MatchString(hex):
-		if hexRE.MatchString(strings.ToLower(hex)) {
-			return fmt.Errorf("the digest %q must be in lower case", d)
-		}
-		return fmt.Errorf("the digest %q must be sha256:<64 hex digits>", d)
-	}
-	return nil
-}
-
-// validateImageName checks [host[:port]/]component(/component)* as Docker does: the first
-// component is a registry host when it has a '.' or ':', is "localhost", or has upper case.
-func validateImageName(n string) error {
-	if len(n) > maxImageName {
-		return fmt.Errorf("the image name %.20q... is %d characters long; the limit is %d", n, len(n), maxImageName)
-	}
-	path := n
-	if host, rest, ok := strings.Cut(n, "/"); ok && (strings.ContainsAny(host, ".:") || host == "localhost" || strings.ToLower(host) != host) {
-		if !domainRE.MatchString(host) {
-			return fmt.Errorf("%q in the image %q is not a valid registry host", host, n)
-		}
-		path = rest
-	}
-	for _, c := range strings.Split(path, "/") {
-		if !pathComponentRE.MatchString(c) {
-			if strings.ToLower(c) != c {
-				return fmt.Errorf("the image name %q must be in lower case", n)
-			}
-			return fmt.Errorf("the image name %q is not valid: each part between slashes uses a-z, 0-9 and single '.', '_', '__' or '-' separators", n)
-		}
-	}
-	return nil
 }
 
 // visibleText reports the first control or invisible formatting character of s, which

@@ -98,7 +98,7 @@ func TestParseImageRef(t *testing.T) {
 
 func TestConfigLiterals(t *testing.T) {
 	kv, err := ParseConfigLiteral("URL=http://x/?a=b c")
-	if err != nil || kv != (KeyValue{"URL", "http://x/?a=b c"}) {
+	if err != nil || kv != (KeyValue{Key: "URL", Value: "http://x/?a=b c"}) {
 		t.Errorf("ParseConfigLiteral = %+v, %v", kv, err)
 	}
 	bad := map[string]string{

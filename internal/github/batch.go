@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/daytwo-dev/daytwo/internal/clip"
 	"github.com/daytwo-dev/daytwo/internal/codeowners"
 	"github.com/daytwo-dev/daytwo/internal/plan"
 )
@@ -178,7 +179,7 @@ type treeEntryJSON struct {
 // and, depth levels down, its entries. A null entry means p does not exist.
 func (s *Snapshot) seedEntry(p string, e *treeEntryJSON, depth int) {
 	if e == nil {
-		s.seedFile(p, nil, fmt.Errorf("%s at %s: %w", p, shortSHA(s.commit), fs.ErrNotExist))
+		s.seedFile(p, nil, fmt.Errorf("%s at %s: %w", p, clip.SHA(s.commit), fs.ErrNotExist))
 		return
 	}
 	switch e.Type {
@@ -187,7 +188,7 @@ func (s *Snapshot) seedEntry(p string, e *treeEntryJSON, depth int) {
 			s.seedFile(p, []byte(*e.Object.Text), nil)
 		}
 	case "tree":
-		s.seedFile(p, nil, fmt.Errorf("%s at %s is a directory: %w", p, shortSHA(s.commit), fs.ErrNotExist))
+		s.seedFile(p, nil, fmt.Errorf("%s at %s is a directory: %w", p, clip.SHA(s.commit), fs.ErrNotExist))
 		if e.Object == nil || e.Object.Entries == nil {
 			return
 		}
@@ -202,20 +203,13 @@ func (s *Snapshot) seedEntry(p string, e *treeEntryJSON, depth int) {
 			}
 			names = append(names, n)
 			if depth > 0 {
-				s.seedEntry(joinPath(p, c.Name), c, depth-1)
+				s.seedEntry(path.Join(p, c.Name), c, depth-1)
 			}
 		}
 		s.mu.Lock()
 		s.dirs[p] = names
 		s.mu.Unlock()
 	}
-}
-
-func joinPath(dir, name string) string {
-	if dir == "." {
-		return name
-	}
-	return path.Join(dir, name)
 }
 
 // seedFile fills p's memo entry unless it is already being read.
@@ -246,7 +240,7 @@ func ReadCodeOwners(ctx context.Context, snap plan.Snapshot) (*codeowners.Owners
 		}
 		o, err := codeowners.Parse(data)
 		if err != nil {
-			return nil, fmt.Errorf("%s at %s: %w", p, shortSHA(snap.Commit()), err)
+			return nil, fmt.Errorf("%s at %s: %w", p, clip.SHA(snap.Commit()), err)
 		}
 		return o, nil
 	}

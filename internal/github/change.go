@@ -11,21 +11,13 @@ import (
 	gh "github.com/google/go-github/v60/github"
 	"github.com/rs/zerolog"
 
+	"github.com/daytwo-dev/daytwo/internal/clip"
 	"github.com/daytwo-dev/daytwo/internal/plan"
 )
 
 // DeleteBranch deletes a branch; one already gone is fine.
 func (r Repo) DeleteBranch(ctx context.Context, branch string) error {
 	return r.deleteBranch(ctx, branch)
-}
-
-// HeadMessage is the message of a commit.
-func (r Repo) HeadMessage(ctx context.Context, sha string) (string, error) {
-	c, _, err := r.Client.Git.GetCommit(ctx, r.Owner, r.Name, sha)
-	if err != nil {
-		return "", fmt.Errorf("read commit %s of %s: %w", shortSHA(sha), r.FullName(), err)
-	}
-	return c.GetMessage(), nil
 }
 
 // deleteBranch deletes a branch; one already gone is fine (GitHub answers 422 or 404).
@@ -173,7 +165,7 @@ func (r Repo) Merge(ctx context.Context, number int, sha, method, title, message
 	}
 	switch statusOf(err) {
 	case http.StatusConflict:
-		return "", &plan.Error{Code: plan.Conflict, Msg: fmt.Sprintf("pull request #%d changed after it was checked (its head is no longer %s); it was not merged", number, shortSHA(sha)), Err: err}
+		return "", &plan.Error{Code: plan.Conflict, Msg: fmt.Sprintf("pull request #%d changed after it was checked (its head is no longer %s); it was not merged", number, clip.SHA(sha)), Err: err}
 	case http.StatusMethodNotAllowed:
 		// A retried merge whose first attempt succeeded is refused as not mergeable.
 		if ms, gerr := r.MergeState(ctx, number); gerr == nil && ms.Merged && ms.HeadSHA == sha && ms.MergeCommit != "" {

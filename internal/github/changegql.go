@@ -17,6 +17,7 @@ import (
 	"github.com/rs/zerolog"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/daytwo-dev/daytwo/internal/clip"
 	"github.com/daytwo-dev/daytwo/internal/plan"
 )
 
@@ -129,7 +130,7 @@ func checkChange(cs *plan.ChangeSet, opts ChangeOptions) error {
 	case b.Branch == "" || b.Commit == "" || b.Tree == "":
 		return fmt.Errorf("the base of change %s lacks its branch, commit or tree (%+v); read it with Head", cs.Branch, b)
 	case cs.Base != "" && cs.Base != b.Commit:
-		return plan.Errorf(plan.Conflict, "the change was planned on %s, not on %s at %s; plan it again", shortSHA(cs.Base), b.Branch, shortSHA(b.Commit))
+		return plan.Errorf(plan.Conflict, "the change was planned on %s, not on %s at %s; plan it again", clip.SHA(cs.Base), b.Branch, clip.SHA(b.Commit))
 	case len(cs.Files) == 0:
 		return plan.Errorf(plan.NoChange, "the change writes no file")
 	case !validBranch(cs.Branch):
@@ -401,7 +402,7 @@ func (r Repo) AppendChange(ctx context.Context, g *GraphQL, cs *plan.ChangeSet, 
 		return nil, plan.Errorf(plan.NoChange, "the change writes no file")
 	}
 	if cs.Base != "" && cs.Base != stack.HeadSHA {
-		return nil, plan.Errorf(plan.Conflict, "the change was planned on %s, not on the head %s of #%d; plan it again", shortSHA(cs.Base), shortSHA(stack.HeadSHA), stack.Number)
+		return nil, plan.Errorf(plan.Conflict, "the change was planned on %s, not on the head %s of #%d; plan it again", clip.SHA(cs.Base), clip.SHA(stack.HeadSHA), stack.Number)
 	}
 	changes, err := fileChanges(cs)
 	if err != nil {
@@ -565,7 +566,7 @@ func (r Repo) FinishChange(ctx context.Context, g *GraphQL, pr *PR, f Finish) (d
 			"repositoryId": f.RepoID, "headSha": pr.HeadSHA, "name": c.Name,
 			"status": "COMPLETED", "conclusion": strings.ToUpper(c.Conclusion),
 			"completedAt": time.Now().UTC().Format(time.RFC3339),
-			"output":      map[string]any{"title": c.Title, "summary": clipRunes(c.Summary, MaxCheckSummary)},
+			"output":      map[string]any{"title": c.Title, "summary": clip.Runes(c.Summary, MaxCheckSummary)},
 		}
 	}
 	if f.Title != "" || f.Body != "" {

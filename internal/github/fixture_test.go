@@ -11,6 +11,7 @@ import (
 
 	gh "github.com/google/go-github/v60/github"
 	"github.com/palantir/go-githubapp/githubapp"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	ghapi "github.com/daytwo-dev/daytwo/internal/github"
 	"github.com/daytwo-dev/daytwo/internal/githubtest"
@@ -70,13 +71,9 @@ func newChangeEnv(t *testing.T) *changeEnv {
 	return e
 }
 
-type roundTripFunc func(*http.Request) (*http.Response, error)
-
-func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
-
 // countSent is a client middleware inside Retry: it counts every attempt GitHub answered.
 func (e *changeEnv) countSent(next http.RoundTripper) http.RoundTripper {
-	return roundTripFunc(func(r *http.Request) (*http.Response, error) {
+	return promhttp.RoundTripperFunc(func(r *http.Request) (*http.Response, error) {
 		res, err := next.RoundTrip(r)
 		if err == nil && !isTokenPath(r.URL.Path) {
 			e.sent.Add(1)

@@ -8,10 +8,10 @@ import (
 	"net/url"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	gh "github.com/google/go-github/v60/github"
 
+	"github.com/daytwo-dev/daytwo/internal/clip"
 	"github.com/daytwo-dev/daytwo/internal/plan"
 )
 
@@ -163,10 +163,10 @@ func (r Repo) Check(ctx context.Context, sha, name, conclusion, title, summary s
 		Status:      gh.String("completed"),
 		Conclusion:  gh.String(conclusion),
 		CompletedAt: &now,
-		Output:      &gh.CheckRunOutput{Title: gh.String(clipRunes(title, maxTitleRunes)), Summary: gh.String(Truncate(summary, MaxCheckSummary))},
+		Output:      &gh.CheckRunOutput{Title: gh.String(clip.Runes(title, maxTitleRunes)), Summary: gh.String(Truncate(summary, MaxCheckSummary))},
 	})
 	if err != nil {
-		return fmt.Errorf("publish check %s on %s in %s: %w", name, shortSHA(sha), r.FullName(), err)
+		return fmt.Errorf("publish check %s on %s in %s: %w", name, clip.SHA(sha), r.FullName(), err)
 	}
 	return nil
 }
@@ -177,7 +177,7 @@ func (r Repo) OpenIssue(ctx context.Context, title, body string, labels []string
 	if title == "" {
 		return 0, "", errors.New("an issue needs a title")
 	}
-	req := &gh.IssueRequest{Title: gh.String(clipRunes(title, maxTitleRunes)), Body: gh.String(Truncate(body, MaxCommentBytes))}
+	req := &gh.IssueRequest{Title: gh.String(clip.Runes(title, maxTitleRunes)), Body: gh.String(Truncate(body, MaxCommentBytes))}
 	if len(labels) > 0 {
 		req.Labels = &labels
 	}
@@ -190,13 +190,6 @@ func (r Repo) OpenIssue(ctx context.Context, title, body string, labels []string
 
 // maxTitleRunes is GitHub's limit on issue, pull request and check run titles.
 const maxTitleRunes = 255
-
-func clipRunes(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	return string([]rune(s)[:n-1]) + "…"
-}
 
 // checkLogin refuses what cannot be a GitHub login before it becomes part of a URL.
 func checkLogin(login string) error {

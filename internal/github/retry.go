@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/palantir/go-githubapp/githubapp"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/rs/zerolog"
 )
 
@@ -44,7 +45,7 @@ func (e *RateLimitedError) Error() string {
 // when its sender marked it so.
 func Retry(p RetryPolicy) githubapp.ClientMiddleware {
 	return func(next http.RoundTripper) http.RoundTripper {
-		return roundTripperFunc(func(r *http.Request) (*http.Response, error) {
+		return promhttp.RoundTripperFunc(func(r *http.Request) (*http.Response, error) {
 			var (
 				res *http.Response
 				err error
@@ -158,7 +159,3 @@ func sleep(ctx context.Context, d time.Duration) error {
 		return ctx.Err()
 	}
 }
-
-type roundTripperFunc func(*http.Request) (*http.Response, error)
-
-func (f roundTripperFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

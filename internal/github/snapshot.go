@@ -12,6 +12,7 @@ import (
 
 	gh "github.com/google/go-github/v60/github"
 
+	"github.com/daytwo-dev/daytwo/internal/clip"
 	"github.com/daytwo-dev/daytwo/internal/plan"
 )
 
@@ -131,12 +132,12 @@ func (s *Snapshot) fetch(ctx context.Context, p string) ([]byte, error) {
 	file, dir, _, err := s.client.Repositories.GetContents(ctx, s.owner, s.repo, p, &gh.RepositoryContentGetOptions{Ref: s.commit})
 	if err != nil {
 		if isNotFound(err) {
-			return nil, fmt.Errorf("%s at %s: %w", p, shortSHA(s.commit), fs.ErrNotExist)
+			return nil, fmt.Errorf("%s at %s: %w", p, clip.SHA(s.commit), fs.ErrNotExist)
 		}
 		return nil, fmt.Errorf("read %s: %w", p, err)
 	}
 	if file == nil || dir != nil {
-		return nil, fmt.Errorf("%s at %s is a directory: %w", p, shortSHA(s.commit), fs.ErrNotExist)
+		return nil, fmt.Errorf("%s at %s is a directory: %w", p, clip.SHA(s.commit), fs.ErrNotExist)
 	}
 	if file.GetEncoding() == "none" || (file.Content == nil && file.GetSize() > 0) {
 		rc, _, err := s.client.Git.GetBlobRaw(ctx, s.owner, s.repo, file.GetSHA())
@@ -171,12 +172,12 @@ func (s *Snapshot) ReadDir(ctx context.Context, p string) ([]string, error) {
 	_, entries, _, err := s.client.Repositories.GetContents(ctx, s.owner, s.repo, apiPath, &gh.RepositoryContentGetOptions{Ref: s.commit})
 	if err != nil {
 		if isNotFound(err) {
-			return nil, fmt.Errorf("%s at %s: %w", p, shortSHA(s.commit), fs.ErrNotExist)
+			return nil, fmt.Errorf("%s at %s: %w", p, clip.SHA(s.commit), fs.ErrNotExist)
 		}
 		return nil, fmt.Errorf("list %s: %w", p, err)
 	}
 	if entries == nil {
-		return nil, fmt.Errorf("%s at %s is a file: %w", p, shortSHA(s.commit), fs.ErrNotExist)
+		return nil, fmt.Errorf("%s at %s is a file: %w", p, clip.SHA(s.commit), fs.ErrNotExist)
 	}
 	s.prefetch(ctx, p, entries)
 	names = make([]string, 0, len(entries))
@@ -274,13 +275,6 @@ func cleanPath(p string) (string, error) {
 	return c, nil
 }
 
-func shortSHA(sha string) string {
-	if len(sha) > 12 {
-		return sha[:12]
-	}
-	return sha
-}
-
 // maxTreeYAML bounds the YAML files ReadTree reads ahead.
 const maxTreeYAML = 300
 
@@ -290,7 +284,7 @@ const maxTreeYAML = 300
 func (s *Snapshot) ReadTree(ctx context.Context, g *GraphQL, r Repo) (int, error) {
 	tree, _, err := s.client.Git.GetTree(ctx, s.owner, s.repo, s.commit, true)
 	if err != nil {
-		return 0, fmt.Errorf("list the files of %s at %s: %w", r.FullName(), shortSHA(s.commit), err)
+		return 0, fmt.Errorf("list the files of %s at %s: %w", r.FullName(), clip.SHA(s.commit), err)
 	}
 	if tree.GetTruncated() {
 		return 0, fmt.Errorf("%s is too large to list in one request", r.FullName())

@@ -139,13 +139,6 @@ func (s *Server) FailDeliveries(f DeliveryFault) {
 	s.hooks.faults = append(s.hooks.faults, &deliveryFaultRule{fault: f, left: f.Times})
 }
 
-// ClearDeliveryFaults removes every delivery fault.
-func (s *Server) ClearDeliveryFaults() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.hooks.faults = nil
-}
-
 // Deliveries returns a copy of the recorded deliveries, oldest first (the API lists them
 // newest first).
 func (s *Server) Deliveries() []Delivery {

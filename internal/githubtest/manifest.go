@@ -10,9 +10,11 @@ import (
 	"encoding/pem"
 	"fmt"
 	"html/template"
+	"maps"
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -221,20 +223,11 @@ func (s *Server) createPageData(c *call, owner *account, m *manifest, raw, state
 	if m.HookAttributes != nil {
 		d.HookURL = *m.HookAttributes.URL
 	}
-	for _, k := range sortedKeys(m.DefaultPermissions) {
+	for _, k := range slices.Sorted(maps.Keys(m.DefaultPermissions)) {
 		d.Permissions = append(d.Permissions, k+": "+m.DefaultPermissions[k])
 	}
 	d.Events = m.DefaultEvents
 	return d
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 var nonSlug = regexp.MustCompile(`[^a-z0-9]+`)

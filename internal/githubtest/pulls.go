@@ -70,15 +70,6 @@ type Pull struct {
 	RequestedTeams     []string
 }
 
-// Review is a pull request review as seen by the Go API.
-type Review struct {
-	ID       int64
-	User     string
-	State    string
-	Body     string
-	CommitID string
-}
-
 func (s *Server) pullRoutes() {
 	s.handle("GET /repos/{owner}/{repo}/pulls", authInstallation, s.listPulls)
 	s.handle("POST /repos/{owner}/{repo}/pulls", authInstallation, s.createPull)
@@ -158,19 +149,6 @@ func (r *Repo) Pulls() []Pull {
 		p, _ := r.Pull(n)
 		out = append(out, p)
 	}
-	return out
-}
-
-// Reviews lists a pull request's reviews, oldest first.
-func (r *Repo) Reviews(number int) []Review {
-	var out []Review
-	r.with(func(rs *repoState) {
-		if is := rs.issues[number]; is != nil && is.pull != nil {
-			for _, rv := range is.pull.reviews {
-				out = append(out, Review{ID: rv.id, User: rv.user.login, State: rv.state, Body: rv.body, CommitID: rv.commitID})
-			}
-		}
-	})
 	return out
 }
 

@@ -84,7 +84,6 @@ type appInfo struct {
 type config struct {
 	appID     int64
 	appSlug   string
-	keyPEM    []byte
 	secret    string
 	tokenTTL  time.Duration
 	latency   time.Duration
@@ -102,15 +101,6 @@ type Option func(*config)
 
 // WithAppID sets the GitHub App's id (default 4242).
 func WithAppID(id int64) Option { return func(c *config) { c.appID = id } }
-
-// WithAppSlug sets the app's slug; its bot user is "<slug>[bot]" (default "daytwo").
-func WithAppSlug(slug string) Option { return func(c *config) { c.appSlug = slug } }
-
-// WithAppOwner sets the account owning the app (default "daytwo-dev").
-func WithAppOwner(login string) Option { return func(c *config) { c.appOwner = login } }
-
-// WithPrivateKey makes the app use this PEM (PKCS#1 or PKCS#8) RSA key instead of a fresh one.
-func WithPrivateKey(pemBytes []byte) Option { return func(c *config) { c.keyPEM = pemBytes } }
 
 // WithWebhookSecret sets the secret SendWebhook signs with (default "githubtest-secret").
 func WithWebhookSecret(secret string) Option { return func(c *config) { c.secret = secret } }
@@ -158,7 +148,7 @@ func New(t testing.TB, opts ...Option) *Server {
 	s.hooks = newHookDeliveries(&s.mu, cfg.deliveryTimeout)
 	s.app = &appInfo{id: cfg.appID, slug: cfg.appSlug, name: cfg.appSlug, owner: cfg.appOwner, secret: cfg.secret,
 		clientID: fmt.Sprintf("Iv1.%016x", cfg.appID), permissions: appPermissions, events: appEvents, createdAt: appEpoch}
-	if err := s.app.setKey(cfg.keyPEM); err != nil {
+	if err := s.app.setKey(); err != nil {
 		t.Fatalf("githubtest: %v", err)
 	}
 	s.app.bot = s.accountLocked(cfg.appSlug+"[bot]", "Bot")
@@ -181,33 +171,13 @@ var sharedKey = sync.OnceValues(func() (*rsa.PrivateKey, error) {
 	return key, nil
 })
 
-func (a *appInfo) setKey(pemBytes []byte) error {
-	if pemBytes == nil {
-		key, err := sharedKey()
-		if err != nil {
-			return err
-		}
-		a.key = key
-		a.keyPEM = pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
-		return nil
-	}
-	block, _ := pem.Decode(pemBytes)
-	if block == nil {
-		return fmt.Errorf("app private key: no PEM block found")
-	}
-	if key, err := x509.ParsePKCS1PrivateKey(block.Bytes); err == nil {
-		a.key, a.keyPEM = key, pemBytes
-		return nil
-	}
-	parsed, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+func (a *appInfo) setKey() error {
+	key, err := sharedKey()
 	if err != nil {
-		return fmt.Errorf("app private key: neither PKCS#1 nor PKCS#8: %w", err)
+		return err
 	}
-	key, ok := parsed.(*rsa.PrivateKey)
-	if !ok {
-		return fmt.Errorf("app private key: %T is not an RSA key", parsed)
-	}
-	a.key, a.keyPEM = key, pemBytes
+	a.key = key
+	a.keyPEM = pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
 	return nil
 }
 
@@ -281,17 +251,6 @@ func (s *Server) AddUser(login string) int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.accountLocked(login, "User").id
-}
-
-// UserID returns the id of a known account.
-func (s *Server) UserID(login string) (int64, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	a, ok := s.accounts[strings.ToLower(login)]
-	if !ok {
-		return 0, false
-	}
-	return a.id, true
 }
 
 // reqInfo carries what the route layer learned about a request to the logging layer.

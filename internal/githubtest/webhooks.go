@@ -82,15 +82,6 @@ func (e *PayloadEditor) Bytes() ([]byte, error) {
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
-// MustBytes is Bytes for tests: it panics on an editing error.
-func (e *PayloadEditor) MustBytes() []byte {
-	b, err := e.Bytes()
-	if err != nil {
-		panic("githubtest: " + err.Error())
-	}
-	return b
-}
-
 // Get reads the value at a dotted path ("comment.user.login"), or nil.
 func (e *PayloadEditor) Get(path string) any {
 	var cur any = e.m
@@ -243,20 +234,6 @@ func (e *PayloadEditor) IssueNumber(n int) *PayloadEditor {
 	if e.Get("number") != nil {
 		e.Set("number", n)
 	}
-	return e
-}
-
-// IssueTitle sets the issue's (or pull request's) title.
-func (e *PayloadEditor) IssueTitle(title string) *PayloadEditor {
-	e.setIf("issue.title", title)
-	e.setIf("pull_request.title", title)
-	return e
-}
-
-// IssueBody sets the issue's (or pull request's) body.
-func (e *PayloadEditor) IssueBody(body string) *PayloadEditor {
-	e.setIf("issue.body", body)
-	e.setIf("pull_request.body", body)
 	return e
 }
 

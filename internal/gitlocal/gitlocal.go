@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/daytwo-dev/daytwo/internal/clip"
 	"github.com/daytwo-dev/daytwo/internal/plan"
 )
 
@@ -88,7 +89,7 @@ func (s *Snapshot) ReadFile(ctx context.Context, p string) ([]byte, error) {
 	}
 	out, err := s.repo.git(ctx, nil, nil, "cat-file", "blob", s.commit+":"+p)
 	if err != nil {
-		return nil, fmt.Errorf("%s at %s: %w", p, short(s.commit), fs.ErrNotExist)
+		return nil, fmt.Errorf("%s at %s: %w", p, clip.SHA(s.commit), fs.ErrNotExist)
 	}
 	return out, nil
 }
@@ -105,7 +106,7 @@ func (s *Snapshot) ReadDir(ctx context.Context, p string) ([]string, error) {
 	}
 	out, err := s.repo.git(ctx, nil, nil, "ls-tree", "-z", spec)
 	if err != nil {
-		return nil, fmt.Errorf("%s at %s: %w", p, short(s.commit), fs.ErrNotExist)
+		return nil, fmt.Errorf("%s at %s: %w", p, clip.SHA(s.commit), fs.ErrNotExist)
 	}
 	var names []string
 	for _, rec := range strings.Split(strings.TrimSuffix(string(out), "\x00"), "\x00") {
@@ -285,11 +286,4 @@ func clean(p string) (string, error) {
 		return "", fmt.Errorf("path %q is outside the repository", p)
 	}
 	return c, nil
-}
-
-func short(sha string) string {
-	if len(sha) > 12 {
-		return sha[:12]
-	}
-	return sha
 }

@@ -97,7 +97,7 @@ func (m *Metrics) Handler() http.Handler {
 // ClientMiddleware counts GitHub API responses and records the remaining rate limit.
 func (m *Metrics) ClientMiddleware() githubapp.ClientMiddleware {
 	return func(next http.RoundTripper) http.RoundTripper {
-		return roundTripper(func(r *http.Request) (*http.Response, error) {
+		return promhttp.RoundTripperFunc(func(r *http.Request) (*http.Response, error) {
 			res, err := next.RoundTrip(r)
 			if err != nil {
 				m.GitHubRequests.WithLabelValues("error").Inc()
@@ -117,7 +117,3 @@ func (m *Metrics) ClientMiddleware() githubapp.ClientMiddleware {
 		})
 	}
 }
-
-type roundTripper func(*http.Request) (*http.Response, error)
-
-func (f roundTripper) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

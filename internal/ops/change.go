@@ -12,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/daytwo-dev/daytwo/internal/clip"
 	"github.com/daytwo-dev/daytwo/internal/codeowners"
 	"github.com/daytwo-dev/daytwo/internal/command"
 	"github.com/daytwo-dev/daytwo/internal/coord"
@@ -400,16 +401,16 @@ func ownersOf(owners *codeowners.Owners, paths []string, requester string) []str
 func dryRunText(cs *plan.ChangeSet) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "🧪 Dry run — nothing was changed. Without `--dry-run` this opens %s (risk: %s):\n\n%s\n\n", markdown.Code(cs.Title), cs.Risk, markdown.Text(cs.Summary))
-	fmt.Fprintf(&b, "<details><summary>Files</summary>\n\n%s</details>\n\n", markdown.Fence("diff", clip(cs.FileDiff, 20000)))
+	fmt.Fprintf(&b, "<details><summary>Files</summary>\n\n%s</details>\n\n", markdown.Fence("diff", clipDiff(cs.FileDiff, 20000)))
 	if cs.RenderedDiff != "" {
-		fmt.Fprintf(&b, "<details><summary>Rendered</summary>\n\n%s</details>\n", markdown.Fence("diff", clip(cs.RenderedDiff, 30000)))
+		fmt.Fprintf(&b, "<details><summary>Rendered</summary>\n\n%s</details>\n", markdown.Fence("diff", clipDiff(cs.RenderedDiff, 30000)))
 	}
 	return b.String()
 }
 
 func renderSummary(cs *plan.ChangeSet) string {
 	return fmt.Sprintf("The overlay renders with this change (kustomize, in memory) and the intended effect was verified.\n\n%s\n\n%s",
-		markdown.Text(cs.Summary), markdown.Fence("diff", clip(cs.RenderedDiff, 60000)))
+		markdown.Text(cs.Summary), markdown.Fence("diff", clipDiff(cs.RenderedDiff, 60000)))
 }
 
 func waitingText(env *repoconfig.Environment, reviewers []string) string {
@@ -477,7 +478,7 @@ func (r *Runner) tryMerge(ctx context.Context, repo ghapi.Repo, pr ghapi.PR, own
 			log.Warn().Err(err).Msg("cannot delete the merged branch")
 		}
 	}
-	sts.set(ghapi.StateMerged, pr.Number).step(ctx, fmt.Sprintf("🔀 [PR #%d](%s) merged by daytwo as `%s` (%s)", pr.Number, pr.URL, short(sha), why), r.afterMerge())
+	sts.set(ghapi.StateMerged, pr.Number).step(ctx, fmt.Sprintf("🔀 [PR #%d](%s) merged by daytwo as `%s` (%s)", pr.Number, pr.URL, clip.SHA(sha), why), r.afterMerge())
 	if _, service, env, ok := targetOf(commits); ok {
 		r.startRollout(ctx, rollout{repo: repo, pr: ghapi.Merged{PR: pr, MergeCommit: sha}, service: service, env: env, st: sts})
 	}
@@ -543,13 +544,7 @@ func (r *Runner) clientFor(ctx context.Context, owner, name string) (*gh.Client,
 	return r.Clients.NewInstallationClient(inst.GetID())
 }
 
-func clip(s string, max int) string {
-	if len(s) <= max {
-		return s
-	}
-	i := strings.LastIndexByte(s[:max], '\n')
-	if i < 0 {
-		i = max
-	}
-	return s[:i+1] + "… (truncated; the PR has the whole diff)\n"
+// clipDiff cuts text shown in a comment at a line, pointing to the pull request.
+func clipDiff(s string, max int) string {
+	return clip.Lines(s, max, "… (truncated; the PR has the whole diff)\n")
 }

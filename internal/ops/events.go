@@ -8,6 +8,7 @@ import (
 	gh "github.com/google/go-github/v60/github"
 	"github.com/rs/zerolog"
 
+	"github.com/daytwo-dev/daytwo/internal/clip"
 	ghapi "github.com/daytwo-dev/daytwo/internal/github"
 	"github.com/daytwo-dev/daytwo/internal/repoconfig"
 )
@@ -37,7 +38,7 @@ func (r *Runner) PullRequestClosed(ctx context.Context, client *gh.Client, repo 
 	}
 	if pr.GetMerged() && action == "init" {
 		// Nothing to roll out: from now on daytwo reads the config it merged.
-		sts.set(ghapi.StateMerged, pr.GetNumber()).step(ctx, fmt.Sprintf("🔀 [PR #%d](%s) merged by @%s as `%s`", pr.GetNumber(), pr.GetHTMLURL(), pr.GetMergedBy().GetLogin(), short(pr.GetMergeCommitSHA())),
+		sts.set(ghapi.StateMerged, pr.GetNumber()).step(ctx, fmt.Sprintf("🔀 [PR #%d](%s) merged by @%s as `%s`", pr.GetNumber(), pr.GetHTMLURL(), pr.GetMergedBy().GetLogin(), clip.SHA(pr.GetMergeCommitSHA())),
 			fmt.Sprintf("🎉 daytwo reads `%s` from now on: `/help` lists the commands.", repoconfig.Path))
 		return nil
 	}
@@ -46,7 +47,7 @@ func (r *Runner) PullRequestClosed(ctx context.Context, client *gh.Client, repo 
 		return nil
 	}
 	if pr.GetMerged() {
-		sts.set(ghapi.StateMerged, pr.GetNumber()).step(ctx, fmt.Sprintf("🔀 [PR #%d](%s) merged by @%s as `%s`", pr.GetNumber(), pr.GetHTMLURL(), pr.GetMergedBy().GetLogin(), short(pr.GetMergeCommitSHA())), r.afterMerge())
+		sts.set(ghapi.StateMerged, pr.GetNumber()).step(ctx, fmt.Sprintf("🔀 [PR #%d](%s) merged by @%s as `%s`", pr.GetNumber(), pr.GetHTMLURL(), pr.GetMergedBy().GetLogin(), clip.SHA(pr.GetMergeCommitSHA())), r.afterMerge())
 		if carries && len(sts) > 0 {
 			m := ghapi.Merged{PR: ghapi.PR{Number: pr.GetNumber(), URL: pr.GetHTMLURL(), Branch: branch, HeadSHA: pr.GetHead().GetSHA(), Body: pr.GetBody()},
 				MergeCommit: pr.GetMergeCommitSHA(), MergedBy: pr.GetMergedBy().GetLogin()}
@@ -103,11 +104,4 @@ func (r *Runner) ReviewSubmitted(ctx context.Context, client *gh.Client, repo *g
 		r.tryMerge(ctx, gr, ghapi.PR{Number: pr.GetNumber(), URL: pr.GetHTMLURL(), Branch: pr.GetHead().GetRef(), HeadSHA: pr.GetHead().GetSHA(), Body: pr.GetBody()}, nil, why)
 	}
 	return nil
-}
-
-func short(sha string) string {
-	if len(sha) > 7 {
-		return sha[:7]
-	}
-	return sha
 }

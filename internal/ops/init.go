@@ -215,7 +215,7 @@ func onboardDryRun(cs *plan.ChangeSet, res *onboard.Result) string {
 	}
 	for _, f := range cs.Files {
 		if f.Path == repoconfig.Path {
-			fmt.Fprintf(&b, "\n\n<details><summary>%s</summary>\n\n%s</details>\n", markdown.Text(f.Path), markdown.Fence("yaml", clip(string(f.Content), 40000)))
+			fmt.Fprintf(&b, "\n\n<details><summary>%s</summary>\n\n%s</details>\n", markdown.Text(f.Path), markdown.Fence("yaml", clipDiff(string(f.Content), 40000)))
 		}
 	}
 	return b.String()

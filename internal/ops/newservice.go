@@ -11,6 +11,7 @@ import (
 	gh "github.com/google/go-github/v60/github"
 	"github.com/rs/zerolog"
 
+	"github.com/daytwo-dev/daytwo/internal/clip"
 	"github.com/daytwo-dev/daytwo/internal/command"
 	ghapi "github.com/daytwo-dev/daytwo/internal/github"
 	"github.com/daytwo-dev/daytwo/internal/markdown"
@@ -184,13 +185,13 @@ func newServiceDryRun(cs *plan.ChangeSet, res *scaffold.Result) string {
 	for _, n := range res.Notes {
 		fmt.Fprintf(&b, "\n> %s\n", markdown.Text(n))
 	}
-	fmt.Fprintf(&b, "\n<details><summary>Files</summary>\n\n%s</details>\n", markdown.Fence("diff", clip(cs.FileDiff, 40000)))
+	fmt.Fprintf(&b, "\n<details><summary>Files</summary>\n\n%s</details>\n", markdown.Fence("diff", clipDiff(cs.FileDiff, 40000)))
 	return b.String()
 }
 
 // newServiceMerged reports a merged /new-service pull request: nothing to follow until Argo
 // CD creates the Applications.
 func newServiceMerged(ctx context.Context, sts statuses, pr *gh.PullRequest, service string) {
-	sts.set(ghapi.StateMerged, pr.GetNumber()).step(ctx, fmt.Sprintf("🔀 [PR #%d](%s) merged by @%s as `%s`", pr.GetNumber(), pr.GetHTMLURL(), pr.GetMergedBy().GetLogin(), short(pr.GetMergeCommitSHA())),
+	sts.set(ghapi.StateMerged, pr.GetNumber()).step(ctx, fmt.Sprintf("🔀 [PR #%d](%s) merged by @%s as `%s`", pr.GetNumber(), pr.GetHTMLURL(), pr.GetMergedBy().GetLogin(), clip.SHA(pr.GetMergeCommitSHA())),
 		fmt.Sprintf("🎉 %s is in the repository: Argo CD deploys it, and day-2 commands (`/status --service %s`) work on it now that `%s` lists it.", service, service, repoconfig.Path))
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/daytwo-dev/daytwo/internal/argoapi"
+	"github.com/daytwo-dev/daytwo/internal/clip"
 	"github.com/daytwo-dev/daytwo/internal/coord"
 	ghapi "github.com/daytwo-dev/daytwo/internal/github"
 )
@@ -150,7 +151,7 @@ func (r *Runner) follow(ctx context.Context, ro rollout) {
 		asked += " and sync it"
 	}
 	if len(ro.st) > 0 {
-		ro.st.step(ctx, asked, "⏳ Waiting for `"+app+"` to sync to `"+short(ro.pr.MergeCommit)+"`…")
+		ro.st.step(ctx, asked, "⏳ Waiting for `"+app+"` to sync to `"+clip.SHA(ro.pr.MergeCommit)+"`…")
 	}
 
 	// Until Argo CD has seen the merge commit, the refresh is asked again every few seconds:
@@ -182,7 +183,7 @@ func (r *Runner) follow(ctx context.Context, ro rollout) {
 		if syncedAt == 0 && l.SyncedTo(ro.pr.MergeCommit) {
 			syncedAt = time.Since(start)
 			if len(ro.st) > 0 {
-				ro.st.step(ctx, fmt.Sprintf("✅ Synced at `%s` after %s", short(l.Revision), roundSeconds(syncedAt)), "⏳ Waiting for `"+app+"` to be healthy…")
+				ro.st.step(ctx, fmt.Sprintf("✅ Synced at `%s` after %s", clip.SHA(l.Revision), roundSeconds(syncedAt)), "⏳ Waiting for `"+app+"` to be healthy…")
 			}
 		}
 	}
@@ -201,7 +202,7 @@ func (r *Runner) follow(ctx context.Context, ro rollout) {
 		r.reportRollout(ctx, ro, fmt.Sprintf("💔 %s is %s after %s", app, orDash(live.Health), took), unhealthyText(live, ro), "failure")
 	case ctx.Err() != nil && live.SyncedTo(ro.pr.MergeCommit) && !live.HealthAssessed(ro.pr.MergeCommit):
 		// What status.health says is Argo CD's verdict on what ran before the sync.
-		r.reportRollout(ctx, ro, "", fmt.Sprintf("⌛ `%s` synced to `%s`, but Argo CD did not assess its health after the sync within %s (its last verdict, from before the sync: %s). Check the app in Argo CD. %s", app, short(ro.pr.MergeCommit), env.ArgoCD.Timeout, orDash(live.Health), rollbackOffer(ro)), "timed_out")
+		r.reportRollout(ctx, ro, "", fmt.Sprintf("⌛ `%s` synced to `%s`, but Argo CD did not assess its health after the sync within %s (its last verdict, from before the sync: %s). Check the app in Argo CD. %s", app, clip.SHA(ro.pr.MergeCommit), env.ArgoCD.Timeout, orDash(live.Health), rollbackOffer(ro)), "timed_out")
 	case ctx.Err() != nil:
 		r.reportRollout(ctx, ro, "", fmt.Sprintf("⌛ `%s` was not synced and healthy within %s (last seen: %s, %s). %s", app, env.ArgoCD.Timeout, orDash(live.Sync), orDash(live.Health), rollbackOffer(ro)), "timed_out")
 	default:

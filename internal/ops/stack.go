@@ -7,10 +7,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/rs/zerolog"
 
+	"github.com/daytwo-dev/daytwo/internal/clip"
 	ghapi "github.com/daytwo-dev/daytwo/internal/github"
 	"github.com/daytwo-dev/daytwo/internal/markdown"
 	"github.com/daytwo-dev/daytwo/internal/plan"
@@ -116,9 +116,7 @@ func stackText(body, service, env string, commits []ghapi.Commit) (title, text s
 		return firstLine(reqs[0].Message), text
 	}
 	title = fmt.Sprintf("%s/%s: %d changes — %s", service, env, len(reqs), strings.Join(subjects, "; "))
-	if utf8.RuneCountInString(title) > plan.MaxTitleLen {
-		title = string([]rune(title)[:plan.MaxTitleLen-1]) + "…"
-	}
+	title = clip.Runes(title, plan.MaxTitleLen)
 	return title, text
 }
 
@@ -408,7 +406,7 @@ func (r *Runner) settleOpen(ctx context.Context, repo ghapi.Repo, st *status) {
 	sts := r.statusesFrom(ctx, repo, st.mark.PR, commits)
 	n := st.mark.PR
 	if ms.Merged {
-		sts.set(ghapi.StateMerged, n).step(ctx, fmt.Sprintf("🔀 [PR #%d](%s) merged as `%s`", n, ms.URL, short(ms.MergeCommit)), r.afterMerge())
+		sts.set(ghapi.StateMerged, n).step(ctx, fmt.Sprintf("🔀 [PR #%d](%s) merged as `%s`", n, ms.URL, clip.SHA(ms.MergeCommit)), r.afterMerge())
 	} else {
 		sts.set(ghapi.StateClosed, n).step(ctx, "", fmt.Sprintf("🚫 [PR #%d](%s) was closed without merging; nothing changed. Ask again to open a new one.", n, ms.URL))
 	}

@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/daytwo-dev/daytwo/internal/valid"
 )
 
 // BenchmarkLoadRender loads and renders one overlay of repositories of 10 and 1,000
@@ -68,7 +70,7 @@ func BenchmarkEditReplicas(b *testing.B) {
 func BenchmarkEditLiterals(b *testing.B) {
 	in := benchInput(b, "literals-edit")
 	benchEdit(b, in, func(k []byte) ([]byte, error) {
-		return SetLiterals(k, "web-config", []KV{{"LOG_LEVEL", "error"}}, []string{"OLD_FLAG"})
+		return SetLiterals(k, "web-config", []valid.KeyValue{{Key: "LOG_LEVEL", Value: "error"}}, []string{"OLD_FLAG"})
 	})
 }
 

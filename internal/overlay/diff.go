@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/daytwo-dev/daytwo/internal/yamledit"
 )
 
 // Diff is a unified diff of every resource that is added, removed or modified between
@@ -104,13 +106,8 @@ func trimNameHash(r Resource) (string, bool) {
 		return "", false
 	}
 	i := strings.LastIndexByte(r.Name, '-')
-	if i <= 0 || len(r.Name)-i-1 != 10 {
+	if i <= 0 || !IsNameHash(r.Name[i+1:]) {
 		return "", false
-	}
-	for _, c := range r.Name[i+1:] {
-		if (c < 'a' || c > 'z') && (c < '0' || c > '9') {
-			return "", false
-		}
 	}
 	return r.Name[:i], true
 }
@@ -129,7 +126,7 @@ func writeResourceDiff(sb *strings.Builder, before, after *Resource) {
 	if before != nil && after != nil && bt == at {
 		return
 	}
-	hunks := unified(splitLines([]byte(bt)), splitLines([]byte(at)))
+	hunks := yamledit.Unified([]byte(bt), []byte(at))
 	if hunks == "" {
 		return
 	}
@@ -183,7 +180,7 @@ func redactSecret(n, before *yaml.RNode) *yaml.RNode {
 			if prev, ok := old[content[i].Value]; ok && prev != content[i+1].Value {
 				text = "<redacted, changed>"
 			}
-			content[i+1] = stringNode(text)
+			content[i+1] = yamledit.StringNode(text)
 		}
 	}
 	return c
@@ -205,7 +202,7 @@ func FileDiff(path string, before, after []byte) string {
 	if after == nil {
 		newName = "/dev/null"
 	}
-	hunks := unified(splitLines(before), splitLines(after))
+	hunks := yamledit.Unified(before, after)
 	if hunks == "" {
 		// A new or deleted empty file has no lines to show.
 		return fmt.Sprintf("--- %s\n+++ %s\n", oldName, newName)

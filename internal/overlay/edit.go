@@ -3,11 +3,13 @@ package overlay
 import (
 	"fmt"
 	"path"
-	"regexp"
 	"strconv"
 	"strings"
 
 	"sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/daytwo-dev/daytwo/internal/valid"
+	"github.com/daytwo-dev/daytwo/internal/yamledit"
 )
 
 // Edits of a kustomization file take its bytes and return new bytes. Comments, key order
@@ -23,8 +25,8 @@ type kust struct {
 }
 
 func parseKust(in []byte) (*kust, error) {
-	b, crlf := toLF(in)
-	docs, err := parseDocs(b)
+	b, crlf := yamledit.ToLF(in)
+	docs, err := yamledit.Parse(b)
 	if err != nil {
 		return nil, err
 	}
@@ -37,22 +39,22 @@ func parseKust(in []byte) (*kust, error) {
 	} else {
 		doc = &yaml.Node{Kind: yaml.DocumentNode}
 	}
-	if len(doc.Content) == 0 || isNull(doc.Content[0]) {
+	if len(doc.Content) == 0 || yamledit.IsNull(doc.Content[0]) {
 		doc.Content = []*yaml.Node{{Kind: yaml.MappingNode}}
 	}
 	root := doc.Content[0]
 	if root.Kind != yaml.MappingNode {
-		return nil, lineErrorf(root, "a kustomization must be a mapping, not %s", kindName(root))
+		return nil, yamledit.LineErrorf(root, "a kustomization must be a mapping, not %s", yamledit.KindName(root))
 	}
 	return &kust{orig: b, crlf: crlf, doc: doc, root: yaml.NewRNode(root)}, nil
 }
 
 func (k *kust) bytes() ([]byte, error) {
-	out, err := encodeDocs(k.orig, []*yaml.Node{k.doc})
+	out, err := yamledit.Encode(k.orig, []*yaml.Node{k.doc})
 	if err != nil || !k.crlf {
 		return out, err
 	}
-	return toCRLF(out), nil
+	return yamledit.ToCRLF(out), nil
 }
 
 // list returns the list under field, nil when absent or null.
@@ -61,12 +63,12 @@ func list(parent *yaml.RNode, field string) (*yaml.RNode, error) {
 	if err != nil {
 		return nil, err
 	}
-	if f == nil || isNull(f.YNode()) {
+	if f == nil || yamledit.IsNull(f.YNode()) {
 		return nil, nil
 	}
-	n := deref(f.YNode())
+	n := yamledit.Deref(f.YNode())
 	if n.Kind != yaml.SequenceNode {
-		return nil, lineErrorf(n, "%s must be a list, not %s", field, kindName(n))
+		return nil, yamledit.LineErrorf(n, "%s must be a list, not %s", field, yamledit.KindName(n))
 	}
 	return yaml.NewRNode(n), nil
 }
@@ -87,17 +89,17 @@ func ensure(parent *yaml.RNode, field string, kind yaml.Kind) (*yaml.RNode, erro
 		return parent.Pipe(yaml.LookupCreate(kind, field))
 	}
 	n := f.YNode()
-	if isNull(n) {
+	if yamledit.IsNull(n) {
 		n.Kind, n.Tag, n.Value, n.Style, n.Alias, n.Content = kind, "", "", 0, nil, nil
 		return yaml.NewRNode(n), nil
 	}
-	n = deref(n)
+	n = yamledit.Deref(n)
 	if n.Kind != kind {
 		want := "a mapping"
 		if kind == yaml.SequenceNode {
 			want = "a list"
 		}
-		return nil, lineErrorf(n, "%s must be %s, not %s", field, want, kindName(n))
+		return nil, yamledit.LineErrorf(n, "%s must be %s, not %s", field, want, yamledit.KindName(n))
 	}
 	return yaml.NewRNode(n), nil
 }
@@ -108,9 +110,9 @@ func element(l *yaml.RNode, key, value string) (*yaml.RNode, error) {
 		return nil, nil
 	}
 	for _, e := range l.YNode().Content {
-		e = deref(e)
+		e = yamledit.Deref(e)
 		if e.Kind != yaml.MappingNode {
-			return nil, lineErrorf(e, "list entries must be mappings, not %s", kindName(e))
+			return nil, yamledit.LineErrorf(e, "list entries must be mappings, not %s", yamledit.KindName(e))
 		}
 	}
 	return l.Pipe(yaml.MatchElement(key, value))
@@ -119,12 +121,12 @@ func element(l *yaml.RNode, key, value string) (*yaml.RNode, error) {
 // scalar reads a string field of a mapping; "" when absent or null.
 func scalar(m *yaml.RNode, field string) (string, *yaml.Node, error) {
 	f, err := m.Pipe(yaml.Lookup(field))
-	if err != nil || f == nil || isNull(f.YNode()) {
+	if err != nil || f == nil || yamledit.IsNull(f.YNode()) {
 		return "", nil, err
 	}
-	n := deref(f.YNode())
+	n := yamledit.Deref(f.YNode())
 	if n.Kind != yaml.ScalarNode {
-		return "", nil, lineErrorf(n, "%s must be a string, not %s", field, kindName(n))
+		return "", nil, yamledit.LineErrorf(n, "%s must be a string, not %s", field, yamledit.KindName(n))
 	}
 	return n.Value, n, nil
 }
@@ -140,10 +142,10 @@ func setScalar(m *yaml.RNode, field, value string) (bool, error) {
 		if old == value && n.ShortTag() == yaml.NodeTagString {
 			return false, nil
 		}
-		setString(n, value)
+		yamledit.SetString(n, value)
 		return true, nil
 	}
-	if err := m.PipeE(yaml.SetField(field, yaml.NewRNode(stringNode(value)))); err != nil {
+	if err := m.PipeE(yaml.SetField(field, yaml.NewRNode(yamledit.StringNode(value)))); err != nil {
 		return false, err
 	}
 	return true, nil
@@ -157,12 +159,6 @@ func clearField(m *yaml.RNode, field string) (bool, error) {
 
 // ImageEdit is the images entry of one image: the name it is renamed to, its tag, its digest.
 type ImageEdit struct{ NewName, NewTag, Digest string }
-
-var (
-	tagRe    = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
-	digestRe = regexp.MustCompile(`^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]{32,}$`)
-	imageRe  = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9._/:-]*$`)
-)
 
 // findImage returns the images entry of name; the deprecated imageTags list counts too.
 func findImage(k *kust, name string) (*yaml.RNode, error) {
@@ -223,7 +219,7 @@ func SetImage(kustomization []byte, name string, e ImageEdit) ([]byte, error) {
 		m := yaml.NewRNode(&yaml.Node{Kind: yaml.MappingNode})
 		for _, f := range [][2]string{{"name", name}, {"newName", e.NewName}, {"newTag", e.NewTag}, {"digest", e.Digest}} {
 			if f[1] != "" {
-				if err := m.PipeE(yaml.SetField(f[0], yaml.NewRNode(stringNode(f[1])))); err != nil {
+				if err := m.PipeE(yaml.SetField(f[0], yaml.NewRNode(yamledit.StringNode(f[1])))); err != nil {
 					return nil, err
 				}
 			}
@@ -276,47 +272,24 @@ func SetImage(kustomization []byte, name string, e ImageEdit) ([]byte, error) {
 }
 
 func validateImage(name string, e ImageEdit) error {
-	switch {
-	case !imageRe.MatchString(name):
-		return fmt.Errorf("image name %q is not a valid image name", name)
-	case e.NewName == "" && e.NewTag == "" && e.Digest == "":
+	if err := valid.ImageName(name); err != nil {
+		return err
+	}
+	if e.NewName == "" && e.NewTag == "" && e.Digest == "" {
 		return fmt.Errorf("image %s: nothing to set (no new name, tag or digest)", name)
-	case e.NewName != "" && !imageRe.MatchString(e.NewName):
-		return fmt.Errorf("image %s: new name %q is not a valid image name", name, e.NewName)
-	case e.NewTag != "" && !tagRe.MatchString(e.NewTag):
-		return fmt.Errorf("image %s: tag %q is not a valid tag (letters, digits, '_', '.', '-'; at most 128)", name, e.NewTag)
-	case e.Digest != "" && !digestRe.MatchString(e.Digest):
-		return fmt.Errorf("image %s: digest %q is not a valid digest (algorithm:hex, e.g. sha256:…)", name, e.Digest)
+	}
+	for _, c := range []struct {
+		value string
+		check func(string) error
+	}{{e.NewName, valid.ImageName}, {e.NewTag, valid.Tag}, {e.Digest, valid.Digest}} {
+		if c.value == "" {
+			continue
+		}
+		if err := c.check(c.value); err != nil {
+			return fmt.Errorf("image %s: %w", name, err)
+		}
 	}
 	return nil
-}
-
-// GetReplicas reads replicas[name=name].count.
-func GetReplicas(kustomization []byte, name string) (int, bool, error) {
-	k, err := parseKust(kustomization)
-	if err != nil {
-		return 0, false, err
-	}
-	l, err := list(k.root, "replicas")
-	if err != nil {
-		return 0, false, err
-	}
-	e, err := element(l, "name", name)
-	if err != nil || e == nil {
-		return 0, false, err
-	}
-	v, n, err := scalar(e, "count")
-	if err != nil {
-		return 0, false, err
-	}
-	if n == nil {
-		return 0, false, lineErrorf(e.YNode(), "replicas entry %s has no count", name)
-	}
-	c, err := strconv.Atoi(v)
-	if err != nil || c < 0 {
-		return 0, false, lineErrorf(n, "replicas count %q of %s is not a whole number", v, name)
-	}
-	return c, true, nil
 }
 
 // SetReplicas adds or updates replicas[name=name].count.
@@ -342,7 +315,7 @@ func SetReplicas(kustomization []byte, name string, count int) ([]byte, error) {
 	value := strconv.Itoa(count)
 	if e == nil {
 		m := yaml.NewRNode(&yaml.Node{Kind: yaml.MappingNode})
-		if err := m.PipeE(yaml.SetField("name", yaml.NewRNode(stringNode(name)))); err != nil {
+		if err := m.PipeE(yaml.SetField("name", yaml.NewRNode(yamledit.StringNode(name)))); err != nil {
 			return nil, err
 		}
 		if err := m.PipeE(yaml.SetField("count", yaml.NewRNode(intNode(value)))); err != nil {
@@ -374,15 +347,9 @@ func intNode(v string) *yaml.Node {
 	return &yaml.Node{Kind: yaml.ScalarNode, Tag: yaml.NodeTagInt, Value: v}
 }
 
-// KV is one literal of a ConfigMap generator.
-type KV struct{ Key, Value string }
-
-// configMapKeyRe is what the API server accepts as a ConfigMap key.
-var configMapKeyRe = regexp.MustCompile(`^[-._a-zA-Z0-9]{1,253}$`)
-
 // GetLiterals reads configMapGenerator[name=configMap].literals; found reports whether
 // the generator exists in this kustomization.
-func GetLiterals(kustomization []byte, configMap string) ([]KV, bool, error) {
+func GetLiterals(kustomization []byte, configMap string) ([]valid.KeyValue, bool, error) {
 	k, err := parseKust(kustomization)
 	if err != nil {
 		return nil, false, err
@@ -399,17 +366,17 @@ func GetLiterals(kustomization []byte, configMap string) ([]KV, bool, error) {
 	if err != nil || lits == nil {
 		return nil, true, err
 	}
-	var out []KV
+	var out []valid.KeyValue
 	for _, n := range lits.YNode().Content {
-		n = deref(n)
+		n = yamledit.Deref(n)
 		if n.Kind != yaml.ScalarNode {
-			return nil, false, lineErrorf(n, "literals of %s must be strings", configMap)
+			return nil, false, yamledit.LineErrorf(n, "literals of %s must be strings", configMap)
 		}
 		key, value, ok := strings.Cut(n.Value, "=")
 		if !ok || key == "" {
-			return nil, false, lineErrorf(n, "literal %q of %s is not key=value", n.Value, configMap)
+			return nil, false, yamledit.LineErrorf(n, "literal %q of %s is not key=value", n.Value, configMap)
 		}
-		out = append(out, KV{Key: key, Value: unquoteLiteral(value)})
+		out = append(out, valid.KeyValue{Key: key, Value: unquoteLiteral(value)})
 	}
 	return out, true, nil
 }
@@ -417,14 +384,14 @@ func GetLiterals(kustomization []byte, configMap string) ([]KV, bool, error) {
 // SetLiterals sets and removes literals of the ConfigMap generator named configMap. When
 // this kustomization has no such generator, one is added with `behavior: merge`: the
 // base defines the ConfigMap and the overlay merges into it.
-func SetLiterals(kustomization []byte, configMap string, set []KV, unset []string) ([]byte, error) {
+func SetLiterals(kustomization []byte, configMap string, set []valid.KeyValue, unset []string) ([]byte, error) {
 	if configMap == "" {
 		return nil, fmt.Errorf("configMapGenerator: empty ConfigMap name")
 	}
 	setKeys := map[string]bool{}
 	for _, kv := range set {
-		if !configMapKeyRe.MatchString(kv.Key) {
-			return nil, fmt.Errorf("ConfigMap %s: key %q is not a valid key (letters, digits, '-', '_', '.')", configMap, kv.Key)
+		if err := valid.ConfigMapKey(kv.Key); err != nil {
+			return nil, fmt.Errorf("ConfigMap %s: %w", configMap, err)
 		}
 		if setKeys[kv.Key] {
 			return nil, fmt.Errorf("ConfigMap %s: key %s is set twice", configMap, kv.Key)
@@ -432,8 +399,8 @@ func SetLiterals(kustomization []byte, configMap string, set []KV, unset []strin
 		setKeys[kv.Key] = true
 	}
 	for _, key := range unset {
-		if !configMapKeyRe.MatchString(key) {
-			return nil, fmt.Errorf("ConfigMap %s: key %q is not a valid key (letters, digits, '-', '_', '.')", configMap, key)
+		if err := valid.ConfigMapKey(key); err != nil {
+			return nil, fmt.Errorf("ConfigMap %s: %w", configMap, err)
 		}
 		if setKeys[key] {
 			return nil, fmt.Errorf("ConfigMap %s: key %s is both set and removed", configMap, key)
@@ -461,12 +428,12 @@ func SetLiterals(kustomization []byte, configMap string, set []KV, unset []strin
 		m := yaml.NewRNode(&yaml.Node{Kind: yaml.MappingNode})
 		lits := &yaml.Node{Kind: yaml.SequenceNode}
 		for _, kv := range set {
-			lits.Content = append(lits.Content, stringNode(literal(kv)))
+			lits.Content = append(lits.Content, yamledit.StringNode(literal(kv)))
 		}
 		for _, f := range []struct {
 			name  string
 			value *yaml.Node
-		}{{"name", stringNode(configMap)}, {"behavior", stringNode("merge")}, {"literals", lits}} {
+		}{{"name", yamledit.StringNode(configMap)}, {"behavior", yamledit.StringNode("merge")}, {"literals", lits}} {
 			if err := m.PipeE(yaml.SetField(f.name, yaml.NewRNode(f.value))); err != nil {
 				return nil, err
 			}
@@ -490,13 +457,13 @@ func SetLiterals(kustomization []byte, configMap string, set []KV, unset []strin
 		}
 		var kept []*yaml.Node
 		for _, n := range lits.YNode().Content {
-			d := deref(n)
+			d := yamledit.Deref(n)
 			if d.Kind != yaml.ScalarNode {
-				return nil, lineErrorf(d, "literals of %s must be strings", configMap)
+				return nil, yamledit.LineErrorf(d, "literals of %s must be strings", configMap)
 			}
 			key, value, ok := strings.Cut(d.Value, "=")
 			if !ok || key == "" {
-				return nil, lineErrorf(d, "literal %q of %s is not key=value", d.Value, configMap)
+				return nil, yamledit.LineErrorf(d, "literal %q of %s is not key=value", d.Value, configMap)
 			}
 			if remove[key] {
 				changed = true
@@ -504,7 +471,7 @@ func SetLiterals(kustomization []byte, configMap string, set []KV, unset []strin
 			}
 			for _, kv := range set {
 				if kv.Key == key && unquoteLiteral(value) != kv.Value {
-					setString(d, literal(kv))
+					yamledit.SetString(d, literal(kv))
 					changed = true
 				}
 			}
@@ -512,7 +479,7 @@ func SetLiterals(kustomization []byte, configMap string, set []KV, unset []strin
 		}
 		lits.YNode().Content = kept
 	}
-	var missing []KV
+	var missing []valid.KeyValue
 	for _, kv := range set {
 		if !hasLiteral(lits, kv.Key) {
 			missing = append(missing, kv)
@@ -523,7 +490,7 @@ func SetLiterals(kustomization []byte, configMap string, set []KV, unset []strin
 			return nil, err
 		}
 		for _, kv := range missing {
-			lits.YNode().Content = append(lits.YNode().Content, stringNode(literal(kv)))
+			lits.YNode().Content = append(lits.YNode().Content, yamledit.StringNode(literal(kv)))
 		}
 		changed = true
 	}
@@ -543,7 +510,7 @@ func hasLiteral(lits *yaml.RNode, key string) bool {
 		return false
 	}
 	for _, n := range lits.YNode().Content {
-		if k, _, _ := strings.Cut(deref(n).Value, "="); k == key {
+		if k, _, _ := strings.Cut(yamledit.Deref(n).Value, "="); k == key {
 			return true
 		}
 	}
@@ -552,7 +519,7 @@ func hasLiteral(lits *yaml.RNode, key string) bool {
 
 // literal writes key=value so that kustomize reads value back: it strips one pair of
 // matching surrounding quotes, so a value that has them gets one more pair.
-func literal(kv KV) string {
+func literal(kv valid.KeyValue) string {
 	v := kv.Value
 	if unquoteLiteral(v) != v {
 		v = `"` + v + `"`
@@ -586,7 +553,7 @@ func EnsurePatch(kustomization []byte, patchPath string) ([]byte, error) {
 		return nil, err
 	} else if l != nil {
 		for _, n := range l.YNode().Content {
-			if n = deref(n); n.Kind == yaml.ScalarNode && path.Clean(n.Value) == clean {
+			if n = yamledit.Deref(n); n.Kind == yaml.ScalarNode && path.Clean(n.Value) == clean {
 				return kustomization, nil
 			}
 		}
@@ -597,9 +564,9 @@ func EnsurePatch(kustomization []byte, patchPath string) ([]byte, error) {
 	}
 	if patches != nil {
 		for _, n := range patches.YNode().Content {
-			n = deref(n)
+			n = yamledit.Deref(n)
 			if n.Kind != yaml.MappingNode {
-				return nil, lineErrorf(n, "entries of patches must be mappings, not %s", kindName(n))
+				return nil, yamledit.LineErrorf(n, "entries of patches must be mappings, not %s", yamledit.KindName(n))
 			}
 			p, _, err := scalar(yaml.NewRNode(n), "path")
 			if err != nil {
@@ -614,7 +581,7 @@ func EnsurePatch(kustomization []byte, patchPath string) ([]byte, error) {
 		return nil, err
 	}
 	m := yaml.NewRNode(&yaml.Node{Kind: yaml.MappingNode})
-	if err := m.PipeE(yaml.SetField("path", yaml.NewRNode(stringNode(patchPath)))); err != nil {
+	if err := m.PipeE(yaml.SetField("path", yaml.NewRNode(yamledit.StringNode(patchPath)))); err != nil {
 		return nil, err
 	}
 	if _, err := patches.Pipe(yaml.Append(m.YNode())); err != nil {

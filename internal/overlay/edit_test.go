@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/daytwo-dev/daytwo/internal/valid"
 )
 
 // renderKust renders a kustomization (in o/) over one Deployment "web" in b/.
@@ -93,8 +95,8 @@ func TestEditRefusals(t *testing.T) {
 		want string
 	}{
 		{"bad tag", func() error { _, err := SetImage(nil, webImage, ImageEdit{NewTag: "1.0 beta"}); return err }(), "not a valid tag"},
-		{"bad digest", func() error { _, err := SetImage(nil, webImage, ImageEdit{Digest: "md5"}); return err }(), "not a valid digest"},
-		{"bad name", func() error { _, err := SetImage(nil, "web image", ImageEdit{NewTag: "1"}); return err }(), "not a valid image name"},
+		{"bad digest", func() error { _, err := SetImage(nil, webImage, ImageEdit{Digest: "md5"}); return err }(), "must be sha256"},
+		{"bad name", func() error { _, err := SetImage(nil, "web image", ImageEdit{NewTag: "1"}); return err }(), `image name "web image" is not valid`},
 		{"nothing", func() error { _, err := SetImage(nil, webImage, ImageEdit{}); return err }(), "nothing to set"},
 		{"images a mapping", func() error {
 			_, err := SetImage([]byte("resources: []\nimages:\n  web: x\n"), webImage, ImageEdit{NewTag: "1"})
@@ -109,12 +111,21 @@ func TestEditRefusals(t *testing.T) {
 		{"invalid YAML", func() error { _, err := SetReplicas([]byte("a: [\n"), "web", 1); return err }(), "line 1: did not find expected node content"},
 		{"negative replicas", func() error { _, err := SetReplicas(nil, "web", -1); return err }(), "negative"},
 		{"count not a number", func() error {
-			_, _, err := GetReplicas([]byte("replicas:\n  - name: web\n    count: many\n"), "web")
+			_, _, err := getReplicas([]byte("replicas:\n  - name: web\n    count: many\n"), "web")
 			return err
 		}(), `line 3: replicas count "many" of web is not a whole number`},
-		{"literal key", func() error { _, err := SetLiterals(nil, "cfg", []KV{{"A B", "x"}}, nil); return err }(), "not a valid key"},
-		{"set and unset", func() error { _, err := SetLiterals(nil, "cfg", []KV{{"A", "x"}}, []string{"A"}); return err }(), "both set and removed"},
-		{"set twice", func() error { _, err := SetLiterals(nil, "cfg", []KV{{"A", "x"}, {"A", "y"}}, nil); return err }(), "set twice"},
+		{"literal key", func() error {
+			_, err := SetLiterals(nil, "cfg", []valid.KeyValue{{Key: "A B", Value: "x"}}, nil)
+			return err
+		}(), "may only contain"},
+		{"set and unset", func() error {
+			_, err := SetLiterals(nil, "cfg", []valid.KeyValue{{Key: "A", Value: "x"}}, []string{"A"})
+			return err
+		}(), "both set and removed"},
+		{"set twice", func() error {
+			_, err := SetLiterals(nil, "cfg", []valid.KeyValue{{Key: "A", Value: "x"}, {Key: "A", Value: "y"}}, nil)
+			return err
+		}(), "set twice"},
 		{"literal not key=value", func() error {
 			_, _, err := GetLiterals([]byte("configMapGenerator:\n  - name: cfg\n    literals:\n      - JUSTKEY\n"), "cfg")
 			return err
@@ -136,7 +147,7 @@ func TestEditRefusals(t *testing.T) {
 func TestReplicasEdits(t *testing.T) {
 	k := []byte("resources: [../b]\nreplicas:\n") // a null list
 	k = mustEdit(t)(SetReplicas(k, "web", 3))
-	if n, found, err := GetReplicas(k, "web"); err != nil || !found || n != 3 {
+	if n, found, err := getReplicas(k, "web"); err != nil || !found || n != 3 {
 		t.Fatalf("GetReplicas = %d, %v, %v\n%s", n, found, err, k)
 	}
 	// A quoted count does not decode in kustomize; setting it writes a number.
@@ -152,22 +163,22 @@ func TestReplicasEdits(t *testing.T) {
 	if !bytes.Equal(same, k) {
 		t.Error("a no-op edit rewrote the file")
 	}
-	if _, found, err := GetReplicas(k, "worker"); err != nil || found {
-		t.Errorf("GetReplicas(worker) = %v, %v", found, err)
+	if _, found, err := getReplicas(k, "worker"); err != nil || found {
+		t.Errorf("getReplicas(worker) = %v, %v", found, err)
 	}
 }
 
 func TestLiteralEdits(t *testing.T) {
 	k := []byte("resources: [../b]\n")
-	values := []KV{
-		{"QUOTED", `"already quoted"`},
-		{"SINGLE", `'x'`},
-		{"EQUALS", "a=b=c"},
-		{"BOOLISH", "yes"},
-		{"NUMBER", "010"},
-		{"MULTI", "line one\nline two"},
-		{"SPACES", "  padded  "},
-		{"EMPTY", ""},
+	values := []valid.KeyValue{
+		{Key: "QUOTED", Value: `"already quoted"`},
+		{Key: "SINGLE", Value: `'x'`},
+		{Key: "EQUALS", Value: "a=b=c"},
+		{Key: "BOOLISH", Value: "yes"},
+		{Key: "NUMBER", Value: "010"},
+		{Key: "MULTI", Value: "line one\nline two"},
+		{Key: "SPACES", Value: "  padded  "},
+		{Key: "EMPTY", Value: ""},
 	}
 	k = mustEdit(t)(SetLiterals(k, "cfg", values, nil))
 	got, found, err := GetLiterals(k, "cfg")
@@ -208,7 +219,7 @@ func TestLiteralEdits(t *testing.T) {
 	if !bytes.Equal(k3, k) {
 		t.Error("unset on a missing generator changed the file")
 	}
-	k4 := mustEdit(t)(SetLiterals(k, "cfg", []KV{{"EQUALS", "a=b=c"}}, []string{"ABSENT"}))
+	k4 := mustEdit(t)(SetLiterals(k, "cfg", []valid.KeyValue{{Key: "EQUALS", Value: "a=b=c"}}, []string{"ABSENT"}))
 	if !bytes.Equal(k4, k) {
 		t.Error("a no-op literal edit rewrote the file")
 	}
@@ -239,7 +250,7 @@ func TestPatchEdits(t *testing.T) {
 	if !strings.Contains(string(p), "jobTemplate:\n    spec:\n      template:\n        metadata:\n          annotations:") {
 		t.Errorf("CronJob pod template path:\n%s", p)
 	}
-	if v, ok, err := GetPodTemplateAnnotation(p, "batch/v1", "CronJob", "nightly", restartKey); err != nil || !ok || v != "t1" {
+	if v, ok, err := getPodTemplateAnnotation(p, "batch/v1", "CronJob", "nightly", restartKey); err != nil || !ok || v != "t1" {
 		t.Errorf("GetPodTemplateAnnotation = %q, %v, %v", v, ok, err)
 	}
 	same := mustEdit(t)(SetPodTemplateAnnotation(p, "batch/v1", "CronJob", "nightly", restartKey, "t1"))
@@ -251,7 +262,7 @@ func TestPatchEdits(t *testing.T) {
 	if strings.Count(string(p2), "kind: CronJob") != 2 {
 		t.Errorf("want two documents:\n%s", p2)
 	}
-	if _, ok, _ := GetWorkloadAnnotation(p2, "batch/v1", "CronJob", "nightly", "a"); ok {
+	if _, ok, _ := getWorkloadAnnotation(p2, "batch/v1", "CronJob", "nightly", "a"); ok {
 		t.Error("annotation landed in the wrong document")
 	}
 	// Removing what is not there changes nothing; a nil patch stays nil.
@@ -307,7 +318,7 @@ configMapGenerator:
 
 # foot
 `)
-	out := mustEdit(t)(SetLiterals(in, "cfg", []KV{{"A", "2"}}, nil))
+	out := mustEdit(t)(SetLiterals(in, "cfg", []valid.KeyValue{{Key: "A", Value: "2"}}, nil))
 	want := strings.Replace(string(in), "A=1", "A=2", 1)
 	if string(out) != want {
 		t.Errorf("more than the literal changed:\n%s", FileDiff("kustomization.yaml", in, out))

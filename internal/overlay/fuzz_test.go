@@ -5,6 +5,9 @@ import (
 	"path/filepath"
 	"reflect"
 	"testing"
+
+	"github.com/daytwo-dev/daytwo/internal/valid"
+	"github.com/daytwo-dev/daytwo/internal/yamledit"
 )
 
 // FuzzEditKustomization runs arbitrary bytes through every edit. No edit may panic; when
@@ -31,7 +34,7 @@ func FuzzEditKustomization(f *testing.F) {
 			if err != nil {
 				return
 			}
-			if _, perr := parseDocs(out); perr != nil {
+			if _, perr := yamledit.Parse(out); perr != nil {
 				t.Fatalf("%s: output does not parse: %v\ninput:\n%s\noutput:\n%s", what, perr, in, out)
 			}
 			if !readBack(out) {
@@ -62,11 +65,11 @@ func FuzzEditKustomization(f *testing.F) {
 		}
 		out, err = SetReplicas(in, "web", count)
 		check("SetReplicas", out, err, func(out []byte) bool {
-			got, found, err := GetReplicas(out, "web")
+			got, found, err := getReplicas(out, "web")
 			return err == nil && found && got == count
 		}, func(out []byte) ([]byte, error) { return SetReplicas(out, "web", count) })
 
-		set := []KV{{"FUZZ", s}}
+		set := []valid.KeyValue{{Key: "FUZZ", Value: s}}
 		out, err = SetLiterals(in, "cfg", set, []string{"A"})
 		check("SetLiterals", out, err, func(out []byte) bool {
 			got, found, err := GetLiterals(out, "cfg")
@@ -108,7 +111,7 @@ func FuzzEditKustomization(f *testing.F) {
 
 		out, err = SetPodTemplateAnnotation(in, "apps/v1", "Deployment", "web", restartKey, s)
 		check("SetPodTemplateAnnotation", out, err, func(out []byte) bool {
-			v, ok, err := GetPodTemplateAnnotation(out, "apps/v1", "Deployment", "web", restartKey)
+			v, ok, err := getPodTemplateAnnotation(out, "apps/v1", "Deployment", "web", restartKey)
 			return err == nil && ok && v == s
 		}, func(out []byte) ([]byte, error) {
 			return SetPodTemplateAnnotation(out, "apps/v1", "Deployment", "web", restartKey, s)
@@ -116,7 +119,7 @@ func FuzzEditKustomization(f *testing.F) {
 
 		out, err = SetWorkloadAnnotation(in, "apps/v1", "Deployment", "web", suspendKey, s)
 		check("SetWorkloadAnnotation", out, err, func(out []byte) bool {
-			v, ok, err := GetWorkloadAnnotation(out, "apps/v1", "Deployment", "web", suspendKey)
+			v, ok, err := getWorkloadAnnotation(out, "apps/v1", "Deployment", "web", suspendKey)
 			return err == nil && ok && v == s
 		}, func(out []byte) ([]byte, error) {
 			return SetWorkloadAnnotation(out, "apps/v1", "Deployment", "web", suspendKey, s)
@@ -124,7 +127,7 @@ func FuzzEditKustomization(f *testing.F) {
 
 		out, err = RemoveWorkloadAnnotation(in, "apps/v1", "Deployment", "web", suspendKey)
 		check("RemoveWorkloadAnnotation", out, err, func(out []byte) bool {
-			_, ok, err := GetWorkloadAnnotation(out, "apps/v1", "Deployment", "web", suspendKey)
+			_, ok, err := getWorkloadAnnotation(out, "apps/v1", "Deployment", "web", suspendKey)
 			return err == nil && !ok
 		}, func(out []byte) ([]byte, error) {
 			return RemoveWorkloadAnnotation(out, "apps/v1", "Deployment", "web", suspendKey)

@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/daytwo-dev/daytwo/internal/valid"
 )
 
 var update = flag.Bool("update", false, "rewrite the expected trees under testdata")
@@ -167,7 +169,7 @@ var goldenCases = map[string]goldenCase{
 	"literals-edit": {
 		edit: func(t *testing.T, f map[string][]byte) {
 			editFile(t, f, "kustomization.yaml", func(b []byte) ([]byte, error) {
-				return SetLiterals(b, "web-config", []KV{{"LOG_LEVEL", "error"}, {"GREETING", "hello: world"}}, []string{"OLD_FLAG"})
+				return SetLiterals(b, "web-config", []valid.KeyValue{{Key: "LOG_LEVEL", Value: "error"}, {Key: "GREETING", Value: "hello: world"}}, []string{"OLD_FLAG"})
 			})
 		},
 		check: checkConfigMap(map[string]string{
@@ -178,7 +180,7 @@ var goldenCases = map[string]goldenCase{
 	"literals-generator-missing": {
 		edit: func(t *testing.T, f map[string][]byte) {
 			editFile(t, f, "kustomization.yaml", func(b []byte) ([]byte, error) {
-				return SetLiterals(b, "web-config", []KV{{"LOG_LEVEL", "debug"}}, nil)
+				return SetLiterals(b, "web-config", []valid.KeyValue{{Key: "LOG_LEVEL", Value: "debug"}}, nil)
 			})
 		},
 		check:   checkConfigMap(map[string]string{"LOG_LEVEL": "debug", "FEATURE_X": "off"}),

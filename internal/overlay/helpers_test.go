@@ -4,15 +4,20 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 
 	"sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/daytwo-dev/daytwo/internal/yamledit"
 )
 
 // repo is an in-memory repository that records what is read.
@@ -89,11 +94,11 @@ func (r *repo) ReadDir(ctx context.Context, p string) ([]string, error) {
 	if len(seen) == 0 {
 		return nil, fmt.Errorf("%s: %w", p, fs.ErrNotExist)
 	}
-	return sortedKeys(seen), nil
+	return slices.Sorted(maps.Keys(seen)), nil
 }
 
-func (r *repo) readPaths() []string { return sortedKeys(r.read) }
-func (r *repo) dirPaths() []string  { return sortedKeys(r.dirs) }
+func (r *repo) readPaths() []string { return slices.Sorted(maps.Keys(r.read)) }
+func (r *repo) dirPaths() []string  { return slices.Sorted(maps.Keys(r.dirs)) }
 
 // readTree reads a directory of testdata into repo-relative paths.
 func readTree(t testing.TB, dir string) map[string][]byte {
@@ -143,7 +148,7 @@ func compareTrees(t testing.TB, got, want map[string][]byte) {
 	for p := range want {
 		all[p] = true
 	}
-	for _, p := range sortedKeys(all) {
+	for _, p := range slices.Sorted(maps.Keys(all)) {
 		g, w := got[p], want[p]
 		if string(g) != string(w) || (g == nil) != (w == nil) {
 			t.Errorf("%s differs from the golden file (run with -update to accept):\n%s", p, FileDiff(p, w, g))
@@ -187,7 +192,76 @@ func diffIDs(d string) []string {
 			}
 		}
 	}
-	out := sortedKeys(seen)
+	out := slices.Sorted(maps.Keys(seen))
 	sort.Strings(out)
 	return out
+}
+
+// getReplicas reads replicas[name=name].count.
+func getReplicas(kustomization []byte, name string) (int, bool, error) {
+	k, err := parseKust(kustomization)
+	if err != nil {
+		return 0, false, err
+	}
+	l, err := list(k.root, "replicas")
+	if err != nil {
+		return 0, false, err
+	}
+	e, err := element(l, "name", name)
+	if err != nil || e == nil {
+		return 0, false, err
+	}
+	v, n, err := scalar(e, "count")
+	if err != nil {
+		return 0, false, err
+	}
+	if n == nil {
+		return 0, false, yamledit.LineErrorf(e.YNode(), "replicas entry %s has no count", name)
+	}
+	c, err := strconv.Atoi(v)
+	if err != nil || c < 0 {
+		return 0, false, yamledit.LineErrorf(n, "replicas count %q of %s is not a whole number", v, name)
+	}
+	return c, true, nil
+}
+
+// getPodTemplateAnnotation reads an annotation of one workload's pod template in a patch file.
+func getPodTemplateAnnotation(patch []byte, apiVersion, kind, name, key string) (string, bool, error) {
+	return getPatchValue(patch, workloadRef{apiVersion, kind, name}, append(podTemplatePath(kind), "metadata", "annotations"), key)
+}
+
+// getWorkloadAnnotation reads an annotation of one workload's metadata in a patch file.
+func getWorkloadAnnotation(patch []byte, apiVersion, kind, name, key string) (string, bool, error) {
+	return getPatchValue(patch, workloadRef{apiVersion, kind, name}, []string{"metadata", "annotations"}, key)
+}
+
+func getPatchValue(patch []byte, w workloadRef, path []string, key string) (string, bool, error) {
+	var value string
+	var found bool
+	_, err := editPatch(patch, w, false, func(doc *yaml.RNode) (bool, error) {
+		m := doc
+		for _, p := range path {
+			next, err := mapField(m, p)
+			if err != nil || next == nil {
+				return false, err
+			}
+			m = next
+		}
+		v, n, err := scalar(m, key)
+		value, found = v, n != nil
+		return false, err
+	})
+	return value, found, err
+}
+
+// renderedYAML is the whole multi-document output of a render.
+func renderedYAML(r *Rendered) []byte {
+	var b strings.Builder
+	for i, res := range r.Resources() {
+		if i > 0 {
+			b.WriteString("---\n")
+		}
+		b.WriteString(res.Node.MustString())
+	}
+	return []byte(b.String())
 }

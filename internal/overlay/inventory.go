@@ -193,7 +193,7 @@ func (t *Tree) kustomizations() []kustInfo {
 // so the longest generator name the rest contains is the one.
 func generatorOf(name string, gens []string) string {
 	stem := name
-	if i := strings.LastIndexByte(name, '-'); i >= 0 && isNameHash(name[i+1:]) {
+	if i := strings.LastIndexByte(name, '-'); i >= 0 && IsNameHash(name[i+1:]) {
 		stem = name[:i]
 	}
 	best := ""
@@ -205,8 +205,8 @@ func generatorOf(name string, gens []string) string {
 	return best
 }
 
-// isNameHash matches kustomize's generator name hash: 10 characters of [a-z0-9].
-func isNameHash(s string) bool {
+// IsNameHash matches kustomize's generator name hash: 10 characters of [a-z0-9].
+func IsNameHash(s string) bool {
 	if len(s) != 10 {
 		return false
 	}

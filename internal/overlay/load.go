@@ -10,10 +10,11 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
-	"sort"
 	"strings"
 
 	"sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/daytwo-dev/daytwo/internal/yamledit"
 )
 
 // Reader reads a repository at one commit. plan.Snapshot satisfies it.
@@ -253,7 +254,7 @@ func (l *loader) read(p string, rf ref, isYAML bool) ([]byte, error) {
 	}
 	if isYAML && strings.Contains(string(b), "*") {
 		// Only a document with an alias can expand; most files have none.
-		if _, err := parseDocs(b); err != nil {
+		if _, err := yamledit.Parse(b); err != nil {
 			return nil, fmt.Errorf("%s %w", p, err)
 		}
 	}
@@ -296,11 +297,11 @@ func (l *loader) loadKustomization(dir string, from *ref, pluginBase string) err
 	}
 	switch {
 	case len(found) == 0:
-		return from.errorf("%w", notExist{joinPath(dir, "kustomization.yaml")})
+		return from.errorf("%w", notExist{path.Join(dir, "kustomization.yaml")})
 	case len(found) > 1:
 		return fmt.Errorf("%s has several kustomization files (%s); kustomize refuses that", dir, strings.Join(found, ", "))
 	}
-	kp := joinPath(dir, found[0])
+	kp := path.Join(dir, found[0])
 	self := ref{kust: kp}
 	if from != nil {
 		self = *from
@@ -309,7 +310,7 @@ func (l *loader) loadKustomization(dir string, from *ref, pluginBase string) err
 	if err != nil {
 		return err
 	}
-	docs, err := parseDocs(b)
+	docs, err := yamledit.Parse(b)
 	if err != nil {
 		return fmt.Errorf("%s %w", kp, err)
 	}
@@ -327,14 +328,14 @@ func (l *loader) loadKustomization(dir string, from *ref, pluginBase string) err
 
 // walk loads every path the kustomization at kp (in dir) references.
 func (l *loader) walk(dir, kp string, root *yaml.Node, pluginBase string) error {
-	root = deref(root)
-	if isNull(root) {
+	root = yamledit.Deref(root)
+	if yamledit.IsNull(root) {
 		return nil
 	}
 	if root.Kind != yaml.MappingNode {
-		return fmt.Errorf("%s %w", kp, lineErrorf(root, "a kustomization must be a mapping, not %s", kindName(root)))
+		return fmt.Errorf("%s %w", kp, yamledit.LineErrorf(root, "a kustomization must be a mapping, not %s", yamledit.KindName(root)))
 	}
-	for _, kv := range pairs(root) {
+	for _, kv := range yamledit.Pairs(root) {
 		k, v := kv[0], kv[1]
 		field := k.Value
 		var err error
@@ -363,7 +364,7 @@ func (l *loader) walk(dir, kp string, root *yaml.Node, pluginBase string) error 
 		case "generators", "transformers", "validators":
 			err = l.eachString(kp, field, v, func(rf ref) error { return l.plugin(dir, rf) })
 		case "helmcharts", "helmchartinflationgenerator", "helmglobals":
-			err = fmt.Errorf("%s %w", kp, lineErrorf(k, "%s needs Helm, which is not run here; the overlay cannot be rendered and checked", field))
+			err = fmt.Errorf("%s %w", kp, yamledit.LineErrorf(k, "%s needs Helm, which is not run here; the overlay cannot be rendered and checked", field))
 		}
 		if err != nil {
 			return err
@@ -372,19 +373,29 @@ func (l *loader) walk(dir, kp string, root *yaml.Node, pluginBase string) error 
 	return nil
 }
 
-// eachString calls fn for every entry of a list of strings.
-func (l *loader) eachString(kp, field string, v *yaml.Node, fn func(ref) error) error {
-	v = deref(v)
-	if isNull(v) {
-		return nil
+// listEntries is the entries of the list field v of the kustomization kp: none for a
+// missing or null field.
+func listEntries(kp, field string, v *yaml.Node) ([]*yaml.Node, error) {
+	v = yamledit.Deref(v)
+	if yamledit.IsNull(v) {
+		return nil, nil
 	}
 	if v.Kind != yaml.SequenceNode {
-		return fmt.Errorf("%s %w", kp, lineErrorf(v, "%s must be a list, not %s", field, kindName(v)))
+		return nil, fmt.Errorf("%s %w", kp, yamledit.LineErrorf(v, "%s must be a list, not %s", field, yamledit.KindName(v)))
 	}
-	for _, e := range v.Content {
-		e = deref(e)
-		if e.Kind != yaml.ScalarNode || isNull(e) {
-			return fmt.Errorf("%s %w", kp, lineErrorf(e, "entries of %s must be strings", field))
+	return v.Content, nil
+}
+
+// eachString calls fn for every entry of a list of strings.
+func (l *loader) eachString(kp, field string, v *yaml.Node, fn func(ref) error) error {
+	entries, err := listEntries(kp, field, v)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		e = yamledit.Deref(e)
+		if e.Kind != yaml.ScalarNode || yamledit.IsNull(e) {
+			return fmt.Errorf("%s %w", kp, yamledit.LineErrorf(e, "entries of %s must be strings", field))
 		}
 		if err := fn(ref{kust: kp, line: e.Line, field: field, value: e.Value}); err != nil {
 			return err
@@ -395,17 +406,14 @@ func (l *loader) eachString(kp, field string, v *yaml.Node, fn func(ref) error) 
 
 // eachMapping calls fn for every mapping of a list.
 func (l *loader) eachMapping(kp, field string, v *yaml.Node, fn func(*yaml.Node) error) error {
-	v = deref(v)
-	if isNull(v) {
-		return nil
+	entries, err := listEntries(kp, field, v)
+	if err != nil {
+		return err
 	}
-	if v.Kind != yaml.SequenceNode {
-		return fmt.Errorf("%s %w", kp, lineErrorf(v, "%s must be a list, not %s", field, kindName(v)))
-	}
-	for _, e := range v.Content {
-		e = deref(e)
+	for _, e := range entries {
+		e = yamledit.Deref(e)
 		if e.Kind != yaml.MappingNode {
-			return fmt.Errorf("%s %w", kp, lineErrorf(e, "entries of %s must be mappings, not %s", field, kindName(e)))
+			return fmt.Errorf("%s %w", kp, yamledit.LineErrorf(e, "entries of %s must be mappings, not %s", field, yamledit.KindName(e)))
 		}
 		if err := fn(e); err != nil {
 			return err
@@ -416,23 +424,23 @@ func (l *loader) eachMapping(kp, field string, v *yaml.Node, fn func(*yaml.Node)
 
 // eachField calls fn with the string value of m's field name, when set.
 func (l *loader) eachField(kp, field string, m *yaml.Node, name string, fn func(ref) error) error {
-	m = deref(m)
-	if isNull(m) {
+	m = yamledit.Deref(m)
+	if yamledit.IsNull(m) {
 		return nil
 	}
 	if m.Kind != yaml.MappingNode {
-		return fmt.Errorf("%s %w", kp, lineErrorf(m, "%s must be a mapping, not %s", field, kindName(m)))
+		return fmt.Errorf("%s %w", kp, yamledit.LineErrorf(m, "%s must be a mapping, not %s", field, yamledit.KindName(m)))
 	}
-	for _, kv := range pairs(m) {
+	for _, kv := range yamledit.Pairs(m) {
 		if !strings.EqualFold(kv[0].Value, name) {
 			continue
 		}
-		v := deref(kv[1])
-		if isNull(v) {
+		v := yamledit.Deref(kv[1])
+		if yamledit.IsNull(v) {
 			continue
 		}
 		if v.Kind != yaml.ScalarNode {
-			return fmt.Errorf("%s %w", kp, lineErrorf(v, "%s must be a string", field))
+			return fmt.Errorf("%s %w", kp, yamledit.LineErrorf(v, "%s must be a string", field))
 		}
 		if err := fn(ref{kust: kp, line: v.Line, field: field, value: v.Value}); err != nil {
 			return err
@@ -452,39 +460,50 @@ func (l *loader) file(dir string, rf ref, isYAML bool) error {
 
 // directory loads a kustomization directory (components, bases).
 func (l *loader) directory(dir string, rf ref, pluginBase string) error {
-	p, err := rf.resolve(dir)
-	if err != nil {
-		return err
-	}
-	isDir, exists, err := l.stat(p)
+	p, isDir, err := l.find(dir, rf)
 	switch {
 	case err != nil:
-		return rf.errorf("%w", err)
-	case !exists:
-		return rf.errorf("%w", notExist{p})
+		return err
 	case !isDir:
 		return rf.errorf("%s is a file; a directory with a kustomization is expected here", p)
 	}
 	return l.loadKustomization(p, &rf, pluginBase)
 }
 
-// resource loads a resources entry: a file of objects or a kustomization directory.
-func (l *loader) resource(dir string, rf ref, pluginBase string) error {
-	p, err := rf.resolve(dir)
-	if err != nil {
-		return err
+// find resolves rf from dir and reports whether it names a directory; a path that does
+// not exist is an error.
+func (l *loader) find(dir string, rf ref) (p string, isDir bool, err error) {
+	if p, err = rf.resolve(dir); err != nil {
+		return "", false, err
 	}
 	isDir, exists, err := l.stat(p)
 	switch {
 	case err != nil:
-		return rf.errorf("%w", err)
+		return "", false, rf.errorf("%w", err)
 	case !exists:
-		return rf.errorf("%w", notExist{p})
+		return "", false, rf.errorf("%w", notExist{p})
+	}
+	return p, isDir, nil
+}
+
+// resource loads a resources entry: a file of objects or a kustomization directory.
+func (l *loader) resource(dir string, rf ref, pluginBase string) error {
+	return l.fileOrKustomization(dir, rf, pluginBase, pluginBase != "")
+}
+
+// fileOrKustomization loads what rf names from dir: a kustomization directory, or a YAML
+// file whose documents are plugin configurations resolving from pluginBase when configs
+// is set.
+func (l *loader) fileOrKustomization(dir string, rf ref, pluginBase string, configs bool) error {
+	p, isDir, err := l.find(dir, rf)
+	switch {
+	case err != nil:
+		return err
 	case isDir:
 		return l.loadKustomization(p, &rf, pluginBase)
 	}
 	b, err := l.read(p, rf, true)
-	if err != nil || pluginBase == "" {
+	if err != nil || !configs {
 		return err
 	}
 	return l.pluginConfigs(pluginBase, p, b)
@@ -502,28 +521,11 @@ func (l *loader) plugin(dir string, rf ref) error {
 		}
 		return nil
 	}
-	p, err := rf.resolve(dir)
-	if err != nil {
-		return err
-	}
-	isDir, exists, err := l.stat(p)
-	switch {
-	case err != nil:
-		return rf.errorf("%w", err)
-	case !exists:
-		return rf.errorf("%w", notExist{p})
-	case isDir:
-		return l.loadKustomization(p, &rf, dir)
-	}
-	b, err := l.read(p, rf, true)
-	if err != nil {
-		return err
-	}
-	return l.pluginConfigs(dir, p, b)
+	return l.fileOrKustomization(dir, rf, dir, true)
 }
 
 func (l *loader) pluginConfigs(base, p string, b []byte) error {
-	docs, err := parseDocs(b)
+	docs, err := yamledit.Parse(b)
 	if err != nil {
 		return fmt.Errorf("%s %w", p, err)
 	}
@@ -545,14 +547,14 @@ func (l *loader) pluginConfig(base, p string, doc *yaml.Node) error {
 		}
 		m = m.Content[0]
 	}
-	m = deref(m)
+	m = yamledit.Deref(m)
 	if m.Kind != yaml.MappingNode {
 		return nil
 	}
 	kind := ""
-	for _, kv := range pairs(m) {
+	for _, kv := range yamledit.Pairs(m) {
 		if kv[0].Value == "kind" {
-			kind = deref(kv[1]).Value
+			kind = yamledit.Deref(kv[1]).Value
 		}
 	}
 	fileField := func(field string) error {
@@ -562,7 +564,7 @@ func (l *loader) pluginConfig(base, p string, doc *yaml.Node) error {
 	case "PatchTransformer", "PatchJson6902Transformer":
 		return fileField("path")
 	case "PatchStrategicMergeTransformer":
-		for _, kv := range pairs(m) {
+		for _, kv := range yamledit.Pairs(m) {
 			if kv[0].Value != "paths" {
 				continue
 			}
@@ -577,7 +579,7 @@ func (l *loader) pluginConfig(base, p string, doc *yaml.Node) error {
 			}
 		}
 	case "ReplacementTransformer":
-		for _, kv := range pairs(m) {
+		for _, kv := range yamledit.Pairs(m) {
 			if kv[0].Value != "replacements" {
 				continue
 			}
@@ -591,14 +593,14 @@ func (l *loader) pluginConfig(base, p string, doc *yaml.Node) error {
 	case "ConfigMapGenerator", "SecretGenerator":
 		return l.generator(base, p, kind, m)
 	case "HelmChartInflationGenerator":
-		return fmt.Errorf("%s %w", p, lineErrorf(m, "%s needs Helm, which is not run here; the overlay cannot be rendered and checked", kind))
+		return fmt.Errorf("%s %w", p, yamledit.LineErrorf(m, "%s needs Helm, which is not run here; the overlay cannot be rendered and checked", kind))
 	}
 	return nil
 }
 
 // generator loads the files and env files of a ConfigMap or Secret generator.
 func (l *loader) generator(dir, kp, field string, m *yaml.Node) error {
-	for _, kv := range pairs(m) {
+	for _, kv := range yamledit.Pairs(m) {
 		k := kv[0].Value
 		var err error
 		switch strings.ToLower(k) {
@@ -636,31 +638,14 @@ func inlineYAML(s string) []*yaml.Node {
 	if !strings.ContainsAny(s, ":\n{") {
 		return nil
 	}
-	docs, err := parseDocs([]byte(s))
+	docs, err := yamledit.Parse([]byte(s))
 	if err != nil || len(docs) == 0 {
 		return nil
 	}
 	for _, d := range docs {
-		if len(d.Content) == 0 || deref(d.Content[0]).Kind != yaml.MappingNode {
+		if len(d.Content) == 0 || yamledit.Deref(d.Content[0]).Kind != yaml.MappingNode {
 			return nil
 		}
 	}
 	return docs
-}
-
-func joinPath(dir, name string) string {
-	if dir == "" || dir == "." {
-		return name
-	}
-	return dir + "/" + name
-}
-
-// sortedKeys returns the keys of m in order.
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -197,8 +199,8 @@ func TestLoadAppsLayoutReadsOnlyReferenced(t *testing.T) {
 	if ws := out.Workloads(); len(ws) != 1 || ws[0].Name != "checkout" {
 		t.Errorf("Workloads() = %v", ws)
 	}
-	if !strings.Contains(string(out.YAML()), "kind: PodDisruptionBudget") {
-		t.Error("YAML() lacks the PodDisruptionBudget")
+	if !strings.Contains(string(renderedYAML(out)), "kind: PodDisruptionBudget") {
+		t.Error("the render lacks the PodDisruptionBudget")
 	}
 }
 
@@ -530,7 +532,7 @@ generators:
 	for p := range files {
 		want = append(want, p)
 	}
-	if got := tree.Paths(); !reflect.DeepEqual(got, sortedKeys(files)) {
+	if got := tree.Paths(); !reflect.DeepEqual(got, slices.Sorted(maps.Keys(files))) {
 		t.Errorf("Paths() = %q, want %q", got, want)
 	}
 	out, err := tree.Render()

@@ -2,18 +2,16 @@ package overlay
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 
 	"sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/daytwo-dev/daytwo/internal/valid"
+	"github.com/daytwo-dev/daytwo/internal/yamledit"
 )
 
 // Patch files owned by daytwo are multi-document strategic-merge patches with one
 // document per workload, identified by apiVersion, kind and metadata.name.
-
-// annotationKeyRe is an annotation key as the API server accepts it: an optional DNS
-// prefix and "/", then a name of at most 63 characters.
-var annotationKeyRe = regexp.MustCompile(`^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$`)
 
 type workloadRef struct{ apiVersion, kind, name string }
 
@@ -32,8 +30,8 @@ func (w workloadRef) validate() error {
 }
 
 func validateAnnotationKey(w workloadRef, key string) error {
-	if len(key) > 253+1+63 || !annotationKeyRe.MatchString(key) {
-		return fmt.Errorf("patch of %s: %q is not a valid annotation key", w, key)
+	if err := valid.AnnotationKey(key); err != nil {
+		return fmt.Errorf("patch of %s: %w", w, err)
 	}
 	return nil
 }
@@ -45,24 +43,24 @@ func editPatch(patch []byte, w workloadRef, create bool, fn func(doc *yaml.RNode
 	if err := w.validate(); err != nil {
 		return nil, err
 	}
-	lf, crlf := toLF(patch)
-	docs, err := parseDocs(lf)
+	lf, crlf := yamledit.ToLF(patch)
+	docs, err := yamledit.Parse(lf)
 	if err != nil {
 		return nil, err
 	}
 	// Documents without content (a stray "---") are dropped.
 	kept := docs[:0]
 	for _, d := range docs {
-		if len(d.Content) > 0 && !isNull(d.Content[0]) {
+		if len(d.Content) > 0 && !yamledit.IsNull(d.Content[0]) {
 			kept = append(kept, d)
 		}
 	}
 	docs = kept
 	var target *yaml.RNode
 	for _, d := range docs {
-		root := deref(d.Content[0])
+		root := yamledit.Deref(d.Content[0])
 		if root.Kind != yaml.MappingNode {
-			return nil, lineErrorf(root, "a patch document must be a mapping, not %s", kindName(root))
+			return nil, yamledit.LineErrorf(root, "a patch document must be a mapping, not %s", yamledit.KindName(root))
 		}
 		rn := yaml.NewRNode(root)
 		if rn.GetApiVersion() == w.apiVersion && rn.GetKind() == w.kind && rn.GetName() == w.name {
@@ -79,12 +77,12 @@ func editPatch(patch []byte, w workloadRef, create bool, fn func(doc *yaml.RNode
 		for _, f := range []struct {
 			name  string
 			value *yaml.Node
-		}{{"apiVersion", stringNode(w.apiVersion)}, {"kind", stringNode(w.kind)}, {"metadata", meta}} {
+		}{{"apiVersion", yamledit.StringNode(w.apiVersion)}, {"kind", yamledit.StringNode(w.kind)}, {"metadata", meta}} {
 			if err := target.PipeE(yaml.SetField(f.name, yaml.NewRNode(f.value))); err != nil {
 				return nil, err
 			}
 		}
-		if err := yaml.NewRNode(meta).PipeE(yaml.SetField("name", yaml.NewRNode(stringNode(w.name)))); err != nil {
+		if err := yaml.NewRNode(meta).PipeE(yaml.SetField("name", yaml.NewRNode(yamledit.StringNode(w.name)))); err != nil {
 			return nil, err
 		}
 		docs = append(docs, &yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{target.YNode()}})
@@ -96,11 +94,11 @@ func editPatch(patch []byte, w workloadRef, create bool, fn func(doc *yaml.RNode
 	if !changed {
 		return patch, nil
 	}
-	out, err := encodeDocs(lf, docs)
+	out, err := yamledit.Encode(lf, docs)
 	if err != nil || !crlf {
 		return out, err
 	}
-	return toCRLF(out), nil
+	return yamledit.ToCRLF(out), nil
 }
 
 // ensurePath walks path from m, creating mappings (and replacing nulls) on the way.
@@ -188,41 +186,12 @@ func RemoveWorkloadAnnotation(patch []byte, apiVersion, kind, name, key string) 
 // mapField returns the mapping under field, nil when absent or null.
 func mapField(parent *yaml.RNode, field string) (*yaml.RNode, error) {
 	f, err := parent.Pipe(yaml.Lookup(field))
-	if err != nil || f == nil || isNull(f.YNode()) {
+	if err != nil || f == nil || yamledit.IsNull(f.YNode()) {
 		return nil, err
 	}
-	n := deref(f.YNode())
+	n := yamledit.Deref(f.YNode())
 	if n.Kind != yaml.MappingNode {
-		return nil, lineErrorf(n, "%s must be a mapping, not %s", field, kindName(n))
+		return nil, yamledit.LineErrorf(n, "%s must be a mapping, not %s", field, yamledit.KindName(n))
 	}
 	return yaml.NewRNode(n), nil
-}
-
-// GetPodTemplateAnnotation reads an annotation of one workload's pod template in a patch file.
-func GetPodTemplateAnnotation(patch []byte, apiVersion, kind, name, key string) (string, bool, error) {
-	return getPatchValue(patch, workloadRef{apiVersion, kind, name}, append(podTemplatePath(kind), "metadata", "annotations"), key)
-}
-
-// GetWorkloadAnnotation reads an annotation of one workload's metadata in a patch file.
-func GetWorkloadAnnotation(patch []byte, apiVersion, kind, name, key string) (string, bool, error) {
-	return getPatchValue(patch, workloadRef{apiVersion, kind, name}, []string{"metadata", "annotations"}, key)
-}
-
-func getPatchValue(patch []byte, w workloadRef, path []string, key string) (string, bool, error) {
-	var value string
-	var found bool
-	_, err := editPatch(patch, w, false, func(doc *yaml.RNode) (bool, error) {
-		m := doc
-		for _, p := range path {
-			next, err := mapField(m, p)
-			if err != nil || next == nil {
-				return false, err
-			}
-			m = next
-		}
-		v, n, err := scalar(m, key)
-		value, found = v, n != nil
-		return false, err
-	})
-	return value, found, err
 }

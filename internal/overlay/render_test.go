@@ -80,7 +80,7 @@ func TestWith(t *testing.T) {
 	}
 	d := mustFind(t, after, "Deployment", "d")
 	if field(t, d, "spec", "replicas") != "7" || field(t, d, "spec", "template", "metadata", "annotations", restartKey) != "now" {
-		t.Errorf("edits not rendered:\n%s", after.YAML())
+		t.Errorf("edits not rendered:\n%s", renderedYAML(after))
 	}
 	if field(t, mustFind(t, before, "Deployment", "d"), "spec", "replicas") != "1" {
 		t.Error("the earlier render changed")
@@ -140,7 +140,7 @@ func TestRenderRecoversFromKustomizePanics(t *testing.T) {
 	d := mustFind(t, out, "Deployment", "d")
 	if field(t, d, "spec", "template", "spec", "containers", "[name=d]", "image") != "x:1" ||
 		field(t, d, "spec", "template", "spec", "containers", "[name=sidecar]", "image") != "s:1" {
-		t.Errorf("containers were not merged by name:\n%s", out.YAML())
+		t.Errorf("containers were not merged by name:\n%s", renderedYAML(out))
 	}
 }
 
@@ -161,7 +161,7 @@ func TestRenderConcurrent(t *testing.T) {
 				errs <- err
 				return
 			}
-			if !bytes.Equal(got.YAML(), want.YAML()) {
+			if !bytes.Equal(renderedYAML(got), renderedYAML(want)) {
 				errs <- errors.New("renders differ")
 			}
 		}()

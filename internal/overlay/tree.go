@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"maps"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -28,7 +30,7 @@ type Tree struct {
 func (t *Tree) Dir() string { return t.dir }
 
 // Paths lists, sorted, the repo-relative path of every file of the tree.
-func (t *Tree) Paths() []string { return sortedKeys(t.files) }
+func (t *Tree) Paths() []string { return slices.Sorted(maps.Keys(t.files)) }
 
 // File returns a file of the tree. The bytes are shared: do not modify them.
 func (t *Tree) File(p string) ([]byte, bool) {
@@ -41,7 +43,7 @@ func (t *Tree) File(p string) ([]byte, bool) {
 func (t *Tree) KustomizationPath(dir string) (string, bool) {
 	d := cleanPath(dir)
 	for _, n := range kustomizationNames {
-		p := joinPath(d, n)
+		p := path.Join(d, n)
 		if _, ok := t.files[p]; ok {
 			return p, true
 		}
@@ -147,10 +149,6 @@ func runKrusty(mem filesys.FileSystem, dir string, opts *krusty.Options, custom 
 	if err != nil {
 		return nil, fmt.Errorf("kustomize build %s: %w", strings.TrimPrefix(dir, "/"), err)
 	}
-	out, err := m.AsYaml()
-	if err != nil {
-		return nil, fmt.Errorf("kustomize build %s: %w", strings.TrimPrefix(dir, "/"), err)
-	}
 	nodes := m.ToRNodeSlice()
 	res := make([]Resource, 0, len(nodes))
 	for _, n := range nodes {
@@ -162,17 +160,13 @@ func runKrusty(mem filesys.FileSystem, dir string, opts *krusty.Options, custom 
 			Node:       n,
 		})
 	}
-	return &Rendered{yaml: out, resources: res}, nil
+	return &Rendered{resources: res}, nil
 }
 
 // Rendered is the output of a render.
 type Rendered struct {
-	yaml      []byte
 	resources []Resource
 }
-
-// YAML is the whole multi-document output.
-func (r *Rendered) YAML() []byte { return r.yaml }
 
 // Resources lists the rendered objects in output order.
 func (r *Rendered) Resources() []Resource { return r.resources }

@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"strings"
 	"text/template"
-	"unicode/utf8"
 
+	"github.com/daytwo-dev/daytwo/internal/clip"
 	"github.com/daytwo-dev/daytwo/internal/overlay"
 	"github.com/daytwo-dev/daytwo/templates"
 )
@@ -73,7 +73,7 @@ func (p *Planner) finish(j *job, e *edit, files []FileChange, rendered string) (
 		Action:       cmd.Name,
 		Base:         j.snap.Commit(),
 		Files:        files,
-		Summary:      clipRunes(oneLine(e.summary), maxSummaryLen),
+		Summary:      clip.Runes(oneLine(e.summary), maxSummaryLen),
 		FileDiff:     fd.String(),
 		RenderedDiff: rendered,
 		Risk:         j.risk(e),
@@ -152,7 +152,7 @@ func (p *Planner) finish(j *job, e *edit, files []FileChange, rendered string) (
 	if err != nil {
 		return nil, err
 	}
-	cs.Title = clipRunes(oneLine(title), MaxTitleLen)
+	cs.Title = clip.Runes(oneLine(title), MaxTitleLen)
 	d.Title = cs.Title
 	msg, err := p.exec(templates.PRCommit, d)
 	if err != nil {
@@ -336,11 +336,3 @@ func refPart(s string) string {
 
 // oneLine folds whitespace runs, newlines included, to single spaces.
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
-
-func clipRunes(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	r := []rune(s)
-	return string(r[:n-1]) + "…"
-}

@@ -87,7 +87,7 @@ func TestBranchName(t *testing.T) {
 		{"prod", "né", "restart"},
 	} {
 		b := branchName(n[0], n[1], n[2], "k")
-		if !validRef(b) || len(b) > MaxBranchLen {
+		if !validRef(b) || len(b) > maxBranchLen {
 			t.Errorf("branchName(%q) = %q is not a valid branch", n, b)
 		}
 	}
@@ -122,7 +122,9 @@ func TestBodyLimit(t *testing.T) {
 		}
 		x := cmd("config", "checkout", "prod")
 		x.Set = set
-		cs, err := New(WithBodyLimit(c.limit)).Plan(context.Background(), loadConfig(t, files), nil, newMemSnapshot(baseSHA, files), nil, request("/config set ...", x))
+		p := New()
+		p.bodyLimit = c.limit
+		cs, err := p.Plan(context.Background(), loadConfig(t, files), nil, newMemSnapshot(baseSHA, files), nil, request("/config set ...", x))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -178,7 +180,9 @@ func TestPlanUsesClockWithoutNow(t *testing.T) {
 	r := request("/restart --env prod", cmd("restart", "checkout", "prod"))
 	r.Now = time.Time{}
 	clock := time.Date(2027, 1, 2, 3, 4, 5, 0, time.FixedZone("CET", 3600))
-	cs, err := New(WithClock(func() time.Time { return clock })).Plan(context.Background(), loadConfig(t, files), nil, newMemSnapshot(baseSHA, files), nil, r)
+	p := New()
+	p.now = func() time.Time { return clock }
+	cs, err := p.Plan(context.Background(), loadConfig(t, files), nil, newMemSnapshot(baseSHA, files), nil, r)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,12 +3,16 @@ package plan
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
+	"github.com/daytwo-dev/daytwo/internal/clip"
 	"github.com/daytwo-dev/daytwo/internal/command"
 	"github.com/daytwo-dev/daytwo/internal/markdown"
 	"github.com/daytwo-dev/daytwo/internal/overlay"
 	"github.com/daytwo-dev/daytwo/internal/repoconfig"
+	"github.com/daytwo-dev/daytwo/internal/valid"
 )
 
 // buildConfig sets and unsets literals of the service's ConfigMap generator (configured, or
@@ -21,8 +25,8 @@ func buildConfig(_ context.Context, j *job) (*edit, error) {
 	}
 	seen := map[string]bool{}
 	for _, k := range append(keysOf(set), unset...) {
-		if !validConfigKey(k) {
-			return nil, Errorf(Invalid, "%q is not a valid ConfigMap key (letters, digits, '-', '_' and '.')", k)
+		if err := valid.ConfigMapKey(k); err != nil {
+			return nil, Errorf(Invalid, "%v", err)
 		}
 		if seen[k] {
 			return nil, Errorf(Invalid, "%s is named twice; set or unset each key once", k)
@@ -41,14 +45,12 @@ func buildConfig(_ context.Context, j *job) (*edit, error) {
 	data := dataOf(res)
 	for _, k := range unset {
 		if _, ok := data[k]; !ok {
-			return nil, Errorf(Invalid, "%s is not set in the %s ConfigMap of %s in %s (keys: %s)", k, cm, j.svc.Name, j.cmd.Env, listOrNone(sortedKeys(data)))
+			return nil, Errorf(Invalid, "%s is not set in the %s ConfigMap of %s in %s (keys: %s)", k, cm, j.svc.Name, j.cmd.Env, listOrNone(slices.Sorted(maps.Keys(data))))
 		}
 	}
 
 	var details, changed []string
-	kvs := make([]overlay.KV, 0, len(set))
 	for _, kv := range set {
-		kvs = append(kvs, overlay.KV{Key: kv.Key, Value: kv.Value})
 		old, had := data[kv.Key]
 		if had && old == kv.Value {
 			continue
@@ -68,7 +70,7 @@ func buildConfig(_ context.Context, j *job) (*edit, error) {
 		return nil, Errorf(NoChange, "%s", noChange)
 	}
 	kust, err := j.editKust(j.kust, "edit the literals of "+cm, func(b []byte) ([]byte, error) {
-		return overlay.SetLiterals(b, cm, kvs, unset)
+		return overlay.SetLiterals(b, cm, set, unset)
 	})
 	if err != nil {
 		return nil, err
@@ -120,23 +122,10 @@ func keysOf(kvs []command.KeyValue) []string {
 func pairs(kvs []command.KeyValue) string {
 	out := make([]string, len(kvs))
 	for i, kv := range kvs {
-		out[i] = kv.Key + "=" + clipRunes(kv.Value, 80)
+		out[i] = kv.Key + "=" + clip.Runes(kv.Value, 80)
 	}
 	return strings.Join(out, ", ")
 }
 
 // shownValue quotes a value for the PR body, shortened: the file diff has it whole.
-func shownValue(v string) string { return markdown.Code(clipRunes(v, 80)) }
-
-// validConfigKey is Kubernetes' rule for ConfigMap keys.
-func validConfigKey(k string) bool {
-	if k == "" || len(k) > 253 || k == "." || k == ".." {
-		return false
-	}
-	for _, c := range k {
-		if !(c == '-' || c == '_' || c == '.' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
-			return false
-		}
-	}
-	return true
-}
+func shownValue(v string) string { return markdown.Code(clip.Runes(v, 80)) }

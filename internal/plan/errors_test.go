@@ -175,7 +175,7 @@ func TestRefusals(t *testing.T) {
 		},
 		{
 			name: "bad config key", req: configCmd("checkout", "prod", []command.KeyValue{{Key: "A B", Value: "b"}}), code: Invalid,
-			msg: `"A B" is not a valid ConfigMap key (letters, digits, '-', '_' and '.')`,
+			msg: `the config key "A B" may only contain letters, digits, '-', '_' and '.'`,
 		},
 		{
 			name: "resume not suspended", req: request("/resume", cmd("resume", "checkout", "prod")), code: Invalid,

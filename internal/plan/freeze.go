@@ -45,7 +45,7 @@ func (p *Planner) planFreeze(ctx context.Context, j *job, configFile []byte) (*C
 
 	out, err := repoconfig.SetFreeze(configFile, env, next)
 	if err != nil {
-		return nil, &Error{Code: Broken, Msg: fmt.Sprintf("cannot edit %s: %s", repoconfig.Path, clip(err.Error())), Err: err}
+		return nil, &Error{Code: Broken, Msg: fmt.Sprintf("cannot edit %s: %s", repoconfig.Path, clipMessage(err.Error())), Err: err}
 	}
 	// The edited file must still load and say what was asked.
 	cfg, err := repoconfig.Load(out, commands)

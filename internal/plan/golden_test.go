@@ -368,13 +368,16 @@ func TestGolden(t *testing.T) {
 	}
 }
 
+// maxBranchLen is the longest ref name GitHub accepts.
+const maxBranchLen = 255
+
 // checkChangeSet asserts what every ChangeSet must hold whatever the command.
 func checkChangeSet(t *testing.T, cs *ChangeSet, req Request) {
 	t.Helper()
 	if cs.Title == "" || len([]rune(cs.Title)) > MaxTitleLen || strings.Contains(cs.Title, "\n") {
 		t.Errorf("bad title %q", cs.Title)
 	}
-	if !validRef(cs.Branch) || len(cs.Branch) > MaxBranchLen {
+	if !validRef(cs.Branch) || len(cs.Branch) > maxBranchLen {
 		t.Errorf("bad branch %q", cs.Branch)
 	}
 	if len(cs.Body) > MaxBodyLen {

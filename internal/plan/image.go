@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/daytwo-dev/daytwo/internal/overlay"
+	"github.com/daytwo-dev/daytwo/internal/valid"
 )
 
 // buildSetImage upserts the kustomization images entry of the image a container runs.
@@ -23,7 +24,7 @@ func buildSetImage(_ context.Context, j *job) (*edit, error) {
 
 	old, _, err := overlay.GetImage(j.kust, key)
 	if err != nil {
-		return nil, &Error{Code: Broken, Msg: fmt.Sprintf("%s: images: %s", j.kustPath, clip(err.Error())), Err: err}
+		return nil, &Error{Code: Broken, Msg: fmt.Sprintf("%s: images: %s", j.kustPath, clipMessage(err.Error())), Err: err}
 	}
 	set := overlay.ImageEdit{NewName: ref.Name, NewTag: ref.Tag, Digest: ref.Digest}
 	if ref.Name == key && old.NewName == "" {
@@ -44,7 +45,7 @@ func buildSetImage(_ context.Context, j *job) (*edit, error) {
 		if exact {
 			return image == want
 		}
-		name, _, _ := splitImage(image)
+		name, _, _ := valid.SplitImage(image)
 		return name == wantName
 	}
 
@@ -117,7 +118,7 @@ func (j *job) checkRuns(after *overlay.Rendered, t target, want, key string, run
 // imageKey is the images[].name that controls a rendered image: an entry renaming its
 // image to it, else the image's own name.
 func (j *job) imageKey(rendered string) string {
-	name, _, _ := splitImage(rendered)
+	name, _, _ := valid.SplitImage(rendered)
 	for _, k := range j.info.images {
 		if k == name {
 			return k

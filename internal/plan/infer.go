@@ -11,6 +11,7 @@ import (
 	"github.com/daytwo-dev/daytwo/internal/markdown"
 	"github.com/daytwo-dev/daytwo/internal/overlay"
 	"github.com/daytwo-dev/daytwo/internal/repoconfig"
+	"github.com/daytwo-dev/daytwo/internal/valid"
 )
 
 // What a command acts on and the config leaves open (workload, container, ConfigMap) is
@@ -436,7 +437,7 @@ func (j *job) imageTargets() (cs []target, key string, f found, err error) {
 	case ref.Name != "":
 		var m []target
 		for _, t := range all {
-			if name, _, _ := splitImage(t.c.Image); name == ref.Name || j.imageKey(t.c.Image) == ref.Name {
+			if name, _, _ := valid.SplitImage(t.c.Image); name == ref.Name || j.imageKey(t.c.Image) == ref.Name {
 				m = append(m, t)
 			}
 		}

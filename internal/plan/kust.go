@@ -2,13 +2,15 @@ package plan
 
 import (
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 
+	"sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
+	sigsyaml "sigs.k8s.io/yaml"
 
 	"github.com/daytwo-dev/daytwo/internal/overlay"
+	"github.com/daytwo-dev/daytwo/internal/valid"
 )
 
 // kustInfo is what the planner reads (never writes) from the overlay's own kustomization.
@@ -18,33 +20,18 @@ type kustInfo struct {
 	images                 []string // images[].name, in file order
 }
 
+// readKust reads the kustomization as kustomize's own type, without kustomize's check
+// for unknown fields: the render reports those, with the file and line.
 func readKust(path string, b []byte) (kustInfo, error) {
-	var k kustInfo
-	node, err := yaml.Parse(string(b))
-	if err != nil {
-		return k, fmt.Errorf("%s: %w", path, err)
+	var k types.Kustomization
+	if err := sigsyaml.Unmarshal(b, &k); err != nil {
+		return kustInfo{}, fmt.Errorf("%s: %w", path, err)
 	}
-	if k.namePrefix, err = scalar(node, "namePrefix"); err != nil {
-		return k, fmt.Errorf("%s: %w", path, err)
+	info := kustInfo{namePrefix: k.NamePrefix, nameSuffix: k.NameSuffix, namespace: k.Namespace}
+	for _, img := range k.Images {
+		info.images = append(info.images, img.Name)
 	}
-	if k.nameSuffix, err = scalar(node, "nameSuffix"); err != nil {
-		return k, fmt.Errorf("%s: %w", path, err)
-	}
-	if k.namespace, err = scalar(node, "namespace"); err != nil {
-		return k, fmt.Errorf("%s: %w", path, err)
-	}
-	imgs, err := node.Pipe(yaml.Lookup("images"))
-	if err != nil {
-		return k, fmt.Errorf("%s: images: %w", path, err)
-	}
-	if imgs != nil {
-		names, err := imgs.ElementValues("name")
-		if err != nil {
-			return k, fmt.Errorf("%s: images: %w", path, err)
-		}
-		k.images = names
-	}
-	return k, nil
+	return info, nil
 }
 
 func scalar(node *yaml.RNode, field string) (string, error) {
@@ -146,48 +133,14 @@ func findConfigMap(r *overlay.Rendered, k kustInfo, name string) (overlay.Resour
 		if res.Name == want || res.Name == name {
 			return res, true
 		}
-		if h, ok := strings.CutPrefix(res.Name, want+"-"); ok && isNameHash(h) {
+		if h, ok := strings.CutPrefix(res.Name, want+"-"); ok && overlay.IsNameHash(h) {
 			return res, true
 		}
 	}
 	return overlay.Resource{}, false
 }
 
-// isNameHash matches kustomize's generator name hash: 10 characters of [a-z0-9].
-func isNameHash(s string) bool {
-	if len(s) != 10 {
-		return false
-	}
-	for _, c := range s {
-		if (c < 'a' || c > 'z') && (c < '0' || c > '9') {
-			return false
-		}
-	}
-	return true
-}
-
 func dataOf(res overlay.Resource) map[string]string { return res.Node.GetDataMap() }
-
-func sortedKeys(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
-// splitImage splits an image reference into name, tag and digest.
-func splitImage(ref string) (name, tag, digest string) {
-	name = ref
-	if i := strings.IndexByte(name, '@'); i >= 0 {
-		name, digest = name[:i], name[i+1:]
-	}
-	if i := strings.LastIndexByte(name, ':'); i > strings.LastIndexByte(name, '/') {
-		name, tag = name[:i], name[i+1:]
-	}
-	return name, tag, digest
-}
 
 // imageRef is how kustomize writes an image once an images entry applied.
 func imageRef(name, tag, digest string) string {
@@ -202,7 +155,7 @@ func imageRef(name, tag, digest string) string {
 
 // shortImage is the tag or digest of a reference, what people say when naming a version.
 func shortImage(ref string) string {
-	_, tag, digest := splitImage(ref)
+	_, tag, digest := valid.SplitImage(ref)
 	switch {
 	case digest != "" && tag != "":
 		return tag + "@" + shortDigest(digest)

@@ -30,11 +30,11 @@ func (j *job) patchNamespace(w overlay.Resource) (string, error) {
 	if j.inner == nil {
 		kust, err := withoutNamespace(j.kust)
 		if err != nil {
-			return "", &Error{Code: Broken, Msg: fmt.Sprintf("%s does not parse: %s", j.kustPath, clip(err.Error())), Err: err}
+			return "", &Error{Code: Broken, Msg: fmt.Sprintf("%s does not parse: %s", j.kustPath, clipMessage(err.Error())), Err: err}
 		}
 		r, err := j.tree.With(map[string][]byte{j.kustPath: kust}).Render()
 		if err != nil {
-			return "", &Error{Code: Broken, Msg: fmt.Sprintf("cannot tell the namespace %s has in the resources of %s: %s", w.ID(), j.where(), clip(err.Error())), Err: err}
+			return "", &Error{Code: Broken, Msg: fmt.Sprintf("cannot tell the namespace %s has in the resources of %s: %s", w.ID(), j.where(), clipMessage(err.Error())), Err: err}
 		}
 		j.inner = r
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/daytwo-dev/daytwo/internal/clip"
 	"github.com/daytwo-dev/daytwo/internal/overlay"
 	"github.com/daytwo-dev/daytwo/internal/repoconfig"
 )
@@ -34,8 +35,8 @@ func (p *Planner) NewService(req Request, base string, c NewServiceChange) (*Cha
 		fd.WriteString(overlay.FileDiff(f.Path, f.Before, f.Content))
 	}
 	cs.FileDiff = fd.String()
-	cs.Title = clipRunes(oneLine(fmt.Sprintf("Add service %s (%s)", cmd.Service, cmd.Owner)), MaxTitleLen)
-	cs.Summary = clipRunes(oneLine(fmt.Sprintf("add %s, owned by @%s, to %s", cmd.Service, cmd.Owner, strings.Join(c.Envs, ", "))), maxSummaryLen)
+	cs.Title = clip.Runes(oneLine(fmt.Sprintf("Add service %s (%s)", cmd.Service, cmd.Owner)), MaxTitleLen)
+	cs.Summary = clip.Runes(oneLine(fmt.Sprintf("add %s, owned by @%s, to %s", cmd.Service, cmd.Owner, strings.Join(c.Envs, ", "))), maxSummaryLen)
 	named := cmd
 	named.Line, named.Env = line, ""
 	cs.Branch = BranchFor(named, req)

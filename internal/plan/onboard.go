@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/daytwo-dev/daytwo/internal/clip"
 	"github.com/daytwo-dev/daytwo/internal/overlay"
 )
 
@@ -33,8 +34,8 @@ func (p *Planner) Onboard(req Request, base string, o Onboarding) (*ChangeSet, e
 		Action:  cmd.Name,
 		Base:    base,
 		Files:   o.Files,
-		Title:   clipRunes(oneLine(o.Title), MaxTitleLen),
-		Summary: clipRunes(oneLine(o.Summary), maxSummaryLen),
+		Title:   clip.Runes(oneLine(o.Title), MaxTitleLen),
+		Summary: clip.Runes(oneLine(o.Summary), maxSummaryLen),
 		Risk:    RiskMedium,
 	}
 	named := cmd

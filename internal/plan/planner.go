@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"path"
 	"sort"
 	"strings"
 	"text/template"
 	"time"
 
+	"github.com/daytwo-dev/daytwo/internal/clip"
 	"github.com/daytwo-dev/daytwo/internal/command"
 	"github.com/daytwo-dev/daytwo/internal/overlay"
 	"github.com/daytwo-dev/daytwo/internal/repoconfig"
@@ -18,9 +20,8 @@ import (
 
 // Limits GitHub puts on what a ChangeSet becomes.
 const (
-	MaxTitleLen  = 255
-	MaxBranchLen = 255
-	MaxBodyLen   = 65536
+	MaxTitleLen = 255
+	MaxBodyLen  = 65536
 )
 
 // Names daytwo writes into overlays.
@@ -36,32 +37,17 @@ const (
 // Planner turns requests into ChangeSets. It holds no per-request state and is safe for
 // concurrent use.
 type Planner struct {
-	now          func() time.Time
-	tmpl         *template.Template
-	bodyLimit    int
-	historyLimit int
+	now       func() time.Time // used when a Request carries no Now
+	tmpl      *template.Template
+	bodyLimit int // PR body bytes; diffs are cut to fit
 }
 
-// Option configures a Planner.
-type Option func(*Planner)
-
-// WithClock sets the clock used when a Request carries no Now.
-func WithClock(now func() time.Time) Option { return func(p *Planner) { p.now = now } }
-
-// WithBodyLimit caps the PR body (bytes, default MaxBodyLen); diffs are cut to fit.
-func WithBodyLimit(n int) Option { return func(p *Planner) { p.bodyLimit = n } }
-
-// WithHistoryLimit caps how many commits /rollback reads to find the last daytwo change
-// (default 200).
-func WithHistoryLimit(n int) Option { return func(p *Planner) { p.historyLimit = n } }
+// historyLimit is how many commits /rollback reads to find the last daytwo change.
+const historyLimit = 200
 
 // New returns a Planner using the embedded PR templates.
-func New(opts ...Option) *Planner {
-	p := &Planner{now: time.Now, tmpl: prTemplates, bodyLimit: MaxBodyLen, historyLimit: 200}
-	for _, o := range opts {
-		o(p)
-	}
-	return p
+func New() *Planner {
+	return &Planner{now: time.Now, tmpl: prTemplates, bodyLimit: MaxBodyLen}
 }
 
 // commands says what each command is (a change or not, of a service or an environment):
@@ -242,10 +228,10 @@ func (j *job) open(ctx context.Context) error {
 	j.kustPath = kp
 	j.kust, _ = tree.File(kp)
 	if j.info, err = readKust(kp, j.kust); err != nil {
-		return &Error{Code: Broken, Msg: fmt.Sprintf("%s does not parse: %s", j.where(), clip(err.Error())), Err: err}
+		return &Error{Code: Broken, Msg: fmt.Sprintf("%s does not parse: %s", j.where(), clipMessage(err.Error())), Err: err}
 	}
 	if j.before, err = tree.Render(); err != nil {
-		return &Error{Code: Broken, Msg: fmt.Sprintf("%s does not render today: %s; fix it first", j.where(), clip(err.Error())), Err: err}
+		return &Error{Code: Broken, Msg: fmt.Sprintf("%s does not render today: %s; fix it first", j.where(), clipMessage(err.Error())), Err: err}
 	}
 	return nil
 }
@@ -275,7 +261,7 @@ func (p *Planner) planOverlay(ctx context.Context, j *job, build action) (*Chang
 	}
 	after, err := tree.With(e.files).Render()
 	if err != nil {
-		return nil, &Error{Code: Broken, Msg: fmt.Sprintf("%s (%s) would break %s: %s", j.target(), e.what, j.where(), clip(err.Error())), Err: err}
+		return nil, &Error{Code: Broken, Msg: fmt.Sprintf("%s (%s) would break %s: %s", j.target(), e.what, j.where(), clipMessage(err.Error())), Err: err}
 	}
 	if e.verify != nil {
 		if err := e.verify(after); err != nil {
@@ -303,7 +289,7 @@ func loadOverlay(ctx context.Context, snap Snapshot, dir, where, at string) (*ov
 			return nil, &Error{Code: NotFound, Msg: fmt.Sprintf("%s does not exist%s: no directory %s", where, at, dir), Err: err}
 		}
 	}
-	return nil, &Error{Code: Broken, Msg: fmt.Sprintf("%s does not load%s: %s", where, at, clip(err.Error())), Err: err}
+	return nil, &Error{Code: Broken, Msg: fmt.Sprintf("%s does not load%s: %s", where, at, clipMessage(err.Error())), Err: err}
 }
 
 // fileChanges turns edited contents into FileChanges with their Before, dropping no-ops.
@@ -338,7 +324,7 @@ func (j *job) fileChanges(ctx context.Context, files map[string][]byte) ([]FileC
 // patchedFiles returns the overlay's kustomization with the daytwo patch file registered,
 // and the patch file after fn edited it.
 func (j *job) patchedFiles(ctx context.Context, fn func(patch []byte) ([]byte, error)) (map[string][]byte, error) {
-	patchPath := joinPath(j.dir, PatchFile)
+	patchPath := path.Join(j.dir, PatchFile)
 	current, _ := j.tree.File(patchPath)
 	if current == nil {
 		// The file may exist without being referenced yet; keep what it holds.
@@ -352,11 +338,11 @@ func (j *job) patchedFiles(ctx context.Context, fn func(patch []byte) ([]byte, e
 		if errors.As(err, &e) {
 			return nil, e
 		}
-		return nil, &Error{Code: Broken, Msg: fmt.Sprintf("cannot edit %s: %s", patchPath, clip(err.Error())), Err: err}
+		return nil, &Error{Code: Broken, Msg: fmt.Sprintf("cannot edit %s: %s", patchPath, clipMessage(err.Error())), Err: err}
 	}
 	kust, err := overlay.EnsurePatch(j.kust, PatchFile)
 	if err != nil {
-		return nil, &Error{Code: Broken, Msg: fmt.Sprintf("cannot add %s to %s: %s", PatchFile, j.kustPath, clip(err.Error())), Err: err}
+		return nil, &Error{Code: Broken, Msg: fmt.Sprintf("cannot add %s to %s: %s", PatchFile, j.kustPath, clipMessage(err.Error())), Err: err}
 	}
 	return map[string][]byte{patchPath: patch, j.kustPath: kust}, nil
 }
@@ -365,7 +351,7 @@ func (j *job) patchedFiles(ctx context.Context, fn func(patch []byte) ([]byte, e
 func (j *job) editKust(kust []byte, what string, fn func([]byte) ([]byte, error)) ([]byte, error) {
 	out, err := fn(kust)
 	if err != nil {
-		return nil, &Error{Code: Broken, Msg: fmt.Sprintf("cannot %s in %s: %s", what, j.kustPath, clip(err.Error())), Err: err}
+		return nil, &Error{Code: Broken, Msg: fmt.Sprintf("cannot %s in %s: %s", what, j.kustPath, clipMessage(err.Error())), Err: err}
 	}
 	return out, nil
 }
@@ -398,28 +384,6 @@ func (j *job) suspects(words ...string) string {
 	return "overridden by " + strings.Join(out, ", ")
 }
 
-func joinPath(dir, name string) string {
-	if dir == "" || dir == "." {
-		return name
-	}
-	return strings.TrimSuffix(dir, "/") + "/" + name
-}
-
-// clip keeps user-facing messages readable when krusty reports a whole document.
-func clip(s string) string {
-	const max = 1500
-	if len(s) <= max {
-		return s
-	}
-	cut := max
-	for cut > 0 && !utf8RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + " …"
-}
-
-func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }
-
 func listOrNone(xs []string) string {
 	if len(xs) == 0 {
 		return "none"
@@ -433,3 +397,6 @@ func plural(n int, one, many string) string {
 	}
 	return fmt.Sprintf("%d %s", n, many)
 }
+
+// clipMessage keeps user-facing messages readable when krusty reports a whole document.
+func clipMessage(s string) string { return clip.Bytes(s, 1500, " …") }

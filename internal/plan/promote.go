@@ -49,7 +49,7 @@ func (j *job) promotion(ctx context.Context) (*promotion, error) {
 	pr.kust, _ = src.File(pr.kustPath)
 	srcInfo, err := readKust(pr.kustPath, pr.kust)
 	if err != nil {
-		return nil, &Error{Code: Broken, Msg: fmt.Sprintf("%s does not parse: %s", pr.where, clip(err.Error())), Err: err}
+		return nil, &Error{Code: Broken, Msg: fmt.Sprintf("%s does not parse: %s", pr.where, clipMessage(err.Error())), Err: err}
 	}
 	here := j.inventory()
 	pr.runningHere = func(name string) (string, bool) {
@@ -67,7 +67,7 @@ func (j *job) promotion(ctx context.Context) (*promotion, error) {
 		for _, name := range j.svc.Images {
 			_, ok, err := overlay.GetImage(pr.kust, name)
 			if err != nil {
-				return nil, &Error{Code: Broken, Msg: fmt.Sprintf("%s: images: %s", pr.kustPath, clip(err.Error())), Err: err}
+				return nil, &Error{Code: Broken, Msg: fmt.Sprintf("%s: images: %s", pr.kustPath, clipMessage(err.Error())), Err: err}
 			}
 			if !ok {
 				missing = append(missing, name)
@@ -106,14 +106,14 @@ func buildPromote(ctx context.Context, j *job) (*edit, error) {
 	for _, name := range names {
 		img, ok, err := overlay.GetImage(srcKust, name)
 		if err != nil {
-			return nil, &Error{Code: Broken, Msg: fmt.Sprintf("%s: images: %s", srcKustPath, clip(err.Error())), Err: err}
+			return nil, &Error{Code: Broken, Msg: fmt.Sprintf("%s: images: %s", srcKustPath, clipMessage(err.Error())), Err: err}
 		}
 		if !ok {
 			continue
 		}
 		old, _, err := overlay.GetImage(kust, name)
 		if err != nil {
-			return nil, &Error{Code: Broken, Msg: fmt.Sprintf("%s: images: %s", j.kustPath, clip(err.Error())), Err: err}
+			return nil, &Error{Code: Broken, Msg: fmt.Sprintf("%s: images: %s", j.kustPath, clipMessage(err.Error())), Err: err}
 		}
 		if kust, err = j.editKust(kust, "set image "+name, func(b []byte) ([]byte, error) { return overlay.SetImage(b, name, img) }); err != nil {
 			return nil, err
@@ -163,7 +163,7 @@ func buildPromote(ctx context.Context, j *job) (*edit, error) {
 	if j.env.PromoteConfig && cm != "" {
 		lits, ok, err := overlay.GetLiterals(srcKust, cm)
 		if err != nil {
-			return nil, &Error{Code: Broken, Msg: fmt.Sprintf("%s: configMapGenerator: %s", srcKustPath, clip(err.Error())), Err: err}
+			return nil, &Error{Code: Broken, Msg: fmt.Sprintf("%s: configMapGenerator: %s", srcKustPath, clipMessage(err.Error())), Err: err}
 		}
 		if ok && len(lits) > 0 {
 			if kust, err = j.editKust(kust, "set literals of "+cm, func(b []byte) ([]byte, error) {

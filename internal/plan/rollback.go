@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/daytwo-dev/daytwo/internal/clip"
 	"github.com/daytwo-dev/daytwo/internal/markdown"
 )
 
@@ -44,8 +45,7 @@ func buildRollback(ctx context.Context, j *job) (*edit, error) {
 	if j.hist == nil {
 		return nil, Errorf(Internal, "rollback needs the repository history")
 	}
-	limit := j.p.historyLimit
-	log, err := j.hist.Log(ctx, []string{j.dir}, limit)
+	log, err := j.hist.Log(ctx, []string{j.dir}, historyLimit)
 	if err != nil {
 		return nil, &Error{Code: Internal, Msg: fmt.Sprintf("reading the history of %s failed", j.dir), Err: err}
 	}
@@ -75,19 +75,19 @@ func buildRollback(ctx context.Context, j *job) (*edit, error) {
 		case i < 0:
 			return nil, Errorf(Invalid, "found no daytwo change to %s in its last %s; name the commit to restore with --to <sha>",
 				j.where(), plural(len(log), "commit", "commits"))
-		case i+1 >= len(log) && len(log) >= limit:
-			return nil, Errorf(Invalid, "the commit before %s is beyond the %d commits searched; name the commit to restore with --to <sha>", shortSHA(log[i].SHA), limit)
+		case i+1 >= len(log) && len(log) >= historyLimit:
+			return nil, Errorf(Invalid, "the commit before %s is beyond the %d commits searched; name the commit to restore with --to <sha>", clip.SHA(log[i].SHA), historyLimit)
 		case i+1 >= len(log):
-			return nil, Errorf(Invalid, "%s (%s) created %s; there is no earlier version to restore", shortSHA(log[i].SHA), firstLine(log[i].Message), j.where())
+			return nil, Errorf(Invalid, "%s (%s) created %s; there is no earlier version to restore", clip.SHA(log[i].SHA), firstLine(log[i].Message), j.where())
 		}
 		prev := log[i+1]
 		undone, sha, subject = log[:i+1], prev.SHA, firstLine(prev.Message)
 		if target, err = j.hist.At(ctx, sha); err != nil {
-			return nil, &Error{Code: Internal, Msg: fmt.Sprintf("reading commit %s failed", shortSHA(sha)), Err: err}
+			return nil, &Error{Code: Internal, Msg: fmt.Sprintf("reading commit %s failed", clip.SHA(sha)), Err: err}
 		}
 	}
 
-	old, err := loadOverlay(ctx, target, j.dir, j.where(), " at "+shortSHA(sha))
+	old, err := loadOverlay(ctx, target, j.dir, j.where(), " at "+clip.SHA(sha))
 	if err != nil {
 		return nil, err
 	}
@@ -102,7 +102,7 @@ func buildRollback(ctx context.Context, j *job) (*edit, error) {
 			case err == nil:
 				ok = true
 			case !errors.Is(err, fs.ErrNotExist):
-				return nil, &Error{Code: Internal, Msg: fmt.Sprintf("reading %s at %s failed", p, shortSHA(sha)), Err: err}
+				return nil, &Error{Code: Internal, Msg: fmt.Sprintf("reading %s at %s failed", p, clip.SHA(sha)), Err: err}
 			}
 		}
 		if ok {
@@ -112,7 +112,7 @@ func buildRollback(ctx context.Context, j *job) (*edit, error) {
 		}
 	}
 
-	restored := markdown.Code(shortSHA(sha))
+	restored := markdown.Code(clip.SHA(sha))
 	if subject != "" {
 		restored += " (" + markdown.Text(subject) + ")"
 	}
@@ -126,14 +126,14 @@ func buildRollback(ctx context.Context, j *job) (*edit, error) {
 		details = append(details, "undoes "+describeCommit(c))
 	}
 	if !known {
-		details = append(details, fmt.Sprintf("undoes every change to the overlay since %s (not among its last %s)", shortSHA(sha), plural(len(log), "commit", "commits")))
+		details = append(details, fmt.Sprintf("undoes every change to the overlay since %s (not among its last %s)", clip.SHA(sha), plural(len(log), "commit", "commits")))
 	}
 	e := &edit{
 		files:    files,
-		what:     "roll back to " + shortSHA(sha),
-		summary:  fmt.Sprintf("roll back %s in %s to %s", j.svc.Name, j.cmd.Env, shortSHA(sha)),
+		what:     "roll back to " + clip.SHA(sha),
+		summary:  fmt.Sprintf("roll back %s in %s to %s", j.svc.Name, j.cmd.Env, clip.SHA(sha)),
 		details:  details,
-		noChange: fmt.Sprintf("%s already matches %s", j.where(), shortSHA(sha)),
+		noChange: fmt.Sprintf("%s already matches %s", j.where(), clip.SHA(sha)),
 		meta:     map[string]string{"restores": sha},
 	}
 	if len(undone) > 0 && known {
@@ -184,7 +184,7 @@ func trailer(tr map[string]string, key string) string {
 }
 
 func describeCommit(c CommitInfo) string {
-	s := markdown.Code(shortSHA(c.SHA)) + " " + markdown.Text(firstLine(c.Message))
+	s := markdown.Code(clip.SHA(c.SHA)) + " " + markdown.Text(firstLine(c.Message))
 	tr := trailersOf(c)
 	if trailer(tr, TrailerAction) == "" {
 		return s + " (not made by daytwo)"
@@ -210,13 +210,6 @@ func ownPaths(dir string, trees ...[]string) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-func shortSHA(sha string) string {
-	if len(sha) > 7 {
-		return sha[:7]
-	}
-	return sha
 }
 
 func firstLine(s string) string {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"path"
 	"strconv"
 
 	"github.com/daytwo-dev/daytwo/internal/overlay"
@@ -119,7 +120,7 @@ func buildResume(ctx context.Context, j *job) (*edit, error) {
 	if err != nil || n < 0 {
 		return nil, Errorf(Broken, "%s has %s: %q, which is not a replica count; fix or remove it by hand", w.ID(), SuspendedReplicasAnnotation, was)
 	}
-	patchPath := joinPath(j.dir, PatchFile)
+	patchPath := path.Join(j.dir, PatchFile)
 	if b, _ := j.tree.File(patchPath); !bytes.Contains(b, []byte(SuspendedReplicasAnnotation)) {
 		return nil, Errorf(Conflict, "the %s annotation of %s is not set in %s (%s); remove it by hand",
 			SuspendedReplicasAnnotation, w.ID(), patchPath, j.suspects(SuspendedReplicasAnnotation))

@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"unicode/utf8"
+
+	"github.com/daytwo-dev/daytwo/internal/typo"
 )
 
 // maxReported bounds how many problems Error prints; the rest are counted.
@@ -94,42 +97,17 @@ func closest(s string, candidates []string) string {
 	}
 	best, bestD := "", limit+1
 	for _, c := range candidates {
-		if d := editDistance(ls, strings.ToLower(c)); d < bestD {
+		lc := strings.ToLower(c)
+		// Long strings are never typos of a key; skip the quadratic table.
+		if utf8.RuneCountInString(ls) > maxTypoLen || utf8.RuneCountInString(lc) > maxTypoLen {
+			continue
+		}
+		if d := typo.Distance(ls, lc); d < bestD {
 			best, bestD = c, d
 		}
 	}
 	return best
 }
 
-// editDistance is the optimal-string-alignment distance between a and b.
-func editDistance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	// Long strings are never typos of a key; skip the quadratic table.
-	if len(ra) > 64 || len(rb) > 64 {
-		if a == b {
-			return 0
-		}
-		return 1 << 20
-	}
-	d := make([][]int, len(ra)+1)
-	for i := range d {
-		d[i] = make([]int, len(rb)+1)
-		d[i][0] = i
-	}
-	for j := range d[0] {
-		d[0][j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
-			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
-				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
-			}
-		}
-	}
-	return d[len(ra)][len(rb)]
-}
+// maxTypoLen bounds the strings closest compares.
+const maxTypoLen = 64

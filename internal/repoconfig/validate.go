@@ -2,14 +2,17 @@ package repoconfig
 
 import (
 	"fmt"
+	"maps"
 	"path"
 	"regexp"
 	"slices"
 	"strings"
 	"time"
 
-	"github.com/daytwo-dev/daytwo/internal/workflow"
 	"github.com/distribution/reference"
+
+	"github.com/daytwo-dev/daytwo/internal/valid"
+	"github.com/daytwo-dev/daytwo/internal/workflow"
 )
 
 // MaxArgoCDTimeout bounds argocd.timeout: the wait for Synced/Healthy after a merge.
@@ -19,14 +22,12 @@ const MaxArgoCDTimeout = 24 * time.Hour
 const MaxReplicas = 10_000
 
 var (
-	dnsLabel     = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
-	dnsSubdomain = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
-	teamRef      = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?/[A-Za-z0-9][A-Za-z0-9_.-]*$`)
-	userLogin    = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,38})(\[bot\])?$`)
-	repoRef      = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?/[A-Za-z0-9._-]+$`)
+	teamRef   = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?/[A-Za-z0-9][A-Za-z0-9_.-]*$`)
+	userLogin = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,38})(\[bot\])?$`)
+	repoRef   = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?/[A-Za-z0-9._-]+$`)
 )
 
-const dnsLabelRule = "lower-case letters, digits and '-', starting and ending with a letter or digit, at most 63 characters"
+const dnsLabelRule = valid.DNSLabelRule
 
 // validator checks a decoded config, pointing at lines the decoder recorded.
 type validator struct {
@@ -131,7 +132,7 @@ func (v *validator) config(c *Config) {
 		v.template(p.child("argocdApp"), s.ArgoCDApp, false, "service", "env")
 		v.template(p.child("catalog"), s.Catalog, true, "service")
 		v.workload(p.child("workload"), s.Workload)
-		if s.Container != "" && !dnsLabel.MatchString(s.Container) {
+		if s.Container != "" && !valid.IsDNSLabel(s.Container) {
 			v.at(p.child("container"), "%s %q is not a container name (%s)", p.child("container"), s.Container, dnsLabelRule)
 		}
 		v.image(p.child("image"), s.Image)
@@ -145,7 +146,7 @@ func (v *validator) config(c *Config) {
 			seenImage[img] = true
 			v.image(ip, img)
 		}
-		if s.ConfigMap != "" && (len(s.ConfigMap) > 253 || !dnsSubdomain.MatchString(s.ConfigMap)) {
+		if s.ConfigMap != "" && !valid.IsObjectName(s.ConfigMap) {
 			v.at(p.child("configMap"), "%s %q is not a ConfigMap name (lower-case letters, digits, '-' and '.')", p.child("configMap"), s.ConfigMap)
 		}
 		if s.Repository != "" && !repoRef.MatchString(s.Repository) {
@@ -183,7 +184,7 @@ func (v *validator) workflows(list place, ws []Workflow, svc *Service) {
 		p := workflowPlace(list, i, w)
 		if w.Name == "" {
 			v.at(p, "%s has no name: give the name people ask for it by", p)
-		} else if len(w.Name) > 63 || !dnsLabel.MatchString(w.Name) {
+		} else if !valid.IsDNSLabel(w.Name) {
 			v.at(p.child("name"), "workflow name %q must be %s", w.Name, dnsLabelRule)
 		} else if prev, dup := first[w.Name]; dup {
 			v.at(p.child("name"), "workflow %q is listed twice in %s (first on line %d)", w.Name, list, prev)
@@ -237,7 +238,7 @@ func (v *validator) name(p place, noun, name string, first map[string]int) {
 		v.at(p, "%s has no name", p)
 		return
 	}
-	if len(name) > 63 || !dnsLabel.MatchString(name) {
+	if !valid.IsDNSLabel(name) {
 		v.at(p.child("name"), "%s name %q must be a DNS label: %s", noun, name, dnsLabelRule)
 		return
 	}
@@ -251,7 +252,7 @@ func (v *validator) name(p place, noun, name string, first map[string]int) {
 
 func (v *validator) requesters(p place, rs map[string]Rule) {
 	known := append(slices.Clone(v.commands), AnyCommand)
-	for _, k := range sortedKeys(rs) {
+	for _, k := range slices.Sorted(maps.Keys(rs)) {
 		if !slices.Contains(known, k) {
 			v.at(p.child(k), "unknown command %q %s%s", k, p.in(), didYouMean(k, known))
 			continue
@@ -319,7 +320,7 @@ func (v *validator) workload(p place, w Workload) {
 		return
 	}
 	// Names are checked with a sample service name; the placeholder expands to a DNS label.
-	if n := expand(w.Name, "svc", ""); len(n) > 253 || !dnsSubdomain.MatchString(n) {
+	if n := expand(w.Name, "svc", ""); !valid.IsObjectName(n) {
 		v.at(p.child("name"), "%s %q is not a Kubernetes object name (lower-case letters, digits, '-' and '.')", p.child("name"), w.Name)
 	}
 }
@@ -431,17 +432,8 @@ func (v *validator) expanded(c *Config) {
 				break
 			}
 		}
-		if n := s.Workload.Name; n != "" && (len(n) > 253 || !dnsSubdomain.MatchString(n)) {
+		if n := s.Workload.Name; n != "" && !valid.IsObjectName(n) {
 			v.at(origin("workload"), "%s has workload name %q, which is not a Kubernetes object name", p, n)
 		}
 	}
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/daytwo-dev/daytwo/internal/clip"
 	"github.com/daytwo-dev/daytwo/internal/markdown"
 )
 
@@ -44,7 +45,7 @@ type StatusView struct {
 const maxComment = 60000
 
 // Markdown renders the view for GitHub, within a comment's size.
-func (v StatusView) Markdown() string { return clip(v.Render(markdown.GitHub)) }
+func (v StatusView) Markdown() string { return fitComment(v.Render(markdown.GitHub)) }
 
 // Render writes the view: who owns the service, a table of the environments and a
 // diagram of the promotion path.
@@ -101,7 +102,7 @@ func (v StatusView) Render(r markdown.Renderer) string {
 			} else {
 				row[5] = withIcon(r, syncIcon(l.Sync), "", orDash(r.Text(l.Sync)))
 				row[6] = withIcon(r, healthIcon(l.Health), "", orDash(r.Text(l.Health)))
-				row[7] = r.Text(shortRev(l.Revision))
+				row[7] = r.Text(orDash(clip.SHA(l.Revision)))
 				if !l.LastSynced.IsZero() {
 					row[8] = l.LastSynced.UTC().Format("2006-01-02 15:04")
 				}
@@ -161,7 +162,7 @@ func (v StatusView) Render(r markdown.Renderer) string {
 
 // HistoryMarkdown renders day-2 actions for GitHub, within a comment's size.
 func HistoryMarkdown(actions []Action, repoURL string) string {
-	return clip(RenderHistory(markdown.GitHub, actions, repoURL))
+	return fitComment(RenderHistory(markdown.GitHub, actions, repoURL))
 }
 
 // RenderHistory writes day-2 actions as a table; repoURL links pull requests (without
@@ -172,7 +173,7 @@ func RenderHistory(r markdown.Renderer, actions []Action, repoURL string) string
 	}
 	var rows [][]string
 	for _, a := range actions {
-		change := r.Code(shortRev(a.SHA))
+		change := r.Code(orDash(clip.SHA(a.SHA)))
 		if a.PR > 0 && repoURL != "" {
 			change = r.Link(fmt.Sprintf("#%d", a.PR), fmt.Sprintf("%s/pull/%d", strings.TrimSuffix(repoURL, "/"), a.PR))
 		}
@@ -190,7 +191,7 @@ func RenderHistory(r markdown.Renderer, actions []Action, repoURL string) string
 }
 
 // Markdown renders the differences for GitHub, within a comment's size.
-func (d *EnvDiff) Markdown() string { return clip(d.Render(markdown.GitHub)) }
+func (d *EnvDiff) Markdown() string { return fitComment(d.Render(markdown.GitHub)) }
 
 // Render writes the differences, or says there are none.
 func (d *EnvDiff) Render(r markdown.Renderer) string {
@@ -277,16 +278,6 @@ func healthIcon(h string) string {
 	return "❔"
 }
 
-func shortRev(r string) string {
-	if len(r) > 7 {
-		return r[:7]
-	}
-	if r == "" {
-		return "—"
-	}
-	return r
-}
-
 func orDash(s string) string {
 	if s == "" {
 		return "—"
@@ -323,10 +314,7 @@ func mermaidText(s string) string {
 	return r.Replace(s)
 }
 
-func clip(s string) string {
-	if len(s) <= maxComment {
-		return s
-	}
-	i := strings.LastIndexByte(s[:maxComment], '\n')
-	return s[:i+1] + "\n… (truncated to fit a GitHub comment)\n"
+// fitComment cuts s to what a GitHub comment holds.
+func fitComment(s string) string {
+	return clip.Lines(s, maxComment, "\n… (truncated to fit a GitHub comment)\n")
 }

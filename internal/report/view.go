@@ -87,7 +87,7 @@ func ReadStatus(ctx context.Context, cfg *repoconfig.Config, snap plan.Snapshot,
 }
 
 // Markdown renders the view for GitHub, within a comment's size.
-func (v *View) Markdown() string { return clip(v.Render(markdown.GitHub)) }
+func (v *View) Markdown() string { return fitComment(v.Render(markdown.GitHub)) }
 
 // Render writes the view with r.
 func (v *View) Render(r markdown.Renderer) string {

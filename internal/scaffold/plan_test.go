@@ -187,7 +187,7 @@ func proven(t *testing.T, snap *memSnapshot, cs *plan.ChangeSet, name, image str
 		if err != nil {
 			t.Fatal(err)
 		}
-		if y := r.YAML(); !strings.Contains(string(y), "image: "+image) {
+		if y := renderedYAML(r); !strings.Contains(y, "image: "+image) {
 			t.Errorf("%s in %s does not run %s:\n%s", name, e, image, y)
 		}
 	}
@@ -405,7 +405,7 @@ func TestNewServiceOverride(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if y := r.YAML(); !strings.Contains(string(y), "kind: PodDisruptionBudget") {
+	if y := renderedYAML(r); !strings.Contains(y, "kind: PodDisruptionBudget") {
 		t.Errorf("the added template is not rendered:\n%s", y)
 	}
 }
@@ -428,4 +428,13 @@ func BenchmarkNewServiceGitOps(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// renderedYAML is a render's objects, one document after another.
+func renderedYAML(r *overlay.Rendered) string {
+	var b strings.Builder
+	for _, res := range r.Resources() {
+		b.WriteString("---\n" + res.Node.MustString())
+	}
+	return b.String()
 }

@@ -124,15 +124,6 @@ func newPlan(opts Options) (*plan, error) {
 	return p, nil
 }
 
-// CheckOptions validates the options without serving anything.
-func CheckOptions(opts Options) error {
-	p, err := newPlan(opts)
-	if err != nil {
-		return err
-	}
-	return checkOut(p.out, p.opts.Force)
-}
-
 // Run serves the page until GitHub sends the browser back, then writes the files and
 // returns nil, or returns what went wrong (shown on the page as well). Options and the
 // --out directory are checked before anything is served.

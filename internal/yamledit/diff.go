@@ -1,16 +1,19 @@
-package overlay
+package yamledit
 
 import (
 	"fmt"
 	"strings"
+	"unicode/utf8"
+
+	"github.com/sergi/go-diff/diffmatchpatch"
 )
 
-// Bounds of the line diff: beyond them a changed region is shown as removed and added
-// whole, which is still a correct diff, only a less precise one.
 const (
-	maxDiffLines    = 50_000 // lines of both sides after trimming the common ends
-	maxEditDistance = 1_000  // inserted plus deleted lines Myers may search for
-	diffContext     = 3
+	// maxDiffLines bounds the lines of both sides a line diff compares after their common
+	// ends: beyond it a changed region is shown removed and added whole, which is still a
+	// correct diff, only a less precise one, and the time a diff takes stays bounded.
+	maxDiffLines = 20_000
+	diffContext  = 3
 )
 
 type opKind uint8
@@ -33,23 +36,16 @@ func splitLines(b []byte) []string {
 	if len(b) == 0 {
 		return nil
 	}
-	s := string(b)
-	lines := make([]string, 0, strings.Count(s, "\n")+1)
-	for len(s) > 0 {
-		i := strings.IndexByte(s, '\n')
-		if i < 0 {
-			lines = append(lines, s)
-			break
-		}
-		lines = append(lines, s[:i+1])
-		s = s[i+1:]
+	lines := strings.SplitAfter(string(b), "\n")
+	if lines[len(lines)-1] == "" {
+		lines = lines[:len(lines)-1]
 	}
 	return lines
 }
 
-// diffLines returns an edit script turning a into b. With ok false the changed region
-// exceeded the bounds and the script shows it removed and added whole.
-func diffLines(a, b []string, maxD int) (ops []op, ok bool) {
+// lineOps returns an edit script turning a into b. With ok false the changed region
+// exceeded maxDiffLines and the script shows it removed and added whole.
+func lineOps(a, b []string) (ops []op, ok bool) {
 	pre := 0
 	for pre < len(a) && pre < len(b) && a[pre] == b[pre] {
 		pre++
@@ -63,10 +59,9 @@ func diffLines(a, b []string, maxD int) (ops []op, ok bool) {
 	}
 	midA, midB := a[pre:len(a)-suf], b[pre:len(b)-suf]
 	var mid []op
-	if len(midA)+len(midB) <= maxDiffLines {
-		mid, ok = myers(midA, midB, maxD)
-	}
-	if !ok {
+	if ok = len(midA)+len(midB) <= maxDiffLines; ok {
+		mid = myers(midA, midB)
+	} else {
 		mid = wholeReplace(midA, midB)
 	}
 	for _, o := range mid {
@@ -80,113 +75,43 @@ func diffLines(a, b []string, maxD int) (ops []op, ok bool) {
 	return ops, ok
 }
 
-// myers is the O((N+M)·D) greedy algorithm of Myers (1986), keeping the frontier of
-// every step (O(D²) memory) to walk the path back.
-func myers(a, b []string, maxD int) ([]op, bool) {
-	n, m := len(a), len(b)
-	if n == 0 || m == 0 {
-		var ops []op
-		for i := 0; i < n; i++ {
-			ops = append(ops, op{opDelete, i, 0})
-		}
-		for j := 0; j < m; j++ {
-			ops = append(ops, op{opInsert, n, j})
-		}
-		return ops, true
-	}
-	limit := n + m
-	if limit > maxD {
-		limit = maxD
-	}
-	// Compare interned ids instead of strings.
-	ids := map[string]int{}
-	ai, bi := make([]int, n), make([]int, m)
-	for i, s := range a {
-		id, ok := ids[s]
-		if !ok {
-			id = len(ids)
-			ids[s] = id
-		}
-		ai[i] = id
-	}
-	for j, s := range b {
-		id, ok := ids[s]
-		if !ok {
-			id = len(ids)
-			ids[s] = id
-		}
-		bi[j] = id
-	}
-	off := limit + 1
-	v := make([]int, 2*limit+3)
-	var trace [][]int // trace[d][k+d] is the furthest x on diagonal k after step d
-	for d := 0; d <= limit; d++ {
-		for k := -d; k <= d; k += 2 {
-			var x int
-			if k == -d || (k != d && v[off+k-1] < v[off+k+1]) {
-				x = v[off+k+1]
-			} else {
-				x = v[off+k-1] + 1
-			}
-			y := x - k
-			for x < n && y < m && ai[x] == bi[y] {
-				x++
-				y++
-			}
-			v[off+k] = x
-			if x >= n && y >= m {
-				return backtrack(trace, n, m, d), true
+// myers is diff-match-patch's line diff (Myers' algorithm) of a and b as an edit script.
+func myers(a, b []string) []op {
+	dmp := diffmatchpatch.New()
+	// No deadline: the shortest script, the same on every machine; maxDiffLines bounds
+	// the time instead.
+	dmp.DiffTimeout = 0
+	// Each line becomes one rune; lines are split on "\n" as splitLines does.
+	ra, rb, _ := dmp.DiffLinesToRunes(strings.Join(a, ""), strings.Join(b, ""))
+	var ops []op
+	i, j := 0, 0
+	for _, d := range dmp.DiffMainRunes(ra, rb, false) {
+		for range utf8.RuneCountInString(d.Text) {
+			switch d.Type {
+			case diffmatchpatch.DiffEqual:
+				ops = append(ops, op{opEqual, i, j})
+				i, j = i+1, j+1
+			case diffmatchpatch.DiffDelete:
+				ops = append(ops, op{opDelete, i, j})
+				i++
+			case diffmatchpatch.DiffInsert:
+				ops = append(ops, op{opInsert, i, j})
+				j++
 			}
 		}
-		trace = append(trace, append([]int(nil), v[off-d:off+d+1]...))
-	}
-	return nil, false
-}
-
-func backtrack(trace [][]int, n, m, dEnd int) []op {
-	var rev []op
-	x, y := n, m
-	for d := dEnd; d > 0; d-- {
-		prev := trace[d-1]
-		at := func(k int) int { return prev[k+d-1] }
-		k := x - y
-		var pk int
-		if k == -d || (k != d && at(k-1) < at(k+1)) {
-			pk = k + 1
-		} else {
-			pk = k - 1
-		}
-		px := at(pk)
-		py := px - pk
-		for x > px && y > py {
-			x--
-			y--
-			rev = append(rev, op{opEqual, x, y})
-		}
-		if x == px {
-			y--
-			rev = append(rev, op{opInsert, x, y})
-		} else {
-			x--
-			rev = append(rev, op{opDelete, x, y})
-		}
-	}
-	for x > 0 && y > 0 {
-		x--
-		y--
-		rev = append(rev, op{opEqual, x, y})
-	}
-	ops := make([]op, len(rev))
-	for i, o := range rev {
-		ops[len(rev)-1-i] = o
 	}
 	return ops
 }
 
+// Unified is the hunks of a unified diff of a and b, without file headers: 3 lines of
+// context, GNU diff's numbering and its "\ No newline at end of file"; "" when they are
+// equal.
+func Unified(a, b []byte) string { return unified(splitLines(a), splitLines(b)) }
+
 // unified renders the hunks of a diff between a and b, without file headers; "" when
 // they are equal.
 func unified(a, b []string) string {
-	ops, _ := diffLines(a, b, maxEditDistance)
+	ops, _ := lineOps(a, b)
 	var sb strings.Builder
 	for i := 0; i < len(ops); {
 		if ops[i].kind == opEqual {

@@ -1,4 +1,9 @@
-package overlay
+// Package yamledit edits YAML with kyaml and writes it back in the layout it was written
+// in, so that a pull request shows the edit and nothing else: comments, key order, quoting
+// and sequence indentation survive the round trip through kyaml, and blank lines, a
+// leading "---" and the spacing of unchanged lines are put back after it. Its line diff,
+// also used to show changes, is diff-match-patch's.
+package yamledit
 
 import (
 	"bytes"
@@ -17,9 +22,9 @@ import (
 // consumer (krusty, JSON conversion) allocate without bound.
 const maxExpandedNodes = 1_000_000
 
-// parseDocs decodes every document of b, refusing documents whose aliases expand beyond
+// Parse decodes every document of b, refusing documents whose aliases expand beyond
 // maxExpandedNodes. Errors carry the line number when the parser reports one.
-func parseDocs(b []byte) ([]*yaml.Node, error) {
+func Parse(b []byte) ([]*yaml.Node, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	var docs []*yaml.Node
 	for {
@@ -79,53 +84,55 @@ func checkExpansion(doc *yaml.Node) error {
 
 var yamlLineErr = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
-// lineError is a YAML problem at a line of a file.
-type lineError struct {
+// LineError is a YAML problem at a line of a file.
+type LineError struct {
 	Line int
 	Msg  string
 }
 
-func (e *lineError) Error() string {
+func (e *LineError) Error() string {
 	if e.Line <= 0 {
 		return e.Msg
 	}
 	return fmt.Sprintf("line %d: %s", e.Line, e.Msg)
 }
 
-// yamlError rewrites the parser's "yaml: line 3: …" as a lineError.
+// yamlError rewrites the parser's "yaml: line 3: …" as a LineError.
 func yamlError(err error) error {
 	msg := err.Error()
 	if m := yamlLineErr.FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
-		return &lineError{Line: line, Msg: m[2]}
+		return &LineError{Line: line, Msg: m[2]}
 	}
-	return &lineError{Msg: strings.TrimPrefix(msg, "yaml: ")}
+	return &LineError{Msg: strings.TrimPrefix(msg, "yaml: ")}
 }
 
-func lineErrorf(n *yaml.Node, format string, args ...any) error {
+// LineErrorf is a LineError at the line of n.
+func LineErrorf(n *yaml.Node, format string, args ...any) error {
 	line := 0
 	if n != nil {
 		line = n.Line
 	}
-	return &lineError{Line: line, Msg: fmt.Sprintf(format, args...)}
+	return &LineError{Line: line, Msg: fmt.Sprintf(format, args...)}
 }
 
-// deref follows aliases to the node they name.
-func deref(n *yaml.Node) *yaml.Node {
+// Deref follows aliases to the node they name.
+func Deref(n *yaml.Node) *yaml.Node {
 	for i := 0; n != nil && n.Kind == yaml.AliasNode && i < 100; i++ {
 		n = n.Alias
 	}
 	return n
 }
 
-// isNull is true for a missing node and for `key:`, `key: ~` and `key: null`.
-func isNull(n *yaml.Node) bool {
-	n = deref(n)
+// IsNull is true for a missing node and for `key:`, `key: ~` and `key: null`.
+func IsNull(n *yaml.Node) bool {
+	n = Deref(n)
 	return n == nil || (n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null")
 }
 
-func kindName(n *yaml.Node) string {
-	switch deref(n).Kind {
+// KindName names the kind of n for messages: "a mapping", "a list"….
+func KindName(n *yaml.Node) string {
+	switch Deref(n).Kind {
 	case yaml.MappingNode:
 		return "a mapping"
 	case yaml.SequenceNode:
@@ -138,10 +145,10 @@ func kindName(n *yaml.Node) string {
 	return "empty"
 }
 
-// pairs returns the key/value pairs of a mapping, with the pairs of `<<` merge keys
+// Pairs returns the key/value pairs of a mapping, with the pairs of `<<` merge keys
 // after the mapping's own.
-func pairs(m *yaml.Node) [][2]*yaml.Node {
-	m = deref(m)
+func Pairs(m *yaml.Node) [][2]*yaml.Node {
+	m = Deref(m)
 	if m == nil || m.Kind != yaml.MappingNode {
 		return nil
 	}
@@ -149,13 +156,13 @@ func pairs(m *yaml.Node) [][2]*yaml.Node {
 	for i := 0; i+1 < len(m.Content); i += 2 {
 		k, v := m.Content[i], m.Content[i+1]
 		if k.Value == "<<" && k.ShortTag() == "!!merge" {
-			v = deref(v)
+			v = Deref(v)
 			switch v.Kind {
 			case yaml.MappingNode:
-				merged = append(merged, pairs(v)...)
+				merged = append(merged, Pairs(v)...)
 			case yaml.SequenceNode:
 				for _, e := range v.Content {
-					merged = append(merged, pairs(e)...)
+					merged = append(merged, Pairs(e)...)
 				}
 			}
 			continue
@@ -165,9 +172,9 @@ func pairs(m *yaml.Node) [][2]*yaml.Node {
 	return append(own, merged...)
 }
 
-// setString sets a scalar to a string value, keeping its comments, quoting it when a
+// SetString sets a scalar to a string value, keeping its comments, quoting it when a
 // YAML 1.1 reader (sigs.k8s.io/yaml, used by kustomize) would read something else.
-func setString(n *yaml.Node, v string) {
+func SetString(n *yaml.Node, v string) {
 	n.Kind = yaml.ScalarNode
 	n.Tag = yaml.NodeTagString
 	n.Value = v
@@ -182,15 +189,16 @@ func setString(n *yaml.Node, v string) {
 	}
 }
 
-func stringNode(v string) *yaml.Node {
+// StringNode is a scalar holding v, quoted as SetString does.
+func StringNode(v string) *yaml.Node {
 	n := &yaml.Node{}
-	setString(n, v)
+	SetString(n, v)
 	return n
 }
 
-// toLF turns a file written with Windows line endings into one with "\n" only, so that
+// ToLF turns a file written with Windows line endings into one with "\n" only, so that
 // comments do not carry a "\r"; crlf reports whether it did.
-func toLF(b []byte) (lf []byte, crlf bool) {
+func ToLF(b []byte) (lf []byte, crlf bool) {
 	n := bytes.Count(b, []byte("\r\n"))
 	if n == 0 || n != bytes.Count(b, []byte("\n")) {
 		return b, false
@@ -198,33 +206,89 @@ func toLF(b []byte) (lf []byte, crlf bool) {
 	return bytes.ReplaceAll(b, []byte("\r\n"), []byte("\n")), true
 }
 
-func toCRLF(b []byte) []byte { return bytes.ReplaceAll(b, []byte("\n"), []byte("\r\n")) }
+// ToCRLF undoes ToLF.
+func ToCRLF(b []byte) []byte { return bytes.ReplaceAll(b, []byte("\n"), []byte("\r\n")) }
 
-// encodeDocs writes documents back with the sequence indentation of the original text,
-// then restores what the encoder normalises away in lines it did not change.
-func encodeDocs(orig []byte, docs []*yaml.Node) ([]byte, error) {
-	opts := &yaml.EncoderOptions{SeqIndent: yaml.SequenceIndentStyle(yaml.DeriveSeqIndentStyle(string(orig)))}
-	out, err := marshalDocs(docs, opts)
+// Encode writes documents back with the indentation and sequence style of the original
+// text, then restores what the encoder normalises away in lines it did not change.
+func Encode(orig []byte, docs []*yaml.Node) ([]byte, error) {
+	st := deriveStyle(orig, docs)
+	out, err := marshalDocs(docs, st)
 	if err != nil {
 		return nil, err
 	}
 	if len(orig) == 0 {
 		return out, nil
 	}
-	return restoreLayout(orig, out, opts), nil
+	return restoreLayout(orig, out, st), nil
 }
 
-func marshalDocs(docs []*yaml.Node, opts *yaml.EncoderOptions) ([]byte, error) {
+// style is how the encoder lays out block collections.
+type style struct {
+	indent  int  // spaces a nested mapping is indented by
+	compact bool // sequence dashes at the column of their key, not indented
+}
+
+// deriveStyle reads the style of orig from its nodes where they still carry their
+// position (an edit's new nodes do not): the indentation of the first nested block
+// mapping, and where the dashes of the first block sequence under a key stand. Without
+// either, 2 spaces and kyaml's reading of the text.
+func deriveStyle(orig []byte, docs []*yaml.Node) style {
+	st := style{compact: yaml.DeriveSeqIndentStyle(string(orig)) == string(yaml.CompactSequenceStyle)}
+	foundIndent, foundSeq := false, false
+	var walk func(n *yaml.Node, depth int)
+	walk = func(n *yaml.Node, depth int) {
+		if n == nil || depth > 100 || (foundIndent && foundSeq) {
+			return
+		}
+		if n.Kind == yaml.MappingNode && n.Style&yaml.FlowStyle == 0 {
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				k, v := n.Content[i], n.Content[i+1]
+				if k.Line == 0 || v.Style&yaml.FlowStyle != 0 || len(v.Content) == 0 || v.Content[0].Line <= k.Line {
+					continue
+				}
+				switch first := v.Content[0]; v.Kind {
+				case yaml.MappingNode:
+					if !foundIndent && first.Column > k.Column {
+						st.indent, foundIndent = first.Column-k.Column, true
+					}
+				case yaml.SequenceNode:
+					// The item follows its "- ".
+					if dash := first.Column - 2; !foundSeq && first.Column > 0 && dash >= k.Column {
+						st.compact, foundSeq = dash == k.Column, true
+					}
+				}
+			}
+		}
+		for _, c := range n.Content {
+			walk(c, depth+1)
+		}
+	}
+	for _, d := range docs {
+		walk(d, 0)
+	}
+	if !foundIndent || st.indent < 2 || st.indent > 9 {
+		st.indent = yaml.DefaultIndent
+	}
+	return st
+}
+
+func marshalDocs(docs []*yaml.Node, st style) ([]byte, error) {
 	var buf bytes.Buffer
 	for i, d := range docs {
 		if i > 0 {
 			buf.WriteString("---\n")
 		}
-		out, err := yaml.MarshalWithOptions(d, opts)
-		if err != nil {
+		enc := yaml.NewEncoder(&buf)
+		enc.SetIndent(st.indent)
+		if st.compact {
+			enc.CompactSeqIndent()
+		} else {
+			enc.DefaultSeqIndent()
+		}
+		if err := enc.Encode(d); err != nil {
 			return nil, fmt.Errorf("encoding YAML: %w", err)
 		}
-		buf.Write(out)
 	}
 	return buf.Bytes(), nil
 }
@@ -234,9 +298,9 @@ func marshalDocs(docs []*yaml.Node, opts *yaml.EncoderOptions) ([]byte, error) {
 // orig are put back around the lines that really changed. A candidate is kept only if
 // it re-encodes to exactly encoded, which proves the restored text changes no value,
 // key order or comment; otherwise encoded is returned.
-func restoreLayout(orig, encoded []byte, opts *yaml.EncoderOptions) []byte {
+func restoreLayout(orig, encoded []byte, st style) []byte {
 	a, b := splitLines(orig), splitLines(encoded)
-	ops, ok := diffLines(a, b, maxEditDistance)
+	ops, ok := lineOps(a, b)
 	if !ok {
 		return encoded
 	}
@@ -247,11 +311,11 @@ func restoreLayout(orig, encoded []byte, opts *yaml.EncoderOptions) []byte {
 		if bytes.Equal(cand, encoded) {
 			return encoded
 		}
-		docs, err := parseDocs(cand)
+		docs, err := Parse(cand)
 		if err != nil {
 			continue
 		}
-		if check, err := marshalDocs(docs, opts); err == nil && bytes.Equal(check, encoded) {
+		if check, err := marshalDocs(docs, st); err == nil && bytes.Equal(check, encoded) {
 			return cand
 		}
 	}
@@ -302,9 +366,14 @@ func mergeLayout(a, b []string, ops []op, spacing bool) []byte {
 				others++
 			}
 		}
+		total := others
 		for _, ai := range dels {
 			if k := kept(ai); k != "" {
-				slots = append(slots, slot{text: k, isKept: true})
+				// A blank line between removed lines that nothing replaces was part of
+				// what was removed (a block scalar's empty line, say).
+				if len(ins) > 0 || others == 0 || others == total {
+					slots = append(slots, slot{text: k, isKept: true})
+				}
 				continue
 			}
 			others--
@@ -326,12 +395,23 @@ func mergeLayout(a, b []string, ops []op, spacing bool) []byte {
 			slots = append(slots, slot{b: l, a: -1})
 		}
 	}
-	// Indentation depths of b mapped to a's, learnt from lines that kept their tokens.
+	// Indentation depths of b mapped to a's, learnt from lines that kept their tokens:
+	// the mapping most of them show, the same depth on a tie (a sequence written wider
+	// than the encoder writes it shifts only its own lines).
 	depth := map[int]int{}
 	if spacing {
+		votes := map[[2]int]int{}
 		for _, s := range slots {
 			if !s.isKept && s.a >= 0 && sameTokens(a[s.a], s.b) {
-				depth[indent(s.b)] = indent(a[s.a])
+				votes[[2]int{indent(s.b), indent(a[s.a])}]++
+			}
+		}
+		for v, n := range votes {
+			from, to := v[0], v[1]
+			cur, ok := depth[from]
+			best := votes[[2]int{from, cur}]
+			if !ok || n > best || (n == best && (to == from || (cur != from && to < cur))) {
+				depth[from] = to
 			}
 		}
 	}
