@@ -146,7 +146,7 @@ func change(args []string, write bool, stdout, stderr io.Writer) int {
 			status = max(status, newService(ctx, planner, lr, cmd, *as, write, stdout, stderr))
 			continue
 		}
-		cs, err := planner.Plan(ctx, lr.cfg, lr.cfgFile, lr.snap, lr.snap.History(), plan.Request{
+		cs, err := planner.Plan(ctx, lr.cfg, lr.cfgFile, lr.snap, lr.snap.History(), plan.Input{
 			Command: cmd, Requester: *as, OriginKey: "local:" + *as + ":" + cmd.Line,
 		})
 		if err != nil {
@@ -183,7 +183,7 @@ func localRegistry() *command.Registry {
 // answer prints a read-only command's answer from Git, as the server answers it without
 // Argo CD: no live state, no pull requests.
 func answer(ctx context.Context, planner *plan.Planner, lr *localRepo, cmd command.Command, as string, stdout, stderr io.Writer) int {
-	resolved, err := report.Resolve(planner, lr.cfg, plan.Request{Command: cmd, Requester: as})
+	resolved, err := report.Resolve(planner, lr.cfg, plan.Input{Command: cmd, Requester: as})
 	if err != nil {
 		return exitFor(err, stderr)
 	}

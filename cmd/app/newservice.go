@@ -18,7 +18,7 @@ const localTeamNote = "The owning team was not checked: the command line has no 
 
 // newService plans /new-service on the clone and, with write, commits it to a new branch.
 func newService(ctx context.Context, planner *plan.Planner, lr *localRepo, cmd command.Command, as string, write bool, stdout, stderr io.Writer) int {
-	cs, _, err := scaffold.Plan(ctx, planner, lr.cfg, lr.cfgFile, lr.snap, plan.Request{
+	cs, _, err := scaffold.Plan(ctx, planner, lr.cfg, lr.cfgFile, lr.snap, plan.Input{
 		Command: cmd, Requester: as, OriginKey: "local:" + as + ":" + cmd.Line,
 	}, scaffold.Options{Repo: lr.repo.RemoteURLs(ctx), TeamNote: localTeamNote})
 	if err != nil {

@@ -15,7 +15,7 @@ import (
 // cancel closes the open changes this thread asked for (or the change PR it is written on).
 // A stack carrying other people's requests too is closed whole, with every asker told; so
 // cancelling one takes the requester of each request in it, or the policy's cancel rule.
-func (r *Runner) cancel(ctx context.Context, client *gh.Client, req Request, st *status) {
+func (r *Runner) cancel(ctx context.Context, client *gh.Client, req Request, st *statusComment) {
 	t, err := r.target(ctx, client, r.graphql(client), req.Owner, req.Repo)
 	if err != nil {
 		st.failWith(ctx, err)

@@ -30,9 +30,9 @@ import (
 // again is set when an earlier attempt may have written the request (it ended in a
 // conflict): the request's own PR, merged or closed since (but not withdrawn by daytwo
 // itself), is then its answer.
-func (r *Runner) change(ctx context.Context, st *status, t *target, req Request, cmd command.Command, again bool, withdrawn map[int]bool) error {
+func (r *Runner) change(ctx context.Context, st *statusComment, t *target, req Request, cmd command.Command, again bool, withdrawn map[int]bool) error {
 	log := zerolog.Ctx(ctx)
-	preq := plan.Request{
+	preq := plan.Input{
 		Command: cmd, Requester: req.Author, Origin: req.URL,
 		OriginKey: req.ID(), ID: req.ID(), Status: statusRef(st),
 		Labels: req.Labels, Repo: req.FullRepo(), Now: r.now(),
@@ -436,7 +436,7 @@ func waitingText(env *repoconfig.Environment, reviewers []string) string {
 // own, when set, is the status of the request that just added to pr: when another
 // request's merge took its commit along before it said "open", it learns so here. why is
 // the reason daytwo merges it, which the statuses give.
-func (r *Runner) tryMerge(ctx context.Context, repo ghapi.Repo, pr ghapi.PR, own *status, why string) {
+func (r *Runner) tryMerge(ctx context.Context, repo ghapi.Repo, pr ghapi.PR, own *statusComment, why string) {
 	log := zerolog.Ctx(ctx)
 	ms, err := repo.MergeState(ctx, pr.Number)
 	if err != nil {

@@ -31,7 +31,7 @@ const initRole = "maintain"
 
 // onboard carries out /init: one pull request with the files that onboard the repository,
 // the answer on st. A branch that moved under the write is read and written again.
-func (r *Runner) onboard(ctx context.Context, client *gh.Client, req Request, cmd command.Command, st *status) {
+func (r *Runner) onboard(ctx context.Context, client *gh.Client, req Request, cmd command.Command, st *statusComment) {
 	log := zerolog.Ctx(ctx)
 	repo := ghapi.Repo{Client: client, Owner: req.Owner, Name: req.Repo}
 	g := r.graphql(client)
@@ -52,7 +52,7 @@ func (r *Runner) onboard(ctx context.Context, client *gh.Client, req Request, cm
 	}
 }
 
-func (r *Runner) onboardOnce(ctx context.Context, g *ghapi.GraphQL, repo ghapi.Repo, req Request, cmd command.Command, st *status) error {
+func (r *Runner) onboardOnce(ctx context.Context, g *ghapi.GraphQL, repo ghapi.Repo, req Request, cmd command.Command, st *statusComment) error {
 	lease, err := r.locks().Lock(ctx, repo.FullName()+"|init")
 	if err != nil {
 		return fmt.Errorf("lock /init of %s: %w", repo.FullName(), err)
@@ -129,7 +129,7 @@ func (r *Runner) onboardOnce(ctx context.Context, g *ghapi.GraphQL, repo ghapi.R
 		files = append(files, plan.FileChange{Path: f.Path, Content: f.Content})
 	}
 	title, description, summary := res.Describe(repo.FullName(), chosen, kept)
-	preq := plan.Request{
+	preq := plan.Input{
 		Command: cmd, Requester: req.Author, Origin: req.URL, OriginKey: req.ID(), ID: req.ID(),
 		Status: statusRef(st), Repo: req.FullRepo(), Now: r.now(),
 	}

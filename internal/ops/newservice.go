@@ -25,7 +25,7 @@ func newServiceBranches(name string) string { return "daytwo/" + name + "/new-se
 
 // newService carries out /new-service: one pull request adding the service, the answer on
 // st. A branch that moved under the write is read and written again.
-func (r *Runner) newService(ctx context.Context, client *gh.Client, req Request, cmd command.Command, st *status) {
+func (r *Runner) newService(ctx context.Context, client *gh.Client, req Request, cmd command.Command, st *statusComment) {
 	log := zerolog.Ctx(ctx)
 	var err error
 	for attempt := 1; ; attempt++ {
@@ -44,7 +44,7 @@ func (r *Runner) newService(ctx context.Context, client *gh.Client, req Request,
 	}
 }
 
-func (r *Runner) newServiceOnce(ctx context.Context, client *gh.Client, req Request, cmd command.Command, st *status) error {
+func (r *Runner) newServiceOnce(ctx context.Context, client *gh.Client, req Request, cmd command.Command, st *statusComment) error {
 	g := r.graphql(client)
 	t, err := r.target(ctx, client, g, req.Owner, req.Repo)
 	if err != nil {
@@ -104,7 +104,7 @@ func (r *Runner) newServiceOnce(ctx context.Context, client *gh.Client, req Requ
 	if _, err := t.snap.ReadTree(ctx, t.g, t.repo); err != nil {
 		return err
 	}
-	preq := plan.Request{
+	preq := plan.Input{
 		Command: cmd, Requester: req.Author, Origin: req.URL, OriginKey: req.ID(), ID: req.ID(),
 		Status: statusRef(st), Repo: req.FullRepo(), Now: r.now(),
 	}
@@ -191,7 +191,7 @@ func newServiceDryRun(cs *plan.ChangeSet, res *scaffold.Result) string {
 
 // newServiceMerged reports a merged /new-service pull request: nothing to follow until Argo
 // CD creates the Applications.
-func newServiceMerged(ctx context.Context, sts statuses, pr *gh.PullRequest, service string) {
+func newServiceMerged(ctx context.Context, sts statusComments, pr *gh.PullRequest, service string) {
 	sts.set(ghapi.StateMerged, pr.GetNumber()).step(ctx, fmt.Sprintf("🔀 [PR #%d](%s) merged by @%s as `%s`", pr.GetNumber(), pr.GetHTMLURL(), pr.GetMergedBy().GetLogin(), clip.SHA(pr.GetMergeCommitSHA())),
 		fmt.Sprintf("🎉 %s is in the repository: Argo CD deploys it, and day-2 commands (`/status --service %s`) work on it now that `%s` lists it.", service, service, repoconfig.Path))
 }

@@ -39,7 +39,7 @@ type rollout struct {
 	pr      ghapi.Merged
 	service string
 	env     string
-	st      statuses    // of every request the change carries; empty when the comments are gone
+	st      statusComments    // of every request the change carries; empty when the comments are gone
 	lost    func() bool // the rollout's lock was lost: another replica reports it
 }
 

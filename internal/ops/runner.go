@@ -176,7 +176,7 @@ func (r *Runner) reply(ctx context.Context, client *gh.Client, req Request, repl
 	if reply.Refused {
 		state = ghapi.StateRefused
 	}
-	s := &status{thread: ghapi.Thread{Client: client, Owner: req.Owner, Repo: req.Repo, Number: req.Number},
+	s := &statusComment{thread: ghapi.Thread{Client: client, Owner: req.Owner, Repo: req.Repo, Number: req.Number},
 		head: strings.TrimRight(reply.Body, "\n"), mark: ghapi.StatusMark{Request: req.ReplyID(), State: state}}
 	_, _, err := postStatus(ctx, r.graphql(client), req, eyes, s, "")
 	return err
@@ -229,7 +229,7 @@ func (r *Runner) run(ctx context.Context, client *gh.Client, req Request, cmd co
 
 	// The status comment is posted while the GitOps repository is read.
 	var (
-		st     *status
+		st     *statusComment
 		repeat bool
 		stErr  error
 	)

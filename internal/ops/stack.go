@@ -171,7 +171,7 @@ func (r *Runner) noteOverridden(ctx context.Context, repo ghapi.Repo, pr *ghapi.
 }
 
 // statusAt resumes the status comment a Daytwo-Status trailer names; nil when it cannot.
-func (r *Runner) statusAt(ctx context.Context, repo ghapi.Repo, ref string) *status {
+func (r *Runner) statusAt(ctx context.Context, repo ghapi.Repo, ref string) *statusComment {
 	owner, name, number, id, ok := parseStatusRef(ref)
 	if !ok {
 		return nil
@@ -196,7 +196,7 @@ func (r *Runner) statusAt(ctx context.Context, repo ghapi.Repo, ref string) *sta
 // statusesOf are the status comments of the requests pull request number carries (from
 // its commits), without those a later request in it overrode; those are told so here if
 // they were not yet.
-func (r *Runner) statusesOf(ctx context.Context, repo ghapi.Repo, number int) statuses {
+func (r *Runner) statusesOf(ctx context.Context, repo ghapi.Repo, number int) statusComments {
 	commits, err := repo.PullCommits(ctx, number)
 	if err != nil {
 		zerolog.Ctx(ctx).Warn().Err(err).Int("pr", number).Msg("cannot read the pull request's requests")
@@ -206,10 +206,10 @@ func (r *Runner) statusesOf(ctx context.Context, repo ghapi.Repo, number int) st
 }
 
 // statusesFrom is statusesOf for commits already read.
-func (r *Runner) statusesFrom(ctx context.Context, repo ghapi.Repo, number int, commits []ghapi.Commit) statuses {
+func (r *Runner) statusesFrom(ctx context.Context, repo ghapi.Repo, number int, commits []ghapi.Commit) statusComments {
 	reqs := requestsOf(commits)
 	over := overriddenBy(reqs)
-	var out statuses
+	var out statusComments
 	seen := map[string]bool{}
 	for i, c := range reqs {
 		ref := c.trailers[plan.TrailerStatus]
@@ -242,7 +242,7 @@ func overriddenText(c, later carried, number int) string {
 // GitHub shows after it was written: overridden by a later request in pr, or merged or
 // closed with it. Whoever writes a status last reads the PR after writing, so the last
 // word is right.
-func (r *Runner) reconcile(ctx context.Context, repo ghapi.Repo, pr *ghapi.PR, state string, own *status) {
+func (r *Runner) reconcile(ctx context.Context, repo ghapi.Repo, pr *ghapi.PR, state string, own *statusComment) {
 	commits, err := repo.PullCommits(ctx, pr.Number)
 	if err != nil {
 		zerolog.Ctx(ctx).Warn().Err(err).Int("pr", pr.Number).Msg("cannot read the pull request's requests")
@@ -344,7 +344,7 @@ func mergedPR(message string) int {
 // endedBefore reports whether an earlier attempt of the request opened its own PR that has
 // ended since (merged, or closed: cancelled, closed by a person): that is the request's
 // answer, and st says so.
-func (r *Runner) endedBefore(ctx context.Context, repo ghapi.Repo, branch string, withdrawn map[int]bool, st *status) (bool, error) {
+func (r *Runner) endedBefore(ctx context.Context, repo ghapi.Repo, branch string, withdrawn map[int]bool, st *statusComment) (bool, error) {
 	merged, all, err := repo.EndedPulls(ctx, branch)
 	if err != nil {
 		return false, err
@@ -368,7 +368,7 @@ func (r *Runner) endedBefore(ctx context.Context, repo ghapi.Repo, branch string
 
 // answerEnded says on st what became of its request in pull request number, which ended:
 // overridden by a later request in it, or merged or closed with it.
-func (r *Runner) answerEnded(ctx context.Context, repo ghapi.Repo, number int, merged bool, st *status) {
+func (r *Runner) answerEnded(ctx context.Context, repo ghapi.Repo, number int, merged bool, st *statusComment) {
 	link := fmt.Sprintf("#%d", number)
 	if ms, err := repo.MergeState(ctx, number); err == nil && ms.URL != "" {
 		link = fmt.Sprintf("[PR #%d](%s)", number, ms.URL)
@@ -394,7 +394,7 @@ func (r *Runner) answerEnded(ctx context.Context, repo ghapi.Repo, number int, m
 
 // settleOpen finishes what a request's status says is open when its PR has ended: merged
 // (statuses, branch, rollout, as a merge event would) or closed.
-func (r *Runner) settleOpen(ctx context.Context, repo ghapi.Repo, st *status) {
+func (r *Runner) settleOpen(ctx context.Context, repo ghapi.Repo, st *statusComment) {
 	ms, err := repo.MergeState(ctx, st.mark.PR)
 	if err != nil || ms.Open {
 		return

@@ -17,10 +17,10 @@ import (
 	"github.com/daytwo-dev/daytwo/internal/plan"
 )
 
-// status is the one comment a request gets in the thread that asked, edited in place as
+// statusComment is the one comment a request gets in the thread that asked, edited in place as
 // the request progresses (planned → PR opened → approved → merged) or fails. Its hidden
 // mark names the request and how it stands.
-type status struct {
+type statusComment struct {
 	thread ghapi.Thread
 	id     int64
 	nodeID string // GraphQL id, when it was posted through GraphQL
@@ -38,10 +38,10 @@ const abandonedAfter = 10 * time.Minute
 
 // done reports whether a repeat of the request has nothing to do: the request reached its
 // end, or another delivery is on it.
-func (s *status) done() bool { return s.mark.Final() || s.elsewhere }
+func (s *statusComment) done() bool { return s.mark.Final() || s.elsewhere }
 
 // statusRef is where st is, as the Daytwo-Status trailer holds it: owner/name#number/id.
-func statusRef(st *status) string {
+func statusRef(st *statusComment) string {
 	t := st.thread
 	return fmt.Sprintf("%s/%s#%d/%d", t.Owner, t.Repo, t.Number, st.id)
 }
@@ -121,15 +121,15 @@ func (e *reaction) wait() {
 // A request answered before (the same comment delivered again, on any replica) keeps its
 // first status comment: the new one is deleted and the old one returned, with repeat set.
 // A repeat has nothing left to do (done) unless the first attempt was abandoned.
-func startStatus(ctx context.Context, thread ghapi.Thread, g *ghapi.GraphQL, req Request, eyes *reaction, line, now string) (s *status, repeat bool, err error) {
-	s = &status{thread: thread, head: fmt.Sprintf("@%s asked for %s", req.Author, markdown.Code(line)),
+func startStatus(ctx context.Context, thread ghapi.Thread, g *ghapi.GraphQL, req Request, eyes *reaction, line, now string) (s *statusComment, repeat bool, err error) {
+	s = &statusComment{thread: thread, head: fmt.Sprintf("@%s asked for %s", req.Author, markdown.Code(line)),
 		mark: ghapi.StatusMark{Request: req.ID(), State: ghapi.StateWorking}}
 	return postStatus(ctx, g, req, eyes, s, now)
 }
 
 // postStatus posts s showing now, once per request: see startStatus. GitHub refusing the
 // comment is tried again a few times: without it the asker hears nothing.
-func postStatus(ctx context.Context, g *ghapi.GraphQL, req Request, eyes *reaction, s *status, now string) (_ *status, repeat bool, err error) {
+func postStatus(ctx context.Context, g *ghapi.GraphQL, req Request, eyes *reaction, s *statusComment, now string) (_ *statusComment, repeat bool, err error) {
 	s.mark.Attempt = newAttempt()
 	for attempt := 1; ; attempt++ {
 		st, repeat, err := postStatusOnce(ctx, g, req, eyes, s, now)
@@ -144,7 +144,7 @@ func postStatus(ctx context.Context, g *ghapi.GraphQL, req Request, eyes *reacti
 	}
 }
 
-func postStatusOnce(ctx context.Context, g *ghapi.GraphQL, req Request, eyes *reaction, s *status, now string) (_ *status, repeat bool, err error) {
+func postStatusOnce(ctx context.Context, g *ghapi.GraphQL, req Request, eyes *reaction, s *statusComment, now string) (_ *statusComment, repeat bool, err error) {
 	log := zerolog.Ctx(ctx)
 	thread := s.thread
 	body := s.render(now)
@@ -191,7 +191,7 @@ func postStatusOnce(ctx context.Context, g *ghapi.GraphQL, req Request, eyes *re
 // keepEarliest continues on the earliest of the request's status comments and deletes
 // the others this attempt posted (one whose answer was lost, one posted at the same moment
 // as another delivery's).
-func (s *status) keepEarliest(ctx context.Context, found []ghapi.Prior) (*status, bool, error) {
+func (s *statusComment) keepEarliest(ctx context.Context, found []ghapi.Prior) (*statusComment, bool, error) {
 	for _, p := range found[1:] {
 		if m, _ := ghapi.ParseStatusMark(p.Body); m.Attempt == s.mark.Attempt || p.ID == s.id {
 			if err := s.thread.DeleteComment(context.WithoutCancel(ctx), p.ID); err != nil {
@@ -205,7 +205,7 @@ func (s *status) keepEarliest(ctx context.Context, found []ghapi.Prior) (*status
 // adopt continues on prior, the request's earlier status comment, instead of s. Posted by
 // this very attempt (its answer was lost), it is s's own; posted by another delivery, this
 // is a repeat.
-func (s *status) adopt(ctx context.Context, prior *ghapi.Prior) (*status, bool, error) {
+func (s *statusComment) adopt(ctx context.Context, prior *ghapi.Prior) (*statusComment, bool, error) {
 	old := parseStatus(s.thread, prior.ID, prior.Body)
 	old.nodeID = prior.NodeID
 	if old.mark.Attempt == s.mark.Attempt {
@@ -228,7 +228,7 @@ func newAttempt() string {
 
 // resumeStatus continues a status comment posted earlier: it keeps the head, the steps
 // and the mark of the current body.
-func resumeStatus(ctx context.Context, thread ghapi.Thread, id int64) (*status, error) {
+func resumeStatus(ctx context.Context, thread ghapi.Thread, id int64) (*statusComment, error) {
 	body, err := thread.GetComment(ctx, id)
 	if err != nil {
 		return nil, err
@@ -236,8 +236,8 @@ func resumeStatus(ctx context.Context, thread ghapi.Thread, id int64) (*status, 
 	return parseStatus(thread, id, body), nil
 }
 
-func parseStatus(thread ghapi.Thread, id int64, body string) *status {
-	s := &status{thread: thread, id: id, head: firstLine(body)}
+func parseStatus(thread ghapi.Thread, id int64, body string) *statusComment {
+	s := &statusComment{thread: thread, id: id, head: firstLine(body)}
 	s.mark, _ = ghapi.ParseStatusMark(body)
 	for _, line := range strings.Split(body, "\n")[1:] {
 		if st, ok := strings.CutPrefix(line, "- "); ok {
@@ -247,7 +247,7 @@ func parseStatus(thread ghapi.Thread, id int64, body string) *status {
 	return s
 }
 
-func (s *status) render(now string) string {
+func (s *statusComment) render(now string) string {
 	var b strings.Builder
 	b.WriteString(s.head)
 	b.WriteString("\n\n")
@@ -270,7 +270,7 @@ func (s *status) render(now string) string {
 }
 
 // set records how the request stands; pr 0 keeps the pull request known so far.
-func (s *status) set(state string, pr int) *status {
+func (s *statusComment) set(state string, pr int) *statusComment {
 	s.mark.State = state
 	if pr != 0 {
 		s.mark.PR = pr
@@ -280,7 +280,7 @@ func (s *status) set(state string, pr int) *status {
 
 // advance records a finished step and returns the body showing next, for a caller that
 // writes it in a request of its own.
-func (s *status) advance(done, next string) string {
+func (s *statusComment) advance(done, next string) string {
 	if done != "" {
 		s.steps = append(s.steps, done)
 	}
@@ -288,7 +288,7 @@ func (s *status) advance(done, next string) string {
 }
 
 // step records a finished step and shows what happens next.
-func (s *status) step(ctx context.Context, done, next string) {
+func (s *statusComment) step(ctx context.Context, done, next string) {
 	if done != "" {
 		s.steps = append(s.steps, done)
 	}
@@ -296,29 +296,29 @@ func (s *status) step(ctx context.Context, done, next string) {
 }
 
 // fail shows why the request was not carried out; the steps so far stay visible.
-func (s *status) fail(ctx context.Context, state, msg string) {
+func (s *statusComment) fail(ctx context.Context, state, msg string) {
 	s.set(state, 0)
 	s.write(ctx, "❌ "+msg)
 }
 
-func (s *status) write(ctx context.Context, now string) {
+func (s *statusComment) write(ctx context.Context, now string) {
 	zerolog.Ctx(ctx).Debug().Int64("comment", s.id).Str("of", s.mark.Request).Str("state", s.mark.State).Int("pr", s.mark.PR).Msg("status written")
 	if err := s.thread.EditComment(ctx, s.id, s.render(now)); err != nil {
 		zerolog.Ctx(ctx).Error().Err(err).Int64("comment", s.id).Msg("could not update the status comment")
 	}
 }
 
-// statuses are the status comments of every request a pull request carries, told the
+// statusComments are the status comments of every request a pull request carries, told the
 // same news.
-type statuses []*status
+type statusComments []*statusComment
 
-func (ss statuses) step(ctx context.Context, done, next string) {
+func (ss statusComments) step(ctx context.Context, done, next string) {
 	for _, s := range ss {
 		s.step(ctx, done, next)
 	}
 }
 
-func (ss statuses) set(state string, pr int) statuses {
+func (ss statusComments) set(state string, pr int) statusComments {
 	for _, s := range ss {
 		s.set(state, pr)
 	}
@@ -332,7 +332,7 @@ func firstLine(s string) string {
 
 // failWith reports err as the reason the request was not carried out: a refusal when it
 // says what to change, a failure when it was daytwo's or GitHub's error.
-func (s *status) failWith(ctx context.Context, err error) {
+func (s *statusComment) failWith(ctx context.Context, err error) {
 	state := ghapi.StateRefused
 	if c := plan.ErrorCode(err); c == plan.Internal || c == plan.Conflict {
 		state = ghapi.StateFailed

@@ -38,7 +38,7 @@ func TestVerbsComeFromTheRegistry(t *testing.T) {
 		}
 
 		cmd := command.Command{Name: name, Line: "/" + name}
-		_, err = p.Plan(context.Background(), cfg, nil, emptySnapshot{}, nil, plan.Request{Command: cmd})
+		_, err = p.Plan(context.Background(), cfg, nil, emptySnapshot{}, nil, plan.Input{Command: cmd})
 		notAChange := err != nil && strings.Contains(err.Error(), "is not a change")
 		if notAChange == (s.Mutating && !s.Repository) {
 			t.Errorf("/%s (mutating %v, repository %v): planned as a change: %v", name, s.Mutating, s.Repository, !notAChange)
@@ -46,7 +46,7 @@ func TestVerbsComeFromTheRegistry(t *testing.T) {
 		if s.Repository || s.ReadOnly && name == "help" {
 			continue
 		}
-		resolved, err := p.Resolve(cfg, plan.Request{Command: cmd})
+		resolved, err := p.Resolve(cfg, plan.Input{Command: cmd})
 		if err != nil {
 			t.Errorf("/%s: resolve: %v", name, err)
 			continue

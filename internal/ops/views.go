@@ -16,13 +16,13 @@ import (
 )
 
 // view answers a read-only command on the status comment.
-func (r *Runner) view(ctx context.Context, client *gh.Client, req Request, cmd command.Command, st *status) {
+func (r *Runner) view(ctx context.Context, client *gh.Client, req Request, cmd command.Command, st *statusComment) {
 	t, err := r.target(ctx, client, r.graphql(client), req.Owner, req.Repo)
 	if err != nil {
 		st.failWith(ctx, err)
 		return
 	}
-	preq := plan.Request{Command: cmd, Requester: req.Author, Labels: req.Labels, Repo: req.FullRepo()}
+	preq := plan.Input{Command: cmd, Requester: req.Author, Labels: req.Labels, Repo: req.FullRepo()}
 	resolved, err := report.Resolve(r.Planner, t.cfg, preq)
 	if err != nil {
 		st.failWith(ctx, err)

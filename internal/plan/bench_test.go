@@ -71,7 +71,7 @@ replicas:
 func TestPlanReadsOnlyTheServicesOverlay(t *testing.T) {
 	files := genRepo(300)
 	cfg := loadConfig(t, files)
-	for _, r := range []Request{
+	for _, r := range []Input{
 		scaleOf("svc-0150", 7),
 		request("/promote prod", cmd("promote", "svc-0150", "prod")),
 		request("/redeploy", cmd("redeploy", "svc-0150", "prod")),
@@ -94,7 +94,7 @@ func TestPlanReadsOnlyTheServicesOverlay(t *testing.T) {
 	}
 }
 
-func scaleOf(service string, n int) Request {
+func scaleOf(service string, n int) Input {
 	c := cmd("scale", service, "prod")
 	c.Replicas = n
 	return request("/scale", c)
@@ -152,7 +152,7 @@ func loadExample(t testing.TB, name string) example {
 // exampleCase is a request that must plan on an example repository, in the state it needs.
 type exampleCase struct {
 	name  string
-	req   Request
+	req   Input
 	files map[string][]byte
 	cfg   *repoconfig.Config
 	snap  Snapshot
@@ -174,11 +174,11 @@ func (ex example) commands(t testing.TB) []exampleCase {
 			break
 		}
 	}
-	plain := func(name string, r Request) exampleCase {
+	plain := func(name string, r Input) exampleCase {
 		return exampleCase{name: name, req: r, files: ex.files, cfg: ex.cfg, snap: newMemSnapshot(baseSHA, ex.files)}
 	}
 	// after plans r on the example and returns the repository with its change applied.
-	after := func(r Request) map[string][]byte {
+	after := func(r Input) map[string][]byte {
 		cs, err := New().Plan(ctx, ex.cfg, ex.files[repoconfig.Path], newMemSnapshot(baseSHA, ex.files), nil, r)
 		if err != nil {
 			t.Fatalf("preparing %s: %v", r.Command.Line, err)

@@ -53,7 +53,7 @@ target:
 type refusal struct {
 	name   string
 	mutate func(t *testing.T, files map[string][]byte)
-	req    Request
+	req    Input
 	hist   bool // plan with a history holding the fixture as its only commit
 	code   Code
 	msg    string   // the whole message
@@ -65,17 +65,17 @@ func cmd(name, service, env string) command.Command {
 }
 
 func TestRefusals(t *testing.T) {
-	scale := func(n int, env string) Request {
+	scale := func(n int, env string) Input {
 		c := cmd("scale", "checkout", env)
 		c.Replicas = n
 		return request("/scale", c)
 	}
-	setImage := func(service, env string, ref command.ImageRef) Request {
+	setImage := func(service, env string, ref command.ImageRef) Input {
 		c := cmd("set-image", service, env)
 		c.Image = ref
 		return request("/set-image", c)
 	}
-	configCmd := func(service, env string, set []command.KeyValue, unset ...string) Request {
+	configCmd := func(service, env string, set []command.KeyValue, unset ...string) Input {
 		c := cmd("config", service, env)
 		c.Set, c.Unset = set, unset
 		return request("/config", c)
@@ -210,7 +210,7 @@ func TestRefusals(t *testing.T) {
 		},
 		{
 			name: "rollback unknown commit", hist: true, code: NotFound, msg: "commit deadbeef not found",
-			req: func() Request {
+			req: func() Input {
 				c := cmd("rollback", "checkout", "prod")
 				c.To = "deadbeef"
 				return request("/rollback", c)
@@ -222,7 +222,7 @@ func TestRefusals(t *testing.T) {
 		},
 		{
 			name: "rollback to HEAD", hist: true, code: NoChange, parts: []string{"the prod overlay of checkout already matches "},
-			req: func() Request {
+			req: func() Input {
 				c := cmd("rollback", "checkout", "prod")
 				c.To = "HEAD"
 				return request("/rollback", c)
@@ -315,7 +315,7 @@ func TestRiskTiers(t *testing.T) {
 	cfg := loadConfig(t, files)
 	snap := newMemSnapshot(baseSHA, files)
 	for _, c := range []struct {
-		req  Request
+		req  Input
 		want Risk
 	}{
 		{scaleReq(0, "prod"), RiskHigh},
@@ -335,7 +335,7 @@ func TestRiskTiers(t *testing.T) {
 	}
 }
 
-func scaleReq(n int, env string) Request {
+func scaleReq(n int, env string) Input {
 	c := cmd("scale", "checkout", env)
 	c.Replicas = n
 	return request("/scale", c)

@@ -24,9 +24,9 @@ var testNow = time.Date(2026, 11, 24, 9, 30, 0, 0, time.UTC)
 const baseSHA = "0123456789abcdef0123456789abcdef01234567"
 
 // request is a Request as a comment on acme/gitops#12 by alice makes it.
-func request(line string, c command.Command) Request {
+func request(line string, c command.Command) Input {
 	c.Line = line
-	return Request{
+	return Input{
 		Command:   c,
 		Requester: "alice",
 		Origin:    "https://github.com/acme/gitops/issues/12#issuecomment-1001",
@@ -38,9 +38,9 @@ func request(line string, c command.Command) Request {
 
 type goldenCase struct {
 	name string
-	req  Request
+	req  Input
 	// reqFor, when set, makes the request from the history (to name one of its commits).
-	reqFor func(h *memHistory) Request
+	reqFor func(h *memHistory) Input
 	// history, when set, builds the commits the case plans on from its input tree and
 	// returns the snapshot of the last one.
 	history func(t *testing.T, input map[string][]byte) (*memHistory, *memSnapshot)
@@ -228,7 +228,7 @@ var goldenCases = []goldenCase{
 	},
 	{
 		name: "rollback-prod-to",
-		reqFor: func(h *memHistory) Request {
+		reqFor: func(h *memHistory) Input {
 			first := h.commits[0].info.SHA[:10]
 			return request("/rollback --to "+first+" --env prod", command.Command{Name: "rollback", Service: "checkout", Env: "prod", To: first})
 		},
@@ -305,7 +305,7 @@ func rollbackHistory(t *testing.T, input map[string][]byte) (*memHistory, *memSn
 	cfg := loadConfig(t, input)
 	files := input
 	snap := h.commit("Initial import", files)
-	step := func(r Request) {
+	step := func(r Input) {
 		t.Helper()
 		cs, err := New().Plan(ctx, cfg, nil, snap, h, r)
 		if err != nil {
@@ -372,7 +372,7 @@ func TestGolden(t *testing.T) {
 const maxBranchLen = 255
 
 // checkChangeSet asserts what every ChangeSet must hold whatever the command.
-func checkChangeSet(t *testing.T, cs *ChangeSet, req Request) {
+func checkChangeSet(t *testing.T, cs *ChangeSet, req Input) {
 	t.Helper()
 	if cs.Title == "" || len([]rune(cs.Title)) > MaxTitleLen || strings.Contains(cs.Title, "\n") {
 		t.Errorf("bad title %q", cs.Title)

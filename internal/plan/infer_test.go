@@ -51,7 +51,7 @@ services:
 `
 
 // parse reads a command line as a comment would hold it.
-func parse(t *testing.T, line string) Request {
+func parse(t *testing.T, line string) Input {
 	t.Helper()
 	c, err := command.Default().ParseLine(line)
 	if err != nil {

@@ -22,7 +22,7 @@ func FormatMetadata(m map[string]string) string {
 // BranchFor is the branch Plan gives cmd for req: daytwo/<env>/<service>/<action>-<hash>,
 // one per target, intent and origin. Callers use it to recognise a repeat of the same
 // request before planning.
-func BranchFor(cmd command.Command, req Request) string {
+func BranchFor(cmd command.Command, req Input) string {
 	seed := req.OriginKey
 	if seed == "" {
 		seed = req.Requester + "\n" + cmd.Line

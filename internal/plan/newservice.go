@@ -20,7 +20,7 @@ type NewServiceChange struct {
 // NewService is the ChangeSet of /new-service on base: one commit on a branch of the
 // request (daytwo/<name>/new-service-<hash>), carrying the request's trailers like any
 // change, so its status follows the pull request. It has a service and no environment.
-func (p *Planner) NewService(req Request, base string, c NewServiceChange) (*ChangeSet, error) {
+func (p *Planner) NewService(req Input, base string, c NewServiceChange) (*ChangeSet, error) {
 	cmd := req.Command
 	if cmd.Name != "new-service" || cmd.Service == "" || len(c.Files) == 0 {
 		return nil, Errorf(Internal, "NewService plans the files of /new-service <name>")

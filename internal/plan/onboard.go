@@ -21,7 +21,7 @@ type Onboarding struct {
 // Onboard is the ChangeSet of /init on base: one commit on a branch of the request,
 // carrying the request's trailers like any change, so its status follows the pull
 // request. It touches no overlay, so it has neither service nor environment.
-func (p *Planner) Onboard(req Request, base string, o Onboarding) (*ChangeSet, error) {
+func (p *Planner) Onboard(req Input, base string, o Onboarding) (*ChangeSet, error) {
 	if len(o.Files) == 0 {
 		return nil, Errorf(NoChange, "every file /init would write exists already; there is nothing to propose")
 	}

@@ -8,7 +8,7 @@ import (
 )
 
 func TestOnboard(t *testing.T) {
-	req := Request{
+	req := Input{
 		Command:   command.Command{Name: "init", Line: "/init"},
 		Requester: "mo", Origin: "https://github.com/acme/gitops/issues/3#issuecomment-9",
 		OriginKey: "acme/gitops#3/comment-9/1", ID: "acme/gitops#3/comment-9/1", Status: "acme/gitops#3/77",

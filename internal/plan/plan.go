@@ -39,8 +39,8 @@ type CommitInfo struct {
 	Time     time.Time
 }
 
-// Request is everything the planner needs besides the repo.
-type Request struct {
+// Input is everything the planner needs besides the repo.
+type Input struct {
 	Command   command.Command
 	Requester string    // GitHub login (or --as on the CLI)
 	Origin    string    // URL of the comment/issue that asked; "" on the CLI

@@ -84,7 +84,7 @@ func envOnly(name string) bool {
 // plans it as PlanResolved does. cfg is the parsed .github/daytwo.yml and configFile its
 // bytes (edited by /freeze and /unfreeze; read from snap when nil). hist is needed by
 // /rollback only.
-func (p *Planner) Plan(ctx context.Context, cfg *repoconfig.Config, configFile []byte, snap Snapshot, hist History, req Request) (*ChangeSet, error) {
+func (p *Planner) Plan(ctx context.Context, cfg *repoconfig.Config, configFile []byte, snap Snapshot, hist History, req Input) (*ChangeSet, error) {
 	if err := plannable(cfg, snap, req.Command); err != nil {
 		return nil, err
 	}
@@ -99,7 +99,7 @@ func (p *Planner) Plan(ctx context.Context, cfg *repoconfig.Config, configFile [
 // PlanResolved is Plan for a command Resolve returned: a caller that resolved it already,
 // to know its target before planning, does not resolve it again. A command naming no
 // environment of cfg, or no service deployed there, was not resolved: an Internal error.
-func (p *Planner) PlanResolved(ctx context.Context, cfg *repoconfig.Config, configFile []byte, snap Snapshot, hist History, req Request) (*ChangeSet, error) {
+func (p *Planner) PlanResolved(ctx context.Context, cfg *repoconfig.Config, configFile []byte, snap Snapshot, hist History, req Input) (*ChangeSet, error) {
 	if err := plannable(cfg, snap, req.Command); err != nil {
 		return nil, err
 	}
@@ -124,7 +124,7 @@ func plannable(cfg *repoconfig.Config, snap Snapshot, cmd command.Command) error
 }
 
 // plan plans req, whose command is resolved.
-func (p *Planner) plan(ctx context.Context, cfg *repoconfig.Config, configFile []byte, snap Snapshot, hist History, req Request) (*ChangeSet, error) {
+func (p *Planner) plan(ctx context.Context, cfg *repoconfig.Config, configFile []byte, snap Snapshot, hist History, req Input) (*ChangeSet, error) {
 	cmd := req.Command
 	if req.Now.IsZero() {
 		req.Now = p.now()
@@ -147,7 +147,7 @@ type job struct {
 	cfg  *repoconfig.Config
 	env  *repoconfig.Environment
 	svc  *repoconfig.Service
-	req  Request
+	req  Input
 	cmd  command.Command
 	snap Snapshot
 	hist History

@@ -21,7 +21,7 @@ const (
 // service deploys to). Ambiguity and unknown names are Invalid errors that list the
 // choices or suggest the closest name. /promote's target is Command.Env; its --from is
 // validated too. /freeze and /unfreeze need an environment only; help needs nothing.
-func (p *Planner) Resolve(cfg *repoconfig.Config, req Request) (command.Command, error) {
+func (p *Planner) Resolve(cfg *repoconfig.Config, req Input) (command.Command, error) {
 	cmd := req.Command
 	if cfg == nil {
 		return cmd, Errorf(Internal, "resolving needs the repository config")
@@ -184,7 +184,7 @@ func choices(names []string) string {
 // Resolve does, except that with optional set an undecidable service is left empty (all
 // services); an environment is only validated, never defaulted, since these commands show
 // every environment unless one is named. /diff's two environments are validated too.
-func (p *Planner) ResolveView(cfg *repoconfig.Config, req Request, optional bool) (command.Command, error) {
+func (p *Planner) ResolveView(cfg *repoconfig.Config, req Input, optional bool) (command.Command, error) {
 	cmd := req.Command
 	if cfg == nil {
 		return cmd, Errorf(Internal, "resolving needs the repository config")

@@ -86,7 +86,7 @@ func TestResolve(t *testing.T) {
 		{name: "help", cmd: command.Command{Name: "help"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			got, err := p.Resolve(cfg, Request{Command: c.cmd, Labels: c.labels, Repo: c.repo})
+			got, err := p.Resolve(cfg, Input{Command: c.cmd, Labels: c.labels, Repo: c.repo})
 			if c.code != "" {
 				assertError(t, err, c.code, c.msg, c.contains...)
 				return
@@ -106,7 +106,7 @@ func TestResolveOnlyOne(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := New().Resolve(cfg, Request{Command: command.Command{Name: "restart"}})
+	got, err := New().Resolve(cfg, Input{Command: command.Command{Name: "restart"}})
 	if err != nil {
 		t.Fatal(err)
 	}

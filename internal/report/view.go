@@ -16,7 +16,7 @@ import (
 // Resolve fills in the service of a read-only command and checks its environments, as
 // for a change (plan.Planner.ResolveView); /history alone may name no service, to read
 // every one.
-func Resolve(p *plan.Planner, cfg *repoconfig.Config, req plan.Request) (command.Command, error) {
+func Resolve(p *plan.Planner, cfg *repoconfig.Config, req plan.Input) (command.Command, error) {
 	return p.ResolveView(cfg, req, req.Command.Name == "history")
 }
 

@@ -23,7 +23,7 @@ func TestReadAnswersEachView(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		resolved, err := report.Resolve(plan.New(), e.cfg, plan.Request{Command: c})
+		resolved, err := report.Resolve(plan.New(), e.cfg, plan.Input{Command: c})
 		if err != nil {
 			return nil, nil, err
 		}

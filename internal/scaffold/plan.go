@@ -25,7 +25,7 @@ type Options struct {
 // as one commit of the request. cfg is the repository's config, cfgFile its bytes (nil when
 // discovered). Errors are *plan.Error: refused (frozen environment), invalid (a taken
 // name, an unknown environment, …), broken (a template or overlay that does not render).
-func Plan(ctx context.Context, p *plan.Planner, cfg *repoconfig.Config, cfgFile []byte, snap plan.Snapshot, req plan.Request, opt Options) (*plan.ChangeSet, *Result, error) {
+func Plan(ctx context.Context, p *plan.Planner, cfg *repoconfig.Config, cfgFile []byte, snap plan.Snapshot, req plan.Input, opt Options) (*plan.ChangeSet, *Result, error) {
 	cmd := req.Command
 	envs := cmd.Envs
 	if len(envs) == 0 {

@@ -130,13 +130,13 @@ func exampleRepo(t *testing.T, name string, edit func(map[string][]byte)) (*memS
 	return snap, cfg, cfgFile
 }
 
-func newServiceReq(t *testing.T, line string) plan.Request {
+func newServiceReq(t *testing.T, line string) plan.Input {
 	t.Helper()
 	cmd, err := command.Default().ParseLine(line)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return plan.Request{Command: cmd, Requester: "mo", OriginKey: "acme/gitops#1"}
+	return plan.Input{Command: cmd, Requester: "mo", OriginKey: "acme/gitops#1"}
 }
 
 // proven checks the repository after cs as daytwo validate would: the config (or what
@@ -424,7 +424,7 @@ func BenchmarkNewServiceGitOps(b *testing.B) {
 	}
 	p := plan.New()
 	for b.Loop() {
-		if _, _, err := scaffold.Plan(context.Background(), p, cfg, files[repoconfig.Path], newMemSnapshot("c0ffee", files), plan.Request{Command: cmd, Requester: "mo"}, scaffold.Options{}); err != nil {
+		if _, _, err := scaffold.Plan(context.Background(), p, cfg, files[repoconfig.Path], newMemSnapshot("c0ffee", files), plan.Input{Command: cmd, Requester: "mo"}, scaffold.Options{}); err != nil {
 			b.Fatal(err)
 		}
 	}
