@@ -94,7 +94,7 @@ func TestImportRules(t *testing.T) {
 	all := imports(t)
 	gitHubOrArgo := func(im string) bool {
 		return strings.HasPrefix(im, "github.com/google/go-github") || strings.HasPrefix(im, "github.com/palantir/go-githubapp") ||
-			strings.HasPrefix(im, "github.com/argoproj/") || im == "internal/github" || im == "internal/argoapi" || im == "internal/argocd"
+			strings.HasPrefix(im, "github.com/argoproj/") || im == "internal/githubapi" || im == "internal/argoapi" || im == "internal/argomanifest"
 	}
 	for _, pkg := range []string{"internal/command", "internal/plan", "internal/overlay", "internal/repoconfig", "internal/report", "internal/codeowners", "internal/markdown", "internal/workflow"} {
 		if _, ok := all[pkg]; !ok {
@@ -125,7 +125,7 @@ func TestImportRules(t *testing.T) {
 			}
 		}
 	}
-	for _, adapter := range []string{"internal/github", "internal/argoapi", "internal/argocd", "internal/gitlocal"} {
+	for _, adapter := range []string{"internal/githubapi", "internal/argoapi", "internal/argomanifest", "internal/gitlocal"} {
 		for _, im := range reach(all, adapter) {
 			if _, layered := above[im]; layered {
 				t.Errorf("the adapter %s reaches %s, a caller", adapter, im)

@@ -16,7 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/daytwo-dev/daytwo/internal/argocd"
+	"github.com/daytwo-dev/daytwo/internal/argomanifest"
 )
 
 // expand generates the Applications of an ApplicationSet the way the ApplicationSet
@@ -25,7 +25,7 @@ import (
 // controller, an error in any other generator or template means no Application at all, and
 // generated Applications with a duplicate or invalid name are left out.
 // A failed read of the repository is an error.
-func expand(src *repository, f argocd.FoundSet) ([]Deployment, []Skip, error) {
+func expand(src *repository, f argomanifest.FoundSet) ([]Deployment, []Skip, error) {
 	set := f.Set
 	from := fmt.Sprintf("ApplicationSet %s (%s)", set.Name, f.File)
 	gens := generatorsFor(src)

@@ -11,7 +11,7 @@ import (
 
 	"github.com/argoproj/argo-cd/v2/pkg/apis/application/v1alpha1"
 
-	"github.com/daytwo-dev/daytwo/internal/argocd"
+	"github.com/daytwo-dev/daytwo/internal/argomanifest"
 )
 
 // Deployment is one Application (kept in the repository or generated) that deploys a
@@ -44,8 +44,8 @@ func (s Skip) String() string { return s.From + ": " + s.Reason }
 // argo-cd's generators. repo names the repository r reads, by URL or "owner/name"; a git
 // generator reading another repoURL is skipped. Without repo, every repoURL is taken to be r.
 // What cannot be expanded is reported in skipped; err is a failed read of the repository.
-func Find(ctx context.Context, r argocd.Reader, repo ...string) (deps []Deployment, skipped []Skip, err error) {
-	m, err := argocd.DiscoverAll(ctx, r, ".")
+func Find(ctx context.Context, r argomanifest.Reader, repo ...string) (deps []Deployment, skipped []Skip, err error) {
+	m, err := argomanifest.DiscoverAll(ctx, r, ".")
 	if err != nil {
 		return nil, nil, err
 	}
@@ -86,7 +86,7 @@ func Find(ctx context.Context, r argocd.Reader, repo ...string) (deps []Deployme
 // deployments are the paths an Application deploys, one Deployment each.
 func deployments(a v1alpha1.Application, from string) []Deployment {
 	var out []Deployment
-	for _, p := range (argocd.Found{App: a}).Paths() {
+	for _, p := range (argomanifest.Found{App: a}).Paths() {
 		out = append(out, Deployment{
 			App: a.Name, Path: p, Namespace: a.Spec.Destination.Namespace, Labels: a.Labels,
 			AutoSync: a.Spec.SyncPolicy != nil && a.Spec.SyncPolicy.Automated != nil, From: from,

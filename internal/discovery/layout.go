@@ -7,7 +7,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/daytwo-dev/daytwo/internal/argocd"
+	"github.com/daytwo-dev/daytwo/internal/argomanifest"
 )
 
 // maxLayoutDirs bounds the directories FindOverlays walks.
@@ -19,7 +19,7 @@ const maxLayoutDirs = 5000
 // deployment. Directories that name no environment (bases) and kustomizations that only
 // gather other overlays (envs/prod holding envs/prod/api) are left out. Hidden directories
 // are not searched.
-func FindOverlays(ctx context.Context, r argocd.Reader) ([]Deployment, error) {
+func FindOverlays(ctx context.Context, r argomanifest.Reader) ([]Deployment, error) {
 	var dirs []string
 	err := Walk(ctx, r, func(p string) {
 		switch path.Base(p) {
@@ -57,7 +57,7 @@ func FindOverlays(ctx context.Context, r argocd.Reader) ([]Deployment, error) {
 // Walk calls fn with the path of every file of the repository, directory by directory,
 // leaving out hidden files and directories (.git, .github). It stops with an error past
 // maxLayoutDirs directories, or when the root cannot be listed.
-func Walk(ctx context.Context, r argocd.Reader, fn func(path string)) error {
+func Walk(ctx context.Context, r argomanifest.Reader, fn func(path string)) error {
 	queue := []string{"."}
 	for seen := 0; len(queue) > 0; seen++ {
 		if seen == maxLayoutDirs {

@@ -11,7 +11,7 @@ import (
 
 	"github.com/argoproj/argo-cd/v2/applicationset/services"
 
-	"github.com/daytwo-dev/daytwo/internal/argocd"
+	"github.com/daytwo-dev/daytwo/internal/argomanifest"
 )
 
 // maxWalk bounds the entries a git generator may walk: listing a repository from GitHub costs
@@ -23,7 +23,7 @@ const maxWalk = 20000
 // reposerver GetGitDirectories and GetGitFiles (default file globbing).
 type repository struct {
 	ctx  context.Context // argo-cd's generators pass context.TODO(); reads use Find's
-	r    argocd.Reader
+	r    argomanifest.Reader
 	self []string // paths ("owner/name") of the repository's URLs; none: any URL is this one
 
 	dirs  []string // every directory, once listed

@@ -10,7 +10,7 @@ import (
 	"github.com/daytwo-dev/daytwo/internal/apptest"
 	"github.com/daytwo-dev/daytwo/internal/argoapi/argoapitest"
 	"github.com/daytwo-dev/daytwo/internal/coord/redistest"
-	ghapi "github.com/daytwo-dev/daytwo/internal/github"
+	"github.com/daytwo-dev/daytwo/internal/githubapi"
 	"github.com/daytwo-dev/daytwo/internal/githubtest"
 )
 
@@ -171,7 +171,7 @@ func allFinal(w *world, issues []int, want int) bool {
 	n := 0
 	for _, is := range issues {
 		for _, c := range w.repo.Comments(is) {
-			if m, ok := ghapi.ParseStatusMark(c.Body); ok && c.User == w.GH.BotLogin() {
+			if m, ok := githubapi.ParseStatusMark(c.Body); ok && c.User == w.GH.BotLogin() {
 				if !m.Final() {
 					return false
 				}

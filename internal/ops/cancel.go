@@ -8,7 +8,7 @@ import (
 
 	gh "github.com/google/go-github/v60/github"
 
-	ghapi "github.com/daytwo-dev/daytwo/internal/github"
+	"github.com/daytwo-dev/daytwo/internal/githubapi"
 	"github.com/daytwo-dev/daytwo/internal/plan"
 )
 
@@ -48,7 +48,7 @@ func (r *Runner) cancel(ctx context.Context, client *gh.Client, req Request, st 
 				return
 			}
 			if !ok {
-				st.fail(ctx, ghapi.StateRefused, fmt.Sprintf("#%d also carries requests of @%s; only they (who asked) or people with %s may cancel it.", pr.Number, strings.Join(others, ", @"), env.Allowed("cancel")))
+				st.fail(ctx, githubapi.StateRefused, fmt.Sprintf("#%d also carries requests of @%s; only they (who asked) or people with %s may cancel it.", pr.Number, strings.Join(others, ", @"), env.Allowed("cancel")))
 				return
 			}
 		}
@@ -58,7 +58,7 @@ func (r *Runner) cancel(ctx context.Context, client *gh.Client, req Request, st 
 		}
 		// Closing a merged PR changes nothing: a merge that came first is what happened.
 		if ms, err := t.repo.MergeState(ctx, pr.Number); err == nil && ms.Merged {
-			st.fail(ctx, ghapi.StateRefused, fmt.Sprintf("#%d was merged before it could be cancelled; to undo it, ask for `/rollback`.", pr.Number))
+			st.fail(ctx, githubapi.StateRefused, fmt.Sprintf("#%d was merged before it could be cancelled; to undo it, ask for `/rollback`.", pr.Number))
 			return
 		}
 		// Read after closing: a request added until the close is among them, and one
@@ -66,14 +66,14 @@ func (r *Runner) cancel(ctx context.Context, client *gh.Client, req Request, st 
 		askers := r.statusesOf(ctx, t.repo, pr.Number)
 		for _, other := range askers {
 			if other.id != st.id {
-				other.set(ghapi.StateClosed, pr.Number).step(ctx, "", fmt.Sprintf("🗑️ Cancelled by @%s: #%d closed and its branch deleted; nothing changed.", req.Author, pr.Number))
+				other.set(githubapi.StateClosed, pr.Number).step(ctx, "", fmt.Sprintf("🗑️ Cancelled by @%s: #%d closed and its branch deleted; nothing changed.", req.Author, pr.Number))
 			}
 		}
 		closed = append(closed, fmt.Sprintf("#%d", pr.Number))
 	}
 	if len(closed) == 0 {
-		st.fail(ctx, ghapi.StateRefused, "There is no open daytwo change from this thread to cancel.")
+		st.fail(ctx, githubapi.StateRefused, "There is no open daytwo change from this thread to cancel.")
 		return
 	}
-	st.set(ghapi.StateAnswered, 0).step(ctx, "", fmt.Sprintf("🗑️ Cancelled %s: closed, branch deleted; nothing changed.", strings.Join(closed, ", ")))
+	st.set(githubapi.StateAnswered, 0).step(ctx, "", fmt.Sprintf("🗑️ Cancelled %s: closed, branch deleted; nothing changed.", strings.Join(closed, ", ")))
 }

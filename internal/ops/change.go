@@ -16,7 +16,7 @@ import (
 	"github.com/daytwo-dev/daytwo/internal/codeowners"
 	"github.com/daytwo-dev/daytwo/internal/command"
 	"github.com/daytwo-dev/daytwo/internal/coord"
-	ghapi "github.com/daytwo-dev/daytwo/internal/github"
+	"github.com/daytwo-dev/daytwo/internal/githubapi"
 	"github.com/daytwo-dev/daytwo/internal/markdown"
 	"github.com/daytwo-dev/daytwo/internal/plan"
 	"github.com/daytwo-dev/daytwo/internal/repoconfig"
@@ -62,7 +62,7 @@ func (r *Runner) change(ctx context.Context, st *statusComment, t *target, req R
 		t = fresh
 	}
 
-	owners, err := ghapi.ReadCodeOwners(ctx, t.snap)
+	owners, err := githubapi.ReadCodeOwners(ctx, t.snap)
 	if err != nil {
 		log.Warn().Err(err).Msg("cannot read CODEOWNERS; opening the PR without review requests")
 	}
@@ -77,7 +77,7 @@ func (r *Runner) change(ctx context.Context, st *statusComment, t *target, req R
 			return nil
 		}
 	}
-	var stack *ghapi.PR
+	var stack *githubapi.PR
 	open := t.read.OpenOn(t.head.Branch, prefix)
 	if len(open) > 0 {
 		stack = &open[0] // the oldest: a newer one lost a race and is giving way to it
@@ -103,7 +103,7 @@ func (r *Runner) change(ctx context.Context, st *statusComment, t *target, req R
 			for _, ref := range groupRefusals(refused) {
 				st.steps = append(st.steps, refusalText(t.repo.FullName(), prRef{stack.Number, stack.URL}, ref))
 			}
-			st.set(ghapi.StateOpen, stack.Number).write(ctx, fmt.Sprintf("🔀 In %s — the change is there already (written by an earlier attempt of this request).", stack.URL))
+			st.set(githubapi.StateOpen, stack.Number).write(ctx, fmt.Sprintf("🔀 In %s — the change is there already (written by an earlier attempt of this request).", stack.URL))
 			// The PR may have moved on since it was read (a later request, a merge).
 			if ms, err := t.repo.MergeState(ctx, stack.Number); err == nil {
 				r.reconcile(ctx, t.repo, stack, ms.PRState(), st)
@@ -115,12 +115,12 @@ func (r *Runner) change(ctx context.Context, st *statusComment, t *target, req R
 	// Who asked and what the overlay holds are independent reads: one round trip for both.
 	snap, base := t.snap, t.head
 	if stack != nil {
-		base = ghapi.Head{Branch: t.head.Branch, Commit: stack.HeadSHA}
-		snap = ghapi.SnapshotAt(t.repo.Client, t.repo.Owner, t.repo.Name, stack.HeadSHA)
+		base = githubapi.Head{Branch: t.head.Branch, Commit: stack.HeadSHA}
+		snap = githubapi.SnapshotAt(t.repo.Client, t.repo.Owner, t.repo.Name, stack.HeadSHA)
 	}
 	var (
 		refusal string
-		ids     *ghapi.ChangeRead
+		ids     *githubapi.ChangeRead
 	)
 	eg, gctx := errgroup.WithContext(ctx)
 	eg.Go(func() (err error) {
@@ -158,7 +158,7 @@ func (r *Runner) change(ctx context.Context, st *statusComment, t *target, req R
 		return err
 	}
 	if resolved.DryRun {
-		st.set(ghapi.StateDryRun, 0).step(ctx, "", dryRunText(cs))
+		st.set(githubapi.StateDryRun, 0).step(ctx, "", dryRunText(cs))
 		return nil
 	}
 
@@ -169,9 +169,9 @@ func (r *Runner) change(ctx context.Context, st *statusComment, t *target, req R
 		return &plan.Error{Code: plan.Conflict, Msg: "the lock of the target expired while planning; plan again", Err: coord.ErrLost}
 	default:
 	}
-	var pr *ghapi.PR
+	var pr *githubapi.PR
 	if stack == nil {
-		pr, err = t.repo.CreateChange(ctx, t.g, t.read.RepoID, cs, ghapi.ChangeOptions{Base: base, Labels: labels, Reviewers: reviewers, StackPrefix: prefix})
+		pr, err = t.repo.CreateChange(ctx, t.g, t.read.RepoID, cs, githubapi.ChangeOptions{Base: base, Labels: labels, Reviewers: reviewers, StackPrefix: prefix})
 	} else {
 		pr, err = t.repo.AppendChange(ctx, t.g, cs, *stack)
 	}
@@ -180,9 +180,9 @@ func (r *Runner) change(ctx context.Context, st *statusComment, t *target, req R
 	}
 	// From here on the change is in pr: what fails is reported, never as "not done".
 	verb := "Opened"
-	fin := ghapi.Finish{
+	fin := githubapi.Finish{
 		IDs: ids, RepoID: t.read.RepoID, Labels: labels, Reviewers: reviewers,
-		Check:         &ghapi.CheckRun{Name: "daytwo/render", Conclusion: "success", Title: "The change renders", Summary: renderSummary(cs)},
+		Check:         &githubapi.CheckRun{Name: "daytwo/render", Conclusion: "success", Title: "The change renders", Summary: renderSummary(cs)},
 		CommentNodeID: st.nodeID,
 	}
 	if !pr.Fresh {
@@ -193,7 +193,7 @@ func (r *Runner) change(ctx context.Context, st *statusComment, t *target, req R
 		}
 	}
 	next := fmt.Sprintf("🔀 %s %s — %s", verb, pr.URL, waitingText(env, reviewers))
-	fin.CommentBody = st.set(ghapi.StateOpen, pr.Number).advance(fmt.Sprintf("📝 Planned: %s (risk: %s)", markdown.Text(cs.Summary), cs.Risk), next)
+	fin.CommentBody = st.set(githubapi.StateOpen, pr.Number).advance(fmt.Sprintf("📝 Planned: %s (risk: %s)", markdown.Text(cs.Summary), cs.Risk), next)
 	if pr.NodeID == "" || st.nodeID == "" {
 		fin.CommentNodeID = ""
 	}
@@ -201,7 +201,7 @@ func (r *Runner) change(ctx context.Context, st *statusComment, t *target, req R
 	if err != nil {
 		// A new pull request GitHub would not label was withdrawn: the request failed.
 		log.Warn().Err(err).Int("pr", pr.Number).Msg("the new pull request was withdrawn")
-		st.fail(ctx, ghapi.StateFailed, withdrawnText(t.repo.FullName(), prRef{pr.Number, pr.URL}, pr.Branch, err))
+		st.fail(ctx, githubapi.StateFailed, withdrawnText(t.repo.FullName(), prRef{pr.Number, pr.URL}, pr.Branch, err))
 		return nil
 	}
 	if len(done.Refused) > 0 {
@@ -233,7 +233,7 @@ func (r *Runner) change(ctx context.Context, st *statusComment, t *target, req R
 	}
 	if resolved.BreakGlass {
 		if err := r.breakGlass(ctx, t, cs, pr, req); err != nil {
-			st.step(ctx, refusalText(t.repo.FullName(), prRef{pr.Number, pr.URL}, ghapi.RefusalOf(ghapi.StepIssue, nil, err)), next)
+			st.step(ctx, refusalText(t.repo.FullName(), prRef{pr.Number, pr.URL}, githubapi.RefusalOf(githubapi.StepIssue, nil, err)), next)
 		}
 	}
 	if why := mergeReason(env, resolved.BreakGlass); why != "" {
@@ -244,7 +244,7 @@ func (r *Runner) change(ctx context.Context, st *statusComment, t *target, req R
 
 // mayRequest checks who asked against the environment's policy for the command (and for
 // --break-glass). It returns a refusal naming what is required, or "".
-func (r *Runner) mayRequest(ctx context.Context, repo ghapi.Repo, login string, cmd command.Command, env *repoconfig.Environment) (string, error) {
+func (r *Runner) mayRequest(ctx context.Context, repo githubapi.Repo, login string, cmd command.Command, env *repoconfig.Environment) (string, error) {
 	// Breaking glass is judged by the environment's breakGlass rule alone: it names who may
 	// act in an emergency, whatever the everyday rule of the command.
 	if cmd.BreakGlass {
@@ -268,7 +268,7 @@ func (r *Runner) mayRequest(ctx context.Context, repo ghapi.Repo, login string, 
 }
 
 // qualifies reports whether login meets any one part of rule, and their permission.
-func qualifies(ctx context.Context, repo ghapi.Repo, login string, rule repoconfig.Rule) (bool, string, error) {
+func qualifies(ctx context.Context, repo githubapi.Repo, login string, rule repoconfig.Rule) (bool, string, error) {
 	if slices.ContainsFunc(rule.Users, func(u string) bool { return strings.EqualFold(u, login) }) {
 		return true, "", nil
 	}
@@ -306,8 +306,8 @@ func describePermission(p string) string {
 // readAhead is what planning a change of svc in env reads: the overlay and the directory
 // two levels up (where bases usually live), the catalog file, the PR labels, and the ids
 // of the code owners of the overlay's files.
-func readAhead(svc *repoconfig.Service, env string, labels []string, owners *codeowners.Owners, requester string) ghapi.ReadSpec {
-	spec := ghapi.ReadSpec{Labels: labels}
+func readAhead(svc *repoconfig.Service, env string, labels []string, owners *codeowners.Owners, requester string) githubapi.ReadSpec {
+	spec := githubapi.ReadSpec{Labels: labels}
 	probes := []string{repoconfig.Path} // environment commands (freeze) change the config
 	if svc != nil {
 		overlay := svc.OverlayPath(env)
@@ -352,17 +352,17 @@ func mergeReason(env *repoconfig.Environment, breakGlass bool) string {
 // withdrawnText says that a new pull request was closed again because GitHub refused a
 // step it cannot stay open without (its labels, its review requests), in GitHub's words.
 func withdrawnText(repo string, pr prRef, branch string, err error) string {
-	var ref *ghapi.Refusal
+	var ref *githubapi.Refusal
 	what, why := fmt.Sprintf("daytwo could not label %s or ask for its reviews (logged)", pr), "a daytwo pull request must carry its labels and reviewers"
 	if errors.As(err, &ref) {
 		said := strings.TrimSuffix(gitHubSaid(ref), ".")
 		what, why = fmt.Sprintf("GitHub did not label %s%s (%s)", pr, spaced(codes(ref.Names)), said), "a daytwo pull request must carry its labels"
-		if ref.Step == ghapi.StepReviews {
+		if ref.Step == githubapi.StepReviews {
 			what = fmt.Sprintf("GitHub did not ask %s to review %s (%s)", codes(ref.Names), pr, said)
 			why = "a daytwo pull request must ask its code owners to review it"
 		}
 	}
-	if errors.Is(err, ghapi.ErrNotCleanedUp) {
+	if errors.Is(err, githubapi.ErrNotCleanedUp) {
 		return fmt.Sprintf("%s, and daytwo could not withdraw it: close %s and delete its branch %s by hand, then ask again.", what, pr, markdown.Code(branch))
 	}
 	next := "Ask again; tell the platform team if it persists."
@@ -436,14 +436,14 @@ func waitingText(env *repoconfig.Environment, reviewers []string) string {
 // own, when set, is the status of the request that just added to pr: when another
 // request's merge took its commit along before it said "open", it learns so here. why is
 // the reason daytwo merges it, which the statuses give.
-func (r *Runner) tryMerge(ctx context.Context, repo ghapi.Repo, pr ghapi.PR, own *statusComment, why string) {
+func (r *Runner) tryMerge(ctx context.Context, repo githubapi.Repo, pr githubapi.PR, own *statusComment, why string) {
 	log := zerolog.Ctx(ctx)
 	ms, err := repo.MergeState(ctx, pr.Number)
 	if err != nil {
 		log.Warn().Err(err).Msg("cannot read mergeability")
 		return
 	}
-	if ms.Merged && own != nil && own.mark.State == ghapi.StateOpen {
+	if ms.Merged && own != nil && own.mark.State == githubapi.StateOpen {
 		r.reconcile(ctx, repo, &pr, "MERGED", own) // merged with it, or overridden in it
 		return
 	}
@@ -466,7 +466,7 @@ func (r *Runner) tryMerge(ctx context.Context, repo ghapi.Repo, pr ghapi.PR, own
 	if err != nil {
 		log.Warn().Err(err).Msg("merge refused")
 		if plan.ErrorCode(err) != plan.Conflict { // a moved head merges on its next event
-			r.statusesFrom(ctx, repo, pr.Number, commits).step(ctx, "", refusalText(repo.FullName(), prRef{pr.Number, pr.URL}, ghapi.RefusalOf(ghapi.StepMerge, nil, err)))
+			r.statusesFrom(ctx, repo, pr.Number, commits).step(ctx, "", refusalText(repo.FullName(), prRef{pr.Number, pr.URL}, githubapi.RefusalOf(githubapi.StepMerge, nil, err)))
 		}
 		return
 	}
@@ -478,15 +478,15 @@ func (r *Runner) tryMerge(ctx context.Context, repo ghapi.Repo, pr ghapi.PR, own
 			log.Warn().Err(err).Msg("cannot delete the merged branch")
 		}
 	}
-	sts.set(ghapi.StateMerged, pr.Number).step(ctx, fmt.Sprintf("🔀 [PR #%d](%s) merged by daytwo as `%s` (%s)", pr.Number, pr.URL, clip.SHA(sha), why), r.afterMerge())
+	sts.set(githubapi.StateMerged, pr.Number).step(ctx, fmt.Sprintf("🔀 [PR #%d](%s) merged by daytwo as `%s` (%s)", pr.Number, pr.URL, clip.SHA(sha), why), r.afterMerge())
 	if _, service, env, ok := targetOf(commits); ok {
-		r.startRollout(ctx, rollout{repo: repo, pr: ghapi.Merged{PR: pr, MergeCommit: sha}, service: service, env: env, st: sts})
+		r.startRollout(ctx, rollout{repo: repo, pr: githubapi.Merged{PR: pr, MergeCommit: sha}, service: service, env: env, st: sts})
 	}
 }
 
 // mergeMessage is the squash commit of a change PR: one request keeps its own message; a
 // stack lists its requests, and its trailers are every request's, newest last.
-func mergeMessage(commits []ghapi.Commit) (title, body string) {
+func mergeMessage(commits []githubapi.Commit) (title, body string) {
 	reqs := requestsOf(commits)
 	if len(reqs) == 0 {
 		t, b, _ := strings.Cut(commits[len(commits)-1].Message, "\n")
@@ -520,7 +520,7 @@ func (r *Runner) afterMerge() string {
 
 // breakGlass opens the mandatory follow-up review issue of an emergency change; the error
 // is GitHub's refusal.
-func (r *Runner) breakGlass(ctx context.Context, t *target, cs *plan.ChangeSet, pr *ghapi.PR, req Request) error {
+func (r *Runner) breakGlass(ctx context.Context, t *target, cs *plan.ChangeSet, pr *githubapi.PR, req Request) error {
 	body := fmt.Sprintf("@%s used `--break-glass` for %s (%s in %s): %s.\n\nPR: %s\nAsked in: %s\n\n"+
 		"Review the change after the fact and close this issue when done.",
 		req.Author, markdown.Code(cs.Metadata["command"]), cs.Service, cs.Env, markdown.Text(cs.Summary), pr.URL, req.URL)

@@ -8,7 +8,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/daytwo-dev/daytwo/internal/discovery"
-	ghapi "github.com/daytwo-dev/daytwo/internal/github"
+	"github.com/daytwo-dev/daytwo/internal/githubapi"
 	"github.com/daytwo-dev/daytwo/internal/repoconfig"
 )
 
@@ -18,7 +18,7 @@ const maxDiscovered = 64
 // discover makes the config of a repository without one from its Argo CD manifests. It
 // lists the repository in one request and reads its YAML files in batches; the result is
 // remembered per commit, as the commit never changes.
-func (r *Runner) discover(ctx context.Context, repo ghapi.Repo, g *ghapi.GraphQL, snap *ghapi.Snapshot) (*repoconfig.Config, error) {
+func (r *Runner) discover(ctx context.Context, repo githubapi.Repo, g *githubapi.GraphQL, snap *githubapi.Snapshot) (*repoconfig.Config, error) {
 	key := strings.ToLower(repo.FullName()) + "@" + snap.Commit()
 	r.discoveredMu.Lock()
 	if c, ok := r.discovered[key]; ok {

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/daytwo-dev/daytwo/internal/apptest"
-	ghapi "github.com/daytwo-dev/daytwo/internal/github"
+	"github.com/daytwo-dev/daytwo/internal/githubapi"
 	"github.com/daytwo-dev/daytwo/internal/githubtest"
 	"github.com/daytwo-dev/daytwo/internal/repoconfig"
 )
@@ -86,9 +86,9 @@ func (w *world) status(t *testing.T, n int) string {
 }
 
 // mark is the state of the request on issue n, from its status comment's hidden mark.
-func (w *world) mark(t *testing.T, n int) ghapi.StatusMark {
+func (w *world) mark(t *testing.T, n int) githubapi.StatusMark {
 	t.Helper()
-	m, ok := ghapi.ParseStatusMark(w.status(t, n))
+	m, ok := githubapi.ParseStatusMark(w.status(t, n))
 	if !ok {
 		t.Fatalf("the status comment on #%d has no mark:\n%s", n, w.status(t, n))
 	}

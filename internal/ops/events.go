@@ -9,7 +9,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/daytwo-dev/daytwo/internal/clip"
-	ghapi "github.com/daytwo-dev/daytwo/internal/github"
+	"github.com/daytwo-dev/daytwo/internal/githubapi"
 	"github.com/daytwo-dev/daytwo/internal/repoconfig"
 )
 
@@ -20,7 +20,7 @@ func (r *Runner) PullRequestClosed(ctx context.Context, client *gh.Client, repo 
 	if sender.GetType() == "Bot" {
 		return nil
 	}
-	gr := ghapi.Repo{Client: client, Owner: repo.GetOwner().GetLogin(), Name: repo.GetName()}
+	gr := githubapi.Repo{Client: client, Owner: repo.GetOwner().GetLogin(), Name: repo.GetName()}
 	branch := pr.GetHead().GetRef()
 	if !strings.HasPrefix(branch, "daytwo/") || !strings.EqualFold(pr.GetHead().GetRepo().GetFullName(), gr.FullName()) {
 		return nil
@@ -38,7 +38,7 @@ func (r *Runner) PullRequestClosed(ctx context.Context, client *gh.Client, repo 
 	}
 	if pr.GetMerged() && action == "init" {
 		// Nothing to roll out: from now on daytwo reads the config it merged.
-		sts.set(ghapi.StateMerged, pr.GetNumber()).step(ctx, fmt.Sprintf("🔀 [PR #%d](%s) merged by @%s as `%s`", pr.GetNumber(), pr.GetHTMLURL(), pr.GetMergedBy().GetLogin(), clip.SHA(pr.GetMergeCommitSHA())),
+		sts.set(githubapi.StateMerged, pr.GetNumber()).step(ctx, fmt.Sprintf("🔀 [PR #%d](%s) merged by @%s as `%s`", pr.GetNumber(), pr.GetHTMLURL(), pr.GetMergedBy().GetLogin(), clip.SHA(pr.GetMergeCommitSHA())),
 			fmt.Sprintf("🎉 daytwo reads `%s` from now on: `/help` lists the commands.", repoconfig.Path))
 		return nil
 	}
@@ -47,22 +47,22 @@ func (r *Runner) PullRequestClosed(ctx context.Context, client *gh.Client, repo 
 		return nil
 	}
 	if pr.GetMerged() {
-		sts.set(ghapi.StateMerged, pr.GetNumber()).step(ctx, fmt.Sprintf("🔀 [PR #%d](%s) merged by @%s as `%s`", pr.GetNumber(), pr.GetHTMLURL(), pr.GetMergedBy().GetLogin(), clip.SHA(pr.GetMergeCommitSHA())), r.afterMerge())
+		sts.set(githubapi.StateMerged, pr.GetNumber()).step(ctx, fmt.Sprintf("🔀 [PR #%d](%s) merged by @%s as `%s`", pr.GetNumber(), pr.GetHTMLURL(), pr.GetMergedBy().GetLogin(), clip.SHA(pr.GetMergeCommitSHA())), r.afterMerge())
 		if carries && len(sts) > 0 {
-			m := ghapi.Merged{PR: ghapi.PR{Number: pr.GetNumber(), URL: pr.GetHTMLURL(), Branch: branch, HeadSHA: pr.GetHead().GetSHA(), Body: pr.GetBody()},
+			m := githubapi.Merged{PR: githubapi.PR{Number: pr.GetNumber(), URL: pr.GetHTMLURL(), Branch: branch, HeadSHA: pr.GetHead().GetSHA(), Body: pr.GetBody()},
 				MergeCommit: pr.GetMergeCommitSHA(), MergedBy: pr.GetMergedBy().GetLogin()}
 			r.startRollout(ctx, rollout{repo: gr, pr: m, service: service, env: env, st: sts})
 		}
 		return nil
 	}
-	sts.set(ghapi.StateClosed, pr.GetNumber()).step(ctx, "", fmt.Sprintf("🚫 PR #%d was closed without merging by @%s; nothing changed. Ask again to open a new one.", pr.GetNumber(), sender.GetLogin()))
+	sts.set(githubapi.StateClosed, pr.GetNumber()).step(ctx, "", fmt.Sprintf("🚫 PR #%d was closed without merging by @%s; nothing changed. Ask again to open a new one.", pr.GetNumber(), sender.GetLogin()))
 	return nil
 }
 
 // ReviewSubmitted reports reviews of a change PR, and merges it where the environment
 // auto-merges once GitHub reports it mergeable.
 func (r *Runner) ReviewSubmitted(ctx context.Context, client *gh.Client, repo *gh.Repository, pr *gh.PullRequest, review *gh.PullRequestReview) error {
-	gr := ghapi.Repo{Client: client, Owner: repo.GetOwner().GetLogin(), Name: repo.GetName()}
+	gr := githubapi.Repo{Client: client, Owner: repo.GetOwner().GetLogin(), Name: repo.GetName()}
 	state := review.GetState()
 	if pr.GetState() != "open" || state != "approved" && state != "changes_requested" ||
 		!strings.HasPrefix(pr.GetHead().GetRef(), "daytwo/") || !strings.EqualFold(pr.GetHead().GetRepo().GetFullName(), gr.FullName()) {
@@ -101,7 +101,7 @@ func (r *Runner) ReviewSubmitted(ctx context.Context, client *gh.Client, repo *g
 		if env.ApprovalRequired() {
 			why = "the environment auto-merges once approved"
 		}
-		r.tryMerge(ctx, gr, ghapi.PR{Number: pr.GetNumber(), URL: pr.GetHTMLURL(), Branch: pr.GetHead().GetRef(), HeadSHA: pr.GetHead().GetSHA(), Body: pr.GetBody()}, nil, why)
+		r.tryMerge(ctx, gr, githubapi.PR{Number: pr.GetNumber(), URL: pr.GetHTMLURL(), Branch: pr.GetHead().GetRef(), HeadSHA: pr.GetHead().GetSHA(), Body: pr.GetBody()}, nil, why)
 	}
 	return nil
 }

@@ -15,7 +15,7 @@ import (
 
 	"github.com/daytwo-dev/daytwo/internal/codeowners"
 	"github.com/daytwo-dev/daytwo/internal/command"
-	ghapi "github.com/daytwo-dev/daytwo/internal/github"
+	"github.com/daytwo-dev/daytwo/internal/githubapi"
 	"github.com/daytwo-dev/daytwo/internal/markdown"
 	"github.com/daytwo-dev/daytwo/internal/onboard"
 	"github.com/daytwo-dev/daytwo/internal/plan"
@@ -33,7 +33,7 @@ const initRole = "maintain"
 // the answer on st. A branch that moved under the write is read and written again.
 func (r *Runner) onboard(ctx context.Context, client *gh.Client, req Request, cmd command.Command, st *statusComment) {
 	log := zerolog.Ctx(ctx)
-	repo := ghapi.Repo{Client: client, Owner: req.Owner, Name: req.Repo}
+	repo := githubapi.Repo{Client: client, Owner: req.Owner, Name: req.Repo}
 	g := r.graphql(client)
 	var err error
 	for attempt := 1; ; attempt++ {
@@ -45,14 +45,14 @@ func (r *Runner) onboard(ctx context.Context, client *gh.Client, req Request, cm
 		time.Sleep(time.Duration(attempt*attempt*20+rand.IntN(100)) * time.Millisecond)
 	}
 	if err != nil {
-		if errors.Is(err, ghapi.ErrNoAnswer) {
+		if errors.Is(err, githubapi.ErrNoAnswer) {
 			err = &plan.Error{Code: plan.Conflict, Msg: "GitHub did not answer daytwo's last write, after several tries. If a daytwo pull request titled \"Onboard\" is open, it carries this request; otherwise ask again.", Err: err}
 		}
 		st.failWith(ctx, err)
 	}
 }
 
-func (r *Runner) onboardOnce(ctx context.Context, g *ghapi.GraphQL, repo ghapi.Repo, req Request, cmd command.Command, st *statusComment) error {
+func (r *Runner) onboardOnce(ctx context.Context, g *githubapi.GraphQL, repo githubapi.Repo, req Request, cmd command.Command, st *statusComment) error {
 	lease, err := r.locks().Lock(ctx, repo.FullName()+"|init")
 	if err != nil {
 		return fmt.Errorf("lock /init of %s: %w", repo.FullName(), err)
@@ -61,7 +61,7 @@ func (r *Runner) onboardOnce(ctx context.Context, g *ghapi.GraphQL, repo ghapi.R
 
 	// The default branch and who asked, in one round trip.
 	var (
-		read *ghapi.DefaultRead
+		read *githubapi.DefaultRead
 		have string
 	)
 	eg, gctx := errgroup.WithContext(ctx)
@@ -94,7 +94,7 @@ func (r *Runner) onboardOnce(ctx context.Context, g *ghapi.GraphQL, repo ghapi.R
 	open := read.OpenOn(head.Branch, initBranches)
 	for _, pr := range open {
 		if _, mine := carries(pr.Commits, req.ID()); mine {
-			st.set(ghapi.StateOpen, pr.Number).step(ctx, "", fmt.Sprintf("🔀 In %s — review it, decide what is commented out, and merge it.", pr.URL))
+			st.set(githubapi.StateOpen, pr.Number).step(ctx, "", fmt.Sprintf("🔀 In %s — review it, decide what is commented out, and merge it.", pr.URL))
 			return nil
 		}
 	}
@@ -138,17 +138,17 @@ func (r *Runner) onboardOnce(ctx context.Context, g *ghapi.GraphQL, repo ghapi.R
 		return err
 	}
 	if cmd.DryRun {
-		st.set(ghapi.StateDryRun, 0).step(ctx, "", onboardDryRun(cs, res))
+		st.set(githubapi.StateDryRun, 0).step(ctx, "", onboardDryRun(cs, res))
 		return nil
 	}
 
-	owners, err := ghapi.ReadCodeOwners(ctx, snap)
+	owners, err := githubapi.ReadCodeOwners(ctx, snap)
 	if err != nil {
 		zerolog.Ctx(ctx).Warn().Err(err).Msg("cannot read CODEOWNERS; opening the PR without review requests")
 	}
 	reviewers := reviewersOf(owners, cs, req.Author)
 	labels := []string{"daytwo", "action/" + cmd.Name}
-	pr, err := repo.CreateChange(ctx, g, read.RepoID, cs, ghapi.ChangeOptions{Base: head, Labels: labels, Reviewers: reviewers, StackPrefix: initBranches})
+	pr, err := repo.CreateChange(ctx, g, read.RepoID, cs, githubapi.ChangeOptions{Base: head, Labels: labels, Reviewers: reviewers, StackPrefix: initBranches})
 	if err != nil {
 		return err
 	}
@@ -156,10 +156,10 @@ func (r *Runner) onboardOnce(ctx context.Context, g *ghapi.GraphQL, repo ghapi.R
 	if len(reviewers) > 0 {
 		next = fmt.Sprintf("🔀 Opened %s — review requested from %s; decide what is commented out, and merge it.", pr.URL, mentions(reviewers))
 	}
-	fin := ghapi.Finish{
+	fin := githubapi.Finish{
 		Labels: labels, Reviewers: reviewers, RepoID: read.RepoID, Check: renderCheck(res),
 		CommentNodeID: st.nodeID,
-		CommentBody:   st.set(ghapi.StateOpen, pr.Number).advance("📝 Planned: "+markdown.Text(summary), next),
+		CommentBody:   st.set(githubapi.StateOpen, pr.Number).advance("📝 Planned: "+markdown.Text(summary), next),
 	}
 	if pr.NodeID == "" || st.nodeID == "" {
 		fin.CommentNodeID = ""
@@ -176,8 +176,8 @@ func (r *Runner) onboardOnce(ctx context.Context, g *ghapi.GraphQL, repo ghapi.R
 
 // renderCheck is the check run of an /init pull request: every overlay rendered, or
 // neutral with those that did not (they were broken before; the config still holds).
-func renderCheck(res *onboard.Result) *ghapi.CheckRun {
-	c := &ghapi.CheckRun{Name: "daytwo/render", Conclusion: "success", Title: "Every overlay renders"}
+func renderCheck(res *onboard.Result) *githubapi.CheckRun {
+	c := &githubapi.CheckRun{Name: "daytwo/render", Conclusion: "success", Title: "Every overlay renders"}
 	var b strings.Builder
 	broken := 0
 	for _, o := range res.Overlays {

@@ -3,7 +3,7 @@ package ops_test
 import (
 	"testing"
 
-	ghapi "github.com/daytwo-dev/daytwo/internal/github"
+	"github.com/daytwo-dev/daytwo/internal/githubapi"
 	"github.com/daytwo-dev/daytwo/internal/markdown/mdtest"
 )
 
@@ -36,7 +36,7 @@ func TestRepliesWithHostileInputAreSafeMarkdown(t *testing.T) {
 			if c.User != w.GH.BotLogin() {
 				continue
 			}
-			m, _ := ghapi.ParseStatusMark(c.Body)
+			m, _ := githubapi.ParseStatusMark(c.Body)
 			states[m.State]++
 			// What a person wrote shows as written, inside code.
 			inCode := policy

@@ -13,7 +13,7 @@ import (
 
 	"github.com/daytwo-dev/daytwo/internal/clip"
 	"github.com/daytwo-dev/daytwo/internal/command"
-	ghapi "github.com/daytwo-dev/daytwo/internal/github"
+	"github.com/daytwo-dev/daytwo/internal/githubapi"
 	"github.com/daytwo-dev/daytwo/internal/markdown"
 	"github.com/daytwo-dev/daytwo/internal/plan"
 	"github.com/daytwo-dev/daytwo/internal/repoconfig"
@@ -37,7 +37,7 @@ func (r *Runner) newService(ctx context.Context, client *gh.Client, req Request,
 		time.Sleep(time.Duration(attempt*attempt*20+rand.IntN(100)) * time.Millisecond)
 	}
 	if err != nil {
-		if errors.Is(err, ghapi.ErrNoAnswer) {
+		if errors.Is(err, githubapi.ErrNoAnswer) {
 			err = &plan.Error{Code: plan.Conflict, Msg: fmt.Sprintf("GitHub did not answer daytwo's last write, after several tries. If a daytwo pull request adding %s is open, it carries this request; otherwise ask again.", cmd.Service), Err: err}
 		}
 		st.failWith(ctx, err)
@@ -93,7 +93,7 @@ func (r *Runner) newServiceOnce(ctx context.Context, client *gh.Client, req Requ
 	open := t.read.OpenOn(t.head.Branch, prefix)
 	for _, pr := range open {
 		if _, mine := carries(pr.Commits, req.ID()); mine {
-			st.set(ghapi.StateOpen, pr.Number).step(ctx, "", fmt.Sprintf("🔀 In %s — review it and merge it.", pr.URL))
+			st.set(githubapi.StateOpen, pr.Number).step(ctx, "", fmt.Sprintf("🔀 In %s — review it and merge it.", pr.URL))
 			return nil
 		}
 	}
@@ -113,10 +113,10 @@ func (r *Runner) newServiceOnce(ctx context.Context, client *gh.Client, req Requ
 		return err
 	}
 	if cmd.DryRun {
-		st.set(ghapi.StateDryRun, 0).step(ctx, "", newServiceDryRun(cs, res))
+		st.set(githubapi.StateDryRun, 0).step(ctx, "", newServiceDryRun(cs, res))
 		return nil
 	}
-	owners, err := ghapi.ReadCodeOwners(ctx, t.snap)
+	owners, err := githubapi.ReadCodeOwners(ctx, t.snap)
 	if err != nil {
 		zerolog.Ctx(ctx).Warn().Err(err).Msg("cannot read CODEOWNERS; opening the PR without review requests")
 	}
@@ -127,7 +127,7 @@ func (r *Runner) newServiceOnce(ctx context.Context, client *gh.Client, req Requ
 		return &plan.Error{Code: plan.Conflict, Msg: "the lock of the name expired while planning; plan again"}
 	default:
 	}
-	pr, err := t.repo.CreateChange(ctx, t.g, t.read.RepoID, cs, ghapi.ChangeOptions{Base: t.head, Labels: labels, Reviewers: reviewers, StackPrefix: prefix})
+	pr, err := t.repo.CreateChange(ctx, t.g, t.read.RepoID, cs, githubapi.ChangeOptions{Base: t.head, Labels: labels, Reviewers: reviewers, StackPrefix: prefix})
 	if err != nil {
 		return err
 	}
@@ -135,17 +135,17 @@ func (r *Runner) newServiceOnce(ctx context.Context, client *gh.Client, req Requ
 	if len(reviewers) > 0 {
 		next = fmt.Sprintf("🔀 Opened %s — review requested from %s; Argo CD deploys %s once it is merged.", pr.URL, mentions(reviewers), cmd.Service)
 	}
-	fin := ghapi.Finish{
+	fin := githubapi.Finish{
 		Labels: labels, Reviewers: reviewers, RepoID: t.read.RepoID, Check: newServiceCheck(res),
 		CommentNodeID: st.nodeID,
-		CommentBody:   st.set(ghapi.StateOpen, pr.Number).advance("📝 Planned: "+markdown.Text(cs.Summary), next),
+		CommentBody:   st.set(githubapi.StateOpen, pr.Number).advance("📝 Planned: "+markdown.Text(cs.Summary), next),
 	}
 	if pr.NodeID == "" || st.nodeID == "" {
 		fin.CommentNodeID = ""
 	}
 	done, err := t.repo.FinishChange(ctx, t.g, pr, fin)
 	if err != nil {
-		st.fail(ctx, ghapi.StateFailed, withdrawnText(t.repo.FullName(), prRef{pr.Number, pr.URL}, pr.Branch, err))
+		st.fail(ctx, githubapi.StateFailed, withdrawnText(t.repo.FullName(), prRef{pr.Number, pr.URL}, pr.Branch, err))
 		return nil
 	}
 	if len(done.Refused) > 0 {
@@ -162,7 +162,7 @@ func (r *Runner) newServiceOnce(ctx context.Context, client *gh.Client, req Requ
 
 // newServiceCheck is the daytwo/render check of a new service's pull request: each new
 // overlay rendered, and the repository as daytwo validate checks it.
-func newServiceCheck(res *scaffold.Result) *ghapi.CheckRun {
+func newServiceCheck(res *scaffold.Result) *githubapi.CheckRun {
 	var b strings.Builder
 	b.WriteString("Every overlay of the repository at this commit, rendered with kustomize, as `daytwo validate` renders them:\n\n")
 	for _, o := range res.Checked {
@@ -172,7 +172,7 @@ func newServiceCheck(res *scaffold.Result) *ghapi.CheckRun {
 		}
 		fmt.Fprintf(&b, "- %s %s in %s: %s — %s\n", mark, o.Service, o.Env, markdown.Code(o.Path), markdown.Text(o.DescribeApps()))
 	}
-	return &ghapi.CheckRun{Name: "daytwo/render", Conclusion: "success", Title: "Every overlay renders", Summary: b.String()}
+	return &githubapi.CheckRun{Name: "daytwo/render", Conclusion: "success", Title: "Every overlay renders", Summary: b.String()}
 }
 
 // newServiceDryRun shows what /new-service would propose.
@@ -192,6 +192,6 @@ func newServiceDryRun(cs *plan.ChangeSet, res *scaffold.Result) string {
 // newServiceMerged reports a merged /new-service pull request: nothing to follow until Argo
 // CD creates the Applications.
 func newServiceMerged(ctx context.Context, sts statusComments, pr *gh.PullRequest, service string) {
-	sts.set(ghapi.StateMerged, pr.GetNumber()).step(ctx, fmt.Sprintf("🔀 [PR #%d](%s) merged by @%s as `%s`", pr.GetNumber(), pr.GetHTMLURL(), pr.GetMergedBy().GetLogin(), clip.SHA(pr.GetMergeCommitSHA())),
+	sts.set(githubapi.StateMerged, pr.GetNumber()).step(ctx, fmt.Sprintf("🔀 [PR #%d](%s) merged by @%s as `%s`", pr.GetNumber(), pr.GetHTMLURL(), pr.GetMergedBy().GetLogin(), clip.SHA(pr.GetMergeCommitSHA())),
 		fmt.Sprintf("🎉 %s is in the repository: Argo CD deploys it, and day-2 commands (`/status --service %s`) work on it now that `%s` lists it.", service, service, repoconfig.Path))
 }

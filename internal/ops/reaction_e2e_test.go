@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	ghapi "github.com/daytwo-dev/daytwo/internal/github"
+	"github.com/daytwo-dev/daytwo/internal/githubapi"
 )
 
 // reactions counts the 👀 daytwo asked GitHub for: addReaction in a GraphQL mutation, or a
@@ -51,7 +51,7 @@ func TestOneReactionPerComment(t *testing.T) {
 	}
 	var states []string
 	for _, c := range w.repo.Comments(n) {
-		if m, ok := ghapi.ParseStatusMark(c.Body); ok {
+		if m, ok := githubapi.ParseStatusMark(c.Body); ok {
 			states = append(states, m.State)
 		}
 	}

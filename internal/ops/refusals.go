@@ -7,7 +7,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	ghapi "github.com/daytwo-dev/daytwo/internal/github"
+	"github.com/daytwo-dev/daytwo/internal/githubapi"
 	"github.com/daytwo-dev/daytwo/internal/markdown"
 )
 
@@ -17,7 +17,7 @@ import (
 
 // gitHubSaid quotes what GitHub answered, or says it did not answer, as the end of a
 // sentence.
-func gitHubSaid(ref *ghapi.Refusal) string {
+func gitHubSaid(ref *githubapi.Refusal) string {
 	if ref.Message == "" {
 		return "GitHub did not answer."
 	}
@@ -44,11 +44,11 @@ func grantText(repo, permission string) string {
 }
 
 // refusalText is the line for a step GitHub refused about pull request pr of repo.
-func refusalText(repo string, pr prRef, ref *ghapi.Refusal) string {
+func refusalText(repo string, pr prRef, ref *githubapi.Refusal) string {
 	said := gitHubSaid(ref)
 	shown := markdown.Text(repo)
 	switch ref.Step {
-	case ghapi.StepReviews:
+	case githubapi.StepReviews:
 		what := "⚠️ No review was requested from " + codes(ref.Names) + ": " + said
 		if !ref.NotCollaborator() {
 			return what + fmt.Sprintf(" Ask for the review on %s by hand.", pr)
@@ -69,21 +69,21 @@ func refusalText(repo string, pr prRef, ref *ghapi.Refusal) string {
 			give = "give the teams read access (or more) to " + shown
 		}
 		return what + fmt.Sprintf(" To have them review, %s and ask for the review on %s, or change `.github/CODEOWNERS`.", give, pr)
-	case ghapi.StepLabels:
+	case githubapi.StepLabels:
 		what := fmt.Sprintf("⚠️ %s was not labelled%s: %s", pr, spaced(codes(ref.Names)), said)
 		if a := labelAdvice(repo, ref); a != "" {
 			return what + " " + a
 		}
 		return what + " Add the labels by hand."
-	case ghapi.StepCheck:
+	case githubapi.StepCheck:
 		what := fmt.Sprintf("⚠️ The `daytwo/render` check was not published on %s: %s The change renders all the same (daytwo checked it),", pr, said)
 		if ref.Forbidden() {
 			return what + " but " + grantText(repo, "Checks (write)") + "; until then, a branch rule requiring the check blocks the merge."
 		}
 		return what + " but a branch rule requiring the check blocks the merge until it is there: ask again, or merge by hand."
-	case ghapi.StepDescription:
+	case githubapi.StepDescription:
 		return fmt.Sprintf("⚠️ The description of %s was not updated to list this request: %s The pull request carries it all the same (its commit says so); the next request added to it writes the list again.", pr, said)
-	case ghapi.StepMerge:
+	case githubapi.StepMerge:
 		what := fmt.Sprintf("⚠️ daytwo could not merge %s: %s", pr, said)
 		switch {
 		case ref.Forbidden():
@@ -92,7 +92,7 @@ func refusalText(repo string, pr prRef, ref *ghapi.Refusal) string {
 			return what + " daytwo squashes a change into one commit that keeps every request's trailers: allow squash merging in the settings of " + shown + ", or merge it by hand."
 		}
 		return what + " Merge it by hand once it is ready."
-	case ghapi.StepIssue:
+	case githubapi.StepIssue:
 		what := fmt.Sprintf("⚠️ The break-glass review issue was not opened: %s Review %s after the fact all the same", said, pr)
 		switch {
 		case ref.Status == http.StatusGone:
@@ -101,7 +101,7 @@ func refusalText(repo string, pr prRef, ref *ghapi.Refusal) string {
 			return what + "; for the issue, " + grantText(repo, "Issues (write)") + "."
 		}
 		return what + "."
-	case ghapi.StepRolloutRun:
+	case githubapi.StepRolloutRun:
 		what := "⚠️ The `daytwo/rollout` check was not published on the merge commit: " + said
 		if ref.Forbidden() {
 			return what + " For it, " + grantText(repo, "Checks (write)") + "."
@@ -112,9 +112,9 @@ func refusalText(repo string, pr prRef, ref *ghapi.Refusal) string {
 }
 
 // labelAdvice is what to do about labels GitHub refused, when something can be said.
-func labelAdvice(repo string, ref *ghapi.Refusal) string {
+func labelAdvice(repo string, ref *githubapi.Refusal) string {
 	switch {
-	case ref.Step != ghapi.StepLabels:
+	case ref.Step != githubapi.StepLabels:
 	case ref.Forbidden():
 		return upperFirst(grantText(repo, "Issues (write)")) + "."
 	case slices.ContainsFunc(ref.Names, func(l string) bool { return utf8.RuneCountInString(l) > 50 }):
@@ -153,11 +153,11 @@ func upperFirst(s string) string {
 
 // groupRefusals are the refused review requests grouped by what GitHub said, so that one
 // line names every reviewer refused for the same reason; the others come back as they are.
-func groupRefusals(refs []*ghapi.Refusal) []*ghapi.Refusal {
-	var out []*ghapi.Refusal
-	byMsg := map[string]*ghapi.Refusal{}
+func groupRefusals(refs []*githubapi.Refusal) []*githubapi.Refusal {
+	var out []*githubapi.Refusal
+	byMsg := map[string]*githubapi.Refusal{}
 	for _, r := range refs {
-		if r.Step != ghapi.StepReviews {
+		if r.Step != githubapi.StepReviews {
 			out = append(out, r)
 			continue
 		}
@@ -175,10 +175,10 @@ func groupRefusals(refs []*ghapi.Refusal) []*ghapi.Refusal {
 }
 
 // refusedReviewers are the reviewers whose review GitHub did not request.
-func refusedReviewers(refs []*ghapi.Refusal) []string {
+func refusedReviewers(refs []*githubapi.Refusal) []string {
 	var out []string
 	for _, r := range refs {
-		if r.Step == ghapi.StepReviews {
+		if r.Step == githubapi.StepReviews {
 			out = append(out, r.Names...)
 		}
 	}

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	ghapi "github.com/daytwo-dev/daytwo/internal/github"
+	"github.com/daytwo-dev/daytwo/internal/githubapi"
 	"github.com/daytwo-dev/daytwo/internal/markdown/mdtest"
 	"github.com/daytwo-dev/daytwo/internal/repoconfig"
 )
@@ -46,7 +46,7 @@ func TestStatusWhenGitHubRefusesTheReviewRequest(t *testing.T) {
 	if len(pr.RequestedTeams)+len(pr.RequestedReviewers) != 0 {
 		t.Errorf("requested %v %v", pr.RequestedReviewers, pr.RequestedTeams)
 	}
-	if m := w.mark(t, n); m.State != ghapi.StateOpen || m.PR != pr.Number {
+	if m := w.mark(t, n); m.State != githubapi.StateOpen || m.PR != pr.Number {
 		t.Errorf("mark %+v", m)
 	}
 	w.golden(t, "review-refused", n, "alice")
@@ -81,7 +81,7 @@ func TestStatusWhenGitHubRefusesTheLabels(t *testing.T) {
 	if len(w.openPulls()) != 0 || len(w.daytwoBranches()) != 0 {
 		t.Fatalf("a pull request without its labels stayed: %v", w.daytwoBranches())
 	}
-	if m := w.mark(t, n); m.State != ghapi.StateFailed {
+	if m := w.mark(t, n); m.State != githubapi.StateFailed {
 		t.Errorf("mark %+v", m)
 	}
 	w.golden(t, "labels-refused", n, "alice")
@@ -120,7 +120,7 @@ func TestStatusWhenGitHubRefusesTheMerge(t *testing.T) {
 	if pr := w.openFor(t, "daytwo/dev/checkout/"); pr.Merged {
 		t.Fatal("merged")
 	}
-	if m := w.mark(t, n); m.State != ghapi.StateOpen {
+	if m := w.mark(t, n); m.State != githubapi.StateOpen {
 		t.Errorf("mark %+v", m)
 	}
 	w.golden(t, "merge-refused", n, "alice")

@@ -7,7 +7,7 @@ import (
 
 	"github.com/daytwo-dev/daytwo/internal/apptest"
 	"github.com/daytwo-dev/daytwo/internal/coord/redistest"
-	ghapi "github.com/daytwo-dev/daytwo/internal/github"
+	"github.com/daytwo-dev/daytwo/internal/githubapi"
 	"github.com/daytwo-dev/daytwo/internal/githubtest"
 )
 
@@ -62,7 +62,7 @@ func TestTwoReplicasOnRedis(t *testing.T) {
 		t.Errorf("%d commits on the branch, want 4 (one per request)", got)
 	}
 	for _, m := range asks {
-		if st := w.mark(t, m); st.State != ghapi.StateOpen || st.PR != pr.Number {
+		if st := w.mark(t, m); st.State != githubapi.StateOpen || st.PR != pr.Number {
 			t.Errorf("#%d: %+v", m, st)
 		}
 	}

@@ -13,7 +13,7 @@ import (
 	"github.com/daytwo-dev/daytwo/internal/argoapi"
 	"github.com/daytwo-dev/daytwo/internal/clip"
 	"github.com/daytwo-dev/daytwo/internal/coord"
-	ghapi "github.com/daytwo-dev/daytwo/internal/github"
+	"github.com/daytwo-dev/daytwo/internal/githubapi"
 )
 
 // ArgoCD is what following a rollout needs from Argo CD (argoapi.Client).
@@ -35,12 +35,12 @@ const rollingOut = "daytwo/rolling-out"
 
 // rollout is a merged change and where to report on it.
 type rollout struct {
-	repo    ghapi.Repo
-	pr      ghapi.Merged
+	repo    githubapi.Repo
+	pr      githubapi.Merged
 	service string
 	env     string
-	st      statusComments    // of every request the change carries; empty when the comments are gone
-	lost    func() bool // the rollout's lock was lost: another replica reports it
+	st      statusComments // of every request the change carries; empty when the comments are gone
+	lost    func() bool    // the rollout's lock was lost: another replica reports it
 }
 
 // startRollout follows a merged change in the background: the webhook queue never waits
@@ -59,7 +59,7 @@ func (r *Runner) startRollout(ctx context.Context, ro rollout) {
 
 // tryRolloutLock takes the lock that makes one replica follow a rollout; nil when another
 // follower holds it.
-func (r *Runner) tryRolloutLock(ctx context.Context, repo ghapi.Repo, number int) coord.Lease {
+func (r *Runner) tryRolloutLock(ctx context.Context, repo githubapi.Repo, number int) coord.Lease {
 	tctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
 	defer cancel()
 	lease, err := r.locks().Lock(tctx, fmt.Sprintf("rollout|%s|%d", repo.FullName(), number))
@@ -193,7 +193,7 @@ func (r *Runner) follow(ctx context.Context, ro rollout) {
 	case err == nil:
 		r.reportRollout(ctx, ro, fmt.Sprintf("💚 %s is Healthy in %s", app, took), "🚀 Rolled out.", "success")
 		for _, st := range ro.st { // the requests are done: their issues (not PR conversations) are closed
-			asking := ghapi.Repo{Client: st.thread.Client, Owner: st.thread.Owner, Name: st.thread.Repo}
+			asking := githubapi.Repo{Client: st.thread.Client, Owner: st.thread.Owner, Name: st.thread.Repo}
 			if err := asking.CloseIssue(context.WithoutCancel(ctx), st.thread.Number); err != nil {
 				log.Warn().Err(err).Msg("cannot close the asking issue")
 			}
@@ -227,7 +227,7 @@ func (r *Runner) reportRollout(ctx context.Context, ro rollout, done, now, concl
 				st.steps = append(st.steps, done)
 			}
 		}
-		done = refusalText(ro.repo.FullName(), prRef{ro.pr.Number, ro.pr.URL}, ghapi.RefusalOf(ghapi.StepRolloutRun, nil, err))
+		done = refusalText(ro.repo.FullName(), prRef{ro.pr.Number, ro.pr.URL}, githubapi.RefusalOf(githubapi.StepRolloutRun, nil, err))
 	}
 	ro.st.step(ctx, done, now)
 	if err := ro.repo.RemoveLabel(ctx, ro.pr.Number, rollingOut); err != nil {
@@ -332,7 +332,7 @@ func (r *Runner) Resume(ctx context.Context) error {
 			return fmt.Errorf("list repositories of installation %d: %w", inst.GetID(), err)
 		}
 		for _, gr := range repos.Repositories {
-			repo := ghapi.Repo{Client: client, Owner: gr.GetOwner().GetLogin(), Name: gr.GetName()}
+			repo := githubapi.Repo{Client: client, Owner: gr.GetOwner().GetLogin(), Name: gr.GetName()}
 			merged, err := repo.MergedWithLabel(ctx, rollingOut)
 			if err != nil {
 				log.Warn().Err(err).Str("repo", repo.FullName()).Msg("cannot list unreported rollouts")

@@ -28,7 +28,7 @@ import (
 	"github.com/daytwo-dev/daytwo/internal/command"
 	"github.com/daytwo-dev/daytwo/internal/config"
 	"github.com/daytwo-dev/daytwo/internal/coord"
-	ghapi "github.com/daytwo-dev/daytwo/internal/github"
+	"github.com/daytwo-dev/daytwo/internal/githubapi"
 	"github.com/daytwo-dev/daytwo/internal/plan"
 	"github.com/daytwo-dev/daytwo/internal/repoconfig"
 )
@@ -140,11 +140,11 @@ func (r Request) FromBot() bool {
 
 // target is the GitOps repository a request acts on, read at its default branch.
 type target struct {
-	repo    ghapi.Repo
-	g       *ghapi.GraphQL
-	read    *ghapi.DefaultRead // head, open pull requests, node id
-	head    ghapi.Head
-	snap    *ghapi.Snapshot
+	repo    githubapi.Repo
+	g       *githubapi.GraphQL
+	read    *githubapi.DefaultRead // head, open pull requests, node id
+	head    githubapi.Head
+	snap    *githubapi.Snapshot
 	cfg     *repoconfig.Config
 	cfgFile []byte
 }
@@ -154,7 +154,7 @@ type target struct {
 // The first comment posted reacts 👀 to the text. It fails only when it could not tell the
 // asker anything: the delivery is then worth another attempt.
 func (r *Runner) Answer(ctx context.Context, client *gh.Client, req Request, asked []Asked, reply Reply) error {
-	thread := ghapi.Thread{Client: client, Owner: req.Owner, Repo: req.Repo, Number: req.Number}
+	thread := githubapi.Thread{Client: client, Owner: req.Owner, Repo: req.Repo, Number: req.Number}
 	eyes := newReaction(ctx, thread, req)
 	defer eyes.wait()
 	var errs []error
@@ -172,12 +172,12 @@ func (r *Runner) Answer(ctx context.Context, client *gh.Client, req Request, ask
 // reply posts the answer to the parts of a request that are not carried out, once per
 // request: a repeat finds the reply it got before.
 func (r *Runner) reply(ctx context.Context, client *gh.Client, req Request, reply Reply, eyes *reaction) error {
-	state := ghapi.StateAnswered
+	state := githubapi.StateAnswered
 	if reply.Refused {
-		state = ghapi.StateRefused
+		state = githubapi.StateRefused
 	}
-	s := &statusComment{thread: ghapi.Thread{Client: client, Owner: req.Owner, Repo: req.Repo, Number: req.Number},
-		head: strings.TrimRight(reply.Body, "\n"), mark: ghapi.StatusMark{Request: req.ReplyID(), State: state}}
+	s := &statusComment{thread: githubapi.Thread{Client: client, Owner: req.Owner, Repo: req.Repo, Number: req.Number},
+		head: strings.TrimRight(reply.Body, "\n"), mark: githubapi.StatusMark{Request: req.ReplyID(), State: state}}
 	_, _, err := postStatus(ctx, r.graphql(client), req, eyes, s, "")
 	return err
 }
@@ -197,7 +197,7 @@ const maxAttempts = 6
 func (r *Runner) run(ctx context.Context, client *gh.Client, req Request, cmd command.Command, eyes *reaction) error {
 	log := zerolog.Ctx(ctx).With().Str("command", cmd.Name).Str("request", req.ID()).Logger()
 	ctx = log.WithContext(ctx)
-	thread := ghapi.Thread{Client: client, Owner: req.Owner, Repo: req.Repo, Number: req.Number}
+	thread := githubapi.Thread{Client: client, Owner: req.Owner, Repo: req.Repo, Number: req.Number}
 	g := r.graphql(client)
 	// Anything but a change of a service or an environment is answered on the status
 	// comment alone: the read-only commands, /cancel and /init.
@@ -244,7 +244,7 @@ func (r *Runner) run(ctx context.Context, client *gh.Client, req Request, cmd co
 		return fmt.Errorf("post the status comment: %w", stErr)
 	}
 	if repeat && st.done() {
-		if st.mark.State == ghapi.StateOpen && err == nil {
+		if st.mark.State == githubapi.StateOpen && err == nil {
 			// Its PR may have been merged or closed by a replica that stopped before
 			// saying so: finish that.
 			r.settleOpen(ctx, t.repo, st)
@@ -256,7 +256,7 @@ func (r *Runner) run(ctx context.Context, client *gh.Client, req Request, cmd co
 	// the server's recovery count and log the panic.
 	defer func() {
 		if p := recover(); p != nil {
-			st.fail(context.WithoutCancel(ctx), ghapi.StateFailed, "daytwo hit an internal error (logged) and stopped; nothing was merged. Tell the platform team.")
+			st.fail(context.WithoutCancel(ctx), githubapi.StateFailed, "daytwo hit an internal error (logged) and stopped; nothing was merged. Tell the platform team.")
 			panic(p)
 		}
 	}()
@@ -268,7 +268,7 @@ func (r *Runner) run(ctx context.Context, client *gh.Client, req Request, cmd co
 	withdrawn := map[int]bool{} // PRs of this request daytwo closed itself
 	for attempt := 1; ; attempt++ {
 		err = r.change(ctx, st, t, req, cmd, attempt > 1, withdrawn)
-		var w *ghapi.WithdrawnError
+		var w *githubapi.WithdrawnError
 		if errors.As(err, &w) {
 			withdrawn[w.PR] = true
 		}
@@ -289,7 +289,7 @@ func (r *Runner) run(ctx context.Context, client *gh.Client, req Request, cmd co
 	}
 	if err != nil {
 		switch {
-		case errors.Is(err, ghapi.ErrNoAnswer):
+		case errors.Is(err, githubapi.ErrNoAnswer):
 			err = &plan.Error{Code: plan.Conflict, Msg: "GitHub did not answer daytwo's last write, after several tries, and daytwo could not confirm it. If a daytwo pull request for this service and environment lists this request, it carries it; otherwise ask again.", Err: err}
 		case plan.ErrorCode(err) == plan.Conflict:
 			err = &plan.Error{Code: plan.Conflict, Msg: "Other changes to the same service and environment kept moving its pull request while daytwo planned this one; nothing of it was written. Ask again.", Err: err}
@@ -306,8 +306,8 @@ func (r *Runner) locks() coord.Locker {
 	return &r.embedded
 }
 
-func (r *Runner) graphql(client *gh.Client) *ghapi.GraphQL {
-	return ghapi.NewGraphQL(client, r.GraphQLURL)
+func (r *Runner) graphql(client *gh.Client) *githubapi.GraphQL {
+	return githubapi.NewGraphQL(client, r.GraphQLURL)
 }
 
 func (r *Runner) now() time.Time {
@@ -321,7 +321,7 @@ func (r *Runner) now() time.Time {
 // daytwo config, or the one its pointer (`gitops: owner/name`) names, reached through that
 // repository's own installation. The GitOps config is the authority: it must map the asking
 // repository to a service.
-func (r *Runner) target(ctx context.Context, client *gh.Client, g *ghapi.GraphQL, owner, name string) (*target, error) {
+func (r *Runner) target(ctx context.Context, client *gh.Client, g *githubapi.GraphQL, owner, name string) (*target, error) {
 	t, pointer, err := r.readTarget(ctx, client, g, owner, name)
 	if err != nil || pointer == "" {
 		return t, err
@@ -347,9 +347,9 @@ func (r *Runner) target(ctx context.Context, client *gh.Client, g *ghapi.GraphQL
 
 // readTarget reads a repository's daytwo config at its default branch; a pointer comes
 // back as the repository it names.
-func (r *Runner) readTarget(ctx context.Context, client *gh.Client, g *ghapi.GraphQL, owner, name string) (*target, string, error) {
-	repo := ghapi.Repo{Client: client, Owner: owner, Name: name}
-	read, err := repo.ReadDefault(ctx, g, append([]string{repoconfig.Path}, ghapi.CodeOwnersPaths...))
+func (r *Runner) readTarget(ctx context.Context, client *gh.Client, g *githubapi.GraphQL, owner, name string) (*target, string, error) {
+	repo := githubapi.Repo{Client: client, Owner: owner, Name: name}
+	read, err := repo.ReadDefault(ctx, g, append([]string{repoconfig.Path}, githubapi.CodeOwnersPaths...))
 	if err != nil {
 		return nil, "", err
 	}
@@ -384,7 +384,7 @@ func userMessage(ctx context.Context, err error) string {
 	if errors.As(err, &pe) && pe.Code != plan.Internal {
 		return pe.Msg
 	}
-	var rl *ghapi.RateLimitedError
+	var rl *githubapi.RateLimitedError
 	if errors.As(err, &rl) {
 		return "GitHub's rate limit for this app is used up until " + rl.Until.UTC().Format("15:04 MST") + "; ask again after that."
 	}

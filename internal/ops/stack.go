@@ -11,7 +11,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/daytwo-dev/daytwo/internal/clip"
-	ghapi "github.com/daytwo-dev/daytwo/internal/github"
+	"github.com/daytwo-dev/daytwo/internal/githubapi"
 	"github.com/daytwo-dev/daytwo/internal/markdown"
 	"github.com/daytwo-dev/daytwo/internal/plan"
 	"github.com/daytwo-dev/daytwo/internal/repoconfig"
@@ -25,7 +25,7 @@ import (
 
 // carried is one request of a stack, read from its commit.
 type carried struct {
-	ghapi.Commit
+	githubapi.Commit
 	trailers map[string]string
 }
 
@@ -33,7 +33,7 @@ func (c carried) request() string { return c.trailers[plan.TrailerRequest] }
 
 func (c carried) sets() []string { return strings.Fields(c.trailers[plan.TrailerSets]) }
 
-func requestsOf(commits []ghapi.Commit) []carried {
+func requestsOf(commits []githubapi.Commit) []carried {
 	var out []carried
 	for _, c := range commits {
 		t := plan.ParseTrailers(c.Message)
@@ -47,7 +47,7 @@ func requestsOf(commits []ghapi.Commit) []carried {
 // targetOf is what a pull request's requests act on, from their commits' trailers: the
 // action of the first, and the service and environment they share (a pull request is the
 // change of one target). ok is false when no commit carries a request: not daytwo's.
-func targetOf(commits []ghapi.Commit) (action, service, env string, ok bool) {
+func targetOf(commits []githubapi.Commit) (action, service, env string, ok bool) {
 	reqs := requestsOf(commits)
 	if len(reqs) == 0 {
 		return "", "", "", false
@@ -57,13 +57,13 @@ func targetOf(commits []ghapi.Commit) (action, service, env string, ok bool) {
 }
 
 // carries finds the commit of request id among a stack's commits.
-func carries(commits []ghapi.Commit, id string) (ghapi.Commit, bool) {
+func carries(commits []githubapi.Commit, id string) (githubapi.Commit, bool) {
 	for _, c := range requestsOf(commits) {
 		if c.request() == id {
 			return c.Commit, true
 		}
 	}
-	return ghapi.Commit{}, false
+	return githubapi.Commit{}, false
 }
 
 // overriddenBy is, for each request of a stack, the later request that set what it set.
@@ -86,7 +86,7 @@ const (
 
 // stackText is the title and description of a stack: the first request's description
 // stays, followed by the list of the requests it carries.
-func stackText(body, service, env string, commits []ghapi.Commit) (title, text string) {
+func stackText(body, service, env string, commits []githubapi.Commit) (title, text string) {
 	reqs := requestsOf(commits)
 	if i := strings.Index(body, stackOpen); i >= 0 {
 		if j := strings.Index(body, stackClose); j > i {
@@ -123,7 +123,7 @@ func stackText(body, service, env string, commits []ghapi.Commit) (title, text s
 // retitle writes a stack's title and description again from its commits until the head
 // is the one they were written for: a request added meanwhile may have written its text
 // before this one's stale text landed.
-func (r *Runner) retitle(ctx context.Context, repo ghapi.Repo, pr ghapi.PR, service, env string) {
+func (r *Runner) retitle(ctx context.Context, repo githubapi.Repo, pr githubapi.PR, service, env string) {
 	log := zerolog.Ctx(ctx)
 	for range 5 {
 		commits, err := repo.PullCommits(ctx, pr.Number)
@@ -150,7 +150,7 @@ func (r *Runner) retitle(ctx context.Context, repo ghapi.Repo, pr ghapi.PR, serv
 
 // noteOverridden tells the askers of earlier requests in pr that the newest one (cs, just
 // added) sets what they set: the pull request carries the newest value.
-func (r *Runner) noteOverridden(ctx context.Context, repo ghapi.Repo, pr *ghapi.PR, cs *plan.ChangeSet, req Request) {
+func (r *Runner) noteOverridden(ctx context.Context, repo githubapi.Repo, pr *githubapi.PR, cs *plan.ChangeSet, req Request) {
 	reqs := requestsOf(pr.Commits)
 	if len(reqs) < 2 {
 		return
@@ -161,17 +161,17 @@ func (r *Runner) noteOverridden(ctx context.Context, repo ghapi.Repo, pr *ghapi.
 			continue
 		}
 		st := r.statusAt(ctx, repo, c.trailers[plan.TrailerStatus])
-		if st == nil || st.mark.State != ghapi.StateOpen && st.mark.State != ghapi.StateWorking {
+		if st == nil || st.mark.State != githubapi.StateOpen && st.mark.State != githubapi.StateWorking {
 			continue // told already, or its own news is on the way: it checks the PR after writing it
 		}
-		st.set(ghapi.StateOverridden, pr.Number).mark.By = req.ID()
+		st.set(githubapi.StateOverridden, pr.Number).mark.By = req.ID()
 		st.step(ctx, "", fmt.Sprintf("⚠️ Overridden: @%s's %s, asked later, sets the same thing, and %s now carries that instead (%s).",
 			req.Author, markdown.Code(c.trailers[plan.TrailerCommand]+" → "+newest.trailers[plan.TrailerCommand]), pr.URL, markdown.Text(cs.Summary)))
 	}
 }
 
 // statusAt resumes the status comment a Daytwo-Status trailer names; nil when it cannot.
-func (r *Runner) statusAt(ctx context.Context, repo ghapi.Repo, ref string) *statusComment {
+func (r *Runner) statusAt(ctx context.Context, repo githubapi.Repo, ref string) *statusComment {
 	owner, name, number, id, ok := parseStatusRef(ref)
 	if !ok {
 		return nil
@@ -185,7 +185,7 @@ func (r *Runner) statusAt(ctx context.Context, repo ghapi.Repo, ref string) *sta
 		}
 		client = c
 	}
-	st, err := resumeStatus(ctx, ghapi.Thread{Client: client, Owner: owner, Repo: name, Number: number}, id)
+	st, err := resumeStatus(ctx, githubapi.Thread{Client: client, Owner: owner, Repo: name, Number: number}, id)
 	if err != nil {
 		zerolog.Ctx(ctx).Warn().Err(err).Msg("cannot read the status comment")
 		return nil
@@ -196,7 +196,7 @@ func (r *Runner) statusAt(ctx context.Context, repo ghapi.Repo, ref string) *sta
 // statusesOf are the status comments of the requests pull request number carries (from
 // its commits), without those a later request in it overrode; those are told so here if
 // they were not yet.
-func (r *Runner) statusesOf(ctx context.Context, repo ghapi.Repo, number int) statusComments {
+func (r *Runner) statusesOf(ctx context.Context, repo githubapi.Repo, number int) statusComments {
 	commits, err := repo.PullCommits(ctx, number)
 	if err != nil {
 		zerolog.Ctx(ctx).Warn().Err(err).Int("pr", number).Msg("cannot read the pull request's requests")
@@ -206,7 +206,7 @@ func (r *Runner) statusesOf(ctx context.Context, repo ghapi.Repo, number int) st
 }
 
 // statusesFrom is statusesOf for commits already read.
-func (r *Runner) statusesFrom(ctx context.Context, repo ghapi.Repo, number int, commits []ghapi.Commit) statusComments {
+func (r *Runner) statusesFrom(ctx context.Context, repo githubapi.Repo, number int, commits []githubapi.Commit) statusComments {
 	reqs := requestsOf(commits)
 	over := overriddenBy(reqs)
 	var out statusComments
@@ -222,8 +222,8 @@ func (r *Runner) statusesFrom(ctx context.Context, repo ghapi.Repo, number int, 
 			continue
 		}
 		if later, ok := over[i]; ok {
-			if st.mark.State != ghapi.StateOverridden {
-				st.set(ghapi.StateOverridden, number).mark.By = later.request()
+			if st.mark.State != githubapi.StateOverridden {
+				st.set(githubapi.StateOverridden, number).mark.By = later.request()
 				st.step(ctx, "", overriddenText(c, later, number))
 			}
 			continue
@@ -242,7 +242,7 @@ func overriddenText(c, later carried, number int) string {
 // GitHub shows after it was written: overridden by a later request in pr, or merged or
 // closed with it. Whoever writes a status last reads the PR after writing, so the last
 // word is right.
-func (r *Runner) reconcile(ctx context.Context, repo ghapi.Repo, pr *ghapi.PR, state string, own *statusComment) {
+func (r *Runner) reconcile(ctx context.Context, repo githubapi.Repo, pr *githubapi.PR, state string, own *statusComment) {
 	commits, err := repo.PullCommits(ctx, pr.Number)
 	if err != nil {
 		zerolog.Ctx(ctx).Warn().Err(err).Int("pr", pr.Number).Msg("cannot read the pull request's requests")
@@ -254,16 +254,16 @@ func (r *Runner) reconcile(ctx context.Context, repo ghapi.Repo, pr *ghapi.PR, s
 			continue
 		}
 		if later, ok := overriddenBy(reqs)[i]; ok {
-			own.set(ghapi.StateOverridden, pr.Number).mark.By = later.request()
+			own.set(githubapi.StateOverridden, pr.Number).mark.By = later.request()
 			own.step(ctx, "", overriddenText(c, later, pr.Number))
 			return
 		}
 	}
 	switch state {
 	case "MERGED":
-		own.set(ghapi.StateMerged, pr.Number).step(ctx, fmt.Sprintf("🔀 [PR #%d](%s) merged together with requests added after this one", pr.Number, pr.URL), r.afterMerge())
+		own.set(githubapi.StateMerged, pr.Number).step(ctx, fmt.Sprintf("🔀 [PR #%d](%s) merged together with requests added after this one", pr.Number, pr.URL), r.afterMerge())
 	case "CLOSED":
-		own.set(ghapi.StateClosed, pr.Number).step(ctx, "", fmt.Sprintf("🚫 PR #%d was closed without merging; nothing changed. Ask again to open a new one.", pr.Number))
+		own.set(githubapi.StateClosed, pr.Number).step(ctx, "", fmt.Sprintf("🚫 PR #%d was closed without merging; nothing changed. Ask again to open a new one.", pr.Number))
 	}
 }
 
@@ -271,12 +271,12 @@ func (r *Runner) reconcile(ctx context.Context, repo ghapi.Repo, pr *ghapi.PR, s
 // labels: an earlier attempt wrote the commit and was cut off before labelling it and
 // asking for reviews (a lost answer, a crash). Without them it could merge unnoticed. It
 // returns what GitHub refused.
-func (r *Runner) finishCarried(ctx context.Context, t *target, pr *ghapi.PR, labels, reviewers []string) []*ghapi.Refusal {
+func (r *Runner) finishCarried(ctx context.Context, t *target, pr *githubapi.PR, labels, reviewers []string) []*githubapi.Refusal {
 	missing := missingLabels(labels, pr.Labels)
 	if len(missing) == 0 {
 		return nil
 	}
-	done, err := t.repo.FinishChange(ctx, t.g, pr, ghapi.Finish{Labels: missing, Reviewers: reviewers, RepoID: t.read.RepoID})
+	done, err := t.repo.FinishChange(ctx, t.g, pr, githubapi.Finish{Labels: missing, Reviewers: reviewers, RepoID: t.read.RepoID})
 	if err != nil {
 		zerolog.Ctx(ctx).Warn().Err(err).Int("pr", pr.Number).Msg("cannot complete the labels and reviews of a pull request an earlier attempt left")
 	}
@@ -309,7 +309,7 @@ func mention(login string) string {
 // mergedBefore finds the commit of the default branch that carries request id (daytwo's
 // squash merges keep every request's trailers) among the latest changes of the overlay,
 // and the pull request it merged (0 when its subject does not say).
-func mergedBefore(ctx context.Context, snap *ghapi.Snapshot, svc *repoconfig.Service, env, id string) (string, int) {
+func mergedBefore(ctx context.Context, snap *githubapi.Snapshot, svc *repoconfig.Service, env, id string) (string, int) {
 	p := repoconfig.Path
 	if svc != nil {
 		p = svc.OverlayPath(env)
@@ -344,12 +344,12 @@ func mergedPR(message string) int {
 // endedBefore reports whether an earlier attempt of the request opened its own PR that has
 // ended since (merged, or closed: cancelled, closed by a person): that is the request's
 // answer, and st says so.
-func (r *Runner) endedBefore(ctx context.Context, repo ghapi.Repo, branch string, withdrawn map[int]bool, st *statusComment) (bool, error) {
+func (r *Runner) endedBefore(ctx context.Context, repo githubapi.Repo, branch string, withdrawn map[int]bool, st *statusComment) (bool, error) {
 	merged, all, err := repo.EndedPulls(ctx, branch)
 	if err != nil {
 		return false, err
 	}
-	var closed []ghapi.PR
+	var closed []githubapi.PR
 	for _, pr := range all {
 		if !withdrawn[pr.Number] {
 			closed = append(closed, pr)
@@ -368,7 +368,7 @@ func (r *Runner) endedBefore(ctx context.Context, repo ghapi.Repo, branch string
 
 // answerEnded says on st what became of its request in pull request number, which ended:
 // overridden by a later request in it, or merged or closed with it.
-func (r *Runner) answerEnded(ctx context.Context, repo ghapi.Repo, number int, merged bool, st *statusComment) {
+func (r *Runner) answerEnded(ctx context.Context, repo githubapi.Repo, number int, merged bool, st *statusComment) {
 	link := fmt.Sprintf("#%d", number)
 	if ms, err := repo.MergeState(ctx, number); err == nil && ms.URL != "" {
 		link = fmt.Sprintf("[PR #%d](%s)", number, ms.URL)
@@ -378,7 +378,7 @@ func (r *Runner) answerEnded(ctx context.Context, repo ghapi.Repo, number int, m
 			reqs := requestsOf(commits)
 			for i, c := range reqs {
 				if later, ok := overriddenBy(reqs)[i]; ok && c.request() == st.mark.Request {
-					st.set(ghapi.StateOverridden, number).mark.By = later.request()
+					st.set(githubapi.StateOverridden, number).mark.By = later.request()
 					st.step(ctx, "", overriddenText(c, later, number))
 					return
 				}
@@ -386,15 +386,15 @@ func (r *Runner) answerEnded(ctx context.Context, repo ghapi.Repo, number int, m
 		}
 	}
 	if merged {
-		st.set(ghapi.StateMerged, number).step(ctx, fmt.Sprintf("🔀 %s, which carried this request, was merged", link), r.afterMerge())
+		st.set(githubapi.StateMerged, number).step(ctx, fmt.Sprintf("🔀 %s, which carried this request, was merged", link), r.afterMerge())
 		return
 	}
-	st.set(ghapi.StateClosed, number).step(ctx, "", fmt.Sprintf("🚫 %s, which carried this request, was closed without merging; nothing changed. Ask again to open a new one.", link))
+	st.set(githubapi.StateClosed, number).step(ctx, "", fmt.Sprintf("🚫 %s, which carried this request, was closed without merging; nothing changed. Ask again to open a new one.", link))
 }
 
 // settleOpen finishes what a request's status says is open when its PR has ended: merged
 // (statuses, branch, rollout, as a merge event would) or closed.
-func (r *Runner) settleOpen(ctx context.Context, repo ghapi.Repo, st *statusComment) {
+func (r *Runner) settleOpen(ctx context.Context, repo githubapi.Repo, st *statusComment) {
 	ms, err := repo.MergeState(ctx, st.mark.PR)
 	if err != nil || ms.Open {
 		return
@@ -406,9 +406,9 @@ func (r *Runner) settleOpen(ctx context.Context, repo ghapi.Repo, st *statusComm
 	sts := r.statusesFrom(ctx, repo, st.mark.PR, commits)
 	n := st.mark.PR
 	if ms.Merged {
-		sts.set(ghapi.StateMerged, n).step(ctx, fmt.Sprintf("🔀 [PR #%d](%s) merged as `%s`", n, ms.URL, clip.SHA(ms.MergeCommit)), r.afterMerge())
+		sts.set(githubapi.StateMerged, n).step(ctx, fmt.Sprintf("🔀 [PR #%d](%s) merged as `%s`", n, ms.URL, clip.SHA(ms.MergeCommit)), r.afterMerge())
 	} else {
-		sts.set(ghapi.StateClosed, n).step(ctx, "", fmt.Sprintf("🚫 [PR #%d](%s) was closed without merging; nothing changed. Ask again to open a new one.", n, ms.URL))
+		sts.set(githubapi.StateClosed, n).step(ctx, "", fmt.Sprintf("🚫 [PR #%d](%s) was closed without merging; nothing changed. Ask again to open a new one.", n, ms.URL))
 	}
 	if strings.HasPrefix(ms.Branch, "daytwo/") {
 		if err := repo.DeleteBranch(ctx, ms.Branch); err != nil {

@@ -5,7 +5,7 @@ import (
 	"sync"
 	"testing"
 
-	ghapi "github.com/daytwo-dev/daytwo/internal/github"
+	"github.com/daytwo-dev/daytwo/internal/githubapi"
 	"github.com/daytwo-dev/daytwo/internal/githubtest"
 )
 
@@ -64,9 +64,9 @@ func TestRepeatFromSameThreadKeepsTheStack(t *testing.T) {
 		t.Errorf("A=1 asker: %+v", m)
 	}
 	// Issue b has two requests, hence two status comments: 9.9.1 was overridden by 9.9.2.
-	var marks []ghapi.StatusMark
+	var marks []githubapi.StatusMark
 	for _, c := range w.repo.Comments(b) {
-		if m, ok := ghapi.ParseStatusMark(c.Body); ok && c.User == w.GH.BotLogin() {
+		if m, ok := githubapi.ParseStatusMark(c.Body); ok && c.User == w.GH.BotLogin() {
 			marks = append(marks, m)
 			if m.State == "overridden" && !strings.Contains(c.Body, "Overridden") {
 				t.Errorf("an overridden request must be told so:\n%s", c.Body)
@@ -111,7 +111,7 @@ func TestInterleavedThreadsShareOneStack(t *testing.T) {
 	}
 	for _, n := range threads {
 		for _, c := range w.repo.Comments(n) {
-			if m, ok := ghapi.ParseStatusMark(c.Body); ok && (m.State != "open" || m.PR != pr.Number) {
+			if m, ok := githubapi.ParseStatusMark(c.Body); ok && (m.State != "open" || m.PR != pr.Number) {
 				t.Errorf("#%d: %+v", n, m)
 			}
 		}
@@ -196,7 +196,7 @@ func TestCancelStackTellsEveryAsker(t *testing.T) {
 	}
 	for _, n := range []int{a, b} {
 		for _, c := range w.repo.Comments(n) {
-			m, ok := ghapi.ParseStatusMark(c.Body)
+			m, ok := githubapi.ParseStatusMark(c.Body)
 			if ok && strings.Contains(m.Request, "/1") && !strings.Contains(c.Body, "/cancel") && m.State != "closed" {
 				t.Errorf("#%d: %+v\n%s", n, m, c.Body)
 			}

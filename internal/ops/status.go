@@ -12,7 +12,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/daytwo-dev/daytwo/internal/coord"
-	ghapi "github.com/daytwo-dev/daytwo/internal/github"
+	"github.com/daytwo-dev/daytwo/internal/githubapi"
 	"github.com/daytwo-dev/daytwo/internal/markdown"
 	"github.com/daytwo-dev/daytwo/internal/plan"
 )
@@ -21,12 +21,12 @@ import (
 // the request progresses (planned → PR opened → approved → merged) or fails. Its hidden
 // mark names the request and how it stands.
 type statusComment struct {
-	thread ghapi.Thread
+	thread githubapi.Thread
 	id     int64
 	nodeID string // GraphQL id, when it was posted through GraphQL
 	head   string // first line: the command as asked and by whom
 	steps  []string
-	mark   ghapi.StatusMark
+	mark   githubapi.StatusMark
 	// elsewhere is set on a repeat of a request another delivery is still working on: its
 	// status changed recently and is not final. The repeat leaves the work to it.
 	elsewhere bool
@@ -62,13 +62,13 @@ func parseStatusRef(s string) (owner, name string, number int, id int64, ok bool
 // is on it: with the first comment daytwo posts for the text, in the same GraphQL request,
 // or, where the thread's node id is unknown, through REST alongside the work.
 type reaction struct {
-	thread  ghapi.Thread
+	thread  githubapi.Thread
 	req     Request
 	pending bool          // to go with the next comment posted
 	done    chan struct{} // closed once a reaction sent alongside has its answer
 }
 
-func newReaction(ctx context.Context, thread ghapi.Thread, req Request) *reaction {
+func newReaction(ctx context.Context, thread githubapi.Thread, req Request) *reaction {
 	e := &reaction{thread: thread, req: req, pending: true}
 	if req.ThreadNodeID == "" {
 		e.pending, e.done = false, make(chan struct{})
@@ -121,15 +121,15 @@ func (e *reaction) wait() {
 // A request answered before (the same comment delivered again, on any replica) keeps its
 // first status comment: the new one is deleted and the old one returned, with repeat set.
 // A repeat has nothing left to do (done) unless the first attempt was abandoned.
-func startStatus(ctx context.Context, thread ghapi.Thread, g *ghapi.GraphQL, req Request, eyes *reaction, line, now string) (s *statusComment, repeat bool, err error) {
+func startStatus(ctx context.Context, thread githubapi.Thread, g *githubapi.GraphQL, req Request, eyes *reaction, line, now string) (s *statusComment, repeat bool, err error) {
 	s = &statusComment{thread: thread, head: fmt.Sprintf("@%s asked for %s", req.Author, markdown.Code(line)),
-		mark: ghapi.StatusMark{Request: req.ID(), State: ghapi.StateWorking}}
+		mark: githubapi.StatusMark{Request: req.ID(), State: githubapi.StateWorking}}
 	return postStatus(ctx, g, req, eyes, s, now)
 }
 
 // postStatus posts s showing now, once per request: see startStatus. GitHub refusing the
 // comment is tried again a few times: without it the asker hears nothing.
-func postStatus(ctx context.Context, g *ghapi.GraphQL, req Request, eyes *reaction, s *statusComment, now string) (_ *statusComment, repeat bool, err error) {
+func postStatus(ctx context.Context, g *githubapi.GraphQL, req Request, eyes *reaction, s *statusComment, now string) (_ *statusComment, repeat bool, err error) {
 	s.mark.Attempt = newAttempt()
 	for attempt := 1; ; attempt++ {
 		st, repeat, err := postStatusOnce(ctx, g, req, eyes, s, now)
@@ -144,7 +144,7 @@ func postStatus(ctx context.Context, g *ghapi.GraphQL, req Request, eyes *reacti
 	}
 }
 
-func postStatusOnce(ctx context.Context, g *ghapi.GraphQL, req Request, eyes *reaction, s *statusComment, now string) (_ *statusComment, repeat bool, err error) {
+func postStatusOnce(ctx context.Context, g *githubapi.GraphQL, req Request, eyes *reaction, s *statusComment, now string) (_ *statusComment, repeat bool, err error) {
 	log := zerolog.Ctx(ctx)
 	thread := s.thread
 	body := s.render(now)
@@ -191,9 +191,9 @@ func postStatusOnce(ctx context.Context, g *ghapi.GraphQL, req Request, eyes *re
 // keepEarliest continues on the earliest of the request's status comments and deletes
 // the others this attempt posted (one whose answer was lost, one posted at the same moment
 // as another delivery's).
-func (s *statusComment) keepEarliest(ctx context.Context, found []ghapi.Prior) (*statusComment, bool, error) {
+func (s *statusComment) keepEarliest(ctx context.Context, found []githubapi.Prior) (*statusComment, bool, error) {
 	for _, p := range found[1:] {
-		if m, _ := ghapi.ParseStatusMark(p.Body); m.Attempt == s.mark.Attempt || p.ID == s.id {
+		if m, _ := githubapi.ParseStatusMark(p.Body); m.Attempt == s.mark.Attempt || p.ID == s.id {
 			if err := s.thread.DeleteComment(context.WithoutCancel(ctx), p.ID); err != nil {
 				zerolog.Ctx(ctx).Warn().Err(err).Msg("cannot delete a duplicate status comment")
 			}
@@ -205,7 +205,7 @@ func (s *statusComment) keepEarliest(ctx context.Context, found []ghapi.Prior) (
 // adopt continues on prior, the request's earlier status comment, instead of s. Posted by
 // this very attempt (its answer was lost), it is s's own; posted by another delivery, this
 // is a repeat.
-func (s *statusComment) adopt(ctx context.Context, prior *ghapi.Prior) (*statusComment, bool, error) {
+func (s *statusComment) adopt(ctx context.Context, prior *githubapi.Prior) (*statusComment, bool, error) {
 	old := parseStatus(s.thread, prior.ID, prior.Body)
 	old.nodeID = prior.NodeID
 	if old.mark.Attempt == s.mark.Attempt {
@@ -228,7 +228,7 @@ func newAttempt() string {
 
 // resumeStatus continues a status comment posted earlier: it keeps the head, the steps
 // and the mark of the current body.
-func resumeStatus(ctx context.Context, thread ghapi.Thread, id int64) (*statusComment, error) {
+func resumeStatus(ctx context.Context, thread githubapi.Thread, id int64) (*statusComment, error) {
 	body, err := thread.GetComment(ctx, id)
 	if err != nil {
 		return nil, err
@@ -236,9 +236,9 @@ func resumeStatus(ctx context.Context, thread ghapi.Thread, id int64) (*statusCo
 	return parseStatus(thread, id, body), nil
 }
 
-func parseStatus(thread ghapi.Thread, id int64, body string) *statusComment {
+func parseStatus(thread githubapi.Thread, id int64, body string) *statusComment {
 	s := &statusComment{thread: thread, id: id, head: firstLine(body)}
-	s.mark, _ = ghapi.ParseStatusMark(body)
+	s.mark, _ = githubapi.ParseStatusMark(body)
 	for _, line := range strings.Split(body, "\n")[1:] {
 		if st, ok := strings.CutPrefix(line, "- "); ok {
 			s.steps = append(s.steps, st)
@@ -333,9 +333,9 @@ func firstLine(s string) string {
 // failWith reports err as the reason the request was not carried out: a refusal when it
 // says what to change, a failure when it was daytwo's or GitHub's error.
 func (s *statusComment) failWith(ctx context.Context, err error) {
-	state := ghapi.StateRefused
+	state := githubapi.StateRefused
 	if c := plan.ErrorCode(err); c == plan.Internal || c == plan.Conflict {
-		state = ghapi.StateFailed
+		state = githubapi.StateFailed
 	}
 	s.fail(ctx, state, userMessage(ctx, err))
 }

@@ -9,7 +9,7 @@ import (
 	gh "github.com/google/go-github/v60/github"
 
 	"github.com/daytwo-dev/daytwo/internal/command"
-	ghapi "github.com/daytwo-dev/daytwo/internal/github"
+	"github.com/daytwo-dev/daytwo/internal/githubapi"
 	"github.com/daytwo-dev/daytwo/internal/plan"
 	"github.com/daytwo-dev/daytwo/internal/repoconfig"
 	"github.com/daytwo-dev/daytwo/internal/report"
@@ -43,7 +43,7 @@ func (r *Runner) view(ctx context.Context, client *gh.Client, req Request, cmd c
 			return
 		}
 		if !ok {
-			st.fail(ctx, ghapi.StateRefused, fmt.Sprintf("@%s, `/%s` in %s is for people with %s on %s; you have %s.", req.Author, cmd.Name, e, rule, t.repo.FullName(), describePermission(have)))
+			st.fail(ctx, githubapi.StateRefused, fmt.Sprintf("@%s, `/%s` in %s is for people with %s on %s; you have %s.", req.Author, cmd.Name, e, rule, t.repo.FullName(), describePermission(have)))
 			return
 		}
 	}
@@ -80,7 +80,7 @@ func (r *Runner) view(ctx context.Context, client *gh.Client, req Request, cmd c
 			}
 		}
 	}
-	st.set(ghapi.StateAnswered, 0).step(ctx, "", v.Markdown())
+	st.set(githubapi.StateAnswered, 0).step(ctx, "", v.Markdown())
 }
 
 // liveState is what Argo CD reports of app; why not, when it cannot say.

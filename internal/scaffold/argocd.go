@@ -14,7 +14,7 @@ import (
 
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
-	"github.com/daytwo-dev/daytwo/internal/argocd"
+	"github.com/daytwo-dev/daytwo/internal/argomanifest"
 	"github.com/daytwo-dev/daytwo/internal/discovery"
 )
 
@@ -25,11 +25,11 @@ import (
 // overlay on its own. Environments whose services no Argo CD manifest of the repository
 // deploys are noted.
 func (g *gen) argoCD() error {
-	kept, err := argocd.DiscoverAll(g.ctx, g.r, ".")
+	kept, err := argomanifest.DiscoverAll(g.ctx, g.r, ".")
 	if err != nil {
 		return fmt.Errorf("reading the Argo CD manifests: %w", err)
 	}
-	keptBy := map[string]argocd.Found{}
+	keptBy := map[string]argomanifest.Found{}
 	for _, f := range kept.Apps {
 		for _, p := range f.Paths() {
 			keptBy[f.App.Name+"\x00"+p] = f
@@ -194,7 +194,7 @@ func encode(doc *yaml.Node, orig []byte) ([]byte, error) {
 // copyApplication writes an Application for the new overlay in env, a copy of the one
 // deploying ref with the names, the path and the namespace changed: in a file of its own
 // named like ref's when ref has one, else after ref's in its file.
-func (g *gen) copyApplication(f argocd.Found, ref discovery.Deployment, env, dir string) (App, error) {
+func (g *gen) copyApplication(f argomanifest.Found, ref discovery.Deployment, env, dir string) (App, error) {
 	data, err := g.current(f.File)
 	if err != nil {
 		return App{}, err
@@ -281,7 +281,7 @@ func (g *gen) appName(ref discovery.Deployment, env string) string {
 
 // copyElements copies, in every ApplicationSet list generator, the elements naming ref's
 // service (in env, when an element names an environment) with the new name in its place.
-func (g *gen) copyElements(sets []argocd.FoundSet, ref discovery.Deployment, env string, copied map[string]bool) (int, error) {
+func (g *gen) copyElements(sets []argomanifest.FoundSet, ref discovery.Deployment, env string, copied map[string]bool) (int, error) {
 	n := 0
 	for _, fs := range sets {
 		if fmt.Sprintf("ApplicationSet %s (%s)", fs.Set.Name, fs.File) != ref.From {
@@ -436,7 +436,7 @@ func (g *gen) projects() error {
 	if err != nil || len(projects) == 0 {
 		return err
 	}
-	kept, err := argocd.DiscoverAll(g.ctx, layered{g.r, g.files}, ".")
+	kept, err := argomanifest.DiscoverAll(g.ctx, layered{g.r, g.files}, ".")
 	if err != nil {
 		return err
 	}

@@ -8,7 +8,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/daytwo-dev/daytwo/internal/coord"
-	ghapi "github.com/daytwo-dev/daytwo/internal/github"
+	"github.com/daytwo-dev/daytwo/internal/githubapi"
 	"github.com/daytwo-dev/daytwo/internal/markdown"
 )
 
@@ -49,7 +49,7 @@ func (s *Server) reportDead(ctx context.Context, d coord.Delivery, why string) {
 		log.Warn().Err(err).Msg("cannot report a dead-lettered delivery")
 		return
 	}
-	t := ghapi.Thread{Client: client, Owner: ev.Repository.Owner.Login, Repo: ev.Repository.Name, Number: number}
+	t := githubapi.Thread{Client: client, Owner: ev.Repository.Owner.Login, Repo: ev.Repository.Name, Number: number}
 	body := fmt.Sprintf("⚠️ daytwo could not handle the %s event delivered as %s here: it %s and was set aside. "+
 		"Ask again; if it fails again, tell the platform team (the delivery is kept in daytwo's dead letters).", markdown.Code(d.Event), markdown.Code(d.ID), why)
 	if _, err := t.Comment(ctx, body); err != nil {

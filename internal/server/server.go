@@ -17,7 +17,7 @@ import (
 
 	"github.com/daytwo-dev/daytwo/internal/config"
 	"github.com/daytwo-dev/daytwo/internal/coord"
-	ghapi "github.com/daytwo-dev/daytwo/internal/github"
+	"github.com/daytwo-dev/daytwo/internal/githubapi"
 	"github.com/daytwo-dev/daytwo/internal/metrics"
 )
 
@@ -75,7 +75,7 @@ func New(cfg *config.Config, log zerolog.Logger, handlers HandlerFactory, opts .
 		githubapp.WithClientCaching(true, func() httpcache.Cache { return newResponseCache(responseCacheEntries) }),
 		githubapp.WithClientMiddleware(
 			githubapp.ClientLogging(zerolog.DebugLevel),
-			ghapi.Retry(ghapi.DefaultRetryPolicy),
+			githubapi.Retry(githubapi.DefaultRetryPolicy),
 			s.Metrics.ClientMiddleware(),
 		),
 	)

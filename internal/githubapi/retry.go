@@ -1,7 +1,7 @@
 // Package github is daytwo's adapter to the GitHub API (go-github v60 clients made by
 // go-githubapp): reading a repository at a commit, writing a change as a branch, commit and
 // pull request, and talking in issue threads.
-package github
+package githubapi
 
 import (
 	"context"

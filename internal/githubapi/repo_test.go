@@ -1,4 +1,4 @@
-package github_test
+package githubapi_test
 
 import (
 	"context"
@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	ghapi "github.com/daytwo-dev/daytwo/internal/github"
+	"github.com/daytwo-dev/daytwo/internal/githubapi"
 	"github.com/daytwo-dev/daytwo/internal/githubtest"
 	"github.com/daytwo-dev/daytwo/internal/plan"
 )
@@ -46,7 +46,7 @@ func TestHead(t *testing.T) {
 	if _, err := e.repo.Head(e.ctx, "no-such-branch"); codeOf(err) != plan.NotFound || !strings.Contains(err.Error(), "no-such-branch") {
 		t.Errorf("missing branch: %v", err)
 	}
-	missing := ghapi.Repo{Client: e.repo.Client, Owner: "acme", Name: "nope"}
+	missing := githubapi.Repo{Client: e.repo.Client, Owner: "acme", Name: "nope"}
 	if _, err := missing.Head(e.ctx, ""); codeOf(err) != plan.NotFound {
 		t.Errorf("missing repository: %v", err)
 	}
@@ -67,12 +67,12 @@ func TestPermission(t *testing.T) {
 	}
 	e.s.AddUser("outsider")
 	for _, login := range []string{"outsider", "never-seen-anywhere"} {
-		if got, err := e.repo.Permission(e.ctx, login); err != nil || got != ghapi.RoleNone {
+		if got, err := e.repo.Permission(e.ctx, login); err != nil || got != githubapi.RoleNone {
 			t.Errorf("Permission(%s) = %q, %v; want none", login, got, err)
 		}
 	}
 	e.gr.SetPermission("user-write", "")
-	if got, _ := e.repo.Permission(e.ctx, "user-write"); got != ghapi.RoleNone {
+	if got, _ := e.repo.Permission(e.ctx, "user-write"); got != githubapi.RoleNone {
 		t.Errorf("removed collaborator has %q", got)
 	}
 	e.reset()
@@ -140,7 +140,7 @@ func TestCheck(t *testing.T) {
 	if r.Name != "daytwo/render" || r.Status != "completed" || r.Conclusion != "success" || r.Title != "The change renders" {
 		t.Errorf("check run %+v", r)
 	}
-	if len(r.Summary) > ghapi.MaxCheckSummary || !strings.HasPrefix(r.Summary, "rendered diff line\n") || !strings.Contains(r.Summary, "truncated") {
+	if len(r.Summary) > githubapi.MaxCheckSummary || !strings.HasPrefix(r.Summary, "rendered diff line\n") || !strings.Contains(r.Summary, "truncated") {
 		t.Errorf("summary of %d bytes not cut to the limit with a note", len(r.Summary))
 	}
 	if err := e.repo.Check(e.ctx, sha, "daytwo/render", "failure", "", ""); err != nil {
@@ -238,7 +238,7 @@ func TestOpenChanges(t *testing.T) {
 
 func TestCloseChange(t *testing.T) {
 	e := newGQLEnv(t)
-	pr, err := e.create(e.changeSet(5), ghapi.ChangeOptions{Base: e.base})
+	pr, err := e.create(e.changeSet(5), githubapi.ChangeOptions{Base: e.base})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -262,11 +262,11 @@ func TestCloseChange(t *testing.T) {
 	if len(e.gr.Comments(pr.Number)) != 1 {
 		t.Error("an empty comment was posted")
 	}
-	if err := e.repo.CloseChange(e.ctx, ghapi.PR{}, "x"); err == nil {
+	if err := e.repo.CloseChange(e.ctx, githubapi.PR{}, "x"); err == nil {
 		t.Error("closing PR 0 succeeded")
 	}
 	e.s.Fault("DELETE", "/repos/acme/gitops/git/refs/...", githubtest.Fault{Status: 403})
-	other, err := e.create(e.changeSet(6), ghapi.ChangeOptions{Base: e.base})
+	other, err := e.create(e.changeSet(6), githubapi.ChangeOptions{Base: e.base})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -278,7 +278,7 @@ func TestCloseChange(t *testing.T) {
 func TestMerge(t *testing.T) {
 	e := newGQLEnv(t)
 	cs := e.changeSet(5)
-	pr, err := e.create(cs, ghapi.ChangeOptions{Base: e.base})
+	pr, err := e.create(cs, githubapi.ChangeOptions{Base: e.base})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -317,7 +317,7 @@ func TestMerge(t *testing.T) {
 func TestMergeRefusals(t *testing.T) {
 	e := newGQLEnv(t)
 	e.base, _ = e.repo.Head(e.ctx, "")
-	pr, err := e.create(e.changeSet(5), ghapi.ChangeOptions{Base: e.base})
+	pr, err := e.create(e.changeSet(5), githubapi.ChangeOptions{Base: e.base})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -367,14 +367,14 @@ func TestReadCodeOwners(t *testing.T) {
 	e := newChangeEnv(t)
 	snapAt := func() plan.Snapshot {
 		t.Helper()
-		s, err := ghapi.OpenSnapshot(e.ctx, e.repo.Client, "acme", "gitops", "main")
+		s, err := githubapi.OpenSnapshot(e.ctx, e.repo.Client, "acme", "gitops", "main")
 		if err != nil {
 			t.Fatal(err)
 		}
 		return s
 	}
 
-	o, err := ghapi.ReadCodeOwners(e.ctx, snapAt())
+	o, err := githubapi.ReadCodeOwners(e.ctx, snapAt())
 	if o != nil || err != nil {
 		t.Fatalf("no CODEOWNERS: %v, %v", o, err)
 	}
@@ -383,7 +383,7 @@ func TestReadCodeOwners(t *testing.T) {
 		"docs/CODEOWNERS": "* @docs-owner\n",
 		"CODEOWNERS":      "* @acme/platform\n/apps/web/overlays/prod/ @acme/sre @alice ops@acme.io\n",
 	})
-	o, err = ghapi.ReadCodeOwners(e.ctx, snapAt())
+	o, err = githubapi.ReadCodeOwners(e.ctx, snapAt())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -392,7 +392,7 @@ func TestReadCodeOwners(t *testing.T) {
 	}
 
 	e.gr.Commit("main", "owners in .github", map[string]string{".github/CODEOWNERS": "# first found wins\n* @bob\n"})
-	o, err = ghapi.ReadCodeOwners(e.ctx, snapAt())
+	o, err = githubapi.ReadCodeOwners(e.ctx, snapAt())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -400,10 +400,10 @@ func TestReadCodeOwners(t *testing.T) {
 		t.Errorf(".github/CODEOWNERS must take precedence: %q", got)
 	}
 
-	if _, err := ghapi.ReadCodeOwners(e.ctx, failingSnapshot{}); err == nil || !strings.Contains(err.Error(), ".github/CODEOWNERS") {
+	if _, err := githubapi.ReadCodeOwners(e.ctx, failingSnapshot{}); err == nil || !strings.Contains(err.Error(), ".github/CODEOWNERS") {
 		t.Errorf("a read failure is hidden: %v", err)
 	}
-	if _, err := ghapi.ReadCodeOwners(e.ctx, sizedSnapshot(4<<20)); err == nil {
+	if _, err := githubapi.ReadCodeOwners(e.ctx, sizedSnapshot(4<<20)); err == nil {
 		t.Error("a CODEOWNERS over GitHub's limit was used")
 	}
 }

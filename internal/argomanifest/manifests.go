@@ -1,7 +1,7 @@
 // Package argocd is daytwo's adapter to Argo CD: it reads Application manifests kept in the
 // GitOps repository with Argo CD's own v1alpha1 types, so daytwo knows which Application
 // deploys which overlay.
-package argocd
+package argomanifest
 
 import (
 	"bytes"

@@ -1,4 +1,4 @@
-package github_test
+package githubapi_test
 
 import (
 	"encoding/base64"
@@ -12,13 +12,13 @@ import (
 
 	gh "github.com/google/go-github/v60/github"
 
-	ghapi "github.com/daytwo-dev/daytwo/internal/github"
+	"github.com/daytwo-dev/daytwo/internal/githubapi"
 	"github.com/daytwo-dev/daytwo/internal/githubtest"
 	"github.com/daytwo-dev/daytwo/internal/plan"
 )
 
-var fullOptions = func(e *changeEnv) ghapi.ChangeOptions {
-	return ghapi.ChangeOptions{
+var fullOptions = func(e *changeEnv) githubapi.ChangeOptions {
+	return githubapi.ChangeOptions{
 		Base:        e.base,
 		Labels:      []string{"daytwo", "env/prod", "action/scale"},
 		Reviewers:   []string{"alice", "acme/sre"},
@@ -30,14 +30,14 @@ var fullOptions = func(e *changeEnv) ghapi.ChangeOptions {
 // client and the repository's node id, read as the runner reads them (ReadDefault).
 type gqlEnv struct {
 	*changeEnv
-	g      *ghapi.GraphQL
+	g      *githubapi.GraphQL
 	repoID string
 }
 
 func newGQLEnv(t *testing.T) *gqlEnv {
 	t.Helper()
 	e := newChangeEnv(t)
-	g := ghapi.NewGraphQL(e.repo.Client, "")
+	g := githubapi.NewGraphQL(e.repo.Client, "")
 	read, err := e.repo.ReadDefault(e.ctx, g, nil)
 	if err != nil {
 		t.Fatalf("ReadDefault: %v", err)
@@ -49,11 +49,11 @@ func newGQLEnv(t *testing.T) *gqlEnv {
 	return &gqlEnv{changeEnv: e, g: g, repoID: read.RepoID}
 }
 
-func (e *gqlEnv) create(cs *plan.ChangeSet, opts ghapi.ChangeOptions) (*ghapi.PR, error) {
+func (e *gqlEnv) create(cs *plan.ChangeSet, opts githubapi.ChangeOptions) (*githubapi.PR, error) {
 	return e.repo.CreateChange(e.ctx, e.g, e.repoID, cs, opts)
 }
 
-func (e *gqlEnv) mustCreate(cs *plan.ChangeSet, opts ghapi.ChangeOptions) *ghapi.PR {
+func (e *gqlEnv) mustCreate(cs *plan.ChangeSet, opts githubapi.ChangeOptions) *githubapi.PR {
 	e.t.Helper()
 	pr, err := e.create(cs, opts)
 	if err != nil {
@@ -148,9 +148,9 @@ func TestCreateChangeNewChange(t *testing.T) {
 
 	// FinishChange adds the labels, the reviewers and the check.
 	e.reset()
-	done, err := e.repo.FinishChange(e.ctx, e.g, pr, ghapi.Finish{
+	done, err := e.repo.FinishChange(e.ctx, e.g, pr, githubapi.Finish{
 		Labels: opts.Labels, Reviewers: opts.Reviewers, RepoID: e.repoID,
-		Check: &ghapi.CheckRun{Name: "daytwo/render", Conclusion: "success", Title: "renders", Summary: "ok"},
+		Check: &githubapi.CheckRun{Name: "daytwo/render", Conclusion: "success", Title: "renders", Summary: "ok"},
 	})
 	if err != nil || done.Commented || done.HeadAfterEdit != "" {
 		t.Fatalf("FinishChange: %+v %v", done, err)
@@ -172,7 +172,7 @@ func TestCreateChangeNewChange(t *testing.T) {
 
 func TestCreateChangeDraftIsOneRequest(t *testing.T) {
 	e := newGQLEnv(t)
-	if _, err := e.create(e.changeSet(3), ghapi.ChangeOptions{Base: e.base, Draft: true}); err != nil {
+	if _, err := e.create(e.changeSet(3), githubapi.ChangeOptions{Base: e.base, Draft: true}); err != nil {
 		t.Fatal(err)
 	}
 	if got := e.calls(); len(got) != 1 {
@@ -187,23 +187,23 @@ func TestCreateChangeRefusals(t *testing.T) {
 	e := newGQLEnv(t)
 	for _, tc := range []struct {
 		name  string
-		edit  func(*plan.ChangeSet, *ghapi.ChangeOptions)
+		edit  func(*plan.ChangeSet, *githubapi.ChangeOptions)
 		code  plan.Code
 		wants string
 	}{
-		{"planned on another base", func(cs *plan.ChangeSet, _ *ghapi.ChangeOptions) { cs.Base = strings.Repeat("a", 40) }, plan.Conflict, "plan it again"},
-		{"no files", func(cs *plan.ChangeSet, _ *ghapi.ChangeOptions) { cs.Files = nil }, plan.NoChange, "no file"},
-		{"bad branch", func(cs *plan.ChangeSet, _ *ghapi.ChangeOptions) { cs.Branch = "daytwo/../main" }, plan.Invalid, "not a valid branch"},
-		{"branch with a space", func(cs *plan.ChangeSet, _ *ghapi.ChangeOptions) { cs.Branch = "daytwo/a b" }, plan.Invalid, "not a valid branch"},
-		{"long branch", func(cs *plan.ChangeSet, _ *ghapi.ChangeOptions) { cs.Branch = "daytwo/" + strings.Repeat("x", 250) }, plan.Invalid, "255"},
-		{"branch is the base", func(cs *plan.ChangeSet, _ *ghapi.ChangeOptions) { cs.Branch = "main" }, plan.Invalid, "its own base"},
-		{"no title", func(cs *plan.ChangeSet, _ *ghapi.ChangeOptions) { cs.Title = " " }, plan.Invalid, "no title"},
-		{"long title", func(cs *plan.ChangeSet, _ *ghapi.ChangeOptions) { cs.Title = strings.Repeat("é", 256) }, plan.Invalid, "title"},
-		{"long body", func(cs *plan.ChangeSet, _ *ghapi.ChangeOptions) { cs.Body = strings.Repeat("x", 65537) }, plan.Invalid, "65536"},
-		{"escaping path", func(cs *plan.ChangeSet, _ *ghapi.ChangeOptions) { cs.Files[0].Path = "../etc/passwd" }, plan.Invalid, "not a clean file path"},
-		{"unclean path", func(cs *plan.ChangeSet, _ *ghapi.ChangeOptions) { cs.Files[0].Path = "./apps//x.yaml" }, plan.Invalid, "not a clean file path"},
-		{"same path twice", func(cs *plan.ChangeSet, _ *ghapi.ChangeOptions) { cs.Files[1].Path = cs.Files[0].Path }, plan.Invalid, "twice"},
-		{"no base", func(_ *plan.ChangeSet, o *ghapi.ChangeOptions) { o.Base = ghapi.Head{} }, plan.Internal, "read it with Head"},
+		{"planned on another base", func(cs *plan.ChangeSet, _ *githubapi.ChangeOptions) { cs.Base = strings.Repeat("a", 40) }, plan.Conflict, "plan it again"},
+		{"no files", func(cs *plan.ChangeSet, _ *githubapi.ChangeOptions) { cs.Files = nil }, plan.NoChange, "no file"},
+		{"bad branch", func(cs *plan.ChangeSet, _ *githubapi.ChangeOptions) { cs.Branch = "daytwo/../main" }, plan.Invalid, "not a valid branch"},
+		{"branch with a space", func(cs *plan.ChangeSet, _ *githubapi.ChangeOptions) { cs.Branch = "daytwo/a b" }, plan.Invalid, "not a valid branch"},
+		{"long branch", func(cs *plan.ChangeSet, _ *githubapi.ChangeOptions) { cs.Branch = "daytwo/" + strings.Repeat("x", 250) }, plan.Invalid, "255"},
+		{"branch is the base", func(cs *plan.ChangeSet, _ *githubapi.ChangeOptions) { cs.Branch = "main" }, plan.Invalid, "its own base"},
+		{"no title", func(cs *plan.ChangeSet, _ *githubapi.ChangeOptions) { cs.Title = " " }, plan.Invalid, "no title"},
+		{"long title", func(cs *plan.ChangeSet, _ *githubapi.ChangeOptions) { cs.Title = strings.Repeat("é", 256) }, plan.Invalid, "title"},
+		{"long body", func(cs *plan.ChangeSet, _ *githubapi.ChangeOptions) { cs.Body = strings.Repeat("x", 65537) }, plan.Invalid, "65536"},
+		{"escaping path", func(cs *plan.ChangeSet, _ *githubapi.ChangeOptions) { cs.Files[0].Path = "../etc/passwd" }, plan.Invalid, "not a clean file path"},
+		{"unclean path", func(cs *plan.ChangeSet, _ *githubapi.ChangeOptions) { cs.Files[0].Path = "./apps//x.yaml" }, plan.Invalid, "not a clean file path"},
+		{"same path twice", func(cs *plan.ChangeSet, _ *githubapi.ChangeOptions) { cs.Files[1].Path = cs.Files[0].Path }, plan.Invalid, "twice"},
+		{"no base", func(_ *plan.ChangeSet, o *githubapi.ChangeOptions) { o.Base = githubapi.Head{} }, plan.Internal, "read it with Head"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e.reset()
@@ -248,7 +248,7 @@ func TestChangeFailureLeavesNothing(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		fault  func(e *gqlEnv)
-		finish func(f *ghapi.Finish) // nil: CreateChange fails
+		finish func(f *githubapi.Finish) // nil: CreateChange fails
 		code   plan.Code
 		wants  string
 	}{
@@ -266,11 +266,11 @@ func TestChangeFailureLeavesNothing(t *testing.T) {
 		}, code: plan.Internal, wants: "Base branch was modified"},
 		{name: "labels refused", fault: func(e *gqlEnv) {
 			e.s.Fault("POST", "/repos/acme/gitops/issues/*/labels", githubtest.Fault{Status: 500})
-		}, finish: func(*ghapi.Finish) {}, code: plan.Internal, wants: "500"},
+		}, finish: func(*githubapi.Finish) {}, code: plan.Internal, wants: "500"},
 		{name: "reviewers refused", fault: func(e *gqlEnv) {
 			e.s.Fault("POST", "/repos/acme/gitops/pulls/*/requested_reviewers", githubtest.Fault{Status: 500})
-		}, finish: func(*ghapi.Finish) {}, code: plan.Internal, wants: "500"},
-		{name: "malformed reviewer", fault: func(*gqlEnv) {}, finish: func(f *ghapi.Finish) {
+		}, finish: func(*githubapi.Finish) {}, code: plan.Internal, wants: "500"},
+		{name: "malformed reviewer", fault: func(*gqlEnv) {}, finish: func(f *githubapi.Finish) {
 			f.Reviewers = append(f.Reviewers, "not a login")
 		}, code: plan.Internal, wants: "neither a GitHub login"},
 	} {
@@ -280,7 +280,7 @@ func TestChangeFailureLeavesNothing(t *testing.T) {
 			var err error
 			if tc.finish == nil {
 				tc.fault(e)
-				var pr *ghapi.PR
+				var pr *githubapi.PR
 				if pr, err = e.create(cs, opts); err == nil {
 					t.Fatalf("CreateChange succeeded: %+v", pr)
 				}
@@ -290,7 +290,7 @@ func TestChangeFailureLeavesNothing(t *testing.T) {
 			} else {
 				pr := e.mustCreate(cs, opts)
 				tc.fault(e)
-				f := ghapi.Finish{Labels: opts.Labels, Reviewers: opts.Reviewers}
+				f := githubapi.Finish{Labels: opts.Labels, Reviewers: opts.Reviewers}
 				tc.finish(&f)
 				if _, err = e.repo.FinishChange(e.ctx, e.g, pr, f); err == nil {
 					t.Fatal("FinishChange succeeded")
@@ -321,7 +321,7 @@ func TestCreateChangeWithoutAnAnswer(t *testing.T) {
 		e.s.Fault("POST", "/api/graphql/daytwoChange", githubtest.Fault{Status: 502, Times: 1})
 		cs := e.changeSet(5)
 		_, err := e.create(cs, fullOptions(e.changeEnv))
-		if codeOf(err) != plan.Conflict || !errors.Is(err, ghapi.ErrNoAnswer) {
+		if codeOf(err) != plan.Conflict || !errors.Is(err, githubapi.ErrNoAnswer) {
 			t.Fatalf("err = %v, want a conflict without an answer", err)
 		}
 		if n := e.count("POST", "/api/graphql"); n != 1 || len(e.gr.Pulls()) != 0 || e.hasBranch(cs.Branch) {
@@ -338,7 +338,7 @@ func TestCreateChangeWithoutAnAnswer(t *testing.T) {
 		cs := e.changeSet(5)
 		// Nothing is sent again and nothing removed: reading again finds the change.
 		_, err := e.create(cs, fullOptions(e.changeEnv))
-		if codeOf(err) != plan.Conflict || !errors.Is(err, ghapi.ErrNoAnswer) {
+		if codeOf(err) != plan.Conflict || !errors.Is(err, githubapi.ErrNoAnswer) {
 			t.Fatalf("err = %v, want a conflict without an answer", err)
 		}
 		if n := e.count("POST", "/api/graphql"); n != 1 {
@@ -370,14 +370,14 @@ func TestCreateChangeSameRequestAgain(t *testing.T) {
 	e := newGQLEnv(t)
 	cs := e.changeSet(5)
 	first := e.mustCreate(cs, fullOptions(e.changeEnv))
-	if _, err := e.repo.FinishChange(e.ctx, e.g, first, ghapi.Finish{Labels: []string{"daytwo"}}); err != nil {
+	if _, err := e.repo.FinishChange(e.ctx, e.g, first, githubapi.Finish{Labels: []string{"daytwo"}}); err != nil {
 		t.Fatal(err)
 	}
 	tip, _ := e.gr.BranchSHA(cs.Branch)
 	e.reset()
 
 	_, err := e.create(e.changeSet(5), fullOptions(e.changeEnv))
-	if codeOf(err) != plan.Conflict || errors.Is(err, ghapi.ErrGaveWay) {
+	if codeOf(err) != plan.Conflict || errors.Is(err, githubapi.ErrGaveWay) {
 		t.Fatalf("again: %v (code %s), want a conflict", err, codeOf(err))
 	}
 	if n := len(e.gr.Pulls()); n != 1 {
@@ -401,7 +401,7 @@ func TestCreateChangeConcurrentDeliveries(t *testing.T) {
 		e := newGQLEnv(t)
 		e.s.SetLatency(time.Duration(round) * time.Millisecond)
 		var wg sync.WaitGroup
-		prs := make([]*ghapi.PR, 3)
+		prs := make([]*githubapi.PR, 3)
 		errs := make([]error, 3)
 		for i := range prs {
 			wg.Add(1)
@@ -411,7 +411,7 @@ func TestCreateChangeConcurrentDeliveries(t *testing.T) {
 			}()
 		}
 		wg.Wait()
-		var won *ghapi.PR
+		var won *githubapi.PR
 		for i := range prs {
 			switch {
 			case errs[i] == nil && won == nil:
@@ -518,7 +518,7 @@ func TestCreateChangeGivesWay(t *testing.T) {
 
 	cs := restartOn(e.base.Commit) // planned on the base: it did not see older
 	_, err := e.create(cs, fullOptions(e.changeEnv))
-	if codeOf(err) != plan.Conflict || !errors.Is(err, ghapi.ErrGaveWay) || !strings.Contains(err.Error(), fmt.Sprintf("#%d", older.Number)) {
+	if codeOf(err) != plan.Conflict || !errors.Is(err, githubapi.ErrGaveWay) || !strings.Contains(err.Error(), fmt.Sprintf("#%d", older.Number)) {
 		t.Fatalf("err = %v (code %s), want a conflict that gave way to #%d", err, codeOf(err), older.Number)
 	}
 	pulls := e.gr.Pulls()
@@ -548,7 +548,7 @@ func TestCreateChangeGivesWayConcurrently(t *testing.T) {
 	e := newGQLEnv(t)
 	e.s.SetLatency(time.Millisecond)
 	css := []*plan.ChangeSet{e.changeSet(5), restartOn(e.base.Commit)}
-	prs := make([]*ghapi.PR, len(css))
+	prs := make([]*githubapi.PR, len(css))
 	errs := make([]error, len(css))
 	var wg sync.WaitGroup
 	for i := range css {
@@ -560,12 +560,12 @@ func TestCreateChangeGivesWayConcurrently(t *testing.T) {
 	}
 	wg.Wait()
 	gaveWay := 0
-	var kept *ghapi.PR
+	var kept *githubapi.PR
 	for i := range css {
 		switch {
 		case errs[i] == nil:
 			kept = prs[i]
-		case errors.Is(errs[i], ghapi.ErrGaveWay) && codeOf(errs[i]) == plan.Conflict:
+		case errors.Is(errs[i], githubapi.ErrGaveWay) && codeOf(errs[i]) == plan.Conflict:
 			gaveWay++
 			if e.hasBranch(css[i].Branch) {
 				t.Errorf("%s is left", css[i].Branch)
@@ -633,7 +633,7 @@ func TestAppendChangeAddsOneCommit(t *testing.T) {
 		t.Errorf("commit %+v", c)
 	}
 	if got.Number != first.Number || got.Branch != first.Branch || got.HeadSHA != tip || got.Fresh ||
-		len(got.Commits) != 1 || got.Commits[0] != (ghapi.Commit{SHA: tip, Message: cs.CommitMessage}) {
+		len(got.Commits) != 1 || got.Commits[0] != (githubapi.Commit{SHA: tip, Message: cs.CommitMessage}) {
 		t.Errorf("returned %+v", got)
 	}
 	want := expectedFiles(e.changeSet(5))
@@ -690,15 +690,15 @@ func TestAppendChangeRefusals(t *testing.T) {
 func TestAppendChangeConflicts(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
-		setup func(e *gqlEnv, pr *ghapi.PR)
+		setup func(e *gqlEnv, pr *githubapi.PR)
 		wants string
 	}{
-		{"branch moved", func(e *gqlEnv, pr *ghapi.PR) {
+		{"branch moved", func(e *gqlEnv, pr *githubapi.PR) {
 			e.gr.Commit(pr.Branch, "tweak the replica count by hand", map[string]string{"apps/web/overlays/prod/extra.yaml": "x: 1\n"})
 		}, "moved"},
-		{"pull request closed", func(e *gqlEnv, pr *ghapi.PR) { e.gr.ClosePull(pr.Number, "alice") }, "merged or closed"},
-		{"pull request merged", func(e *gqlEnv, pr *ghapi.PR) { e.gr.Merge(pr.Number, "squash") }, "merged or closed"},
-		{"branch deleted", func(e *gqlEnv, pr *ghapi.PR) {
+		{"pull request closed", func(e *gqlEnv, pr *githubapi.PR) { e.gr.ClosePull(pr.Number, "alice") }, "merged or closed"},
+		{"pull request merged", func(e *gqlEnv, pr *githubapi.PR) { e.gr.Merge(pr.Number, "squash") }, "merged or closed"},
+		{"branch deleted", func(e *gqlEnv, pr *githubapi.PR) {
 			if err := e.repo.DeleteBranch(e.ctx, pr.Branch); err != nil {
 				e.t.Fatal(err)
 			}
@@ -775,12 +775,12 @@ func TestFinishChangeOnAStack(t *testing.T) {
 		t.Fatal(err)
 	}
 	n := stack.Number
-	posted, _, err := ghapi.Thread{Client: e.repo.Client, Owner: "acme", Repo: "gitops", Number: n}.PostStatus(e.ctx, e.g, stack.NodeID, "", "working on it", "")
+	posted, _, err := githubapi.Thread{Client: e.repo.Client, Owner: "acme", Repo: "gitops", Number: n}.PostStatus(e.ctx, e.g, stack.NodeID, "", "working on it", "")
 	if err != nil {
 		t.Fatal(err)
 	}
 
-	done, err := e.repo.FinishChange(e.ctx, e.g, stack, ghapi.Finish{
+	done, err := e.repo.FinishChange(e.ctx, e.g, stack, githubapi.Finish{
 		Title: "Scale and restart web in prod", Body: "Two requests.",
 		CommentNodeID: posted.NodeID, CommentBody: "added to #" + fmt.Sprint(n),
 	})
@@ -795,14 +795,14 @@ func TestFinishChangeOnAStack(t *testing.T) {
 	}
 
 	e.s.Fault("POST", "/repos/acme/gitops/issues/*/labels", githubtest.Fault{Status: 500})
-	done, err = e.repo.FinishChange(e.ctx, e.g, stack, ghapi.Finish{Labels: []string{"action/restart"}})
-	if err != nil || len(done.Refused) != 1 || done.Refused[0].Step != ghapi.StepLabels || done.Refused[0].Status != 500 || !sameStrings(done.Refused[0].Names, []string{"action/restart"}) {
+	done, err = e.repo.FinishChange(e.ctx, e.g, stack, githubapi.Finish{Labels: []string{"action/restart"}})
+	if err != nil || len(done.Refused) != 1 || done.Refused[0].Step != githubapi.StepLabels || done.Refused[0].Status != 500 || !sameStrings(done.Refused[0].Names, []string{"action/restart"}) {
 		t.Errorf("a refused label is not reported: %+v %v", done.Refused, err)
 	}
 	if p, _ := e.gr.Pull(n); p.State != "open" || !e.hasBranch(stack.Branch) {
 		t.Errorf("a stack was withdrawn: %s, branches %q", p.State, e.gr.Branches())
 	}
-	if _, err := e.repo.FinishChange(e.ctx, e.g, stack, ghapi.Finish{Reviewers: []string{"not a login"}}); err == nil {
+	if _, err := e.repo.FinishChange(e.ctx, e.g, stack, githubapi.Finish{Reviewers: []string{"not a login"}}); err == nil {
 		t.Error("a malformed reviewer is not reported")
 	}
 	if p, _ := e.gr.Pull(n); p.State != "open" || !e.hasBranch(stack.Branch) {
@@ -815,7 +815,7 @@ func TestFinishChangeReviewerGitHubRefuses(t *testing.T) {
 	pr := e.mustCreate(e.changeSet(5), fullOptions(e.changeEnv))
 	e.reset()
 	reviewers := []string{"alice", "mallory", "acme/sre", "@bob", "Alice", "other-org/team"}
-	done, err := e.repo.FinishChange(e.ctx, e.g, pr, ghapi.Finish{Labels: []string{"daytwo"}, Reviewers: reviewers})
+	done, err := e.repo.FinishChange(e.ctx, e.g, pr, githubapi.Finish{Labels: []string{"daytwo"}, Reviewers: reviewers})
 	if err != nil {
 		t.Fatalf("a reviewer GitHub refuses must not sink the change: %v", err)
 	}
@@ -831,7 +831,7 @@ func TestFinishChangeReviewerGitHubRefuses(t *testing.T) {
 		t.Errorf("%d review requests", n)
 	}
 	// One reviewer alone, refused.
-	if done, err := e.repo.FinishChange(e.ctx, e.g, pr, ghapi.Finish{Reviewers: []string{"mallory"}}); err != nil || len(done.Refused) != 1 || !sameStrings(done.Refused[0].Names, []string{"mallory"}) {
+	if done, err := e.repo.FinishChange(e.ctx, e.g, pr, githubapi.Finish{Reviewers: []string{"mallory"}}); err != nil || len(done.Refused) != 1 || !sameStrings(done.Refused[0].Names, []string{"mallory"}) {
 		t.Errorf("mallory alone: %+v %v", done, err)
 	}
 	if p, _ := e.gr.Pull(pr.Number); p.State != "open" {
@@ -844,7 +844,7 @@ func TestCreateChangeBinaryFile(t *testing.T) {
 	cs := e.changeSet(5)
 	bin := []byte{0x89, 'P', 'N', 'G', 0xff, 0x00, 0xfe, '\r', '\n'}
 	cs.Files = append(cs.Files, plan.FileChange{Path: "docs/logo.png", Content: bin})
-	pr, err := e.create(cs, ghapi.ChangeOptions{Base: e.base})
+	pr, err := e.create(cs, githubapi.ChangeOptions{Base: e.base})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -899,7 +899,7 @@ func TestAppendChangeToAPullRequestGivingWay(t *testing.T) {
 	e.gr.Commit(racing, "racing change", map[string]string{"apps/web/overlays/prod/extra.yaml": "x: 1\n"})
 	n := e.gr.OpenPull("alice", racing, "main", "racing", "")
 	sha, _ := e.gr.BranchSHA(racing)
-	newer := ghapi.PR{Number: n, Branch: racing, HeadSHA: sha}
+	newer := githubapi.PR{Number: n, Branch: racing, HeadSHA: sha}
 	if n < first.Number {
 		t.Fatalf("the racing PR #%d must be the newer one (older #%d)", n, first.Number)
 	}

@@ -1,4 +1,4 @@
-package github_test
+package githubapi_test
 
 import (
 	"errors"
@@ -8,13 +8,13 @@ import (
 	"strings"
 	"testing"
 
-	ghapi "github.com/daytwo-dev/daytwo/internal/github"
+	"github.com/daytwo-dev/daytwo/internal/githubapi"
 	"github.com/daytwo-dev/daytwo/internal/plan"
 )
 
 func TestSnapshotReads(t *testing.T) {
 	e := newChangeEnv(t)
-	snap := ghapi.SnapshotAt(e.repo.Client, "acme", "gitops", e.base.Commit)
+	snap := githubapi.SnapshotAt(e.repo.Client, "acme", "gitops", e.base.Commit)
 
 	names, err := snap.ReadDir(e.ctx, "apps/web/overlays/prod")
 	if err != nil || !reflect.DeepEqual(names, []string{"kustomization.yaml", "old-patch.yaml"}) {
@@ -54,7 +54,7 @@ func TestSnapshotHistory(t *testing.T) {
 	e := newChangeEnv(t)
 	msg := "web/prod: scale to 3\n\n" + plan.TrailerAction + ": scale\n" + plan.TrailerRequester + ": alice\n"
 	sha := e.gr.Commit("main", msg, map[string]string{"apps/web/overlays/prod/kustomization.yaml": "resources:\n- ../../base\n"})
-	snap, err := ghapi.OpenSnapshot(e.ctx, e.repo.Client, "acme", "gitops", "main")
+	snap, err := githubapi.OpenSnapshot(e.ctx, e.repo.Client, "acme", "gitops", "main")
 	if err != nil || snap.Commit() != sha {
 		t.Fatalf("OpenSnapshot = %v, %v", snap, err)
 	}
@@ -72,7 +72,7 @@ func TestSnapshotHistory(t *testing.T) {
 	if b, _ := old.ReadFile(e.ctx, "apps/web/overlays/prod/kustomization.yaml"); !strings.Contains(string(b), "count: 2") {
 		t.Fatalf("file at the older commit: %q", b)
 	}
-	if _, err := ghapi.OpenSnapshot(e.ctx, e.repo.Client, "acme", "gitops", "no-such-branch"); !errors.Is(err, fs.ErrNotExist) {
+	if _, err := githubapi.OpenSnapshot(e.ctx, e.repo.Client, "acme", "gitops", "no-such-branch"); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("unknown ref: %v", err)
 	}
 }
@@ -85,7 +85,7 @@ func TestHistoryOfSeveralPaths(t *testing.T) {
 		e.gr.Commit("main", fmt.Sprintf("prod %d", i), map[string]string{"apps/web/overlays/prod/kustomization.yaml": fmt.Sprintf("resources:\n- ../../base\nreplicas:\n- name: web\n  count: %d\n", i)})
 	}
 	newest := e.gr.Commit("main", "staging", map[string]string{"apps/web/overlays/staging/kustomization.yaml": "resources:\n- ../../base\n# note\n"})
-	snap, err := ghapi.OpenSnapshot(e.ctx, e.repo.Client, "acme", "gitops", "main")
+	snap, err := githubapi.OpenSnapshot(e.ctx, e.repo.Client, "acme", "gitops", "main")
 	if err != nil {
 		t.Fatal(err)
 	}

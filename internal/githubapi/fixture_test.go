@@ -1,4 +1,4 @@
-package github_test
+package githubapi_test
 
 import (
 	"context"
@@ -13,7 +13,7 @@ import (
 	"github.com/palantir/go-githubapp/githubapp"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	ghapi "github.com/daytwo-dev/daytwo/internal/github"
+	"github.com/daytwo-dev/daytwo/internal/githubapi"
 	"github.com/daytwo-dev/daytwo/internal/githubtest"
 	"github.com/daytwo-dev/daytwo/internal/plan"
 )
@@ -23,8 +23,8 @@ import (
 type changeEnv struct {
 	s    *githubtest.Server
 	gr   *githubtest.Repo
-	repo ghapi.Repo
-	base ghapi.Head
+	repo githubapi.Repo
+	base githubapi.Head
 	ctx  context.Context
 	t    *testing.T
 
@@ -44,7 +44,7 @@ var seedFiles = map[string]string{
 }
 
 // testPolicy retries quickly, so that fault tests take milliseconds.
-var testPolicy = ghapi.RetryPolicy{Attempts: 4, Base: 5 * time.Millisecond, MaxWait: 10 * time.Second}
+var testPolicy = githubapi.RetryPolicy{Attempts: 4, Base: 5 * time.Millisecond, MaxWait: 10 * time.Second}
 
 func newChangeEnv(t *testing.T) *changeEnv {
 	t.Helper()
@@ -58,12 +58,12 @@ func newChangeEnv(t *testing.T) *changeEnv {
 	id := s.Install("acme")
 	e := &changeEnv{s: s, gr: gr, ctx: context.Background(), t: t}
 	cc := githubapp.NewClientCreator(s.V3URL(), s.V4URL(), s.AppID(), s.PrivateKeyPEM(),
-		githubapp.WithClientMiddleware(ghapi.Retry(testPolicy), e.countSent))
+		githubapp.WithClientMiddleware(githubapi.Retry(testPolicy), e.countSent))
 	client, err := cc.NewInstallationClient(id)
 	if err != nil {
 		t.Fatalf("NewInstallationClient: %v", err)
 	}
-	e.repo = ghapi.Repo{Client: client, Owner: "acme", Name: "gitops"}
+	e.repo = githubapi.Repo{Client: client, Owner: "acme", Name: "gitops"}
 	if e.base, err = e.repo.Head(e.ctx, ""); err != nil {
 		t.Fatalf("Head: %v", err)
 	}

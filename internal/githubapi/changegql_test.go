@@ -1,4 +1,4 @@
-package github_test
+package githubapi_test
 
 import (
 	"errors"
@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	ghapi "github.com/daytwo-dev/daytwo/internal/github"
+	"github.com/daytwo-dev/daytwo/internal/githubapi"
 	"github.com/daytwo-dev/daytwo/internal/plan"
 )
 
@@ -26,11 +26,11 @@ func (e *changeEnv) graphqlCalls() []string {
 
 func TestReadDefaultAndPrefetchSeedTheSnapshot(t *testing.T) {
 	e := newChangeEnv(t)
-	g := ghapi.NewGraphQL(e.repo.Client, "")
+	g := githubapi.NewGraphQL(e.repo.Client, "")
 	e.gr.Commit("main", "owners", map[string]string{".github/CODEOWNERS": "apps/web/ @acme/sre @alice\n"})
 	e.reset()
 
-	read, err := e.repo.ReadDefault(e.ctx, g, append([]string{".github/daytwo.yml"}, ghapi.CodeOwnersPaths...))
+	read, err := e.repo.ReadDefault(e.ctx, g, append([]string{".github/daytwo.yml"}, githubapi.CodeOwnersPaths...))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,12 +41,12 @@ func TestReadDefaultAndPrefetchSeedTheSnapshot(t *testing.T) {
 	if _, err := read.Snap.ReadFile(e.ctx, ".github/daytwo.yml"); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("a missing config must read as absent, got %v", err)
 	}
-	owners, err := ghapi.ReadCodeOwners(e.ctx, read.Snap)
+	owners, err := githubapi.ReadCodeOwners(e.ctx, read.Snap)
 	if err != nil || owners == nil || strings.Join(owners.For("apps/web/x.yaml"), ",") != "acme/sre,alice" {
 		t.Fatalf("CODEOWNERS: %q %v", owners.For("apps/web/x.yaml"), err)
 	}
 
-	ids, err := e.repo.Prefetch(e.ctx, g, read.Snap, ghapi.ReadSpec{
+	ids, err := e.repo.Prefetch(e.ctx, g, read.Snap, githubapi.ReadSpec{
 		Dirs: []string{"apps/web/overlays/prod", "apps/web"}, Labels: []string{"daytwo", "never-made"},
 		Users: []string{"alice", "nobody-here"}, Teams: []string{"acme/sre", "acme/none"},
 	})
@@ -76,7 +76,7 @@ func TestReadDefaultAndPrefetchSeedTheSnapshot(t *testing.T) {
 
 func TestCreateChangeInOneRequestThenFinish(t *testing.T) {
 	e := newChangeEnv(t)
-	g := ghapi.NewGraphQL(e.repo.Client, "")
+	g := githubapi.NewGraphQL(e.repo.Client, "")
 	e.gr.Commit("main", "labels exist", map[string]string{"x": "1"})
 	read, err := e.repo.ReadDefault(e.ctx, g, nil)
 	if err != nil {
@@ -88,14 +88,14 @@ func TestCreateChangeInOneRequestThenFinish(t *testing.T) {
 	if _, _, err := e.repo.Client.Issues.AddLabelsToIssue(e.ctx, "acme", "gitops", n, []string{"daytwo", "env/prod"}); err != nil {
 		t.Fatal(err)
 	}
-	ids, err := e.repo.Prefetch(e.ctx, g, read.Snap, ghapi.ReadSpec{Labels: []string{"daytwo", "env/prod", "action/scale"}, Users: []string{"bob"}, Teams: []string{"acme/sre"}})
+	ids, err := e.repo.Prefetch(e.ctx, g, read.Snap, githubapi.ReadSpec{Labels: []string{"daytwo", "env/prod", "action/scale"}, Users: []string{"bob"}, Teams: []string{"acme/sre"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.reset()
 
 	cs := e.changeSet(5)
-	opts := ghapi.ChangeOptions{Base: e.base, Labels: []string{"daytwo", "env/prod", "action/scale"}, Reviewers: []string{"bob", "acme/sre"}}
+	opts := githubapi.ChangeOptions{Base: e.base, Labels: []string{"daytwo", "env/prod", "action/scale"}, Reviewers: []string{"bob", "acme/sre"}}
 	pr, err := e.repo.CreateChange(e.ctx, g, read.RepoID, cs, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -115,9 +115,9 @@ func TestCreateChangeInOneRequestThenFinish(t *testing.T) {
 	}
 	e.reset()
 
-	done, err := e.repo.FinishChange(e.ctx, g, pr, ghapi.Finish{
+	done, err := e.repo.FinishChange(e.ctx, g, pr, githubapi.Finish{
 		Labels: opts.Labels, Reviewers: opts.Reviewers, IDs: ids, RepoID: read.RepoID,
-		Check: &ghapi.CheckRun{Name: "daytwo/render", Conclusion: "success", Title: "renders", Summary: "ok"},
+		Check: &githubapi.CheckRun{Name: "daytwo/render", Conclusion: "success", Title: "renders", Summary: "ok"},
 	})
 	if err != nil || done.Commented || done.HeadAfterEdit != "" {
 		t.Fatalf("FinishChange: %v (%+v without a comment or a title)", err, done)
@@ -160,14 +160,14 @@ func TestCreateChangeInOneRequestThenFinish(t *testing.T) {
 
 func TestCreateChangeFailureRemovesTheBranch(t *testing.T) {
 	e := newChangeEnv(t)
-	g := ghapi.NewGraphQL(e.repo.Client, "")
+	g := githubapi.NewGraphQL(e.repo.Client, "")
 	read, err := e.repo.ReadDefault(e.ctx, g, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.s.FailGraphQLField("createPullRequest", "UNPROCESSABLE", "Base branch was modified.", 1)
 	cs := e.changeSet(5)
-	if _, err := e.repo.CreateChange(e.ctx, g, read.RepoID, cs, ghapi.ChangeOptions{Base: read.Head}); err == nil || !strings.Contains(err.Error(), "Base branch was modified") {
+	if _, err := e.repo.CreateChange(e.ctx, g, read.RepoID, cs, githubapi.ChangeOptions{Base: read.Head}); err == nil || !strings.Contains(err.Error(), "Base branch was modified") {
 		t.Fatalf("err = %v", err)
 	}
 	if e.hasBranch(cs.Branch) || len(e.gr.Pulls()) != 0 {
@@ -180,7 +180,7 @@ func TestCreateChangeFailureRemovesTheBranch(t *testing.T) {
 func TestReadDefaultReadsOpenStacks(t *testing.T) {
 	e := newGQLEnv(t)
 	first := e.mustCreate(e.changeSet(5), fullOptions(e.changeEnv))
-	if _, err := e.repo.FinishChange(e.ctx, e.g, first, ghapi.Finish{Labels: []string{"daytwo", "env/prod"}}); err != nil {
+	if _, err := e.repo.FinishChange(e.ctx, e.g, first, githubapi.Finish{Labels: []string{"daytwo", "env/prod"}}); err != nil {
 		t.Fatal(err)
 	}
 	stack, err := e.repo.AppendChange(e.ctx, e.g, restartOn(first.HeadSHA), *first)
@@ -217,9 +217,9 @@ func TestAcknowledgeFindsThePriorStatusComment(t *testing.T) {
 		t.Fatal(err)
 	}
 	node := is.GetNodeID()
-	th := ghapi.Thread{Client: e.repo.Client, Owner: "acme", Repo: "gitops", Number: n}
+	th := githubapi.Thread{Client: e.repo.Client, Owner: "acme", Repo: "gitops", Number: n}
 	status := func(req string) string {
-		return "Working on it.\n\n" + ghapi.StatusMark{Request: req, State: ghapi.StateWorking}.String()
+		return "Working on it.\n\n" + githubapi.StatusMark{Request: req, State: githubapi.StateWorking}.String()
 	}
 
 	first, prior, err := th.PostStatus(e.ctx, e.g, node, node, status("r1"), "r1")
@@ -250,7 +250,7 @@ func TestAcknowledgeFindsThePriorStatusComment(t *testing.T) {
 
 	// In a pull request's thread too; without a request nothing is compared.
 	pr := e.mustCreate(e.changeSet(5), fullOptions(e.changeEnv))
-	pth := ghapi.Thread{Client: e.repo.Client, Owner: "acme", Repo: "gitops", Number: pr.Number}
+	pth := githubapi.Thread{Client: e.repo.Client, Owner: "acme", Repo: "gitops", Number: pr.Number}
 	a, _, err := pth.PostStatus(e.ctx, e.g, pr.NodeID, "", status("r3"), "r3")
 	if err != nil {
 		t.Fatal(err)
