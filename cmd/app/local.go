@@ -172,10 +172,10 @@ func change(args []string, write bool, stdout, stderr io.Writer) int {
 }
 
 // localRegistry is the commands the command line carries out on a clone: the read-only
-// ones and the changes of a service or an environment. /cancel closes pull requests, and
-// /init is `daytwo init` here.
+// ones and the changes of a service or an environment. /cancel closes pull requests,
+// /run runs a workflow on GitHub, and /init is `daytwo init` here.
 func localRegistry() *command.Registry {
-	return command.Where(func(s command.Spec) bool { return s.ReadOnly || s.Mutating && !s.Repository })
+	return command.Where(func(s command.Spec) bool { return s.ReadOnly || s.Mutating && !s.Repository && !s.External })
 }
 
 // answer prints a read-only command's answer from Git, as the server answers it without
