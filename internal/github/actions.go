@@ -34,11 +34,16 @@ type WorkflowFile struct {
 // branch only: a workflow missing there cannot be run by hand.
 func (r Repo) ReadWorkflow(ctx context.Context, workflow, ref string) (*WorkflowFile, error) {
 	if ref == "" {
-		h, err := r.Head(ctx, "")
-		if err != nil {
-			return nil, err
+		repo, _, err := r.Client.Repositories.Get(ctx, r.Owner, r.Name)
+		switch {
+		case isNotFound(err):
+			return nil, &plan.Error{Code: plan.NotFound, Msg: fmt.Sprintf("repository %s does not exist or the app is not installed on it", r.FullName()), Err: err}
+		case err != nil:
+			return nil, fmt.Errorf("read repository %s: %w", r.FullName(), err)
+		case repo.GetDefaultBranch() == "":
+			return nil, plan.Errorf(plan.NotFound, "repository %s has no default branch (is it empty?)", r.FullName())
 		}
-		ref = h.Branch
+		ref = repo.GetDefaultBranch()
 	}
 	var (
 		wf  *gh.Workflow

@@ -136,7 +136,11 @@ func (r *Runner) startRun(ctx context.Context, client *gh.Client, req Request, c
 	go func() {
 		defer close(read)
 		if wrepo, readErr = r.workflowRepo(ctx, t, allowed.Repo); readErr == nil {
-			wf, readErr = wrepo.ReadWorkflow(ctx, allowed.Workflow.Workflow, ref)
+			at := ref
+			if at == "" && wrepo == t.repo {
+				at = t.head.Branch // read already
+			}
+			wf, readErr = wrepo.ReadWorkflow(ctx, allowed.Workflow.Workflow, at)
 		}
 	}()
 	refusal, err := r.mayRequest(ctx, t.repo, req.Author, resolved, env)

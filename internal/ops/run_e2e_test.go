@@ -451,3 +451,57 @@ func TestWorkflowRunsOfOthersAreIgnored(t *testing.T) {
 		}
 	}
 }
+
+// The run workflow issue form is read into the same /run, and its reason is kept with the
+// record of the run.
+func TestRunFromIssueForm(t *testing.T) {
+	w, _ := newRunWorld(t)
+	body := "### Service\n\ncheckout\n\n### Environment\n\nstaging\n\n### Workflow\n\ne2e\n\n### Inputs\n\n```text\ntarget=https://shop.test\nsuite=all\n```\n\n" +
+		"### Ref\n\n_No response_\n\n### Reason\n\nchecking the release candidate\n\n### Dry run\n\n- [ ] Only check it; do not run it\n"
+	n := w.repo.CreateIssue("alice", "[daytwo] run: e2e", body, "daytwo", "action/run")
+	w.Send(t, "issues", w.repo.IssuesOpenedPayload(n))
+	w.settle(t)
+	run := onlyRun(t, w.repo)
+	if run.Inputs["suite"] != "all" || run.Inputs["target"] != "https://shop.test" {
+		t.Errorf("run %+v", run)
+	}
+	m := w.mark(t, n)
+	if m.State != ghapi.StateRunning || m.Run.Reason != "checking the release candidate" || m.Run.ID != run.ID {
+		t.Errorf("mark %+v", m.Run)
+	}
+	if st := w.status(t, n); !strings.Contains(st, "- 📝 Reason: checking the release candidate\n") {
+		t.Errorf("status:\n%s", st)
+	}
+}
+
+// A /run costs seven requests to GitHub once the app's bot login is known: the status
+// comment with the 👀, the GitOps repository, the permission, the workflow, its file, the
+// dispatch and the status edit; each webhook of the run then two.
+func TestRunRequests(t *testing.T) {
+	w, _ := newRunWorld(t)
+	w.ask(t, "alice", "/run e2e target=https://a.test --service checkout --env staging") // learns the bot login
+	w.settle(t)
+	w.GH.ResetLog()
+	n := w.ask(t, "alice", "/run e2e target=https://b.test --service checkout --env staging")
+	w.settle(t)
+	var status int64
+	for _, c := range w.repo.Comments(n) {
+		if c.User == w.GH.BotLogin() {
+			status = c.ID
+		}
+	}
+	assertRequests(t, w, []string{
+		"POST /api/graphql daytwoAck", "POST /api/graphql daytwoDefaultBranch",
+		"GET /repos/acme/gitops/collaborators/alice/permission",
+		"GET /repos/acme/gitops/actions/workflows/e2e.yml", "GET /repos/acme/gitops/contents/.github/workflows/e2e.yml",
+		"POST /repos/acme/gitops/actions/workflows/e2e.yml/dispatches",
+		"PATCH /repos/acme/gitops/issues/comments/" + strconv.FormatInt(status, 10),
+	})
+
+	// Each webhook of the run: read the status comment this process noted, and edit it.
+	runs := w.repo.Runs()
+	w.GH.ResetLog()
+	w.advance(t, w.repo, runs[1].ID, "in_progress", "")
+	comment := "/repos/acme/gitops/issues/comments/" + strconv.FormatInt(status, 10)
+	assertRequests(t, w, []string{"GET " + comment, "PATCH " + comment})
+}
