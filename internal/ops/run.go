@@ -407,7 +407,7 @@ func (r *Runner) runStatus(ctx context.Context, w ghapi.Repo, run ghapi.Run, bot
 		}
 	}
 	repos := r.runThreadRepos(ctx, w)
-	found := r.findRunStatuses(ctx, repos, run.CreatedAt.Add(-searchSlack), bot, webhookSearchComments, func(m *ghapi.RunMark) bool {
+	found := r.findRunStatuses(ctx, repos, run.CreatedAt.Add(-searchSlack), bot, webhookSearchComments, true, func(m *ghapi.RunMark) bool {
 		return m.ID == run.ID && strings.EqualFold(m.Repo, w.FullName())
 	})
 	if len(found) == 0 {
@@ -446,11 +446,11 @@ func (r *Runner) runThreadRepos(ctx context.Context, w ghapi.Repo) []ghapi.Repo 
 	return out
 }
 
-// findRunStatuses reads the comments updated since since in repos, in order, and returns
-// the status comments daytwo (bot) wrote whose run mark match accepts. It stops at the
-// first repository where one is found when limit is webhookSearchComments; /history reads
-// them all. A repository that cannot be read is skipped.
-func (r *Runner) findRunStatuses(ctx context.Context, repos []ghapi.Repo, since time.Time, bot string, limit int, match func(*ghapi.RunMark) bool) []*status {
+// findRunStatuses reads at most limit comments updated since since in each of repos, in
+// order, and returns the status comments daytwo (bot) wrote whose run mark match accepts;
+// with first, only those of the first repository holding one. A repository that cannot be
+// read is skipped.
+func (r *Runner) findRunStatuses(ctx context.Context, repos []ghapi.Repo, since time.Time, bot string, limit int, first bool, match func(*ghapi.RunMark) bool) []*status {
 	log := zerolog.Ctx(ctx)
 	var out []*status
 	for _, repo := range repos {
@@ -474,7 +474,7 @@ func (r *Runner) findRunStatuses(ctx context.Context, repos []ghapi.Repo, since 
 				out = append(out, parseStatus(ghapi.Thread{Client: repo.Client, Owner: repo.Owner, Repo: repo.Name, Number: c.Number}, c.ID, c.Body))
 			}
 		}
-		if len(out) > 0 && limit == webhookSearchComments {
+		if len(out) > 0 && first {
 			break
 		}
 	}
@@ -611,7 +611,7 @@ func (r *Runner) historyRuns(ctx context.Context, t *target, cmd command.Command
 	}
 	oldest := out.Runs[len(out.Runs)-1].When
 	marks := map[string]*ghapi.RunMark{}
-	for _, st := range r.findRunStatuses(ctx, repos, oldest.Add(-searchSlack), bot, historySearchComments, func(*ghapi.RunMark) bool { return true }) {
+	for _, st := range r.findRunStatuses(ctx, repos, oldest.Add(-searchSlack), bot, historySearchComments, false, func(*ghapi.RunMark) bool { return true }) {
 		marks[runKey(st.mark.Run.Repo, st.mark.Run.ID)] = st.mark.Run
 	}
 	kept := out.Runs[:0]
