@@ -11,7 +11,7 @@ import (
 func TestAll(t *testing.T) {
 	r := All()
 	want := []string{"cancel", "config", "diff", "freeze", "help", "history", "init", "new-service", "promote", "redeploy", "restart",
-		"resume", "rollback", "scale", "set-image", "status", "suspend", "unfreeze"}
+		"resume", "rollback", "run", "scale", "set-image", "status", "suspend", "unfreeze"}
 	if got := r.Names(); !reflect.DeepEqual(got, want) {
 		t.Fatalf("Names() = %v, want %v", got, want)
 	}
@@ -32,6 +32,8 @@ func TestAll(t *testing.T) {
 			kinds[n] = "environment"
 		case s.ReadOnly:
 			kinds[n] = "read-only"
+		case s.External:
+			kinds[n] = "external"
 		case s.Mutating:
 			kinds[n] = "change"
 		default:
@@ -44,7 +46,7 @@ func TestAll(t *testing.T) {
 	wantKinds := map[string]string{
 		"cancel": "other", "config": "change", "diff": "read-only", "freeze": "environment", "help": "read-only",
 		"history": "read-only", "init": "repository", "new-service": "repository", "promote": "change", "redeploy": "change", "restart": "change",
-		"resume": "change", "rollback": "change", "scale": "change", "set-image": "change", "status": "read-only",
+		"resume": "change", "rollback": "change", "run": "external", "scale": "change", "set-image": "change", "status": "read-only",
 		"suspend": "change", "unfreeze": "environment",
 	}
 	if !reflect.DeepEqual(kinds, wantKinds) {
@@ -70,7 +72,7 @@ func flagNames(r *Registry, name string) []string {
 // repository but those adding to environments (/new-service); changes, then the others, read-only ones last, each in registration order.
 func TestGoverned(t *testing.T) {
 	want := []string{"promote", "restart", "redeploy", "scale", "set-image", "config", "suspend", "resume",
-		"rollback", "freeze", "unfreeze", "new-service", "cancel", "status", "history", "diff", "help"}
+		"rollback", "freeze", "unfreeze", "new-service", "run", "cancel", "status", "history", "diff", "help"}
 	if got := All().Governed(); !reflect.DeepEqual(got, want) {
 		t.Errorf("Governed() = %v, want %v", got, want)
 	}
@@ -86,7 +88,7 @@ func TestGoverned(t *testing.T) {
 		}
 	}
 	got := r.Governed()
-	if got[12] != "pause" || got[len(got)-1] != "audit" || strings.Contains(strings.Join(got, ","), "sweep") {
+	if got[13] != "pause" || got[len(got)-1] != "audit" || strings.Contains(strings.Join(got, ","), "sweep") {
 		t.Errorf("Governed() with later commands = %v", got)
 	}
 }

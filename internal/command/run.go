@@ -8,7 +8,7 @@ import (
 
 // RunSpec is /run <workflow> [key=value...] [--ref REF]: a GitHub Actions workflow the
 // repository's config allows, dispatched with inputs. It acts outside Git, so it is
-// External. Default does not hold it: it is registered with the runner that carries it out.
+// External.
 func RunSpec() Spec {
 	return Spec{
 		Name:    "run",

@@ -10,18 +10,8 @@ import (
 	"github.com/daytwo-dev/daytwo/internal/workflow"
 )
 
-// withRun is the built-in registry with /run, as the runner that carries it out registers it.
-func withRun(t *testing.T) *Registry {
-	t.Helper()
-	reg := Default()
-	if err := reg.Register(RunSpec()); err != nil {
-		t.Fatal(err)
-	}
-	return reg
-}
-
 func TestParseRun(t *testing.T) {
-	reg := withRun(t)
+	reg := Default()
 	tests := []struct {
 		line string
 		want Command
@@ -84,7 +74,7 @@ func TestParseRun(t *testing.T) {
 
 // /run acts outside Git: the help says so instead of promising a pull request.
 func TestRunHelp(t *testing.T) {
-	reg := withRun(t)
+	reg := Default()
 	h := reg.Help("run")
 	for _, want := range []string{
 		"`/run <workflow> [key=value...] [--ref <ref>]`",
@@ -104,7 +94,7 @@ func TestRunHelp(t *testing.T) {
 		!strings.Contains(o, "| `/run <workflow> [key=value...] [--ref <ref>]` | Run a GitHub Actions workflow the repository allows | yes |") {
 		t.Errorf("/help:\n%s", o)
 	}
-	if o := Default().Help(""); !strings.Contains(o, "open a pull request against the GitOps repository.\n") {
+	if o := Where(func(s Spec) bool { return !s.External }).Help(""); !strings.Contains(o, "open a pull request against the GitOps repository.\n") {
 		t.Errorf("without an external command the overview has no exception:\n%s", o)
 	}
 
@@ -118,7 +108,7 @@ func TestRunHelp(t *testing.T) {
 // An issue opened from /run's form is read into the command its comment line gives, and
 // the form promises no pull request.
 func TestRunFormRoundTrip(t *testing.T) {
-	reg := withRun(t)
+	reg := Default()
 	generated, err := reg.IssueForms(FormChoices{Services: []string{"checkout"}, Environments: []string{"staging", "prod"}})
 	if err != nil {
 		t.Fatal(err)

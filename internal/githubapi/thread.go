@@ -214,6 +214,26 @@ type StatusMark struct {
 	// Attempt tells one delivery's work on the request from another's: a comment whose
 	// post seemed to fail but went through is recognised as the same attempt's.
 	Attempt string `json:"attempt,omitempty"`
+	// Run is the workflow run a /run request started: what the workflow_run webhooks
+	// and /history find the request by.
+	Run *RunMark `json:"run,omitempty"`
+}
+
+// RunMark records a workflow run /run started, in its request's status comment: it is
+// not a change in Git, so this is its record.
+type RunMark struct {
+	Repo       string            `json:"repo"`     // owner/name holding the workflow
+	ID         int64             `json:"id"`       // the run's id
+	Workflow   string            `json:"workflow"` // the name .github/daytwo.yml lists
+	File       string            `json:"file"`     // its file under .github/workflows, or its id
+	Ref        string            `json:"ref"`
+	Inputs     map[string]string `json:"inputs,omitempty"` // given, and defaults of the others
+	Service    string            `json:"service,omitempty"`
+	Env        string            `json:"env"`
+	By         string            `json:"by"`               // who asked
+	Reason     string            `json:"reason,omitempty"` // from the issue form
+	Status     string            `json:"status,omitempty"` // queued, in_progress, completed
+	Conclusion string            `json:"conclusion,omitempty"`
 }
 
 // The states of a request.
@@ -226,7 +246,9 @@ const (
 	StateRefused    = "refused"    // not carried out, and the comment says why
 	StateFailed     = "failed"     // not carried out because of an error; nothing of it is in a PR
 	StateDryRun     = "dry-run"
-	StateAnswered   = "answered" // read-only commands, /cancel, replies
+	StateAnswered   = "answered"  // read-only commands, /cancel, replies
+	StateRunning    = "running"   // the workflow run in Run was started and has not completed
+	StateCompleted  = "completed" // the workflow run in Run completed; Run.Conclusion says how
 )
 
 const statusMarkOpen = "<!-- daytwo-status: "

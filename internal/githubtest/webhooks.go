@@ -82,6 +82,15 @@ func (e *PayloadEditor) Bytes() ([]byte, error) {
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
+// MustBytes is Bytes for tests: it panics on an editing error.
+func (e *PayloadEditor) MustBytes() []byte {
+	b, err := e.Bytes()
+	if err != nil {
+		panic("githubtest: " + err.Error())
+	}
+	return b
+}
+
 // Get reads the value at a dotted path ("comment.user.login"), or nil.
 func (e *PayloadEditor) Get(path string) any {
 	var cur any = e.m

@@ -25,5 +25,6 @@ func New(clients githubapp.ClientCreator, reg *command.Registry, runner Runner) 
 		&Issues{Responder: r},
 		&PullRequest{Responder: r},
 		&PullRequestReview{Responder: r},
+		&WorkflowRun{Responder: r},
 	}, nil
 }

@@ -30,6 +30,8 @@ type Runner interface {
 	PullRequestClosed(ctx context.Context, client *gh.Client, repo *gh.Repository, pr *gh.PullRequest, sender *gh.User) error
 	// ReviewSubmitted follows a submitted review.
 	ReviewSubmitted(ctx context.Context, client *gh.Client, repo *gh.Repository, pr *gh.PullRequest, review *gh.PullRequestReview) error
+	// WorkflowRun follows a workflow run of repo (one /run may have started).
+	WorkflowRun(ctx context.Context, client *gh.Client, repo *gh.Repository, run *gh.WorkflowRun) error
 }
 
 // Responder answers requests: it parses commands, writes the help and the usage errors,
@@ -130,6 +132,15 @@ func (r *Responder) ReviewSubmitted(ctx context.Context, installationID int64, r
 		return fmt.Errorf("installation client: %w", err)
 	}
 	return r.Runner.ReviewSubmitted(ctx, client, repo, pr, review)
+}
+
+// WorkflowRun hands a workflow run's news to the runner.
+func (r *Responder) WorkflowRun(ctx context.Context, installationID int64, repo *gh.Repository, run *gh.WorkflowRun) error {
+	client, err := r.Clients.NewInstallationClient(installationID)
+	if err != nil {
+		return fmt.Errorf("installation client: %w", err)
+	}
+	return r.Runner.WorkflowRun(ctx, client, repo, run)
 }
 
 func nonEmpty(ss []string) []string {

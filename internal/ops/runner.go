@@ -59,6 +59,8 @@ type Runner struct {
 	// default, across replicas with Redis.
 	Locks    coord.Locker
 	embedded coord.Embedded
+
+	workflows runIndex // what /run knows in this process (run.go)
 }
 
 // New builds the runner a server configuration describes: GitHub through c, the commands
@@ -200,14 +202,16 @@ func (r *Runner) run(ctx context.Context, client *gh.Client, req Request, cmd co
 	thread := githubapi.Thread{Client: client, Owner: req.Owner, Repo: req.Repo, Number: req.Number}
 	g := r.graphql(client)
 	// Anything but a change of a service or an environment is answered on the status
-	// comment alone: the read-only commands, /cancel and /init.
-	if spec, _ := r.Commands.Lookup(cmd.Name); !spec.Mutating || spec.Repository {
+	// comment alone: the read-only commands, /cancel, /init, /new-service and /run.
+	if spec, _ := r.Commands.Lookup(cmd.Name); !spec.Mutating || spec.Repository || spec.External {
 		now := "⏳ Reading…"
 		switch cmd.Name {
 		case "cancel":
 			now = "⏳ Looking for the change to cancel…"
 		case "init", "new-service":
 			now = "⏳ Reading the repository and rendering its overlays…"
+		case "run":
+			now = "⏳ Reading the workflow…"
 		}
 		st, repeat, err := startStatus(ctx, thread, g, req, eyes, cmd.Line, now)
 		switch {
@@ -221,6 +225,8 @@ func (r *Runner) run(ctx context.Context, client *gh.Client, req Request, cmd co
 			r.onboard(ctx, client, req, cmd, st)
 		case cmd.Name == "new-service":
 			r.newService(ctx, client, req, cmd, st)
+		case cmd.Name == "run":
+			r.runWorkflow(ctx, client, req, cmd, st)
 		default:
 			r.view(ctx, client, req, cmd, st)
 		}

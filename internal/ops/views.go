@@ -69,6 +69,9 @@ func (r *Runner) view(ctx context.Context, client *gh.Client, req Request, cmd c
 		return
 	}
 	v.RepoURL = t.repoURL()
+	if cmd.Name == "history" {
+		v.Runs = r.historyRuns(ctx, t, resolved) // run.go
+	}
 	if v.Status != nil {
 		for i := range v.Status.Envs {
 			e := &v.Status.Envs[i]

@@ -72,7 +72,9 @@ func checkedCommands() *command.Registry {
 
 // overlayChange reports whether s is a change of a service, planned as an edit of its
 // overlay.
-func overlayChange(s command.Spec) bool { return s.Mutating && !s.Repository && !s.Environment }
+func overlayChange(s command.Spec) bool {
+	return s.Mutating && !s.Repository && !s.Environment && !s.External
+}
 
 // envOnly reports whether a command acts on an environment as a whole, not on a service.
 func envOnly(name string) bool {
@@ -117,7 +119,7 @@ func plannable(cfg *repoconfig.Config, snap Snapshot, cmd command.Command) error
 	if cfg == nil || snap == nil {
 		return Errorf(Internal, "planning needs the repository config and a snapshot")
 	}
-	if s, _ := commands.Lookup(cmd.Name); !s.Mutating || s.Repository {
+	if s, _ := commands.Lookup(cmd.Name); !s.Mutating || s.Repository || s.External {
 		return Errorf(Invalid, "/%s is not a change; there is nothing to plan", cmd.Name)
 	}
 	return nil

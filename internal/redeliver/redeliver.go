@@ -37,7 +37,7 @@ const (
 )
 
 // DefaultEvents are the events daytwo handles, redelivered when Events is empty.
-var DefaultEvents = []string{"issue_comment", "issues", "pull_request", "pull_request_review"}
+var DefaultEvents = []string{"issue_comment", "issues", "pull_request", "pull_request_review", "workflow_run"}
 
 // Sweeper finds failed deliveries of the app's webhook and asks GitHub to redeliver them.
 // The zero values of its fields are the defaults. Start Run once the webhook endpoint

@@ -36,6 +36,9 @@ func Envs(cfg *repoconfig.Config, cmd command.Command) []string {
 type View struct {
 	Status  *StatusView
 	History []Action
+	// Runs are the workflow runs /run started, beside History; nil when the selection
+	// has no workflows to run.
+	Runs *Runs
 	// RepoURL is the repository's web address, to link the pull requests of History;
 	// without it History shows commits.
 	RepoURL string
@@ -97,5 +100,9 @@ func (v *View) Render(r markdown.Renderer) string {
 	case v.Diff != nil:
 		return v.Diff.Render(r)
 	}
-	return RenderHistory(r, v.History, v.RepoURL)
+	out := RenderHistory(r, v.History, v.RepoURL)
+	if v.Runs != nil {
+		out += RenderRuns(r, v.Runs)
+	}
+	return out
 }
