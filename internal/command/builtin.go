@@ -259,6 +259,8 @@ func builtins(r *Registry) []Spec {
 			Bind:        bindEnv("unfreeze", ""),
 		},
 		newServiceSpec(),
+		syncSpec(),
+		refreshSpec(),
 		{
 			Name:        "help",
 			Args:        "[command]",

@@ -100,11 +100,11 @@ func TestRunHelp(t *testing.T) {
 	}
 	mdtest.AssertSafe(t, h)
 	o := reg.Help("")
-	if !strings.Contains(o, "open a pull request against the GitOps repository, except `/run`, which acts directly.") ||
+	if !strings.Contains(o, "open a pull request against the GitOps repository, except `/run`, `/sync`, which act directly.") ||
 		!strings.Contains(o, "| `/run <workflow> [key=value...] [--ref <ref>]` | Run a GitHub Actions workflow the repository allows | yes |") {
 		t.Errorf("/help:\n%s", o)
 	}
-	if o := Default().Help(""); !strings.Contains(o, "open a pull request against the GitOps repository.\n") {
+	if o := Where(func(s Spec) bool { return !s.External }).Help(""); !strings.Contains(o, "open a pull request against the GitOps repository.\n") {
 		t.Errorf("without an external command the overview has no exception:\n%s", o)
 	}
 

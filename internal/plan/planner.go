@@ -86,7 +86,9 @@ func checkedCommands() *command.Registry {
 
 // overlayChange reports whether s is a change of a service, planned as an edit of its
 // overlay.
-func overlayChange(s command.Spec) bool { return s.Mutating && !s.Repository && !s.Environment }
+func overlayChange(s command.Spec) bool {
+	return s.Mutating && !s.Repository && !s.Environment && !s.External
+}
 
 // envOnly reports whether a command acts on an environment as a whole, not on a service.
 func envOnly(name string) bool {
@@ -131,7 +133,10 @@ func plannable(cfg *repoconfig.Config, snap Snapshot, cmd command.Command) error
 	if cfg == nil || snap == nil {
 		return Errorf(Internal, "planning needs the repository config and a snapshot")
 	}
-	if s, _ := commands.Lookup(cmd.Name); !s.Mutating || s.Repository {
+	switch s, _ := commands.Lookup(cmd.Name); {
+	case s.External:
+		return Errorf(Invalid, "/%s acts outside Git; there is no change to plan: ask for it on GitHub", cmd.Name)
+	case !s.Mutating || s.Repository:
 		return Errorf(Invalid, "/%s is not a change; there is nothing to plan", cmd.Name)
 	}
 	return nil
