@@ -34,6 +34,10 @@ type State struct {
 	OperationFinished time.Time // status.operationState.finishedAt
 	ReconciledAt      time.Time // status.reconciledAt
 	HealthSince       time.Time // status.health.lastTransitionTime
+
+	// Target is the branch, tag or commit the app follows (its source's targetRevision;
+	// "" and "HEAD" are the repository's default branch).
+	Target string
 }
 
 // Resource is a managed resource that is not healthy.
@@ -55,6 +59,7 @@ func StateOf(app *v1alpha1.Application) State {
 		Revision: st.Sync.Revision,
 		Images:   append([]string(nil), st.Summary.Images...),
 		AutoSync: app.Spec.SyncPolicy != nil && app.Spec.SyncPolicy.Automated != nil,
+		Target:   app.Spec.GetSource().TargetRevision,
 	}
 	//nolint:staticcheck // Health.Message is deprecated in favour of per-resource messages, but older servers still fill it
 	s.HealthMessage = st.Health.Message

@@ -59,6 +59,12 @@ func TestStateOfAndDone(t *testing.T) {
 	if len(s.Unhealthy) != 2 || s.Unhealthy[0].Kind != "Deployment" || s.Unhealthy[0].Message != "deadline" || s.Unhealthy[1].Kind != "Pod" {
 		t.Errorf("unhealthy, worst first: %+v", s.Unhealthy)
 	}
+	// The revision the app follows, of its source or the first of its sources.
+	one := &v1alpha1.Application{Spec: v1alpha1.ApplicationSpec{Source: &v1alpha1.ApplicationSource{TargetRevision: "main"}}}
+	multi := &v1alpha1.Application{Spec: v1alpha1.ApplicationSpec{Sources: v1alpha1.ApplicationSources{{TargetRevision: "release"}, {TargetRevision: "main"}}}}
+	if StateOf(one).Target != "main" || StateOf(multi).Target != "release" || StateOf(&v1alpha1.Application{}).Target != "" {
+		t.Errorf("targets %q %q", StateOf(one).Target, StateOf(multi).Target)
+	}
 	if StateOf(nil).App != "" || sameRevision("abc", "abcdef") {
 		t.Error("nil app / too-short revision")
 	}

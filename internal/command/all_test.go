@@ -6,12 +6,13 @@ import (
 	"testing"
 )
 
-// All is the built-in commands plus the read-only answers, /cancel and /init; what each
-// is (a change, read-only, on an environment, on the repository) is its Spec's to say.
+// All is the built-in commands plus the read-only answers, /cancel, /init, /sync and
+// /refresh; what each is (a change, read-only, on an environment, on the repository,
+// outside Git) is its Spec's to say.
 func TestAll(t *testing.T) {
 	r := All()
-	want := []string{"cancel", "config", "diff", "freeze", "help", "history", "init", "new-service", "promote", "redeploy", "restart",
-		"resume", "rollback", "run", "scale", "set-image", "status", "suspend", "unfreeze"}
+	want := []string{"cancel", "config", "diff", "freeze", "help", "history", "init", "new-service", "promote", "redeploy", "refresh", "restart",
+		"resume", "rollback", "run", "scale", "set-image", "status", "suspend", "sync", "unfreeze"}
 	if got := r.Names(); !reflect.DeepEqual(got, want) {
 		t.Fatalf("Names() = %v, want %v", got, want)
 	}
@@ -45,9 +46,9 @@ func TestAll(t *testing.T) {
 	}
 	wantKinds := map[string]string{
 		"cancel": "other", "config": "change", "diff": "read-only", "freeze": "environment", "help": "read-only",
-		"history": "read-only", "init": "repository", "new-service": "repository", "promote": "change", "redeploy": "change", "restart": "change",
-		"resume": "change", "rollback": "change", "run": "external", "scale": "change", "set-image": "change", "status": "read-only",
-		"suspend": "change", "unfreeze": "environment",
+		"history": "read-only", "init": "repository", "new-service": "repository", "promote": "change", "redeploy": "change", "refresh": "other",
+		"restart": "change", "resume": "change", "rollback": "change", "run": "external", "scale": "change", "set-image": "change", "status": "read-only",
+		"suspend": "change", "sync": "external", "unfreeze": "environment",
 	}
 	if !reflect.DeepEqual(kinds, wantKinds) {
 		t.Errorf("kinds %v, want %v", kinds, wantKinds)
@@ -57,6 +58,22 @@ func TestAll(t *testing.T) {
 	}
 	if s, _ := r.Lookup("history"); !strings.Contains(strings.Join(flagNames(r, "history"), ","), "limit") || s.Mutating {
 		t.Errorf("/history: %+v", s)
+	}
+	// /sync takes --dry-run, and --break-glass to act during a freeze; /refresh changes
+	// nothing to check or to freeze, and takes --hard.
+	if got := strings.Join(flagNames(r, "sync"), ","); got != "service,env,dry-run,break-glass" {
+		t.Errorf("/sync flags %s", got)
+	}
+	if got := strings.Join(flagNames(r, "refresh"), ","); got != "hard,service,env" {
+		t.Errorf("/refresh flags %s", got)
+	}
+	for line, hard := range map[string]bool{"/refresh -e prod": false, "/refresh --hard --env prod": true} {
+		if c, err := r.ParseLine(line); err != nil || c.Hard != hard || c.Env != "prod" {
+			t.Errorf("%s: %+v %v", line, c, err)
+		}
+	}
+	if _, err := r.ParseLine("/refresh --dry-run"); err == nil {
+		t.Error("/refresh took --dry-run")
 	}
 }
 
@@ -72,7 +89,7 @@ func flagNames(r *Registry, name string) []string {
 // repository but those adding to environments (/new-service); changes, then the others, read-only ones last, each in registration order.
 func TestGoverned(t *testing.T) {
 	want := []string{"promote", "restart", "redeploy", "scale", "set-image", "config", "suspend", "resume",
-		"rollback", "freeze", "unfreeze", "new-service", "run", "cancel", "status", "history", "diff", "help"}
+		"rollback", "freeze", "unfreeze", "new-service", "run", "sync", "refresh", "cancel", "status", "history", "diff", "help"}
 	if got := All().Governed(); !reflect.DeepEqual(got, want) {
 		t.Errorf("Governed() = %v, want %v", got, want)
 	}
@@ -88,7 +105,7 @@ func TestGoverned(t *testing.T) {
 		}
 	}
 	got := r.Governed()
-	if got[13] != "pause" || got[len(got)-1] != "audit" || strings.Contains(strings.Join(got, ","), "sweep") {
+	if got[14] != "pause" || got[len(got)-1] != "audit" || strings.Contains(strings.Join(got, ","), "sweep") {
 		t.Errorf("Governed() with later commands = %v", got)
 	}
 }

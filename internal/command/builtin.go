@@ -260,6 +260,8 @@ func builtins(r *Registry) []Spec {
 		},
 		newServiceSpec(),
 		RunSpec(),
+		syncSpec(),
+		refreshSpec(),
 		{
 			Name:        "help",
 			Args:        "[command]",

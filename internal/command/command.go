@@ -37,6 +37,7 @@ type Command struct {
 	Workflow string     // run <workflow>: the name listed in the config
 	Inputs   []KeyValue // run key=value..., in the order given
 	Ref      string     // run --ref <ref>
+	Hard     bool       // refresh --hard
 
 	// new-service: Service is the new name and Image its image (Name with Tag or Digest).
 	Owner     string   // --owner <org>/<team>

@@ -105,7 +105,7 @@ func TestEmbeddedForms(t *testing.T) {
 			t.Errorf("%s: service and env must be required, dry-run a checkbox", f.File)
 		}
 	}
-	if want := []string{"config", "new-service", "promote", "restart", "rollback", "run", "scale", "set-image"}; !reflect.DeepEqual(verbs, want) {
+	if want := []string{"config", "new-service", "promote", "restart", "rollback", "run", "scale", "set-image", "sync"}; !reflect.DeepEqual(verbs, want) {
 		t.Errorf("forms for %v, want %v", verbs, want)
 	}
 }

@@ -18,6 +18,7 @@ type FormSpec struct {
 	Intro       string // the form's first paragraph: what the command does
 	Env         string // what the environment field asks: "The environment to scale the service in."
 	EnvExample  string // placeholder of a free-text environment field
+	Reason      string // what the reason field says; "" for the default of the command's kind
 	Fields      []FormField
 }
 
@@ -96,6 +97,9 @@ func formNode(s *Spec, c FormChoices) *yaml.Node {
 	if s.External {
 		outro = "daytwo answers here, runs it and follows it to its end; no pull request is opened."
 		reasonDesc = "Why this is needed. daytwo keeps it with the record of the run."
+	}
+	if f.Reason != "" {
+		reasonDesc = f.Reason
 	}
 	body := seq()
 	body.Content = append(body.Content, mapping(

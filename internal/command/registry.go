@@ -217,7 +217,11 @@ func (r *Registry) flagSet(s *Spec, c *Command) (*FlagSet, error) {
 		fs.Name(FlagEnv, "e", "<name>", "the environment to act on (default: from the thread's env/<name> label, or the only environment)", "environment", &c.Env)
 	}
 	if s.Mutating {
-		fs.Bool(FlagDryRun, "", "show the change and its rendered diff without opening a pull request", &c.DryRun)
+		usage := "show the change and its rendered diff without opening a pull request"
+		if s.External {
+			usage = "check it and say what it would do, without acting"
+		}
+		fs.Bool(FlagDryRun, "", usage, &c.DryRun)
 	}
 	if s.Mutating && !s.Repository {
 		fs.Bool(FlagBreakGlass, "", "emergency: act during a freeze and without waiting for approval where the repository allows it; a review issue follows", &c.BreakGlass)

@@ -90,7 +90,7 @@ func TestRunHelp(t *testing.T) {
 	}
 	mdtest.AssertSafe(t, h)
 	o := reg.Help("")
-	if !strings.Contains(o, "open a pull request against the GitOps repository, except `/run`, which acts directly.") ||
+	if !strings.Contains(o, "open a pull request against the GitOps repository, except `/run`, `/sync`, which act directly.") ||
 		!strings.Contains(o, "| `/run <workflow> [key=value...] [--ref <ref>]` | Run a GitHub Actions workflow the repository allows | yes |") {
 		t.Errorf("/help:\n%s", o)
 	}

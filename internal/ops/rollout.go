@@ -27,6 +27,10 @@ type ArgoCD interface {
 	// Wait follows the app until it is synced to revision and healthy (nil error), degraded
 	// or its sync failed (argoapi.ErrUnhealthy), or ctx ends; onChange sees each state.
 	Wait(ctx context.Context, app, revision string, onChange func(argoapi.State)) (argoapi.State, error)
+	// SyncApp syncs the app to revision ("": its target revision), as /sync asks, and
+	// follows the sync to its end; RefreshApp is /refresh.
+	SyncApp(ctx context.Context, app, revision string) (argoapi.Outcome, error)
+	RefreshApp(ctx context.Context, app string, hard bool) (argoapi.Outcome, error)
 }
 
 // rollingOut marks a merged change PR whose rollout daytwo has not reported yet. It lives
@@ -104,7 +108,8 @@ func (r *Runner) lifetime() context.Context {
 	return r.life
 }
 
-// WaitRollouts blocks until the rollouts being followed are reported (for tests).
+// WaitRollouts blocks until the rollouts and the syncs being followed are reported (for
+// tests).
 func (r *Runner) WaitRollouts() { r.rollouts.Wait() }
 
 // Close stops following rollouts without reporting on them: they stay marked, and the next

@@ -202,7 +202,7 @@ func (r *Runner) run(ctx context.Context, client *gh.Client, req Request, cmd co
 	thread := githubapi.Thread{Client: client, Owner: req.Owner, Repo: req.Repo, Number: req.Number}
 	g := r.graphql(client)
 	// Anything but a change of a service or an environment is answered on the status
-	// comment alone: the read-only commands, /cancel, /init, /new-service and /run.
+	// comment alone: the read-only commands, /cancel, /init, and what acts outside Git.
 	if spec, _ := r.Commands.Lookup(cmd.Name); !spec.Mutating || spec.Repository || spec.External {
 		now := "⏳ Reading…"
 		switch cmd.Name {
@@ -227,6 +227,8 @@ func (r *Runner) run(ctx context.Context, client *gh.Client, req Request, cmd co
 			r.newService(ctx, client, req, cmd, st)
 		case cmd.Name == "run":
 			r.runWorkflow(ctx, client, req, cmd, st)
+		case cmd.Name == "sync" || cmd.Name == "refresh":
+			r.argoCommand(ctx, client, req, cmd, st)
 		default:
 			r.view(ctx, client, req, cmd, st)
 		}

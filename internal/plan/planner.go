@@ -119,7 +119,10 @@ func plannable(cfg *repoconfig.Config, snap Snapshot, cmd command.Command) error
 	if cfg == nil || snap == nil {
 		return Errorf(Internal, "planning needs the repository config and a snapshot")
 	}
-	if s, _ := commands.Lookup(cmd.Name); !s.Mutating || s.Repository || s.External {
+	switch s, _ := commands.Lookup(cmd.Name); {
+	case s.External:
+		return Errorf(Invalid, "/%s acts outside Git; there is no change to plan: ask for it on GitHub", cmd.Name)
+	case !s.Mutating || s.Repository:
 		return Errorf(Invalid, "/%s is not a change; there is nothing to plan", cmd.Name)
 	}
 	return nil

@@ -21,13 +21,16 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/daytwo-dev/daytwo/internal/argoapi"
+	"github.com/daytwo-dev/daytwo/internal/githubapi"
+	"github.com/daytwo-dev/daytwo/internal/githubtest"
 )
 
 // TestSyncAndRefreshWithoutAutomatedSync drives daytwo's /sync and /refresh client
 // (argoapi.SyncApp, RefreshApp) against the real argocd-server, for prod, whose
 // Applications have no automated sync: a person's push leaves checkout-prod OutOfSync
-// until it is synced. It also checks that Argo CD's refusals read as the fake
-// (argoapitest) says they do.
+// until it is synced. Then /sync and /refresh are asked in comments, through daytwo,
+// and answered on the status comment. It also checks that Argo CD's refusals read as the
+// fake (argoapitest) says they do.
 func TestSyncAndRefreshWithoutAutomatedSync(t *testing.T) {
 	w := newWorld(t)
 	w.application(t, "checkout", "prod", false)
@@ -103,6 +106,61 @@ func TestSyncAndRefreshWithoutAutomatedSync(t *testing.T) {
 		}
 	})
 
+	t.Run("/sync and /refresh as comments", func(t *testing.T) {
+		// prod's requesters: maintain permission for anything but scale and rollback.
+		w.repo.SetPermission("mo", githubtest.RoleMaintain)
+		kust, _ := w.repo.File("main", "apps/checkout/overlays/prod/kustomization.yaml")
+		changed := strings.Replace(kust, "count: 2", "count: 4", 1)
+		if changed == kust {
+			t.Fatalf("checkout's prod overlay has no replica count of 2:\n%s", kust)
+		}
+		rev = w.repo.Commit("main", "checkout prod: 4 replicas, by hand", map[string]string{"apps/checkout/overlays/prod/kustomization.yaml": changed})
+		w.served(t, rev)
+		link := "[`" + rev[:7] + "`](" + w.app.GH.URL() + "/acme/gitops/commit/" + rev + ")"
+
+		before := w.operation(t, app)
+		n, st := w.askAs(t, "mo", "/sync --service checkout --env prod --dry-run")
+		if want := "- Target: `main`, at " + link + " now. Without `--dry-run`"; !strings.Contains(st, want) || w.mark(t, n) != "dry-run" {
+			t.Errorf("dry run: want %q:\n%s", want, st)
+		}
+		if after := w.operation(t, app); after != before {
+			t.Errorf("the dry run synced: operation %s, then %s", before, after)
+		}
+
+		start := time.Now()
+		n, st = w.askAs(t, "mo", "/sync --service checkout --env prod")
+		for _, want := range []string{"✅ `checkout-prod` synced to " + link + " in ", ": Synced, Healthy."} {
+			if !strings.Contains(st, want) {
+				t.Errorf("status lacks %q:\n%s", want, st)
+			}
+		}
+		if m := w.mark(t, n); m != "answered" {
+			t.Errorf("state %s", m)
+		}
+		timings = append(timings, fmt.Sprintf("| /sync as a comment (2 → 4 replicas) → the status comment says Synced and Healthy | %s |", time.Since(start).Round(100*time.Millisecond)))
+		w.deployment(t, app, "checkout", ready(4))
+
+		before = w.operation(t, app)
+		_, st = w.askAs(t, "mo", "/sync --service checkout --env prod")
+		if want := "✅ `checkout-prod` is already synced to " + link + ": nothing to do. It is Healthy."; !strings.Contains(st, want) {
+			t.Errorf("status lacks %q:\n%s", want, st)
+		}
+		if after := w.operation(t, app); after != before {
+			t.Errorf("a sync was sent: operation %s, then %s", before, after)
+		}
+
+		_, st = w.askAs(t, "mo", "/refresh --hard --service checkout --env prod")
+		if want := "🔄 Argo CD refreshed `checkout-prod` (hard: the manifests regenerated, not read from its cache): Synced to " + link + ", Healthy."; !strings.Contains(st, want) {
+			t.Errorf("status lacks %q:\n%s", want, st)
+		}
+
+		// alice has write permission: prod's policy refuses her, and Argo CD is not asked.
+		n, st = w.askAs(t, "alice", "/sync --service checkout --env prod")
+		if !strings.Contains(st, "may be requested by people with maintain permission") || w.mark(t, n) != "refused" {
+			t.Errorf("alice's /sync in prod:\n%s", st)
+		}
+	})
+
 	// Argo CD's refusals, as the client explains them and as argocd-server words them.
 	raw := func(t *testing.T, token string) application.ApplicationServiceClient {
 		cl, err := apiclient.NewClient(&apiclient.ClientOptions{ServerAddr: w.ArgoCDAddr, PlainText: true, AuthToken: token, ConfigPath: w.path("home", "argocd-config")})
@@ -124,7 +182,7 @@ func TestSyncAndRefreshWithoutAutomatedSync(t *testing.T) {
 		// Out of sync, so that the client asks.
 		kust, _ := w.repo.File("main", "apps/checkout/overlays/prod/kustomization.yaml")
 		w.served(t, w.repo.Commit("main", "checkout prod: 3 replicas again", map[string]string{
-			"apps/checkout/overlays/prod/kustomization.yaml": strings.Replace(kust, "count: 2", "count: 3", 1)}))
+			"apps/checkout/overlays/prod/kustomization.yaml": strings.Replace(kust, "count: 4", "count: 3", 1)}))
 		_, err := viewer.SyncApp(ctx, app, "")
 		if !errors.Is(err, argoapi.ErrPermanent) || !strings.Contains(err.Error(), "permission denied: applications, sync, default/checkout-prod, sub: viewer, iat: ") ||
 			!strings.Contains(err.Error(), `"p, viewer, applications, sync, default/checkout-prod, allow"`) {
@@ -187,6 +245,28 @@ spec:
 		}
 	})
 	fmt.Fprintf(os.Stdout, "\n| /sync on the real Argo CD | time |\n| --- | --- |\n%s\n", strings.Join(timings, "\n"))
+}
+
+// askAs writes a command as author in a new issue, delivers it, and waits until daytwo has
+// answered and followed what it asked of Argo CD; it returns the issue and the status.
+func (w *world) askAs(t *testing.T, author, line string) (int, string) {
+	t.Helper()
+	n := w.repo.CreateIssue(author, "day-2", "")
+	id := w.repo.AddComment(n, author, line)
+	w.app.Send(t, "issue_comment", w.repo.IssueCommentPayload(id))
+	w.app.Quiet(t)
+	w.app.Runner.WaitRollouts()
+	return n, w.status(n)
+}
+
+// mark is the state the status comment on issue n gives its request.
+func (w *world) mark(t *testing.T, n int) string {
+	t.Helper()
+	m, ok := githubapi.ParseStatusMark(w.status(n))
+	if !ok {
+		t.Fatalf("no status on #%d", n)
+	}
+	return m.State
 }
 
 func argoClient(t *testing.T, addr, token string) *argoapi.Client {
