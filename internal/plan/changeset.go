@@ -98,11 +98,7 @@ func (p *Planner) finish(j *job, e *edit, files []FileChange, rendered string) (
 	for k, v := range e.meta {
 		cs.Metadata[k] = v
 	}
-	for k, v := range cs.Metadata {
-		if v == "" {
-			delete(cs.Metadata, k)
-		}
-	}
+	dropEmpty(cs.Metadata)
 	meta := FormatMetadata(cs.Metadata)
 
 	d := prData{

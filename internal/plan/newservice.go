@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	"github.com/daytwo-dev/daytwo/internal/clip"
-	"github.com/daytwo-dev/daytwo/internal/overlay"
 	"github.com/daytwo-dev/daytwo/internal/repoconfig"
 )
 
@@ -30,11 +29,7 @@ func (p *Planner) NewService(req Input, base string, c NewServiceChange) (*Chang
 		line = "/" + cmd.Name
 	}
 	cs := &ChangeSet{Service: cmd.Service, Action: cmd.Name, Base: base, Files: c.Files, Risk: RiskMedium}
-	var fd strings.Builder
-	for _, f := range c.Files {
-		fd.WriteString(overlay.FileDiff(f.Path, f.Before, f.Content))
-	}
-	cs.FileDiff = fd.String()
+	cs.FileDiff = filesDiff(c.Files)
 	cs.Title = clip.Runes(oneLine(fmt.Sprintf("Add service %s (%s)", cmd.Service, cmd.Owner)), MaxTitleLen)
 	cs.Summary = clip.Runes(oneLine(fmt.Sprintf("add %s, owned by @%s, to %s", cmd.Service, cmd.Owner, strings.Join(c.Envs, ", "))), maxSummaryLen)
 	named := cmd
@@ -44,11 +39,7 @@ func (p *Planner) NewService(req Input, base string, c NewServiceChange) (*Chang
 		"service": cmd.Service, "action": cmd.Name, "command": line, "requester": req.Requester,
 		"origin": req.Origin, "originKey": req.OriginKey, "base": base, "branch": cs.Branch, "risk": string(cs.Risk),
 	}
-	for k, v := range cs.Metadata {
-		if v == "" {
-			delete(cs.Metadata, k)
-		}
-	}
+	dropEmpty(cs.Metadata)
 	var body strings.Builder
 	fmt.Fprintf(&body, "## %s\n\n", cs.Title)
 	if req.Requester != "" {
@@ -63,22 +54,7 @@ func (p *Planner) NewService(req Input, base string, c NewServiceChange) (*Chang
 	if len(cs.Body) > p.bodyLimit {
 		return nil, Errorf(Invalid, "the pull request description would exceed %d characters", p.bodyLimit)
 	}
-	var msg strings.Builder
-	fmt.Fprintf(&msg, "%s\n\n%s\n\n", cs.Title, cs.Summary)
-	for _, t := range [][2]string{
-		{TrailerAction, cmd.Name},
-		{TrailerCommand, line},
-		{TrailerService, cmd.Service},
-		{TrailerRequester, req.Requester},
-		{TrailerOrigin, req.Origin},
-		{TrailerRequest, req.ID},
-		{TrailerStatus, req.Status},
-	} {
-		if v := oneLine(t[1]); v != "" {
-			fmt.Fprintf(&msg, "%s: %s\n", t[0], v)
-		}
-	}
-	cs.CommitMessage = msg.String()
+	cs.CommitMessage = trailerMessage(cs.Title, cs.Summary, req, line)
 	return cs, nil
 }
 

@@ -2,6 +2,7 @@ package plan
 
 import (
 	"fmt"
+	"maps"
 	"strings"
 
 	"github.com/daytwo-dev/daytwo/internal/clip"
@@ -41,38 +42,52 @@ func (p *Planner) Onboard(req Input, base string, o Onboarding) (*ChangeSet, err
 	named := cmd
 	named.Line, named.Env, named.Service = line, "", ""
 	cs.Branch = BranchFor(named, req)
-	var fd strings.Builder
-	for _, f := range o.Files {
-		fd.WriteString(overlay.FileDiff(f.Path, f.Before, f.Content))
-	}
-	cs.FileDiff = fd.String()
+	cs.FileDiff = filesDiff(o.Files)
 	cs.Metadata = map[string]string{
 		"action": cmd.Name, "command": line, "requester": req.Requester, "origin": req.Origin,
 		"originKey": req.OriginKey, "base": base, "branch": cs.Branch,
 	}
-	for k, v := range cs.Metadata {
-		if v == "" {
-			delete(cs.Metadata, k)
-		}
-	}
+	dropEmpty(cs.Metadata)
 	cs.Body = strings.TrimRight(o.Description, "\n") + "\n\n" + FormatMetadata(cs.Metadata)
 	if len(cs.Body) > p.bodyLimit {
 		return nil, Errorf(Invalid, "the pull request description would exceed %d characters; the repository has too many services to list", p.bodyLimit)
 	}
+	cs.CommitMessage = trailerMessage(cs.Title, cs.Summary, req, line)
+	return cs, nil
+}
+
+// trailerMessage is the commit message of a change written without the PR templates (/init,
+// /new-service): title, summary, then the request's Daytwo-* trailers that are set, the
+// service's where there is one.
+func trailerMessage(title, summary string, req Input, line string) string {
 	var msg strings.Builder
-	fmt.Fprintf(&msg, "%s\n\n%s\n\n", cs.Title, cs.Summary)
-	for _, t := range [][2]string{
-		{TrailerAction, cmd.Name},
+	fmt.Fprintf(&msg, "%s\n\n%s\n\n", title, summary)
+	for _, t := range []prTrailer{
+		{TrailerAction, req.Command.Name},
 		{TrailerCommand, line},
+		{TrailerService, req.Command.Service},
 		{TrailerRequester, req.Requester},
 		{TrailerOrigin, req.Origin},
 		{TrailerRequest, req.ID},
 		{TrailerStatus, req.Status},
 	} {
-		if v := oneLine(t[1]); v != "" {
-			fmt.Fprintf(&msg, "%s: %s\n", t[0], v)
+		if v := oneLine(t.Value); v != "" {
+			fmt.Fprintf(&msg, "%s: %s\n", t.Key, v)
 		}
 	}
-	cs.CommitMessage = msg.String()
-	return cs, nil
+	return msg.String()
+}
+
+// filesDiff is the unified diff of new and changed files.
+func filesDiff(files []FileChange) string {
+	var fd strings.Builder
+	for _, f := range files {
+		fd.WriteString(overlay.FileDiff(f.Path, f.Before, f.Content))
+	}
+	return fd.String()
+}
+
+// dropEmpty removes the metadata keys without a value.
+func dropEmpty(m map[string]string) {
+	maps.DeleteFunc(m, func(_, v string) bool { return v == "" })
 }
