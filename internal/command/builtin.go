@@ -88,8 +88,9 @@ func builtins(r *Registry) []Spec {
 				{"/scale 3 --env prod", "run 3 replicas in prod"},
 				{"/scale 0 -e staging -s checkout", "stop checkout in staging"},
 				{"/scale 4 --workload payments-api --env prod", "scale one of the service's workloads"},
+				{"/scale 5 --for 2h --env staging", "run 5 replicas in staging for two hours, then restore the count"},
 			},
-			Flags: workloadFlag,
+			Flags: withFor(workloadFlag),
 			Bind:  bindScale,
 			Form: &FormSpec{
 				Name:        "scale",
@@ -122,6 +123,7 @@ func builtins(r *Registry) []Spec {
 			Flags: func(fs *FlagSet, c *Command) {
 				fs.Name("container", "", "<name>", "the container whose image changes, like <container>= (default: the one running the named image, or the service's main one)", "container", &c.Image.Container)
 				workloadFlag(fs, c)
+				forFlag(fs, c)
 			},
 			Bind: bindSetImage,
 			Form: &FormSpec{
@@ -150,6 +152,7 @@ func builtins(r *Registry) []Spec {
 			Examples: []Example{
 				{"/config set LOG_LEVEL=debug FEATURE_X=on --env staging", "set two literals in staging"},
 				{"/config unset FEATURE_X --env staging", "remove a literal"},
+				{"/config set LOG_LEVEL=debug --for 30m --env staging", "debug logging for 30 minutes, then the old value again"},
 			},
 			Flags: func(fs *FlagSet, c *Command) {
 				fs.Func("workload", "w", "<name>", "the workload whose ConfigMap to edit, when the overlay generates several (default: the service's configMap, or the only one)", func(v string) error {
@@ -159,6 +162,7 @@ func builtins(r *Registry) []Spec {
 					c.Workload = v
 					return nil
 				})
+				forFlag(fs, c)
 			},
 			Bind: bindConfig,
 			Form: &FormSpec{
@@ -180,8 +184,8 @@ func builtins(r *Registry) []Spec {
 			Summary:     "Scale a service to zero, remembering its replica count",
 			Description: "Sets the replicas of the service's workload to 0 and keeps the previous count in an annotation, for /resume. " + workloadText,
 			Mutating:    true,
-			Examples:    []Example{{"/suspend --env staging", "stop the service in staging"}},
-			Flags:       workloadFlag,
+			Examples:    []Example{{"/suspend --env staging", "stop the service in staging"}, {"/suspend --for 3d --env staging", "stop it for three days"}},
+			Flags:       withFor(workloadFlag),
 		},
 		{
 			Name:        "resume",
@@ -242,9 +246,11 @@ func builtins(r *Registry) []Spec {
 			Examples: []Example{
 				{"/freeze prod --reason release 2.4 in progress", "freeze prod, saying why"},
 				{`/freeze -e prod --reason "incident #231"`, "a quoted reason"},
+				{"/freeze prod --for 2h --reason deploy window", "freeze prod for two hours"},
 			},
 			Flags: func(fs *FlagSet, c *Command) {
 				fs.Text("reason", "", "<text>", "why the environment is frozen, shown to whoever is refused", &c.Reason)
+				forFlag(fs, c)
 			},
 			Bind: bindEnv("freeze", "; give a reason with --reason <text>"),
 		},
@@ -402,6 +408,9 @@ func bindConfig(c *Command, args []string) error {
 			return ArgErrorf(0, "write set before the literals: /config set %s", args[0])
 		}
 		return ArgErrorf(0, "%q is not set or unset", args[0])
+	}
+	if op == "unset" && c.For > 0 {
+		return ArgErrorf(0, "--for time-boxes /config set only; to remove a literal for a while, /config set it to an empty value with --for")
 	}
 	if len(args) == 1 {
 		if op == "set" {

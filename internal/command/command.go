@@ -3,7 +3,11 @@
 // in a Registry, and both the parser and the generated help read that one registry.
 package command
 
-import "github.com/daytwo-dev/daytwo/internal/valid"
+import (
+	"time"
+
+	"github.com/daytwo-dev/daytwo/internal/valid"
+)
 
 // Command is one parsed request, e.g. "/scale 3 --env prod".
 // Service and Env are empty when the text did not name them; the planner fills them
@@ -38,6 +42,9 @@ type Command struct {
 	Inputs   []KeyValue // run key=value..., in the order given
 	Ref      string     // run --ref <ref>
 	Hard     bool       // refresh --hard
+	// For is --for of a time-boxed change (scale, suspend, config set, set-image, freeze),
+	// and the argument of /extend; 0 when not given.
+	For time.Duration
 
 	// new-service: Service is the new name and Image its image (Name with Tag or Digest).
 	Owner     string   // --owner <org>/<team>

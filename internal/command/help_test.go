@@ -57,12 +57,12 @@ func TestSynopsis(t *testing.T) {
 	r := Default()
 	for n, want := range map[string]string{
 		"promote":   "/promote <env> [--from <env>]",
-		"scale":     "/scale <n> [--workload <name>]",
+		"scale":     "/scale <n> [--workload <name>] [--for <duration>]",
 		"restart":   "/restart [--workload <name>]",
 		"redeploy":  "/redeploy",
-		"set-image": "/set-image [<container>=]<image> [--container <name>] [--workload <name>]",
+		"set-image": "/set-image [<container>=]<image> [--container <name>] [--workload <name>] [--for <duration>]",
 		"rollback":  "/rollback [--to <commit>]",
-		"freeze":    "/freeze [<env>] [--reason <text>]",
+		"freeze":    "/freeze [<env>] [--reason <text>] [--for <duration>]",
 		"unfreeze":  "/unfreeze [<env>]",
 		"help":      "/help [command]",
 		"nope":      "",

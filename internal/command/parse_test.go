@@ -286,7 +286,7 @@ func TestReplyCarriesUsageOfTheCommand(t *testing.T) {
 	if rep.Command != "scale" || rep.Line != "/scale 3 --evn prod" {
 		t.Errorf("reply is about %q / %q", rep.Command, rep.Line)
 	}
-	if !strings.HasPrefix(rep.Usage, "/scale <n> [--workload <name>] [flags]") || !strings.Contains(rep.Usage, "--dry-run") {
+	if !strings.HasPrefix(rep.Usage, "/scale <n> [--workload <name>] [--for <duration>] [flags]") || !strings.Contains(rep.Usage, "--dry-run") {
 		t.Errorf("usage is not /scale's:\n%s", rep.Usage)
 	}
 }
