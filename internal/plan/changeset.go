@@ -9,6 +9,7 @@ import (
 	"text/template"
 
 	"github.com/daytwo-dev/daytwo/internal/clip"
+	"github.com/daytwo-dev/daytwo/internal/command"
 	"github.com/daytwo-dev/daytwo/internal/overlay"
 	"github.com/daytwo-dev/daytwo/templates"
 )
@@ -35,6 +36,7 @@ type prData struct {
 	FileDiff, FileNote           string
 	Metadata                     string
 	Trailers                     []prTrailer
+	Expires                      string // --for of a time-boxed change
 }
 
 type prFile struct{ Path, Status string }
@@ -94,6 +96,7 @@ func (p *Planner) finish(j *job, e *edit, files []FileChange, rendered string) (
 		"branch":     cs.Branch,
 		"risk":       string(cs.Risk),
 		"breakGlass": fmt.Sprint(cmd.BreakGlass),
+		"expires":    expiresValue(cmd),
 	}
 	for k, v := range e.meta {
 		cs.Metadata[k] = v
@@ -122,6 +125,7 @@ func (p *Planner) finish(j *job, e *edit, files []FileChange, rendered string) (
 		RenderedDiff: rendered,
 		FileDiff:     cs.FileDiff,
 		Metadata:     meta,
+		Expires:      expiresValue(cmd),
 	}
 	if cmd.BreakGlass {
 		if f, frozen := j.cfg.Frozen(cmd.Env); frozen {
@@ -138,6 +142,8 @@ func (p *Planner) finish(j *job, e *edit, files []FileChange, rendered string) (
 		{TrailerRequest, j.req.ID},
 		{TrailerStatus, j.req.Status},
 		{TrailerSets, strings.Join(e.fields(cmd), " ")},
+		{TrailerExpires, expiresValue(cmd)},
+		{TrailerRestores, j.req.Restores},
 	} {
 		if t.Value = oneLine(t.Value); t.Value != "" {
 			d.Trailers = append(d.Trailers, t)
@@ -332,3 +338,11 @@ func refPart(s string) string {
 
 // oneLine folds whitespace runs, newlines included, to single spaces.
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// expiresValue is the Daytwo-Expires trailer of a time-boxed command, "" for others.
+func expiresValue(cmd command.Command) string {
+	if cmd.For <= 0 {
+		return ""
+	}
+	return command.FormatDuration(cmd.For)
+}

@@ -20,15 +20,23 @@ func FormatMetadata(m map[string]string) string {
 }
 
 // BranchFor is the branch Plan gives cmd for req: daytwo/<env>/<service>/<action>-<hash>,
-// one per target, intent and origin. Callers use it to recognise a repeat of the same
-// request before planning.
+// one per target, intent and origin (under daytwo/_for/ when time-boxed). Callers use it
+// to recognise a repeat of the same request before planning.
 func BranchFor(cmd command.Command, req Input) string {
 	seed := req.OriginKey
 	if seed == "" {
 		seed = req.Requester + "\n" + cmd.Line
 	}
+	if cmd.For > 0 {
+		return TimeboxedBranches + strings.TrimPrefix(branchName(cmd.Env, cmd.Service, cmd.Name, seed), "daytwo/")
+	}
 	return branchName(cmd.Env, cmd.Service, cmd.Name, seed)
 }
+
+// TimeboxedBranches is where the branches of time-boxed changes live: each has a pull
+// request of its own, outside the target's stack (daytwo/<env>/<service>/), so that
+// restoring it restores nothing else. "_" is in no environment name.
+const TimeboxedBranches = "daytwo/_for/"
 
 // ParseMetadata reads the hidden metadata a daytwo PR body ends with (service, env,
 // action, command, requester, origin, base, breakGlass, ...). The last metadata comment

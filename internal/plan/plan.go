@@ -51,6 +51,9 @@ type Input struct {
 	// ID identifies the request (the asking comment and the command's place in it), and
 	// Status where its status comment is; both "" on the CLI. They become trailers.
 	ID, Status string
+	// Restores is the pull request (owner/name#number) whose time-boxed change this
+	// request restores; "" for a request someone made.
+	Restores string
 }
 
 // FileChange is one file written or deleted by a ChangeSet.

@@ -124,6 +124,8 @@ func plannable(cfg *repoconfig.Config, snap Snapshot, cmd command.Command) error
 		return Errorf(Invalid, "/%s acts outside Git; there is no change to plan: ask for it on GitHub", cmd.Name)
 	case !s.Mutating || s.Repository:
 		return Errorf(Invalid, "/%s is not a change; there is nothing to plan", cmd.Name)
+	case cmd.For > 0 && !Timeboxed(cmd):
+		return Errorf(Invalid, "/%s cannot be time-boxed: --for is for /scale, /suspend, /config set, /set-image and /freeze", cmd.Name)
 	}
 	return nil
 }

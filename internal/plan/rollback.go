@@ -29,6 +29,12 @@ const (
 	// TrailerSets names what the change sets (Fields), to tell when a later request in
 	// the same pull request overrides an earlier one.
 	TrailerSets = "Daytwo-Sets"
+	// TrailerExpires is the --for of a time-boxed change ("2h"): counted from its merge,
+	// what it set is restored after that long. The latest commit's value wins (/extend).
+	TrailerExpires = "Daytwo-Expires"
+	// TrailerRestores is on the commit that restores a time-boxed change: the owner/name#number
+	// of the pull request that merged it.
+	TrailerRestores = "Daytwo-Restores"
 )
 
 // buildRollback restores the overlay's own files (those under its directory) to their
