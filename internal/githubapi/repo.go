@@ -299,3 +299,16 @@ func (r Repo) CloseIssue(ctx context.Context, number int) error {
 	}
 	return nil
 }
+
+// FirstParent is the first parent of commit sha: for a merge or squash commit on the
+// default branch, the branch as it was before the merge.
+func (r Repo) FirstParent(ctx context.Context, sha string) (string, error) {
+	c, _, err := r.Client.Git.GetCommit(ctx, r.Owner, r.Name, sha)
+	if err != nil {
+		return "", fmt.Errorf("read commit %s of %s: %w", sha, r.FullName(), err)
+	}
+	if len(c.Parents) == 0 {
+		return "", fmt.Errorf("commit %s of %s has no parent", sha, r.FullName())
+	}
+	return c.Parents[0].GetSHA(), nil
+}

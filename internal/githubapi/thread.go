@@ -167,6 +167,12 @@ func (t Thread) PostStatus(ctx context.Context, g *GraphQL, threadNode, reactTo,
 // comments, oldest first, through REST: for when GraphQL, which finds them while posting,
 // failed.
 func (t Thread) FindStatus(ctx context.Context, request string) ([]Prior, error) {
+	return t.FindMarked(ctx, func(m StatusMark) bool { return m.Request == request })
+}
+
+// FindMarked finds daytwo's comments among the thread's newest whose mark keep accepts,
+// oldest first.
+func (t Thread) FindMarked(ctx context.Context, keep func(StatusMark) bool) ([]Prior, error) {
 	opt := &gh.IssueListCommentsOptions{ListOptions: gh.ListOptions{PerPage: 100}}
 	cs, res, err := t.Client.Issues.ListComments(ctx, t.Owner, t.Repo, t.Number, opt)
 	if err == nil && res.LastPage > 1 {
@@ -186,7 +192,7 @@ func (t Thread) FindStatus(ctx context.Context, request string) ([]Prior, error)
 			continue
 		}
 		seen[c.GetID()] = true
-		if m, ok := ParseStatusMark(c.GetBody()); ok && m.Request == request {
+		if m, ok := ParseStatusMark(c.GetBody()); ok && keep(m) {
 			out = append(out, Prior{Posted: Posted{ID: c.GetID(), NodeID: c.GetNodeID()}, Body: c.GetBody(), UpdatedAt: c.GetUpdatedAt().Time})
 		}
 	}
@@ -217,6 +223,18 @@ type StatusMark struct {
 	// Run is the workflow run a /run request started: what the workflow_run webhooks
 	// and /history find the request by.
 	Run *RunMark `json:"run,omitempty"`
+	// Expiry is what an /extend or a /cancel did to the expiry of a time-boxed change:
+	// the record the leader reads, beside the change's Daytwo-Expires trailer.
+	Expiry *ExpiryMark `json:"expiry,omitempty"`
+}
+
+// ExpiryMark records one /extend (Extend, a duration) or a /cancel of the expiry (Cancel)
+// of the time-boxed change merged, or to be merged, by pull request PR (owner/name#number).
+type ExpiryMark struct {
+	PR     string `json:"pr"`
+	Extend string `json:"extend,omitempty"`
+	Cancel bool   `json:"cancel,omitempty"`
+	By     string `json:"by"`
 }
 
 // RunMark records a workflow run /run started, in its request's status comment: it is

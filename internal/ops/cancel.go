@@ -71,8 +71,11 @@ func (r *Runner) cancel(ctx context.Context, client *gh.Client, req Request, st 
 		}
 		closed = append(closed, fmt.Sprintf("#%d", pr.Number))
 	}
+	if len(closed) == 0 && r.cancelExpiry(ctx, t, req, st) {
+		return
+	}
 	if len(closed) == 0 {
-		st.fail(ctx, githubapi.StateRefused, "There is no open daytwo change from this thread to cancel.")
+		st.fail(ctx, githubapi.StateRefused, "There is no open daytwo change, nor a pending expiry of a time-boxed one, from this thread to cancel.")
 		return
 	}
 	st.set(githubapi.StateAnswered, 0).step(ctx, "", fmt.Sprintf("🗑️ Cancelled %s: closed, branch deleted; nothing changed.", strings.Join(closed, ", ")))

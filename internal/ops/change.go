@@ -35,7 +35,7 @@ func (r *Runner) change(ctx context.Context, st *statusComment, t *target, req R
 	preq := plan.Input{
 		Command: cmd, Requester: req.Author, Origin: req.URL,
 		OriginKey: req.ID(), ID: req.ID(), Status: statusRef(st),
-		Labels: req.Labels, Repo: req.FullRepo(), Now: r.now(),
+		Labels: req.Labels, Repo: req.FullRepo(), Now: r.now(), Restores: req.Restores,
 	}
 	resolved, err := r.Planner.Resolve(t.cfg, preq)
 	if err != nil {
@@ -79,6 +79,18 @@ func (r *Runner) change(ctx context.Context, st *statusComment, t *target, req R
 	}
 	var stack *githubapi.PR
 	open := t.read.OpenOn(t.head.Branch, prefix)
+	timeboxed := resolved.For > 0
+	if timeboxed {
+		// A time-boxed change has a pull request of its own (see plan.TimeboxedBranches):
+		// the only one to find is this request's, written by an earlier attempt.
+		open = nil
+		for _, p := range t.read.OpenOn(t.head.Branch, plan.TimeboxedBranches) {
+			if _, ok := carries(p.Commits, req.ID()); ok {
+				open = append(open, p)
+			}
+		}
+		prefix = ""
+	}
 	if len(open) > 0 {
 		stack = &open[0] // the oldest: a newer one lost a race and is giving way to it
 	}
@@ -92,6 +104,9 @@ func (r *Runner) change(ctx context.Context, st *statusComment, t *target, req R
 		}
 	}
 	labels := []string{"daytwo", "env/" + resolved.Env, "action/" + resolved.Name}
+	if timeboxed {
+		labels = append(labels, expiresLabel)
+	}
 	if stack != nil && !resolved.DryRun {
 		if c, ok := carries(stack.Commits, req.ID()); ok {
 			probe := repoconfig.Path
@@ -124,6 +139,10 @@ func (r *Runner) change(ctx context.Context, st *statusComment, t *target, req R
 	)
 	eg, gctx := errgroup.WithContext(ctx)
 	eg.Go(func() (err error) {
+		if req.Restores != "" {
+			// Restoring a time-boxed change was part of that change, allowed when it was asked.
+			return nil
+		}
 		refusal, err = r.mayRequest(gctx, t.repo, req.Author, resolved, env)
 		return err
 	})
@@ -158,7 +177,11 @@ func (r *Runner) change(ctx context.Context, st *statusComment, t *target, req R
 		return err
 	}
 	if resolved.DryRun {
-		st.set(githubapi.StateDryRun, 0).step(ctx, "", dryRunText(cs))
+		text := dryRunText(cs)
+		if timeboxed {
+			text = r.dryRunExpiry(ctx, t, snap, resolved) + "\n\n" + text
+		}
+		st.set(githubapi.StateDryRun, 0).step(ctx, "", text)
 		return nil
 	}
 
@@ -192,7 +215,7 @@ func (r *Runner) change(ctx context.Context, st *statusComment, t *target, req R
 			fin.Labels = missingLabels(labels, pr.Labels) // the stack has the others
 		}
 	}
-	next := fmt.Sprintf("🔀 %s %s — %s", verb, pr.URL, waitingText(env, reviewers))
+	next := fmt.Sprintf("🔀 %s %s — %s%s", verb, pr.URL, waitingText(env, reviewers), expiryNote(resolved))
 	fin.CommentBody = st.set(githubapi.StateOpen, pr.Number).advance(fmt.Sprintf("📝 Planned: %s (risk: %s)", markdown.Text(cs.Summary), cs.Risk), next)
 	if pr.NodeID == "" || st.nodeID == "" {
 		fin.CommentNodeID = ""
@@ -214,7 +237,7 @@ func (r *Runner) change(ctx context.Context, st *statusComment, t *target, req R
 			log.Warn().Err(ref).Int("pr", pr.Number).Msg("GitHub refused a step of the change")
 			st.steps = append(st.steps, refusalText(t.repo.FullName(), prRef{pr.Number, pr.URL}, ref))
 		}
-		next = fmt.Sprintf("🔀 %s %s — %s", verb, pr.URL, waitingText(env, asked))
+		next = fmt.Sprintf("🔀 %s %s — %s%s", verb, pr.URL, waitingText(env, asked), expiryNote(resolved))
 		done.Commented = false
 	}
 	if !done.Commented {
@@ -478,7 +501,13 @@ func (r *Runner) tryMerge(ctx context.Context, repo githubapi.Repo, pr githubapi
 			log.Warn().Err(err).Msg("cannot delete the merged branch")
 		}
 	}
-	sts.set(githubapi.StateMerged, pr.Number).step(ctx, fmt.Sprintf("🔀 [PR #%d](%s) merged by daytwo as `%s` (%s)", pr.Number, pr.URL, clip.SHA(sha), why), r.afterMerge())
+	m := &githubapi.Merged{PR: pr, MergeCommit: sha, MergedAt: r.now()}
+	r.noteRestored(ctx, repo, m, commits)
+	sts.set(githubapi.StateMerged, pr.Number)
+	for _, s := range sts {
+		s.steps = append(s.steps, fmt.Sprintf("🔀 [PR #%d](%s) merged by daytwo as `%s` (%s)", pr.Number, pr.URL, clip.SHA(sha), why))
+	}
+	sts.step(ctx, r.expiryStep(ctx, repo, m, commits), r.afterMerge())
 	if _, service, env, ok := targetOf(commits); ok {
 		r.startRollout(ctx, rollout{repo: repo, pr: githubapi.Merged{PR: pr, MergeCommit: sha}, service: service, env: env, st: sts})
 	}

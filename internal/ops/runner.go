@@ -100,6 +100,9 @@ type Request struct {
 	// Index is the command's place among the commands of the text (1-based): with the
 	// comment it identifies the request, however often it is delivered.
 	Index int
+	// Restores, on a request daytwo makes itself when a time-boxed change expires, is the
+	// pull request (owner/name#number) that merged the change; Key is then its identity.
+	Restores, Key string
 }
 
 // Asked is one command of a text, at its place among the text's commands (1-based).
@@ -118,6 +121,9 @@ type Reply struct {
 // ID identifies one command of a comment or issue body: the same text delivered again,
 // under any delivery id, is the same request; another comment is another request.
 func (r Request) ID() string {
+	if r.Key != "" {
+		return r.Key
+	}
 	src := "body"
 	if r.CommentID != 0 {
 		src = fmt.Sprintf("comment-%d", r.CommentID)
@@ -208,6 +214,8 @@ func (r *Runner) run(ctx context.Context, client *gh.Client, req Request, cmd co
 		switch cmd.Name {
 		case "cancel":
 			now = "⏳ Looking for the change to cancel…"
+		case "extend":
+			now = "⏳ Looking for the time-boxed change to extend…"
 		case "init", "new-service":
 			now = "⏳ Reading the repository and rendering its overlays…"
 		case "run":
@@ -221,6 +229,8 @@ func (r *Runner) run(ctx context.Context, client *gh.Client, req Request, cmd co
 			log.Info().Msg("answered before, or being answered")
 		case cmd.Name == "cancel":
 			r.cancel(ctx, client, req, st)
+		case cmd.Name == "extend":
+			r.extend(ctx, client, req, cmd, st)
 		case cmd.Name == "init":
 			r.onboard(ctx, client, req, cmd, st)
 		case cmd.Name == "new-service":
