@@ -279,7 +279,7 @@ func (r *Registry) ParseLine(line string) (Command, error) {
 	if err != nil {
 		var fe *flagError
 		if errors.As(err, &fe) {
-			return fail(fe.flag, -1, fe.err)
+			return fail(fe.flag, -1, notTimeboxed(s.Name, fe.err))
 		}
 		return fail("", -1, err)
 	}

@@ -115,3 +115,11 @@ func extendSpec() Spec {
 		},
 	}
 }
+
+// notTimeboxed explains an unknown --for: the command's change cannot be time-boxed.
+func notTimeboxed(verb string, err error) error {
+	if m := err.Error(); m == "unknown flag --for" || strings.HasPrefix(m, "unknown flag --for=") || strings.HasPrefix(m, "unknown flag --for;") {
+		return fmt.Errorf("--for time-boxes only /scale, /suspend, /config set, /set-image and /freeze; /%s cannot be time-boxed", verb)
+	}
+	return err
+}

@@ -80,8 +80,8 @@ func TestForFlag(t *testing.T) {
 		"/scale 5 --for 100d":        "--for: 100d is out of range",
 		"/scale 5 --for 0":           "--for: the duration must be positive",
 		"/scale 5 --for":             "--for needs a value",
-		"/restart --for 2h":          "unknown flag --for",
-		"/promote prod --for 2h":     "unknown flag --for",
+		"/restart --for 2h":          "--for time-boxes only /scale, /suspend, /config set, /set-image and /freeze; /restart cannot be time-boxed",
+		"/promote prod --for=2h":     "/promote cannot be time-boxed",
 		"/config unset A --for 1h":   "--for time-boxes /config set only",
 		"/scale 5 --for 1h --for 2h": "--for is given twice",
 	} {

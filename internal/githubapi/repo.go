@@ -312,3 +312,18 @@ func (r Repo) FirstParent(ctx context.Context, sha string) (string, error) {
 	}
 	return c.Parents[0].GetSHA(), nil
 }
+
+// CommitsSince lists the commits reachable from head but not from base, oldest first, as
+// GitHub's compare lists them (at most 250): what landed after base.
+func (r Repo) CommitsSince(ctx context.Context, base, head string) ([]plan.CommitInfo, error) {
+	cmp, _, err := r.Client.Repositories.CompareCommits(ctx, r.Owner, r.Name, base, head, &gh.ListOptions{PerPage: 100})
+	if err != nil {
+		return nil, fmt.Errorf("compare %s...%s of %s: %w", base, head, r.FullName(), err)
+	}
+	out := make([]plan.CommitInfo, 0, len(cmp.Commits))
+	for _, c := range cmp.Commits {
+		msg := c.GetCommit().GetMessage()
+		out = append(out, plan.CommitInfo{SHA: c.GetSHA(), Message: msg, Trailers: plan.ParseTrailers(msg), Time: c.GetCommit().GetCommitter().GetDate().Time})
+	}
+	return out, nil
+}

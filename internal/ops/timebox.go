@@ -308,23 +308,31 @@ func (r *Runner) restore(ctx context.Context, e *expiry) (done bool, err error) 
 
 // supersededBy names the later change that set what e's change set, or "".
 func (r *Runner) supersededBy(ctx context.Context, t *target, e *expiry, path string) string {
-	log, err := t.snap.History().Log(ctx, []string{path}, 100)
+	since, err := e.repo.CommitsSince(ctx, e.merged.MergeCommit, t.head.Commit)
 	if err != nil {
-		zerolog.Ctx(ctx).Warn().Err(err).Msg("cannot read the history since the merge")
+		zerolog.Ctx(ctx).Warn().Err(err).Msg("cannot read the commits since the merge")
 	}
-	var later []plan.CommitInfo
-	for _, c := range log {
-		if c.SHA == e.merged.MergeCommit {
-			break
+	touching := map[string]bool{}
+	if len(since) > 0 {
+		log, err := t.snap.History().Log(ctx, []string{path}, 100)
+		if err != nil {
+			zerolog.Ctx(ctx).Warn().Err(err).Msg("cannot read the history of the overlay")
 		}
-		later = append(later, c)
+		for _, c := range log {
+			touching[c.SHA] = true
+		}
+	}
+	var later []plan.CommitInfo // oldest first
+	for _, c := range since {
+		if touching[c.SHA] {
+			later = append(later, c)
+		}
 	}
 	name := func(c plan.CommitInfo) string {
 		return fmt.Sprintf("`%s` (%s)", clip.SHA(c.SHA), markdown.Text(clip.Runes(firstLine(c.Message), 100)))
 	}
-	// Oldest first: the first change that overrode this one.
-	for i := len(later) - 1; i >= 0; i-- {
-		c := later[i]
+	// The first change that overrode this one.
+	for _, c := range later {
 		if c.Trailers[plan.TrailerAction] != "" && plan.Overlaps(e.change.sets(), strings.Fields(c.Trailers[plan.TrailerSets])) {
 			return name(c)
 		}
@@ -337,13 +345,13 @@ func (r *Runner) supersededBy(ctx context.Context, t *target, e *expiry, path st
 	if err != nil || now.Equal(set) {
 		return ""
 	}
-	for _, c := range later {
-		if c.Trailers[plan.TrailerAction] == "" {
-			return name(c)
+	for i := len(later) - 1; i >= 0; i-- {
+		if later[i].Trailers[plan.TrailerAction] == "" {
+			return name(later[i]) // the last of someone's own commits
 		}
 	}
 	if len(later) > 0 {
-		return name(later[0])
+		return name(later[len(later)-1])
 	}
 	return "a later change"
 }
@@ -362,7 +370,9 @@ func (r *Runner) runRestore(ctx context.Context, e *expiry, lines []string, cmds
 	}
 	th := e.st.thread
 	client := th.Client
+	e.tell(ctx, fmt.Sprintf("⏰ Expired at %s: restoring with %s.", e.due().UTC().Format("2006-01-02 15:04 UTC"), codeList(lines)))
 	var prs []string
+	merged := true
 	for i, cmd := range cmds {
 		cmd.Line = lines[i]
 		req := Request{
@@ -383,11 +393,19 @@ func (r *Runner) runRestore(ctx context.Context, e *expiry, lines []string, cmds
 			return false, nil // another attempt is on it
 		case m.PR != 0:
 			prs = append(prs, fmt.Sprintf("#%d", m.PR))
+			merged = merged && m.State == githubapi.StateMerged
 		default:
-			prs = append(prs, "nothing ("+m.State+", see below)")
+			prs = append(prs, fmt.Sprintf("nothing (%s: see the status below)", m.State))
+			merged = false
 		}
 	}
-	e.tell(ctx, fmt.Sprintf("⏰ Expired at %s: restoring with %s in %s.", e.due().UTC().Format("2006-01-02 15:04 UTC"), codeList(lines), strings.Join(prs, ", ")))
+	if !merged {
+		// Read again: the restore's own merge may have written to it meanwhile.
+		if cur, err := resumeStatus(ctx, th, e.st.id); err == nil {
+			e.st = cur
+		}
+		e.tell(ctx, fmt.Sprintf("🔀 The restore is in %s.", strings.Join(prs, ", ")))
+	}
 	return true, nil
 }
 
