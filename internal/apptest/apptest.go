@@ -37,6 +37,8 @@ type App struct {
 	env  map[string]string
 	name string // tags the log lines of a replica
 	stop func()
+	// expireEvery paces the leader's Runner.Expire (0: the server's default).
+	expireEvery time.Duration
 
 	daytwo *server.Daytwo
 }
@@ -53,6 +55,18 @@ func Start(t testing.TB, now func() time.Time, opts ...Option) *App {
 // StartWithEnv is Start with more environment variables, e.g. DAYTWO_ARGOCD_SERVER.
 func StartWithEnv(t testing.TB, now func() time.Time, extra map[string]string, opts ...Option) *App {
 	t.Helper()
+	return start(t, now, extra, 0, opts...)
+}
+
+// StartExpiring is Start with the leader looking for time-boxed changes whose time is up
+// every expireEvery instead of every minute.
+func StartExpiring(t testing.TB, now func() time.Time, expireEvery time.Duration, opts ...Option) *App {
+	t.Helper()
+	return start(t, now, nil, expireEvery, opts...)
+}
+
+func start(t testing.TB, now func() time.Time, extra map[string]string, expireEvery time.Duration, opts ...Option) *App {
+	t.Helper()
 	gh := githubtest.New(t, append([]githubtest.Option{githubtest.WithWebhookSecret(Secret)}, opts...)...)
 	env := map[string]string{
 		"GITHUB_APP_INTEGRATION_ID": strconv.FormatInt(gh.AppID(), 10),
@@ -65,7 +79,7 @@ func StartWithEnv(t testing.TB, now func() time.Time, extra map[string]string, o
 	for k, v := range extra {
 		env[k] = v
 	}
-	a := &App{GH: gh, now: now, env: env, Logs: &SyncBuffer{}}
+	a := &App{GH: gh, now: now, env: env, Logs: &SyncBuffer{}, expireEvery: expireEvery}
 	a.boot(t)
 	t.Cleanup(func() { a.stop() })
 	return a
@@ -87,6 +101,7 @@ func (a *App) boot(t testing.TB) {
 		t.Fatal(err)
 	}
 	go func() { _ = d.Serve(l) }()
+	d.ExpireEvery = a.expireEvery
 	d.Lead()
 	a.Server, a.Runner, a.Base, a.daytwo = d.Server, d.Runner, "http://"+l.Addr().String(), d
 	a.stop = func() {
@@ -113,7 +128,7 @@ func (a *App) Restart(t testing.TB) {
 // cleanup.
 func (a *App) Replica(t testing.TB) *App {
 	t.Helper()
-	r := &App{GH: a.GH, now: a.now, env: a.env, Logs: a.Logs, name: "replica"}
+	r := &App{GH: a.GH, now: a.now, env: a.env, Logs: a.Logs, name: "replica", expireEvery: a.expireEvery}
 	r.boot(t)
 	t.Cleanup(func() { r.stop() })
 	return r

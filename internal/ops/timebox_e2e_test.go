@@ -306,3 +306,32 @@ func TestTimeboxedRefusals(t *testing.T) {
 		t.Errorf("/extend by someone not allowed: %+v\n%s", m, sts[1])
 	}
 }
+
+// Through the whole server: real webhooks, and the leader's own loop (every 50ms here)
+// restoring a one-minute change once the clock has moved past it.
+func TestTimeboxedLeaderLoop(t *testing.T) {
+	c := &fakeClock{}
+	w := seedWorld(t, apptest.StartExpiring(t, c.now, 50*time.Millisecond))
+	const dev = "apps/checkout/overlays/dev/kustomization.yaml"
+	orig, _ := w.repo.File("main", dev)
+	n := w.ask(t, "alice", "/scale 2 --for 1m --service checkout --env dev")
+	if m := w.mark(t, n); m.State != "merged" {
+		t.Fatalf("not merged: %+v", m)
+	}
+	time.Sleep(200 * time.Millisecond) // a few rounds of the loop: not due yet
+	if got := len(w.statuses(n)); got != 1 {
+		t.Fatalf("restored before its time: %q", w.statuses(n))
+	}
+	c.advance(time.Minute)
+	apptest.Eventually(t, "the restore merged", func() bool {
+		sts := w.statuses(n)
+		return len(sts) == 2 && strings.Contains(sts[0], "Restored: [PR #")
+	})
+	w.Quiet(t)
+	if now, _ := w.repo.File("main", dev); now != orig {
+		t.Errorf("dev is not what it was:\n%s", now)
+	}
+	if got := len(w.repo.Pulls()); got != 2 {
+		t.Errorf("%d pull requests, want the change and its restore", got)
+	}
+}

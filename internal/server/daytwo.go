@@ -21,12 +21,18 @@ import (
 // resumeEvery paces the leader's look for rollouts nobody follows (their follower died).
 const resumeEvery = 2 * time.Minute
 
+// DefaultExpireEvery paces the leader's look for time-boxed changes whose time is up.
+const DefaultExpireEvery = time.Minute
+
 // Daytwo is one daytwo process, built the one way `daytwo serve` and the tests build it:
 // the HTTP server, the runner, and how it coordinates with other replicas (in-process
 // without Redis; the shared journal, locks and leader with it).
 type Daytwo struct {
 	*Server
 	Runner *ops.Runner
+	// ExpireEvery paces Runner.Expire on the leader (0: DefaultExpireEvery); set it
+	// before Lead.
+	ExpireEvery time.Duration
 
 	log     zerolog.Logger
 	redis   *coord.Redis // nil without Redis
@@ -89,6 +95,7 @@ func (d *Daytwo) Lead() {
 			sweeper := &redeliver.Sweeper{Clients: d.Clients, OnRedeliver: func(_, event string) {
 				d.Metrics.Redeliveries.WithLabelValues(event).Inc()
 			}}
+			go d.expireLoop(lctx)
 			go func() {
 				// The first sweep waits a period: a delivery failing now is still being
 				// answered, and a process that just started has nothing to catch up on.
@@ -113,6 +120,26 @@ func (d *Daytwo) Lead() {
 	}()
 	if d.redis != nil {
 		go d.journalFigures(ctx)
+	}
+}
+
+// expireLoop restores the time-boxed changes whose time is up, every ExpireEvery for as
+// long as this replica leads. The first look waits a period too: an expiry is due
+// minutes or days after its merge, never at the moment a process starts.
+func (d *Daytwo) expireLoop(ctx context.Context) {
+	every := d.ExpireEvery
+	if every <= 0 {
+		every = DefaultExpireEvery
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(every):
+		}
+		if err := d.Runner.Expire(ctx); err != nil && ctx.Err() == nil {
+			d.log.Warn().Err(err).Msg("cannot restore the time-boxed changes whose time is up")
+		}
 	}
 }
 
