@@ -106,7 +106,8 @@ func cancelSpec() Spec {
 		Description: "On a daytwo pull request, closes it; on the issue or PR that asked for a change, closes the open " +
 			"change PRs carrying its requests. The branch is deleted; nothing reaches the cluster, and every request " +
 			"the PR carried is told. The requester of every request in the PR, or whoever the environment's policy " +
-			"allows to cancel, may use it.",
+			"allows to cancel, may use it. With no open change, it cancels the pending expiry of a merged time-boxed " +
+			"change (`--for`) asked for in the thread: the change stays and nothing is restored.",
 		Examples: []Example{{Line: "/cancel", Text: "drop the pending change asked for here"}},
 	}
 }

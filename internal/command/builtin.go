@@ -101,7 +101,7 @@ func builtins(r *Registry) []Spec {
 				Fields: []FormField{{
 					ID: "replicas", Type: "input", Label: "Replicas", Required: true, Placeholder: "3",
 					Description: fmt.Sprintf("A whole number from 0 to %d; the environment may set tighter bounds.", MaxReplicas),
-				}, workloadField},
+				}, workloadField, forField},
 			},
 		},
 		{
@@ -138,7 +138,7 @@ func builtins(r *Registry) []Spec {
 				}, {
 					ID: "container", Type: "input", Label: "Container", Placeholder: "api",
 					Description: "The container whose image changes. Leave empty for the one running the image you name, or the service's main one.",
-				}, workloadField},
+				}, workloadField, forField},
 			},
 		},
 		{
@@ -176,6 +176,7 @@ func builtins(r *Registry) []Spec {
 						Description: "Set adds or changes literals; unset removes them."},
 					{ID: "literals", Type: "textarea", Label: "Literals", Required: true, Render: "text", Placeholder: "LOG_LEVEL=debug\nFEATURE_X=on\n",
 						Description: "One per line: KEY=VALUE to set, or KEY to unset. Keys use letters, digits, -, _ and ."},
+					forField,
 				},
 			},
 		},

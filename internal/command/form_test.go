@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/daytwo-dev/daytwo/templates"
 )
@@ -124,6 +125,8 @@ func TestIssueFormRoundTrip(t *testing.T) {
 			Command{Name: "restart", Line: "/restart --service checkout --env prod --dry-run", Service: "checkout", Env: "prod", DryRun: true, Reason: "stuck\nconnections"}},
 		{"scale", map[string]string{"service": "checkout", "env": "prod", "replicas": "3"},
 			Command{Name: "scale", Line: "/scale 3 --service checkout --env prod", Service: "checkout", Env: "prod", Replicas: 3}},
+		{"scale", map[string]string{"service": "checkout", "env": "prod", "replicas": "3", "for": "2h"},
+			Command{Name: "scale", Line: "/scale 3 --service checkout --env prod --for 2h", Service: "checkout", Env: "prod", Replicas: 3, For: 2 * time.Hour}},
 		{"promote", map[string]string{"service": "web", "env": "prod"},
 			Command{Name: "promote", Line: "/promote --service web --env prod", Service: "web", Env: "prod"}},
 		{"promote", map[string]string{"service": "web", "env": "prod", "from": "qa"},

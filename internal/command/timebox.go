@@ -80,6 +80,12 @@ func forFlag(fs *FlagSet, c *Command) {
 	})
 }
 
+// forField is the issue-form field of --for.
+var forField = FormField{
+	ID: "for", Type: "input", Label: "Restore after", Placeholder: "2h",
+	Description: "Optional: time-box the change. Once it is merged, daytwo restores what was there before after this long (1m to 90d: 30m, 2h, 3d). Leave empty to keep the change.",
+}
+
 // withFor adds --for to a Spec's own flags.
 func withFor(flags func(fs *FlagSet, c *Command)) func(fs *FlagSet, c *Command) {
 	return func(fs *FlagSet, c *Command) {
@@ -98,9 +104,9 @@ func extendSpec() Spec {
 		Args:    "<duration>",
 		Summary: "Postpone the expiry of a time-boxed change asked for in this thread",
 		Description: "On the thread of a change made with `--for`, moves its expiry later by <duration> (1m to 90d: " +
-			"`30m`, `2h`, `3d`). Before the change is merged, the pull request gets a commit with the new " +
-			"`Daytwo-Expires`; after, the status comment records it. Whoever may ask for the change in that " +
-			"environment may extend it; `/cancel` drops the expiry and keeps the change.",
+			"`30m`, `2h`, `3d`), before or after the merge; the status comment of this request records it, and the " +
+			"change's status shows the new time. Whoever may ask for the time-boxed command in that environment may " +
+			"extend it. `/cancel` drops a merged change's expiry and keeps the change.",
 		Examples: []Example{{Line: "/extend 1h", Text: "restore what was there an hour later than planned"}},
 		Bind: func(c *Command, args []string) error {
 			if len(args) != 1 {

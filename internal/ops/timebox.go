@@ -472,8 +472,9 @@ func (r *Runner) pendingFrom(ctx context.Context, t *target, req Request) ([]*ex
 	return out, nil
 }
 
-// mayAct checks that who asked may ask for e's command in its environment, as the
-// requester of an /extend or a /cancel of its expiry must. It returns a refusal or "".
+// mayAct checks that who asked may /extend or /cancel (verb) the expiry of e: whoever
+// may ask for e's command in its environment, or whom the environment's rule for verb
+// names. It returns a refusal or "".
 func (r *Runner) mayAct(ctx context.Context, t *target, req Request, e *expiry, verb string) (string, error) {
 	env, ok := t.cfg.Env(e.cmd.Env)
 	if !ok {
@@ -482,6 +483,9 @@ func (r *Runner) mayAct(ctx context.Context, t *target, req Request, e *expiry, 
 	rule := env.Allowed(e.cmd.Name)
 	ok, have, err := qualifies(ctx, t.repo, req.Author, rule)
 	if err != nil || ok {
+		return "", err
+	}
+	if ok, _, err := qualifies(ctx, t.repo, req.Author, env.Allowed(verb)); err != nil || ok {
 		return "", err
 	}
 	return fmt.Sprintf("@%s, `/%s` of the expiry of %s is for whoever may ask for `/%s` in %s: people with %s on %s; you have %s.",
