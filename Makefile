@@ -53,6 +53,9 @@ demo: build deps
 	"$$bin" apply --repo . --as alice "/promote staging --service checkout" | tail -n 2; \
 	echo; echo "== daytwo apply \"/scale 5 --service checkout --env prod\""; \
 	"$$bin" apply --repo . --as bob "/scale 5 --service checkout --env prod" | tail -n 2; \
+	echo; echo "== daytwo apply \"/scale 5 --for 2h --service checkout --env staging\" (time-boxed)"; \
+	"$$bin" apply --repo . --as erin "/scale 5 --for 2h --service checkout --env staging" | grep -E '^(scale|expires|branch)'; \
+	git --no-pager log -1 --format='%(trailers:key=Daytwo-Expires,key=Daytwo-Command)' "$$(git branch --list --format='%(refname:short)' 'daytwo/_for/*')"; \
 	echo; echo "== daytwo apply \"/restart --service payments --env prod\""; \
 	"$$bin" apply --repo . --as carol "/restart --service payments --env prod" | tail -n 2; \
 	echo; echo "== daytwo apply \"/new-service ledger --owner acme/payments-team --image ghcr.io/acme/ledger:0.1.0\""; \

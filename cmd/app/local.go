@@ -154,6 +154,9 @@ func change(args []string, write bool, stdout, stderr io.Writer) int {
 			continue
 		}
 		printChangeSet(stdout, cs)
+		if cmd.For > 0 {
+			printExpiry(ctx, stdout, planner, lr, cmd, *as)
+		}
 		if !write || cmd.DryRun {
 			continue
 		}
@@ -196,6 +199,26 @@ func answer(ctx context.Context, planner *plan.Planner, lr *localRepo, cmd comma
 	}
 	fmt.Fprint(stdout, v.Render(markdown.Plain))
 	return exitOK
+}
+
+// printExpiry says when a time-boxed change expires and what daytwo then restores: what
+// the overlay holds now.
+func printExpiry(ctx context.Context, w io.Writer, planner *plan.Planner, lr *localRepo, cmd command.Command, as string) {
+	fmt.Fprintf(w, "expires %s after merge", command.FormatDuration(cmd.For))
+	resolved, err := planner.Resolve(lr.cfg, plan.Input{Command: cmd, Requester: as})
+	var before plan.Values
+	if err == nil {
+		before, err = planner.ValuesAt(ctx, lr.cfg, lr.snap, resolved)
+	}
+	var lines []string
+	if err == nil {
+		lines, err = plan.Restore(resolved, before)
+	}
+	if err != nil {
+		fmt.Fprintf(w, "; what it restores cannot be told: %v\n", err)
+		return
+	}
+	fmt.Fprintf(w, "; the server then restores it with: %s\n", strings.Join(lines, " and "))
 }
 
 func printChangeSet(w io.Writer, cs *plan.ChangeSet) {
