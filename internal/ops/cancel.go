@@ -56,6 +56,12 @@ func (r *Runner) cancel(ctx context.Context, client *gh.Client, req Request, st 
 			st.failWith(ctx, err)
 			return
 		}
+		if strings.HasPrefix(pr.Branch, plan.TimeboxedBranches) {
+			if err := t.repo.RemoveLabel(ctx, pr.Number, expiresLabel); err != nil {
+				st.failWith(ctx, err)
+				return
+			}
+		}
 		// Closing a merged PR changes nothing: a merge that came first is what happened.
 		if ms, err := t.repo.MergeState(ctx, pr.Number); err == nil && ms.Merged {
 			st.fail(ctx, githubapi.StateRefused, fmt.Sprintf("#%d was merged before it could be cancelled; to undo it, ask for `/rollback`.", pr.Number))

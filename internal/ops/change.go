@@ -61,6 +61,11 @@ func (r *Runner) change(ctx context.Context, st *statusComment, t *target, req R
 		}
 		t = fresh
 	}
+	if e := req.expiry; e != nil && !resolved.DryRun {
+		if by, _ := r.supersededBy(ctx, t, e); by != "" {
+			return plan.Errorf(plan.NoChange, "Superseded by %s since the expiry was checked: nothing restored.", by)
+		}
+	}
 
 	owners, err := githubapi.ReadCodeOwners(ctx, t.snap)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/daytwo-dev/daytwo/internal/clip"
 	"github.com/daytwo-dev/daytwo/internal/githubapi"
+	"github.com/daytwo-dev/daytwo/internal/plan"
 	"github.com/daytwo-dev/daytwo/internal/repoconfig"
 )
 
@@ -60,6 +61,12 @@ func (r *Runner) PullRequestClosed(ctx context.Context, client *gh.Client, repo 
 			r.startRollout(ctx, rollout{repo: gr, pr: m, service: service, env: env, st: sts})
 		}
 		return nil
+	}
+	if strings.HasPrefix(branch, plan.TimeboxedBranches) {
+		// Never merged, it never expires.
+		if err := gr.RemoveLabel(ctx, pr.GetNumber(), expiresLabel); err != nil {
+			zerolog.Ctx(ctx).Warn().Err(err).Msg("cannot remove the expiry label")
+		}
 	}
 	sts.set(githubapi.StateClosed, pr.GetNumber()).step(ctx, "", fmt.Sprintf("🚫 PR #%d was closed without merging by @%s; nothing changed. Ask again to open a new one.", pr.GetNumber(), sender.GetLogin()))
 	return nil

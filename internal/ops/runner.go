@@ -103,6 +103,7 @@ type Request struct {
 	// Restores, on a request daytwo makes itself when a time-boxed change expires, is the
 	// pull request (owner/name#number) that merged the change; Key is then its identity.
 	Restores, Key string
+	expiry        *expiry // the restored change, checked again under the target's lock
 }
 
 // Asked is one command of a text, at its place among the text's commands (1-based).

@@ -122,7 +122,11 @@ func (e *reaction) wait() {
 // first status comment: the new one is deleted and the old one returned, with repeat set.
 // A repeat has nothing left to do (done) unless the first attempt was abandoned.
 func startStatus(ctx context.Context, thread githubapi.Thread, g *githubapi.GraphQL, req Request, eyes *reaction, line, now string) (s *statusComment, repeat bool, err error) {
-	s = &statusComment{thread: thread, head: fmt.Sprintf("@%s asked for %s", req.Author, markdown.Code(line)),
+	head := fmt.Sprintf("@%s asked for %s", req.Author, markdown.Code(line))
+	if req.Restores != "" {
+		head = fmt.Sprintf("⏰ The time-boxed change %s of @%s expired; restoring what was there before: %s", req.Restores, req.Author, markdown.Code(line))
+	}
+	s = &statusComment{thread: thread, head: head,
 		mark: githubapi.StatusMark{Request: req.ID(), State: githubapi.StateWorking}}
 	return postStatus(ctx, g, req, eyes, s, now)
 }

@@ -67,6 +67,7 @@ type expiry struct {
 	change   carried           // the time-boxed request's commit
 	cmd      command.Command   // its command, with its service and environment
 	st       *statusComment    // the request's status comment; nil when unreadable
+	path     string            // what it changes: the overlay, or the config for a freeze
 	base     time.Duration     // Daytwo-Expires
 	extra    time.Duration     // the /extend records
 	cancel   string            // who cancelled it, "" when nobody did
@@ -121,11 +122,19 @@ func (r *Runner) readExpiry(ctx context.Context, repo githubapi.Repo, number int
 	if e.st == nil {
 		return e, nil
 	}
-	records, err := e.st.thread.FindMarked(ctx, func(m githubapi.StatusMark) bool {
-		return m.Expiry != nil && strings.EqualFold(m.Expiry.PR, e.ref())
-	})
+	// The records are in the asking thread, or on the pull request where /extend or
+	// /cancel was written there.
+	keep := func(m githubapi.StatusMark) bool { return m.Expiry != nil && strings.EqualFold(m.Expiry.PR, e.ref()) }
+	records, err := e.st.thread.FindMarked(ctx, keep)
 	if err != nil {
 		return nil, err
+	}
+	if pr := (githubapi.Thread{Client: repo.Client, Owner: repo.Owner, Repo: repo.Name, Number: number}); !strings.EqualFold(pr.Owner+"/"+pr.Repo, e.st.thread.Owner+"/"+e.st.thread.Repo) || pr.Number != e.st.thread.Number {
+		more, err := pr.FindMarked(ctx, keep)
+		if err != nil {
+			return nil, err
+		}
+		records = append(records, more...)
 	}
 	for _, p := range records {
 		m, _ := githubapi.ParseStatusMark(p.Body)
@@ -271,18 +280,23 @@ func (r *Runner) restore(ctx context.Context, e *expiry) (done bool, err error) 
 		return false, err
 	}
 	cmd := e.cmd
-	path := repoconfig.Path
+	e.path = repoconfig.Path
 	if cmd.Name != "freeze" {
 		svc, ok := t.cfg.Service(cmd.Service)
 		if !ok {
 			e.tell(ctx, fmt.Sprintf("⏰ Expired, but %s no longer lists the service %s: nothing restored.", repoconfig.Path, markdown.Code(cmd.Service)))
 			return true, nil
 		}
-		path = svc.OverlayPath(cmd.Env)
+		e.path = svc.OverlayPath(cmd.Env)
 	}
 	// A later change of the same field supersedes this one: by its Daytwo-Sets, or, for a
-	// commit of someone's own, by the field no longer holding what this change set.
-	if by := r.supersededBy(ctx, t, e, path); by != "" {
+	// commit of someone's own, by the field no longer holding what this change set. The
+	// restore checks again under the target's lock (change).
+	by, restored := r.supersededBy(ctx, t, e)
+	switch {
+	case restored:
+		return true, nil // a restore merged already, and said so
+	case by != "":
 		e.tell(ctx, fmt.Sprintf("⏰ Expired, but superseded by %s: nothing restored.", by))
 		return true, nil
 	}
@@ -306,15 +320,17 @@ func (r *Runner) restore(ctx context.Context, e *expiry) (done bool, err error) 
 	return true, nil
 }
 
-// supersededBy names the later change that set what e's change set, or "".
-func (r *Runner) supersededBy(ctx context.Context, t *target, e *expiry, path string) string {
+// supersededBy names the later change on path (the overlay, or the config for a freeze)
+// that set what e's change set, or "". restored reports that a restore of e was merged
+// already: its own restoring commits never supersede it.
+func (r *Runner) supersededBy(ctx context.Context, t *target, e *expiry) (by string, restored bool) {
 	since, err := e.repo.CommitsSince(ctx, e.merged.MergeCommit, t.head.Commit)
 	if err != nil {
 		zerolog.Ctx(ctx).Warn().Err(err).Msg("cannot read the commits since the merge")
 	}
 	touching := map[string]bool{}
 	if len(since) > 0 {
-		log, err := t.snap.History().Log(ctx, []string{path}, 100)
+		log, err := t.snap.History().Log(ctx, []string{e.path}, 100)
 		if err != nil {
 			zerolog.Ctx(ctx).Warn().Err(err).Msg("cannot read the history of the overlay")
 		}
@@ -324,7 +340,11 @@ func (r *Runner) supersededBy(ctx context.Context, t *target, e *expiry, path st
 	}
 	var later []plan.CommitInfo // oldest first
 	for _, c := range since {
-		if touching[c.SHA] {
+		switch {
+		case !touching[c.SHA]:
+		case strings.EqualFold(c.Trailers[plan.TrailerRestores], e.ref()):
+			restored = true
+		default:
 			later = append(later, c)
 		}
 	}
@@ -334,26 +354,27 @@ func (r *Runner) supersededBy(ctx context.Context, t *target, e *expiry, path st
 	// The first change that overrode this one.
 	for _, c := range later {
 		if c.Trailers[plan.TrailerAction] != "" && plan.Overlaps(e.change.sets(), strings.Fields(c.Trailers[plan.TrailerSets])) {
-			return name(c)
+			return name(c), restored
 		}
+	}
+	if restored || len(later) == 0 {
+		// Only its own restore changed the field since, if anything did.
+		return "", restored
 	}
 	set, err := r.Planner.ValuesAt(ctx, t.cfg, githubapi.SnapshotAt(e.repo.Client, e.repo.Owner, e.repo.Name, e.merged.MergeCommit), e.cmd)
 	if err != nil {
-		return ""
+		return "", false
 	}
 	now, err := r.Planner.ValuesAt(ctx, t.cfg, t.snap, e.cmd)
 	if err != nil || now.Equal(set) {
-		return ""
+		return "", false
 	}
 	for i := len(later) - 1; i >= 0; i-- {
 		if later[i].Trailers[plan.TrailerAction] == "" {
-			return name(later[i]) // the last of someone's own commits
+			return name(later[i]), false // the last of someone's own commits
 		}
 	}
-	if len(later) > 0 {
-		return name(later[len(later)-1])
-	}
-	return "a later change"
+	return name(later[len(later)-1]), false
 }
 
 // restoreKey identifies the i-th restoring request of a time-boxed change, in the thread
@@ -378,7 +399,7 @@ func (r *Runner) runRestore(ctx context.Context, e *expiry, lines []string, cmds
 		req := Request{
 			Owner: th.Owner, Repo: th.Repo, Number: th.Number,
 			Author: e.change.trailers[plan.TrailerRequester], AuthorType: "User",
-			URL: e.url, Key: restoreKey(e, i+1), Restores: e.ref(),
+			URL: e.url, Key: restoreKey(e, i+1), Restores: e.ref(), expiry: e,
 		}
 		if err := r.run(ctx, client, req, cmd, nil); err != nil {
 			return false, err

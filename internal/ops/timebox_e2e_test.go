@@ -217,9 +217,13 @@ func TestTimeboxedExtend(t *testing.T) {
 	if sts := w.statuses(n); !strings.Contains(sts[0], "(in 1h30m)") {
 		t.Errorf("after merge:\n%s", sts[0])
 	}
-	w.comment(t, n, "alice", "/extend 1h")
-	if sts := w.statuses(n); len(sts) != 3 || !strings.Contains(sts[2], "(in 2h30m)") {
-		t.Fatalf("after merge: %q", sts)
+	// On the merged pull request itself this time: the record is kept there.
+	w.comment(t, pr.Number, "alice", "/extend 1h")
+	if sts := w.statuses(pr.Number); len(sts) != 1 || !strings.Contains(sts[0], "(in 2h30m)") {
+		t.Fatalf("on the PR: %q", sts)
+	}
+	if sts := w.statuses(n); len(sts) != 2 || !strings.Contains(sts[0], "@alice extended the expiry by 1h: it expires at ") {
+		t.Fatalf("in the asking thread: %q", sts)
 	}
 	w.Restart(t)
 	clk.advance(2 * time.Hour)
@@ -232,9 +236,17 @@ func TestTimeboxedExtend(t *testing.T) {
 	w.openFor(t, "daytwo/staging/checkout/")
 }
 
-// /cancel after the merge cancels the expiry and keeps the change.
+// /cancel after the merge cancels the expiry and keeps the change; before, it closes the
+// pull request, which then has no expiry either.
 func TestTimeboxedCancel(t *testing.T) {
 	w, clk := timeboxWorld(t)
+	early := w.ask(t, "alice", "/scale 4 --for 1h --service catalog --env staging")
+	open := w.openFor(t, "daytwo/_for/staging/catalog/")
+	w.comment(t, early, "alice", "/cancel")
+	if p, _ := w.repo.Pull(open.Number); p.State != "closed" || hasLabel(p, "daytwo/expires") {
+		t.Errorf("cancelled before merge: %+v", p)
+	}
+
 	n := w.ask(t, "alice", "/suspend --for 2h --service checkout --env staging")
 	pr := w.openFor(t, "daytwo/_for/staging/checkout/")
 	w.mergeBy(t, pr.Number, "alice")
@@ -333,5 +345,18 @@ func TestTimeboxedLeaderLoop(t *testing.T) {
 	}
 	if got := len(w.repo.Pulls()); got != 2 {
 		t.Errorf("%d pull requests, want the change and its restore", got)
+	}
+}
+
+// --dry-run of a time-boxed change says when it would expire and what it would restore.
+func TestTimeboxedDryRun(t *testing.T) {
+	w, _ := timeboxWorld(t)
+	n := w.ask(t, "alice", "/scale 5 --for 2h --dry-run --service checkout --env staging")
+	st := w.status(t, n)
+	if !strings.Contains(st, "⏳ Time-boxed: expires 2h after merge; daytwo then restores what is there now with `/scale 2 --service checkout --env staging`.") || !strings.Contains(st, "Dry run") {
+		t.Errorf("status:\n%s", st)
+	}
+	if len(w.repo.Pulls()) != 0 {
+		t.Error("a dry run opened a pull request")
 	}
 }
