@@ -235,12 +235,13 @@ func TestPlanPrintsPlainText(t *testing.T) {
 
 Usage:
 
-  /scale <n> [--workload <name>] [flags]
+  /scale <n> [--workload <name>] [--for <duration>] [flags]
 
   Set the replica count of a service.
 
   Flags:
     -w, --workload <name>  the workload to act on, as the overlay renders it (kind/name or name; default: the configured or only one)
+        --for <duration>   time-box the change: once merged, restore what was there after this long (1m to 90d: 30m, 2h, 3d)
     -s, --service <name>   the service to act on (default: from the thread's service/<name> label, the repository, or the only service)
     -e, --env <name>       the environment to act on (default: from the thread's env/<name> label, or the only environment)
         --dry-run          show the change and its rendered diff without opening a pull request
@@ -250,6 +251,7 @@ Usage:
     /scale 3 --env prod
     /scale 0 -e staging -s checkout
     /scale 4 --workload payments-api --env prod
+    /scale 5 --for 2h --env staging
 `},
 		{"unknown command", "/statsu -s checkout", exitUser, "", `  /statsu -s checkout
 
@@ -314,7 +316,7 @@ Deployment/checkout  2        3
 		})
 	}
 	code, out, _ := runCLI(t, nil, "plan", "--repo", dir, "/help freeze")
-	if code != exitOK || !strings.HasPrefix(out, "/freeze\n-------\n\n/freeze [<env>] [--reason <text>]\n\nBlock changes") ||
+	if code != exitOK || !strings.HasPrefix(out, "/freeze\n-------\n\n/freeze [<env>] [--reason <text>] [--for <duration>]\n\nBlock changes") ||
 		!strings.Contains(out, "\n--reason <text>       why the environment is frozen") || strings.ContainsAny(out, "`|\\") {
 		t.Errorf("help: exit %d\n%s", code, out)
 	}
