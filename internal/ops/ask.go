@@ -163,11 +163,8 @@ func aiFacts(facts []askFact) []ai.Fact {
 	return out
 }
 
-// Sizes of /ask's answer: the model's text as shown, and the whole comment.
-const (
-	maxAnswerRunes = 1500
-	maxAskComment  = 60000
-)
+// maxAskComment keeps /ask's answer within a GitHub comment.
+const maxAskComment = 60000
 
 // askMarkdown is the answer to /ask: the model's answer, labelled as AI-written and
 // escaped (no markup, HTML or mention of its own), the commands it suggests, then the
@@ -175,19 +172,7 @@ const (
 func askMarkdown(a *ai.Answer, note string, facts []askFact) string {
 	var b strings.Builder
 	if a != nil {
-		b.WriteString("**🤖 AI-written answer**, from the facts below alone: check it against them.\n\n")
-		var paras []string
-		for _, p := range strings.Split(clip.Runes(a.Text, maxAnswerRunes), "\n\n") {
-			if t := markdown.Text(p); t != "" {
-				paras = append(paras, "> "+t)
-			}
-		}
-		b.WriteString(strings.Join(paras, "\n>\n") + "\n\n")
-		if len(a.Commands) > 0 {
-			b.WriteString("Replies it suggests (each parses; nothing runs until a person posts one):\n\n")
-			b.WriteString(markdown.Fence("", strings.Join(a.Commands, "\n")))
-			b.WriteString("\n")
-		}
+		b.WriteString(a.Markdown())
 	} else {
 		b.WriteString(note + "\n\n")
 	}
