@@ -128,6 +128,12 @@ func (c *Client) complete(ctx context.Context, task string, facts []Fact) (Answe
 		Temperature:    0.1,
 		ResponseFormat: &openai.ChatCompletionResponseFormat{Type: openai.ChatCompletionResponseFormatTypeJSONObject},
 	}
+	if openai.NewReasoningValidator().Validate(req) != nil {
+		// Reasoning models (o1, o3, o4, gpt-5…) take neither max_tokens nor a temperature,
+		// and spend tokens thinking before they answer.
+		//lint:ignore SA1019 clearing the field the other models read.
+		req.MaxTokens, req.Temperature, req.MaxCompletionTokens = 0, 0, 4*maxAnswerToken
+	}
 	resp, err := c.api.CreateChatCompletion(ctx, req)
 	if err != nil {
 		return Answer{}, describe(err)

@@ -182,3 +182,18 @@ func TestRedact(t *testing.T) {
 		}
 	}
 }
+
+// Reasoning models refuse max_tokens and a temperature: the request leaves them out.
+func TestReasoningModel(t *testing.T) {
+	for model, reasoning := range map[string]bool{"gpt-5-mini": true, "o3-mini": true, "gpt-4o-mini": false, "llama3.1": false} {
+		f := aitest.New(t, aitest.Options{Model: model})
+		c := client(t, f, config.AI{Model: model})
+		if _, err := c.Ask(context.Background(), "q", facts); err != nil {
+			t.Fatalf("%s: %v", model, err)
+		}
+		r := f.Requests()[0]
+		if got := r.Temperature == nil && r.MaxTokens == 0 && r.MaxCompletionTokens > 0; got != reasoning {
+			t.Errorf("%s: temperature %v, max_tokens %d, max_completion_tokens %d", model, r.Temperature, r.MaxTokens, r.MaxCompletionTokens)
+		}
+	}
+}

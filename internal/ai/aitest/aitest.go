@@ -66,6 +66,10 @@ type Request struct {
 	Messages []Message
 	// JSONMode says response_format asked for a json_object.
 	JSONMode bool
+	// MaxTokens and MaxCompletionTokens are the limits asked for; 0 when absent.
+	MaxTokens, MaxCompletionTokens int
+	// Temperature is nil when the request leaves it to the model.
+	Temperature *float64
 }
 
 // Message is one chat message of a request.
@@ -149,6 +153,9 @@ type chatRequest struct {
 	ResponseFormat *struct {
 		Type string `json:"type"`
 	} `json:"response_format"`
+	MaxTokens           int      `json:"max_tokens"`
+	MaxCompletionTokens int      `json:"max_completion_tokens"`
+	Temperature         *float64 `json:"temperature"`
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
@@ -190,7 +197,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusBadRequest, "body is not JSON: %v", err)
 		return
 	}
-	req := Request{Path: r.URL.Path, Header: r.Header.Clone(), Model: cr.Model, JSONMode: cr.ResponseFormat != nil && cr.ResponseFormat.Type == "json_object"}
+	req := Request{
+		Path: r.URL.Path, Header: r.Header.Clone(), Model: cr.Model, JSONMode: cr.ResponseFormat != nil && cr.ResponseFormat.Type == "json_object",
+		MaxTokens: cr.MaxTokens, MaxCompletionTokens: cr.MaxCompletionTokens, Temperature: cr.Temperature,
+	}
 	for _, m := range cr.Messages {
 		req.Messages = append(req.Messages, Message{Role: m.Role, Content: m.Content})
 	}
