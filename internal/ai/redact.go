@@ -1,9 +1,6 @@
 package ai
 
-import (
-	"regexp"
-	"strings"
-)
+import "regexp"
 
 // Hand-written: the secret scanners that exist (gitleaks, trufflehog) are programs with
 // hundreds of rules and large dependency trees; the prompt needs a small, strict filter
@@ -53,12 +50,9 @@ func Redact(s string) string {
 	return s
 }
 
-// isBlob tells a base64 blob from a hex digest or a long name: it mixes cases and digits,
-// or holds + or /.
+// isBlob tells a base64 blob from a hex digest, a long name or a path: it mixes lower and
+// upper case and digits, as 40 random base64 characters all but always do.
 func isBlob(s string) bool {
-	if strings.ContainsAny(s, "+/") {
-		return true
-	}
 	var lower, upper, digit bool
 	for _, c := range s {
 		switch {
