@@ -73,6 +73,9 @@ func (r *Runner) ask(ctx context.Context, client *gh.Client, req Request, cmd co
 	}
 	var answer *ai.Answer
 	note := ""
+	if r.AI != nil {
+		st.step(ctx, "", "⏳ Writing an answer from the facts…")
+	}
 	if r.AI == nil {
 		note = "`/ask` answers in words when daytwo's server config names an AI endpoint (`ai:`); it has none, so here are the facts it would answer from."
 	} else if a, err := r.AI.Ask(ctx, resolved.Question, aiFacts(kept)); err != nil {
