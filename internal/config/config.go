@@ -40,6 +40,8 @@ type Config struct {
 	ArgoCD ArgoCD `yaml:"argocd"`
 	// Redis lets several replicas share deliveries, locks and leadership; optional.
 	Redis Redis `yaml:"redis"`
+	// Incidents are the issues daytwo opens when an Argo CD application stays unhealthy.
+	Incidents Incidents `yaml:"incidents"`
 	// PreviousWebhookSecret is also accepted while a rotation is under way: the second item
 	// of a github.app.webhook_secret list, or DAYTWO_PREVIOUS_WEBHOOK_SECRET.
 	PreviousWebhookSecret string `yaml:"-"`
@@ -69,6 +71,26 @@ type ArgoCD struct {
 
 // Enabled reports whether an Argo CD server is configured.
 func (a ArgoCD) Enabled() bool { return strings.TrimSpace(a.Server) != "" }
+
+// Incidents tunes the incident issues: an application Degraded, Missing or OutOfSync for
+// longer than Grace, with no daytwo change for it in flight, gets one; it is closed once
+// the application has been Healthy and Synced for Settle.
+type Incidents struct {
+	// Enabled defaults to on when Argo CD is configured; DAYTWO_INCIDENTS_ENABLED.
+	Enabled *bool `yaml:"enabled"`
+	// Grace is how long an application may be unhealthy before an issue (default 5m);
+	// DAYTWO_INCIDENTS_GRACE.
+	Grace Duration `yaml:"grace"`
+	// Settle is how long a recovery must hold before the issue is closed (default 1m);
+	// DAYTWO_INCIDENTS_SETTLE.
+	Settle Duration `yaml:"settle"`
+}
+
+// IncidentsOn reports whether daytwo watches for incidents: Argo CD is configured and
+// incidents.enabled is not false.
+func (c *Config) IncidentsOn() bool {
+	return c.ArgoCD.Enabled() && (c.Incidents.Enabled == nil || *c.Incidents.Enabled)
+}
 
 // Webhook tunes how deliveries are received and queued.
 type Webhook struct {
@@ -111,6 +133,8 @@ const (
 	DefaultWorkers         = 4
 	DefaultDedupeCapacity  = 10000
 	DefaultShutdownTimeout = 30 * time.Second
+	DefaultIncidentGrace   = 5 * time.Minute
+	DefaultIncidentSettle  = time.Minute
 	maxConfigBytes         = 1 << 20
 )
 
@@ -296,6 +320,22 @@ func (c *Config) applyEnv(env func(string) (string, bool)) error {
 		}
 	}
 	str("DAYTWO_ARGOCD_CA_FILE", &c.ArgoCD.CAFile)
+	if v, ok := env("DAYTWO_INCIDENTS_ENABLED"); ok {
+		b, err := strconv.ParseBool(strings.TrimSpace(v))
+		if err != nil {
+			return fmt.Errorf("config: DAYTWO_INCIDENTS_ENABLED=%q is not true or false", v)
+		}
+		c.Incidents.Enabled = &b
+	}
+	for key, dst := range map[string]*Duration{"DAYTWO_INCIDENTS_GRACE": &c.Incidents.Grace, "DAYTWO_INCIDENTS_SETTLE": &c.Incidents.Settle} {
+		if v, ok := env(key); ok {
+			d, err := time.ParseDuration(strings.TrimSpace(v))
+			if err != nil {
+				return fmt.Errorf("config: %s=%q is not a duration (e.g. 30s, 5m)", key, v)
+			}
+			*dst = Duration(d)
+		}
+	}
 	// go-githubapp's SetValuesFromEnv ignores a malformed id silently; say so instead.
 	if v, ok := env("GITHUB_APP_INTEGRATION_ID"); ok {
 		id, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
@@ -334,6 +374,12 @@ func (c *Config) applyDefaults() {
 	}
 	if c.ShutdownTimeout == 0 {
 		c.ShutdownTimeout = Duration(DefaultShutdownTimeout)
+	}
+	if c.Incidents.Grace == 0 {
+		c.Incidents.Grace = Duration(DefaultIncidentGrace)
+	}
+	if c.Incidents.Settle == 0 {
+		c.Incidents.Settle = Duration(DefaultIncidentSettle)
 	}
 	if c.Log.Level == "" {
 		c.Log.Level = "info"
@@ -382,6 +428,9 @@ func (c *Config) validate() error {
 	}
 	if c.ShutdownTimeout < 0 {
 		add("shutdown_timeout must be positive")
+	}
+	if c.Incidents.Grace < 0 || c.Incidents.Settle < 0 {
+		add("incidents.grace and incidents.settle must be positive")
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
