@@ -235,6 +235,7 @@ func report() incident.Report {
 		Changes: []incident.Change{
 			{When: t0.Add(-12 * time.Minute), SHA: "89abcdef0123456789abcdef0123456789abcdef", Command: "/set-image 2.4.0 --env prod", Requester: "alice", PR: 42},
 			{When: t0.Add(-48 * time.Hour), SHA: "fedcba9876543210fedcba9876543210fedcba98", Command: "/scale 3 --env prod", Requester: "bob"},
+			{When: t0.Add(-72 * time.Hour), SHA: "0000000000000000000000000000000000000001", Subject: "bump checkout by hand " + hostile},
 		},
 	}
 }
@@ -260,6 +261,9 @@ func TestBodyGolden(t *testing.T) {
 	r.Team = ""
 	r.Changes[0].When = t0.Add(-2 * time.Hour) // too long before to be the likely cause
 	body = incident.Body(r)
+	if !strings.Contains(body, "a commit not made through daytwo, [`0000000`]") {
+		t.Errorf("the commit by hand is listed:\n%s", body)
+	}
 	mdtest.Policy{Comments: true}.AssertSafe(t, body, hostile)
 	if strings.Contains(body, "likely cause") || !strings.Contains(body, "`group:default/payments` (catalog-info).") {
 		t.Errorf("without a team or a recent change:\n%s", body)
@@ -273,7 +277,7 @@ func TestBodyWithSummaryAndNoChanges(t *testing.T) {
 	body := incident.Body(r)
 	mdtest.Golden(t, filepath.Join("testdata", "body-summary.md"), body, *update)
 	mdtest.Policy{Comments: true}.AssertSafe(t, body, hostile)
-	if !strings.Contains(body, "### Summary") || !strings.Contains(body, "daytwo made no change") {
+	if !strings.Contains(body, "### Summary") || !strings.Contains(body, "No commit changed the overlay") {
 		t.Errorf("%s", body)
 	}
 }
@@ -296,11 +300,14 @@ func TestFactsAreTheBodysFacts(t *testing.T) {
 	for _, f := range facts {
 		titles = append(titles, f.Title)
 	}
-	if strings.Join(titles, ", ") != "What is wrong, Since, Owner, Last day-2 changes" {
+	if strings.Join(titles, ", ") != "What is wrong, Since, Owner, Last changes to the overlay" {
 		t.Fatalf("titles: %v", titles)
 	}
 	if l := facts[3].Lines[0]; !strings.HasSuffix(l, "likely cause") || !strings.Contains(l, "/set-image 2.4.0") {
 		t.Errorf("changes: %q", l)
+	}
+	if l := facts[3].Lines[2]; !strings.HasPrefix(l, "2026-12-04 09:00 UTC a commit not made through daytwo: bump checkout by hand") {
+		t.Errorf("a commit by hand: %q", l)
 	}
 	if l := facts[0].Lines[0]; l != "Argo CD application checkout-prod: health Degraded, sync status Synced at revision 0123456" {
 		t.Errorf("what is wrong: %q", l)

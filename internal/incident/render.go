@@ -26,13 +26,16 @@ type Report struct {
 	Summary string
 }
 
-// Change is one day-2 change from history.
+// Change is one commit to the overlay: a day-2 change daytwo made (Command and Requester
+// from its trailers), or one made without daytwo (Command empty; Subject is its message's
+// first line).
 type Change struct {
 	When      time.Time
 	SHA       string
 	Command   string
 	Requester string
 	PR        int
+	Subject   string
 }
 
 // LikelyCauseWithin is how shortly before the trouble a change must come to be marked as
@@ -79,10 +82,13 @@ func (r Report) Facts() []Fact {
 		}
 		facts = append(facts, owner)
 	}
-	changes := Fact{Title: "Last day-2 changes"}
+	changes := Fact{Title: "Last changes to the overlay"}
 	cause := r.LikelyCause()
 	for i, c := range r.Changes {
 		line := fmt.Sprintf("%s %s by %s (%s)", stamp(c.When), c.Command, c.Requester, clip.SHA(c.SHA))
+		if c.Command == "" {
+			line = fmt.Sprintf("%s a commit not made through daytwo: %s (%s)", stamp(c.When), oneLine(c.Subject), clip.SHA(c.SHA))
+		}
 		if i == cause {
 			line += " — likely cause"
 		}
@@ -190,13 +196,17 @@ func Body(r Report) string {
 		fmt.Fprintf(&b, "%s (catalog-info).\n", markdown.Code(r.Owner))
 	}
 
-	b.WriteString("\n### Last day-2 changes\n\n")
+	b.WriteString("\n### Last changes to the overlay\n\n")
 	if len(r.Changes) == 0 {
-		fmt.Fprintf(&b, "daytwo made no change to %s in %s lately: the trouble came from elsewhere (a change merged by hand, the cluster, a dependency).\n", markdown.Code(r.Service), markdown.Code(r.Env))
+		fmt.Fprintf(&b, "No commit changed the overlay of %s in %s lately: the trouble came from elsewhere (a shared base, the cluster, a dependency).\n", markdown.Code(r.Service), markdown.Code(r.Env))
 	}
 	cause := r.LikelyCause()
 	for i, c := range r.Changes {
-		fmt.Fprintf(&b, "- %s %s by %s, %s", stamp(c.When), markdown.Code(c.Command), markdown.Code(c.Requester), revision(r.RepoURL, c.SHA))
+		if c.Command == "" {
+			fmt.Fprintf(&b, "- %s a commit not made through daytwo, %s: %s", stamp(c.When), revision(r.RepoURL, c.SHA), markdown.Text(c.Subject))
+		} else {
+			fmt.Fprintf(&b, "- %s %s by %s, %s", stamp(c.When), markdown.Code(c.Command), markdown.Code(c.Requester), revision(r.RepoURL, c.SHA))
+		}
 		if c.PR > 0 {
 			fmt.Fprintf(&b, " (PR %s)", prLink(r.RepoURL, c.PR))
 		}

@@ -29,6 +29,7 @@ import (
 	"github.com/daytwo-dev/daytwo/internal/config"
 	"github.com/daytwo-dev/daytwo/internal/coord"
 	"github.com/daytwo-dev/daytwo/internal/githubapi"
+	"github.com/daytwo-dev/daytwo/internal/incident"
 	"github.com/daytwo-dev/daytwo/internal/plan"
 	"github.com/daytwo-dev/daytwo/internal/repoconfig"
 )
@@ -46,6 +47,11 @@ type Runner struct {
 	ArgoCD ArgoCD
 	// RefreshEvery paces further refreshes until Argo CD has seen the merge (default 5s).
 	RefreshEvery time.Duration
+	// Incidents tunes the incident issues the leader writes (incident.go).
+	Incidents IncidentOptions
+	// Summarize, when set, writes an incident issue's optional summary from the facts
+	// daytwo gathered; nil leaves it out, and so does an error.
+	Summarize func(ctx context.Context, facts []incident.Fact) (string, error)
 
 	rollouts sync.WaitGroup
 
@@ -66,7 +72,8 @@ type Runner struct {
 // New builds the runner a server configuration describes: GitHub through c, the commands
 // of cmds, and Argo CD when one is configured. now is the clock (nil: the real one).
 func New(cfg *config.Config, c githubapp.ClientCreator, cmds *command.Registry, now func() time.Time) (*Runner, error) {
-	r := &Runner{Clients: c, Commands: cmds, Planner: plan.New(), Now: now, GraphQLURL: cfg.GitHub.V4APIURL}
+	r := &Runner{Clients: c, Commands: cmds, Planner: plan.New(), Now: now, GraphQLURL: cfg.GitHub.V4APIURL,
+		Incidents: IncidentOptions{Grace: time.Duration(cfg.Incidents.Grace), Settle: time.Duration(cfg.Incidents.Settle)}}
 	if a := cfg.ArgoCD; a.Enabled() {
 		client, err := argoapi.New(argoapi.Options{
 			Server: a.Server, Token: a.Token, PlainText: a.PlainText, Insecure: a.Insecure, CAFile: a.CAFile,

@@ -26,8 +26,8 @@ type Catalog struct {
 const TeamAnnotation = "github.com/team-slug"
 
 // Team is the GitHub team the entity's owner may be, as "org/slug": the team-slug
-// annotation, else an owner that names a group ("group:default/payments", "group:payments"
-// or "payments") as a team of org. "" when neither names one. Whether the team exists is
+// annotation, else an owner that names a group ("group:default/payments", "group:payments",
+// "payments", or in a namespace named after org, "group:acme/payments") as a team of org. "" when neither names one. Whether the team exists is
 // for GitHub to say.
 func (c *Catalog) Team(org string) string {
 	if c == nil {
@@ -45,7 +45,7 @@ func (c *Catalog) Team(org string) string {
 		return ""
 	}
 	if ns, name, ok := strings.Cut(ref, "/"); ok {
-		if ns != "default" {
+		if ns != "default" && !strings.EqualFold(ns, org) {
 			return ""
 		}
 		ref = name

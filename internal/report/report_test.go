@@ -258,6 +258,7 @@ func TestCatalogTeam(t *testing.T) {
 		{&report.Catalog{Owner: "payments"}, "acme/payments"},
 		{&report.Catalog{Owner: "user:default/alice"}, ""},
 		{&report.Catalog{Owner: "group:other-ns/payments"}, ""},
+		{&report.Catalog{Owner: "group:ACME/payments"}, "acme/payments"},
 		{&report.Catalog{Owner: "group:default/payments", Annotations: map[string]string{report.TeamAnnotation: "not-a-team"}}, "acme/payments"},
 		{&report.Catalog{}, ""},
 		{nil, ""},
