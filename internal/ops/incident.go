@@ -89,8 +89,6 @@ func (r *Runner) WatchIncidents(ctx context.Context) error {
 	iw := &incidentWatch{r: r, opts: o, log: zerolog.Ctx(ctx),
 		tracker: &incident.Tracker{Grace: o.Grace, Settle: o.Settle, Debounce: o.Debounce},
 		apps:    map[string]incidentApp{}, latest: map[string]argoapi.AppEvent{}}
-	iw.scan(ctx)
-
 	events := make(chan argoapi.AppEvent, 256)
 	go func() {
 		err := w.WatchApps(ctx, argoapi.WatchOptions{Reconnected: func(err error) {
@@ -105,6 +103,7 @@ func (r *Runner) WatchIncidents(ctx context.Context) error {
 			iw.log.Error().Err(err).Msg("Argo CD refuses the watch of its applications: no incident issues")
 		}
 	}()
+	iw.scan(ctx) // while the stream's first events wait
 	tick, rescan := time.NewTicker(o.Tick), time.NewTicker(o.Rescan)
 	defer tick.Stop()
 	defer rescan.Stop()

@@ -293,3 +293,25 @@ func TestWatchFindsARepositoryInstalledLater(t *testing.T) {
 		t.Errorf("body:\n%s", is.Body)
 	}
 }
+
+// The leader's loop, configured by the environment, with no test driving the watch.
+func TestLeaderWatchesForIncidents(t *testing.T) {
+	var w *world
+	argo := argoapitest.New(t, argoToken, func() string {
+		if w == nil {
+			return ""
+		}
+		sha, _ := w.repo.BranchSHA("main")
+		return sha
+	})
+	a := apptest.StartWithEnv(t, clock, map[string]string{"DAYTWO_ARGOCD_SERVER": argo.Addr(), "DAYTWO_ARGOCD_TOKEN": argoToken,
+		"DAYTWO_ARGOCD_PLAINTEXT": "true", "DAYTWO_INCIDENTS_GRACE": "1s", "DAYTWO_INCIDENTS_SETTLE": "1s"})
+	w = seedWorld(t, a)
+	argo.AddApp("catalog-dev", true)
+	a.Restart(t) // a daytwo started once the repository is installed
+	aw := &argoWorld{world: w, argo: argo}
+	argo.SetLive("catalog-dev", "Degraded")
+	is := aw.waitIncident(t, "the leader's incident issue", func(githubtest.Issue) bool { return true })
+	argo.SetLive("catalog-dev", "Healthy")
+	apptest.Eventually(t, "the issue closed", func() bool { got, _ := w.repo.Issue(is.Number); return got.State == "closed" })
+}
