@@ -226,10 +226,10 @@ func Body(r Report) string {
 	return b.String()
 }
 
-// Closing is the comment that closes the issue: the app recovered, and how long the
+// Closing is the comment that ends the incident: the app recovered, and how long the
 // trouble lasted.
 func Closing(r Report, until time.Time) string {
-	return fmt.Sprintf("✅ %s is %s and %s again since %s. The incident lasted %s (from %s). Closing.\n",
+	return fmt.Sprintf("✅ %s is %s and %s again since %s. The incident lasted %s (from %s).\n",
 		markdown.Code(r.App), markdown.Text(orUnknown(r.State.Health)), markdown.Text(orUnknown(r.State.Sync)), stamp(until), duration(until.Sub(r.Since)), stamp(r.Since))
 }
 

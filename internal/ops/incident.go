@@ -329,15 +329,25 @@ func (iw *incidentWatch) carryOut(ctx context.Context, a incidentApp, d incident
 
 	switch d.Kind {
 	case incident.Close:
-		if current == nil {
-			return false, nil // closed by someone already
-		}
 		rep := incident.Report{Service: a.service, Env: a.env, App: d.App, Since: d.Since, Now: iw.now(), State: d.State}
-		if _, err := (githubapi.Thread{Client: client, Owner: a.repo.Owner, Repo: a.repo.Name, Number: current.Number}).Comment(ctx, incident.Closing(rep, d.Until)); err != nil {
+		is := current
+		if is == nil {
+			// Closed already during the incident: by the rollout of a fix replied in it
+			// (a healthy rollout closes its asking issue), or by a person. How long it
+			// lasted is still news there.
+			if recent == nil || !recent.Closed.After(d.Since) {
+				return false, nil
+			}
+			is = recent
+		}
+		if _, err := (githubapi.Thread{Client: client, Owner: a.repo.Owner, Repo: a.repo.Name, Number: is.Number}).Comment(ctx, incident.Closing(rep, d.Until)); err != nil {
 			return false, err
 		}
-		zerolog.Ctx(ctx).Info().Int("issue", current.Number).Dur("lasted", d.Lasted()).Msg("incident closed")
-		return false, a.repo.EditIssue(ctx, current.Number, "", "", "closed")
+		zerolog.Ctx(ctx).Info().Int("issue", is.Number).Dur("lasted", d.Lasted()).Msg("incident over")
+		if is.State == "closed" {
+			return false, nil
+		}
+		return false, a.repo.EditIssue(ctx, is.Number, "", "", "closed")
 	case incident.Update:
 		if current == nil {
 			return false, nil // a person closed it while it lasts: they know
