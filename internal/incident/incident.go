@@ -17,6 +17,8 @@ type Observation struct {
 	Sync     string // Synced, OutOfSync, Unknown
 	Revision string // the revision the app is synced to (or compared with)
 	Message  string // the last operation's message, or the app's health message
+	// Syncing: an operation (a sync) is running, which an OutOfSync status is on its way out of.
+	Syncing bool
 	// Since is when the app's health last changed, by Argo CD's clock; zero when unknown.
 	// A process that starts watching an app Degraded for an hour knows it from this.
 	Since     time.Time
@@ -29,9 +31,10 @@ type Resource struct {
 	Kind, Namespace, Name, Health, Message string
 }
 
-// Bad reports whether o is trouble: Degraded or Missing, or not what Git holds.
+// Bad reports whether o is trouble: Degraded or Missing, or not what Git holds while no
+// sync is running.
 func (o Observation) Bad() bool {
-	return o.Health == "Degraded" || o.Health == "Missing" || o.Sync == "OutOfSync"
+	return o.Health == "Degraded" || o.Health == "Missing" || o.Sync == "OutOfSync" && !o.Syncing
 }
 
 // Good reports whether o is recovered: synced and healthy (or suspended, a steady state).

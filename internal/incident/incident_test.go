@@ -113,6 +113,19 @@ func TestOutOfSyncAndMissingAreTrouble(t *testing.T) {
 	}
 }
 
+func TestOutOfSyncWhileSyncingIsNoTrouble(t *testing.T) {
+	c := &clock{now: t0}
+	tr := &incident.Tracker{Grace: time.Minute}
+	step(tr, c.now, incident.Observation{App: "a", Health: "Progressing", Sync: "OutOfSync", Syncing: true, At: c.now})
+	if ds := step(tr, c.after(10*time.Minute)); len(ds) != 0 {
+		t.Fatalf("a sync under way: %s", kinds(ds))
+	}
+	step(tr, c.now, incident.Observation{App: "a", Health: "Degraded", Sync: "OutOfSync", Syncing: true, At: c.now})
+	if ds := step(tr, c.after(time.Minute)); kinds(ds) != "open a" {
+		t.Fatalf("Degraded is trouble, syncing or not: %s", kinds(ds))
+	}
+}
+
 func TestUpdatesAreDebounced(t *testing.T) {
 	c := &clock{now: t0}
 	tr := &incident.Tracker{Grace: time.Minute, Debounce: 30 * time.Second}

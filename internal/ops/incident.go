@@ -159,7 +159,7 @@ func (iw *incidentWatch) observe(ev argoapi.AppEvent) {
 // observation is an Argo CD state in the tracker's terms.
 func observation(s argoapi.State, at time.Time) incident.Observation {
 	o := incident.Observation{App: s.App, Health: s.Health, Sync: s.Sync, Revision: s.Revision, Since: s.HealthSince, At: at,
-		Message: strings.TrimSpace(s.HealthMessage)}
+		Message: strings.TrimSpace(s.HealthMessage), Syncing: s.OperationPhase == "Running" || s.OperationPhase == "Terminating"}
 	if s.OperationPhase == "Failed" || s.OperationPhase == "Error" {
 		o.Message = strings.TrimSpace(s.Message)
 	}
