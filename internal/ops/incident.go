@@ -158,8 +158,11 @@ func (iw *incidentWatch) observe(ev argoapi.AppEvent) {
 
 // observation is an Argo CD state in the tracker's terms.
 func observation(s argoapi.State, at time.Time) incident.Observation {
-	o := incident.Observation{App: s.App, Health: s.Health, Sync: s.Sync, Revision: s.Revision, Since: s.HealthSince, At: at,
+	o := incident.Observation{App: s.App, Health: s.Health, Sync: s.Sync, Revision: s.Revision, At: at,
 		Message: strings.TrimSpace(s.HealthMessage), Syncing: s.OperationPhase == "Running" || s.OperationPhase == "Terminating"}
+	if s.Health == "Degraded" || s.Health == "Missing" {
+		o.Since = s.HealthSince // when it turned so; an OutOfSync app's health time says nothing of its sync
+	}
 	if s.OperationPhase == "Failed" || s.OperationPhase == "Error" {
 		o.Message = strings.TrimSpace(s.Message)
 	}

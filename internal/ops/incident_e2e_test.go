@@ -325,3 +325,75 @@ func TestLeaderWatchesForIncidents(t *testing.T) {
 	argo.SetLive("catalog-dev", "Healthy")
 	apptest.Eventually(t, "the issue closed", func() bool { got, _ := w.repo.Issue(is.Number); return got.State == "closed" })
 }
+
+func TestIncidentBackWithinTheHourReopensItsIssue(t *testing.T) {
+	w := newIncidentWorld(t)
+	watch(t, w.Runner)
+	w.argo.SetLive("payments-dev", "Degraded")
+	is := w.waitIncident(t, "the incident issue", func(githubtest.Issue) bool { return true })
+	w.argo.SetLive("payments-dev", "Healthy")
+	apptest.Eventually(t, "the issue closed", func() bool { got, _ := w.repo.Issue(is.Number); return got.State == "closed" })
+
+	w.argo.SetLive("payments-dev", "Missing")
+	again := w.waitIncident(t, "the issue reopened", func(is githubtest.Issue) bool { return strings.Contains(is.Body, "health **Missing**") })
+	if again.Number != is.Number || len(w.incidents()) != 1 {
+		t.Fatalf("want #%d reopened, got #%d and %d incident issues", is.Number, again.Number, len(w.incidents()))
+	}
+	comments := w.repo.Comments(is.Number)
+	if c := comments[len(comments)-1].Body; !strings.Contains(c, "is Missing again since") {
+		t.Errorf("reopening comment: %s", c)
+	}
+}
+
+func TestSummaryFromTheFacts(t *testing.T) {
+	w := newIncidentWorld(t)
+	var got []incident.Fact
+	var mu sync.Mutex
+	w.Runner.Summarize = func(_ context.Context, facts []incident.Fact) (string, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		got = facts
+		return "The Deployment never became ready; rolling back is the quickest fix.", nil
+	}
+	watch(t, w.Runner)
+	w.argo.SetLive("catalog-prod", "Degraded", argoapitest.Resource{Kind: "Deployment", Namespace: "shop", Name: "catalog", Health: "Degraded", Message: "deadline exceeded"})
+	is := w.waitIncident(t, "the incident issue", func(githubtest.Issue) bool { return true })
+	if !strings.Contains(is.Body, "### Summary\n\nThe Deployment never became ready; rolling back is the quickest fix.") {
+		t.Errorf("no summary:\n%s", is.Body)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) == 0 || got[0].Title != "What is wrong" || !strings.Contains(strings.Join(got[0].Lines, "\n"), "shop/Deployment/catalog Degraded: deadline exceeded") {
+		t.Errorf("the facts given: %+v", got)
+	}
+}
+
+func TestFailingSummaryLeavesTheFacts(t *testing.T) {
+	w := newIncidentWorld(t)
+	w.Runner.Summarize = func(context.Context, []incident.Fact) (string, error) {
+		return "", context.DeadlineExceeded
+	}
+	watch(t, w.Runner)
+	w.argo.SetLive("catalog-prod", "Degraded")
+	is := w.waitIncident(t, "the incident issue", func(githubtest.Issue) bool { return true })
+	if strings.Contains(is.Body, "### Summary") || !strings.Contains(is.Body, "### What is wrong") {
+		t.Errorf("body:\n%s", is.Body)
+	}
+}
+
+func TestOutOfSyncCountsFromWhenItIsSeen(t *testing.T) {
+	w := newIncidentWorld(t)
+	watch(t, w.Runner)
+	// Healthy for a while, then a push Argo CD finds and does not sync (no automated sync).
+	time.Sleep(time.Second)
+	w.repo.Commit("main", "checkout prod: by hand", map[string]string{"apps/checkout/overlays/prod/extra.txt": "x\n"})
+	seen := time.Now()
+	w.argo.Poll("checkout-prod")
+	is := w.waitIncident(t, "the incident issue", func(githubtest.Issue) bool { return true })
+	if waited := time.Since(seen); waited < incidentTiming.Grace {
+		t.Errorf("opened %s after the app turned OutOfSync, within the grace of %s: its health's older time counted", waited, incidentTiming.Grace)
+	}
+	if is.Title != "Incident: checkout in prod is OutOfSync" {
+		t.Errorf("title %q", is.Title)
+	}
+}
