@@ -43,6 +43,8 @@ type Config struct {
 	Redis Redis `yaml:"redis"`
 	// AI is an OpenAI-compatible endpoint for summaries and /ask; off when its endpoint is empty.
 	AI AI `yaml:"ai"`
+	// Incidents are the issues daytwo opens when an Argo CD application stays unhealthy.
+	Incidents Incidents `yaml:"incidents"`
 	// PreviousWebhookSecret is also accepted while a rotation is under way: the second item
 	// of a github.app.webhook_secret list, or DAYTWO_PREVIOUS_WEBHOOK_SECRET.
 	PreviousWebhookSecret string `yaml:"-"`
@@ -72,6 +74,26 @@ type ArgoCD struct {
 
 // Enabled reports whether an Argo CD server is configured.
 func (a ArgoCD) Enabled() bool { return strings.TrimSpace(a.Server) != "" }
+
+// Incidents tunes the incident issues: an application Degraded, Missing or OutOfSync for
+// longer than Grace, with no daytwo change for it in flight, gets one; it is closed once
+// the application has been Healthy and Synced for Settle.
+type Incidents struct {
+	// Enabled defaults to on when Argo CD is configured; DAYTWO_INCIDENTS_ENABLED.
+	Enabled *bool `yaml:"enabled"`
+	// Grace is how long an application may be unhealthy before an issue (default 5m);
+	// DAYTWO_INCIDENTS_GRACE.
+	Grace Duration `yaml:"grace"`
+	// Settle is how long a recovery must hold before the issue is closed (default 1m);
+	// DAYTWO_INCIDENTS_SETTLE.
+	Settle Duration `yaml:"settle"`
+}
+
+// IncidentsOn reports whether daytwo watches for incidents: Argo CD is configured and
+// incidents.enabled is not false.
+func (c *Config) IncidentsOn() bool {
+	return c.ArgoCD.Enabled() && (c.Incidents.Enabled == nil || *c.Incidents.Enabled)
+}
 
 // Webhook tunes how deliveries are received and queued.
 type Webhook struct {
@@ -115,6 +137,8 @@ const (
 	DefaultDedupeCapacity  = 10000
 	DefaultShutdownTimeout = 30 * time.Second
 	DefaultAITimeout       = 20 * time.Second
+	DefaultIncidentGrace   = 5 * time.Minute
+	DefaultIncidentSettle  = time.Minute
 	maxConfigBytes         = 1 << 20
 )
 
@@ -303,6 +327,22 @@ func (c *Config) applyEnv(env func(string) (string, bool)) error {
 	if err := c.AI.applyEnv(env); err != nil {
 		return err
 	}
+	if v, ok := env("DAYTWO_INCIDENTS_ENABLED"); ok {
+		b, err := strconv.ParseBool(strings.TrimSpace(v))
+		if err != nil {
+			return fmt.Errorf("config: DAYTWO_INCIDENTS_ENABLED=%q is not true or false", v)
+		}
+		c.Incidents.Enabled = &b
+	}
+	for key, dst := range map[string]*Duration{"DAYTWO_INCIDENTS_GRACE": &c.Incidents.Grace, "DAYTWO_INCIDENTS_SETTLE": &c.Incidents.Settle} {
+		if v, ok := env(key); ok {
+			d, err := time.ParseDuration(strings.TrimSpace(v))
+			if err != nil {
+				return fmt.Errorf("config: %s=%q is not a duration (e.g. 30s, 5m)", key, v)
+			}
+			*dst = Duration(d)
+		}
+	}
 	// go-githubapp's SetValuesFromEnv ignores a malformed id silently; say so instead.
 	if v, ok := env("GITHUB_APP_INTEGRATION_ID"); ok {
 		id, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
@@ -344,6 +384,12 @@ func (c *Config) applyDefaults() {
 	}
 	if c.AI.Enabled() && c.AI.Timeout == 0 {
 		c.AI.Timeout = Duration(DefaultAITimeout)
+	}
+	if c.Incidents.Grace == 0 {
+		c.Incidents.Grace = Duration(DefaultIncidentGrace)
+	}
+	if c.Incidents.Settle == 0 {
+		c.Incidents.Settle = Duration(DefaultIncidentSettle)
 	}
 	if c.Log.Level == "" {
 		c.Log.Level = "info"
@@ -392,6 +438,9 @@ func (c *Config) validate() error {
 	}
 	if c.ShutdownTimeout < 0 {
 		add("shutdown_timeout must be positive")
+	}
+	if c.Incidents.Grace < 0 || c.Incidents.Settle < 0 {
+		add("incidents.grace and incidents.settle must be positive")
 	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
