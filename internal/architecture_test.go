@@ -96,7 +96,7 @@ func TestImportRules(t *testing.T) {
 		return strings.HasPrefix(im, "github.com/google/go-github") || strings.HasPrefix(im, "github.com/palantir/go-githubapp") ||
 			strings.HasPrefix(im, "github.com/argoproj/") || im == "internal/githubapi" || im == "internal/argoapi" || im == "internal/argomanifest"
 	}
-	for _, pkg := range []string{"internal/command", "internal/plan", "internal/overlay", "internal/repoconfig", "internal/report", "internal/codeowners", "internal/markdown", "internal/workflow"} {
+	for _, pkg := range []string{"internal/command", "internal/plan", "internal/overlay", "internal/repoconfig", "internal/report", "internal/codeowners", "internal/markdown", "internal/workflow", "internal/incident"} {
 		if _, ok := all[pkg]; !ok {
 			t.Fatalf("no package %s", pkg)
 		}
@@ -125,7 +125,21 @@ func TestImportRules(t *testing.T) {
 			}
 		}
 	}
-	for _, adapter := range []string{"internal/githubapi", "internal/argoapi", "internal/argomanifest", "internal/gitlocal"} {
+	// The AI adapter reaches config, which holds go-githubapp's settings; what ai imports
+	// itself, and through its other packages, must be neither GitHub nor Argo CD.
+	for _, im := range all["internal/ai"] {
+		if gitHubOrArgo(im) {
+			t.Errorf("internal/ai imports %s: the AI adapter knows nothing of GitHub or Argo CD", im)
+		}
+		if _, ours := all[im]; ours && im != "internal/config" {
+			for _, deep := range reach(all, im) {
+				if gitHubOrArgo(deep) {
+					t.Errorf("internal/ai reaches %s through %s: the AI adapter knows nothing of GitHub or Argo CD", deep, im)
+				}
+			}
+		}
+	}
+	for _, adapter := range []string{"internal/githubapi", "internal/argoapi", "internal/argomanifest", "internal/gitlocal", "internal/ai"} {
 		for _, im := range reach(all, adapter) {
 			if _, layered := above[im]; layered {
 				t.Errorf("the adapter %s reaches %s, a caller", adapter, im)

@@ -42,6 +42,7 @@ type Command struct {
 	Inputs   []KeyValue // run key=value..., in the order given
 	Ref      string     // run --ref <ref>
 	Hard     bool       // refresh --hard
+	Question string     // ask <question>: its words, joined by spaces
 	// For is --for of a time-boxed change (scale, suspend, config set, set-image, freeze),
 	// and the argument of /extend; 0 when not given.
 	For time.Duration

@@ -411,3 +411,38 @@ func TestRelativePathsInTheFileAreRelativeToIt(t *testing.T) {
 		t.Fatalf("env path: %v, %q", err, c.PrivateKeyFile)
 	}
 }
+
+func TestIncidentsFromFileAndEnv(t *testing.T) {
+	env := map[string]string{"GITHUB_APP_INTEGRATION_ID": "1", "GITHUB_APP_WEBHOOK_SECRET": "x", "GITHUB_APP_PRIVATE_KEY": testKey(t)}
+	c, err := Load("", envMap(env))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.IncidentsOn() {
+		t.Error("without Argo CD there are no incidents")
+	}
+	if time.Duration(c.Incidents.Grace) != DefaultIncidentGrace || time.Duration(c.Incidents.Settle) != DefaultIncidentSettle {
+		t.Errorf("defaults: %+v", c.Incidents)
+	}
+	env["DAYTWO_ARGOCD_SERVER"], env["DAYTWO_ARGOCD_TOKEN"] = "argocd:443", "t"
+	if c, err = Load("", envMap(env)); err != nil || !c.IncidentsOn() {
+		t.Fatalf("on by default with Argo CD: %+v %v", c.Incidents, err)
+	}
+	path := writeFile(t, "c.yml", "incidents:\n  enabled: false\n  grace: 90s\n")
+	if c, err = Load(path, envMap(env)); err != nil || c.IncidentsOn() || time.Duration(c.Incidents.Grace) != 90*time.Second {
+		t.Fatalf("from the file: %+v %v", c.Incidents, err)
+	}
+	env["DAYTWO_INCIDENTS_ENABLED"], env["DAYTWO_INCIDENTS_GRACE"], env["DAYTWO_INCIDENTS_SETTLE"] = "true", "3s", "1s"
+	if c, err = Load(path, envMap(env)); err != nil || !c.IncidentsOn() || time.Duration(c.Incidents.Grace) != 3*time.Second || time.Duration(c.Incidents.Settle) != time.Second {
+		t.Fatalf("the environment overrides the file: %+v %v", c.Incidents, err)
+	}
+	env["DAYTWO_INCIDENTS_GRACE"] = "soon"
+	if _, err = Load("", envMap(env)); err == nil || err.Error() != `config: DAYTWO_INCIDENTS_GRACE="soon" is not a duration (e.g. 30s, 5m)` {
+		t.Fatalf("malformed grace: %v", err)
+	}
+	delete(env, "DAYTWO_INCIDENTS_GRACE")
+	bad := writeFile(t, "bad.yml", "incidents:\n  grace: -1s\n")
+	if _, err = Load(bad, envMap(env)); err == nil || !strings.Contains(err.Error(), "incidents.grace and incidents.settle must be positive") {
+		t.Fatalf("negative grace: %v", err)
+	}
+}

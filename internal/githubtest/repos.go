@@ -170,7 +170,21 @@ func (r *Repo) Commit(branch, message string, files map[string]string, deletes .
 	var sha string
 	var err error
 	r.with(func(rs *repoState) {
-		sha, err = rs.commitFiles(branch, message, files, nil, deletes, false)
+		sha, err = rs.commitFiles(branch, message, files, nil, deletes, false, time.Time{})
+	})
+	if err != nil {
+		r.s.fatalf("Commit to %s@%s: %v", r.FullName(), branch, err)
+	}
+	return sha
+}
+
+// CommitAt is Commit dated when, as a person's push happening now is.
+func (r *Repo) CommitAt(when time.Time, branch, message string, files map[string]string) string {
+	r.s.t.Helper()
+	var sha string
+	var err error
+	r.with(func(rs *repoState) {
+		sha, err = rs.commitFiles(branch, message, files, nil, nil, false, when)
 	})
 	if err != nil {
 		r.s.fatalf("Commit to %s@%s: %v", r.FullName(), branch, err)
@@ -227,7 +241,7 @@ func (r *Repo) SeedDir(branch, dir string) string {
 	}
 	var sha string
 	r.with(func(rs *repoState) {
-		sha, err = rs.commitFiles(branch, "Seed from "+filepath.Base(dir), files, modes, nil, true)
+		sha, err = rs.commitFiles(branch, "Seed from "+filepath.Base(dir), files, modes, nil, true, time.Time{})
 	})
 	if err != nil {
 		r.s.fatalf("SeedDir to %s@%s: %v", r.FullName(), branch, err)
@@ -236,8 +250,9 @@ func (r *Repo) SeedDir(branch, dir string) string {
 }
 
 // commitFiles commits files onto branch (created from the default branch when missing);
-// replace drops everything else the branch had.
-func (rs *repoState) commitFiles(branch, message string, files, modes map[string]string, deletes []string, replace bool) (string, error) {
+// replace drops everything else the branch had. A zero when dates the commit after the
+// seed epoch.
+func (rs *repoState) commitFiles(branch, message string, files, modes map[string]string, deletes []string, replace bool, when time.Time) (string, error) {
 	ref := "refs/heads/" + branch
 	parent, ok := rs.refs[ref]
 	if !ok {
@@ -287,6 +302,9 @@ func (rs *repoState) commitFiles(branch, message string, files, modes map[string
 	}
 	rs.seedSeq++
 	sig := Signature{Name: "githubtest", Email: "githubtest@example.com", Date: seedEpoch.Add(time.Duration(rs.seedSeq) * time.Minute)}
+	if !when.IsZero() {
+		sig.Date = when.UTC().Truncate(time.Second)
+	}
 	sha := rs.objects.put(typeCommit, encodeCommit(commitObject{tree: tree, parents: parents, author: sig, committer: sig, message: message}))
 	rs.setRef(ref, sha)
 	return sha, nil

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/google/go-github/v60/github"
 
@@ -120,4 +121,25 @@ func TestPullRequestEditAndLazyMergeability(t *testing.T) {
 		t.Fatalf("closed without merge payload: merged %v, %v", closedPayload.PullRequest.Merged, err)
 	}
 
+}
+
+func TestCommitAtIsDatedAndListedNewestFirst(t *testing.T) {
+	_, repo, gh := setup(t)
+	ctx := context.Background()
+	when := time.Date(2030, 5, 6, 7, 8, 9, 0, time.UTC)
+	sha := repo.CommitAt(when, "main", "by hand", map[string]string{"docs.md": "d\n"})
+	c, _, err := gh.Repositories.GetCommit(ctx, "acme", "gitops", sha, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.GetCommit().GetAuthor().GetDate().Time; !got.Equal(when) {
+		t.Errorf("author date %s, want %s", got, when)
+	}
+	commits, _, err := gh.Repositories.ListCommits(ctx, "acme", "gitops", &github.CommitsListOptions{SHA: "main"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(commits) == 0 || commits[0].GetSHA() != sha {
+		t.Errorf("the newest commit comes first: %v", commits)
+	}
 }

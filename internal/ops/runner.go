@@ -24,11 +24,13 @@ import (
 	"github.com/palantir/go-githubapp/githubapp"
 	"github.com/rs/zerolog"
 
+	"github.com/daytwo-dev/daytwo/internal/ai"
 	"github.com/daytwo-dev/daytwo/internal/argoapi"
 	"github.com/daytwo-dev/daytwo/internal/command"
 	"github.com/daytwo-dev/daytwo/internal/config"
 	"github.com/daytwo-dev/daytwo/internal/coord"
 	"github.com/daytwo-dev/daytwo/internal/githubapi"
+	"github.com/daytwo-dev/daytwo/internal/incident"
 	"github.com/daytwo-dev/daytwo/internal/plan"
 	"github.com/daytwo-dev/daytwo/internal/repoconfig"
 )
@@ -44,8 +46,15 @@ type Runner struct {
 	GraphQLURL string
 	// ArgoCD, when set, is asked to refresh after a merge, and the rollout is reported.
 	ArgoCD ArgoCD
+	// AI, when set, writes /ask's answers from the facts; nil is AI off.
+	AI *ai.Client
 	// RefreshEvery paces further refreshes until Argo CD has seen the merge (default 5s).
 	RefreshEvery time.Duration
+	// Incidents tunes the incident issues the leader writes (incident.go).
+	Incidents IncidentOptions
+	// Summarize, when set, writes an incident issue's optional summary from the facts
+	// daytwo gathered; nil leaves it out, and so does an error.
+	Summarize func(ctx context.Context, facts []incident.Fact) (string, error)
 
 	rollouts sync.WaitGroup
 
@@ -66,7 +75,8 @@ type Runner struct {
 // New builds the runner a server configuration describes: GitHub through c, the commands
 // of cmds, and Argo CD when one is configured. now is the clock (nil: the real one).
 func New(cfg *config.Config, c githubapp.ClientCreator, cmds *command.Registry, now func() time.Time) (*Runner, error) {
-	r := &Runner{Clients: c, Commands: cmds, Planner: plan.New(), Now: now, GraphQLURL: cfg.GitHub.V4APIURL}
+	r := &Runner{Clients: c, Commands: cmds, Planner: plan.New(), Now: now, GraphQLURL: cfg.GitHub.V4APIURL,
+		Incidents: IncidentOptions{Grace: time.Duration(cfg.Incidents.Grace), Settle: time.Duration(cfg.Incidents.Settle)}}
 	if a := cfg.ArgoCD; a.Enabled() {
 		client, err := argoapi.New(argoapi.Options{
 			Server: a.Server, Token: a.Token, PlainText: a.PlainText, Insecure: a.Insecure, CAFile: a.CAFile,
@@ -77,7 +87,33 @@ func New(cfg *config.Config, c githubapp.ClientCreator, cmds *command.Registry, 
 		}
 		r.ArgoCD = client
 	}
+	aic, err := ai.New(cfg.AI, func(line string) error { _, err := cmds.ParseLine(line); return err })
+	if err != nil {
+		return nil, err
+	}
+	r.AI = aic.WithVerbs(aiVerbs...)
+	if r.AI != nil {
+		r.Summarize = r.summarizeIncident
+	}
 	return r, nil
+}
+
+// summarizeIncident has the AI endpoint write an incident issue's summary from its facts
+// alone; the commands it suggests were checked to parse, and are only named.
+func (r *Runner) summarizeIncident(ctx context.Context, facts []incident.Fact) (string, error) {
+	in := make([]ai.Fact, len(facts))
+	for i, f := range facts {
+		in[i] = ai.Fact{Title: f.Title, Lines: f.Lines}
+	}
+	ans, err := r.AI.Summarize(ctx, "an Argo CD application that stays unhealthy", in)
+	if err != nil {
+		return "", err
+	}
+	text := strings.TrimSpace(ans.Text)
+	if len(ans.Commands) > 0 {
+		text += "\n\nIt suggests replying: " + strings.Join(ans.Commands, ", ")
+	}
+	return text, nil
 }
 
 // Request is a comment or an issue body that holds commands, whatever event carried it:
@@ -238,6 +274,8 @@ func (r *Runner) run(ctx context.Context, client *gh.Client, req Request, cmd co
 			r.newService(ctx, client, req, cmd, st)
 		case cmd.Name == "run":
 			r.runWorkflow(ctx, client, req, cmd, st)
+		case cmd.Name == "ask":
+			r.ask(ctx, client, req, cmd, st)
 		case cmd.Name == "sync" || cmd.Name == "refresh":
 			r.argoCommand(ctx, client, req, cmd, st)
 		default:

@@ -246,3 +246,25 @@ func TestStatusMarkdown(t *testing.T) {
 		t.Error("live state is shown")
 	}
 }
+
+func TestCatalogTeam(t *testing.T) {
+	for _, c := range []struct {
+		cat  *report.Catalog
+		want string
+	}{
+		{&report.Catalog{Owner: "group:default/payments", Annotations: map[string]string{report.TeamAnnotation: "acme/payments-team"}}, "acme/payments-team"},
+		{&report.Catalog{Owner: "group:default/payments"}, "acme/payments"},
+		{&report.Catalog{Owner: "group:payments"}, "acme/payments"},
+		{&report.Catalog{Owner: "payments"}, "acme/payments"},
+		{&report.Catalog{Owner: "user:default/alice"}, ""},
+		{&report.Catalog{Owner: "group:other-ns/payments"}, ""},
+		{&report.Catalog{Owner: "group:ACME/payments"}, "acme/payments"},
+		{&report.Catalog{Owner: "group:default/payments", Annotations: map[string]string{report.TeamAnnotation: "not-a-team"}}, "acme/payments"},
+		{&report.Catalog{}, ""},
+		{nil, ""},
+	} {
+		if got := c.cat.Team("acme"); got != c.want {
+			t.Errorf("%+v: Team = %q, want %q", c.cat, got, c.want)
+		}
+	}
+}

@@ -39,12 +39,14 @@ type Daytwo struct {
 	elector coord.Elector
 	lead    context.CancelFunc
 	leading chan struct{}
+	// incidents: the leader watches Argo CD's applications for incidents.
+	incidents bool
 }
 
 // Build wires a daytwo process from cfg; now is the clock (nil: the real one). With
 // cfg.Redis it connects to Redis first and refuses to start without it.
 func Build(ctx context.Context, cfg *config.Config, log zerolog.Logger, now func() time.Time) (*Daytwo, error) {
-	d := &Daytwo{log: log}
+	d := &Daytwo{log: log, incidents: cfg.IncidentsOn()}
 	m := metrics.New()
 	var locker coord.Locker
 	var opts []Option
@@ -80,8 +82,10 @@ func Build(ctx context.Context, cfg *config.Config, log zerolog.Logger, now func
 }
 
 // Lead runs, on whichever replica leads, the loops that must run once: following again
-// the rollouts nobody follows (at once, then every few minutes) and asking GitHub to
-// redeliver the deliveries that failed (GitHub never does so on its own).
+// the rollouts nobody follows (at once, then every few minutes), asking GitHub to
+// redeliver the deliveries that failed (GitHub never does so on its own), restoring the
+// time-boxed changes whose time is up (every ExpireEvery), and, with incidents on,
+// watching Argo CD's applications for incidents.
 func (d *Daytwo) Lead() {
 	ctx, cancel := context.WithCancel(d.log.WithContext(context.Background()))
 	d.lead, d.leading = cancel, make(chan struct{})
@@ -106,6 +110,13 @@ func (d *Daytwo) Lead() {
 				}
 				sweeper.Run(lctx)
 			}()
+			if d.incidents {
+				go func() {
+					if err := d.Runner.WatchIncidents(lctx); err != nil {
+						d.log.Warn().Err(err).Msg("cannot watch for incidents")
+					}
+				}()
+			}
 			for {
 				if err := d.Runner.Resume(lctx); err != nil && lctx.Err() == nil {
 					d.log.Warn().Err(err).Msg("cannot resume the rollouts being followed")

@@ -31,11 +31,18 @@ type world struct {
 	repo *githubtest.Repo
 }
 
-func newWorld(t *testing.T) *world {
+func newWorld(t *testing.T) *world { return newWorldWith(t, nil) }
+
+// newWorldWith is newWorld with more environment variables for daytwo.
+func newWorldWith(t *testing.T, env map[string]string) *world {
 	s := StartStack(t)
-	a := apptest.StartWithEnv(t, clock, map[string]string{
+	vars := map[string]string{
 		"DAYTWO_ARGOCD_SERVER": s.ArgoCDAddr, "DAYTWO_ARGOCD_TOKEN": s.ArgoCDToken, "DAYTWO_ARGOCD_PLAINTEXT": "true",
-	})
+	}
+	for k, v := range env {
+		vars[k] = v
+	}
+	a := apptest.StartWithEnv(t, clock, vars)
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("daytwo's log:\n%s", a.Logs.String())

@@ -35,6 +35,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"strings"
 	"sync"
@@ -554,23 +555,39 @@ func (s *Server) Get(ctx context.Context, q *application.ApplicationQuery) (*v1a
 		return nil, err
 	}
 	if method == "Refresh" {
-		if rev := s.head(); rev != a.target {
-			a.compare(rev)
-		}
-		// Automated sync, as the controller's: not while an operation runs (the next
-		// refresh after it does), and not again to a revision it already tried.
-		op := a.obj.Status.OperationState
-		tried := op != nil && op.Operation.Sync != nil && op.Operation.Sync.Revision == a.target
-		if auto := a.obj.Spec.SyncPolicy.Automated; auto != nil && a.obj.Operation == nil && !tried && a.obj.Status.Sync.Status == v1alpha1.SyncStatusCodeOutOfSync {
-			s.run(name, a, v1alpha1.Operation{
-				Sync:        &v1alpha1.SyncOperation{Revision: a.target, Prune: auto.Prune, SyncOptions: a.obj.Spec.SyncPolicy.SyncOptions},
-				InitiatedBy: v1alpha1.OperationInitiator{Automated: true},
-			})
-		}
-		a.assess(true)
-		s.notify()
+		s.refresh(name, a)
 	}
 	return a.obj.DeepCopy(), nil
+}
+
+// refresh is the controller's reconcile with the latest Git: compare, start an automated
+// sync where the app has one, assess. The lock is held.
+func (s *Server) refresh(name string, a *app) {
+	if rev := s.head(); rev != a.target {
+		a.compare(rev)
+	}
+	// Automated sync, as the controller's: not while an operation runs (the next
+	// refresh after it does), and not again to a revision it already tried.
+	op := a.obj.Status.OperationState
+	tried := op != nil && op.Operation.Sync != nil && op.Operation.Sync.Revision == a.target
+	if auto := a.obj.Spec.SyncPolicy.Automated; auto != nil && a.obj.Operation == nil && !tried && a.obj.Status.Sync.Status == v1alpha1.SyncStatusCodeOutOfSync {
+		s.run(name, a, v1alpha1.Operation{
+			Sync:        &v1alpha1.SyncOperation{Revision: a.target, Prune: auto.Prune, SyncOptions: a.obj.Spec.SyncPolicy.SyncOptions},
+			InitiatedBy: v1alpha1.OperationInitiator{Automated: true},
+		})
+	}
+	a.assess(true)
+	s.notify()
+}
+
+// Poll is the controller's periodic look at Git for the app (its resync), which no
+// client asked for: a new commit found, an app with automated sync starts its script.
+func (s *Server) Poll(name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if a := s.apps[name]; a != nil {
+		s.refresh(name, a)
+	}
 }
 
 // compare is the controller's comparison of a with a new revision of Git: out of sync
@@ -671,10 +688,15 @@ func (s *Server) run(name string, a *app, op v1alpha1.Operation) {
 	}()
 }
 
-// Watch streams the app's state on every change until the client goes away.
+// Watch streams the app's state on every change until the client goes away. Without a
+// name it streams every app the account may get, as argocd-server does: each app first
+// (ADDED), then each app that changed (MODIFIED) or went away (DELETED).
 func (s *Server) Watch(q *application.ApplicationQuery, stream application.ApplicationService_WatchServer) error {
 	name := q.GetName()
 	s.record(Call{Method: "Watch", App: name, Sub: subject(stream.Context())})
+	if name == "" {
+		return s.watchAll(stream)
+	}
 	s.mu.Lock()
 	broken := s.watchDown
 	_, err := s.readable(stream.Context(), name)
@@ -704,6 +726,88 @@ func (s *Server) Watch(q *application.ApplicationQuery, stream application.Appli
 			return nil
 		}
 	}
+}
+
+func (s *Server) watchAll(stream application.ApplicationService_WatchServer) error {
+	s.mu.Lock()
+	broken := s.watchDown
+	s.mu.Unlock()
+	if broken {
+		return status.Error(codes.Unavailable, "watch is not available")
+	}
+	sent := map[string]*v1alpha1.Application{}
+	for {
+		var events []*v1alpha1.ApplicationWatchEvent
+		s.mu.Lock()
+		changed, names := s.changed, make([]string, 0, len(s.apps))
+		for n := range s.apps {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			a := s.apps[n]
+			if enforce(stream.Context(), "get", a) != nil {
+				continue
+			}
+			prev, seen := sent[n]
+			switch {
+			case !seen:
+				events = append(events, &v1alpha1.ApplicationWatchEvent{Type: watch.Added, Application: *a.obj.DeepCopy()})
+			case !reflect.DeepEqual(prev.Status, a.obj.Status) || !reflect.DeepEqual(prev.Spec, a.obj.Spec):
+				events = append(events, &v1alpha1.ApplicationWatchEvent{Type: watch.Modified, Application: *a.obj.DeepCopy()})
+			}
+		}
+		for n, prev := range sent {
+			if s.apps[n] == nil {
+				events = append(events, &v1alpha1.ApplicationWatchEvent{Type: watch.Deleted, Application: *prev})
+			}
+		}
+		s.mu.Unlock()
+		for _, ev := range events {
+			if ev.Type == watch.Deleted {
+				delete(sent, ev.Application.Name)
+			} else {
+				sent[ev.Application.Name] = ev.Application.DeepCopy()
+			}
+			if err := stream.Send(ev); err != nil {
+				return err
+			}
+		}
+		select {
+		case <-changed:
+		case <-stream.Context().Done():
+			return nil
+		}
+	}
+}
+
+// RemoveApp deletes an Application.
+func (s *Server) RemoveApp(name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.apps, name)
+	s.notify()
+}
+
+// SetLive sets the app's live health and unhealthy resources and has the controller
+// assess them now, as a cluster changing under a synced app does (a pod crashing, a
+// deadline exceeded), with no sync.
+func (s *Server) SetLive(name, h string, res ...Resource) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.apps[name]
+	if a == nil {
+		return
+	}
+	a.live, a.liveRes = health.HealthStatusCode(h), nil
+	for _, r := range res {
+		a.liveRes = append(a.liveRes, v1alpha1.ResourceStatus{
+			Kind: r.Kind, Namespace: r.Namespace, Name: r.Name, Status: v1alpha1.SyncStatusCodeSynced,
+			Health: &v1alpha1.HealthStatus{Status: health.HealthStatusCode(r.Health), Message: r.Message},
+		})
+	}
+	a.assess(false)
+	s.notify()
 }
 
 // Apps lists the apps' names.
