@@ -104,7 +104,7 @@ func (r *Runner) syncApp(ctx context.Context, at argoTarget, st *statusComment) 
 	if frozen {
 		st.steps = append(st.steps, fmt.Sprintf("🧯 `--break-glass`: %s; syncing all the same.", markdown.Text(plan.FreezeText(at.cmd.Env, freeze))))
 	}
-	for _, pr := range at.t.read.OpenOn(at.t.head.Branch, fmt.Sprintf("daytwo/%s/%s/", at.cmd.Env, at.cmd.Service)) {
+	for _, pr := range openFor(at.t.read, at.t.head.Branch, at.cmd.Env, at.cmd.Service) {
 		st.steps = append(st.steps, fmt.Sprintf("⚠️ [PR #%d](%s) is not merged yet; `/sync` deploys what is on %s.", pr.Number, pr.URL, markdown.Code(at.t.head.Branch)))
 	}
 	if at.cmd.DryRun {

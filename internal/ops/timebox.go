@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -27,6 +28,13 @@ import (
 
 // expiresLabel marks a time-boxed change whose expiry is pending.
 const expiresLabel = "daytwo/expires"
+
+// openFor lists the open changes of a service in an environment: its stack and its
+// time-boxed changes.
+func openFor(read *githubapi.DefaultRead, base, env, service string) []githubapi.PR {
+	return slices.Concat(read.OpenOn(base, fmt.Sprintf("daytwo/%s/%s/", env, service)),
+		read.OpenOn(base, fmt.Sprintf("%s%s/%s/", plan.TimeboxedBranches, env, service)))
+}
 
 // expiryNote is what the status says of a time-boxed change before it merges.
 func expiryNote(cmd command.Command) string {

@@ -84,6 +84,10 @@ func TestTimeboxedScaleIsRestored(t *testing.T) {
 	if st := w.status(t, n); !strings.Contains(st, "Time-boxed: expires 1h after merge") {
 		t.Errorf("status before merge:\n%s", st)
 	}
+	// /status lists it among the open changes of the target.
+	if st := w.status(t, w.ask(t, "rita", "/status --service checkout --env staging")); !strings.Contains(st, fmt.Sprintf("#%d", pr.Number)) {
+		t.Errorf("/status does not list the time-boxed PR:\n%s", st)
+	}
 	// A request for the same target meanwhile is not stacked onto the time-boxed change.
 	other := w.ask(t, "sam", "/config set X=1 --service checkout --env staging")
 	if m := w.mark(t, other); m.State != "open" || m.PR == pr.Number {

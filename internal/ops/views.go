@@ -93,7 +93,7 @@ func (r *Runner) readView(ctx context.Context, t *target, resolved command.Comma
 	if v.Status != nil {
 		for i := range v.Status.Envs {
 			e := &v.Status.Envs[i]
-			for _, pr := range t.read.OpenOn(t.head.Branch, fmt.Sprintf("daytwo/%s/%s/", e.Env, resolved.Service)) {
+			for _, pr := range openFor(t.read, t.head.Branch, e.Env, resolved.Service) {
 				e.OpenPRs = append(e.OpenPRs, report.PRRef{Number: pr.Number, URL: pr.URL})
 			}
 			if live != nil {
