@@ -327,3 +327,17 @@ func (r Repo) CommitsSince(ctx context.Context, base, head string) ([]plan.Commi
 	}
 	return out, nil
 }
+
+// HasLabel reports whether issue or pull request number carries label.
+func (r Repo) HasLabel(ctx context.Context, number int, label string) (bool, error) {
+	ls, _, err := r.Client.Issues.ListLabelsByIssue(ctx, r.Owner, r.Name, number, &gh.ListOptions{PerPage: 100})
+	if err != nil {
+		return false, fmt.Errorf("list the labels of #%d of %s: %w", number, r.FullName(), err)
+	}
+	for _, l := range ls {
+		if strings.EqualFold(l.GetName(), label) {
+			return true, nil
+		}
+	}
+	return false, nil
+}

@@ -234,6 +234,18 @@ func (r *Runner) expire(ctx context.Context, repo githubapi.Repo, m *githubapi.M
 	if err != nil {
 		return err
 	}
+	// Extensions only postpone it: before the trailer's time nothing more need be read.
+	for _, c := range requestsOf(commits) {
+		if d, err := command.ParseDuration(c.trailers[plan.TrailerExpires]); err == nil && r.now().Before(m.MergedAt.Add(d)) {
+			return nil
+		}
+	}
+	lease := r.tryLock(ctx, fmt.Sprintf("expire|%s#%d", repo.FullName(), m.Number))
+	if lease == nil {
+		return nil // another replica or call is on it
+	}
+	defer lease.Unlock()
+	// Read under the lock, which /extend and /cancel take to write their records.
 	e, err := r.readExpiry(ctx, repo, m.Number, m.URL, m, commits)
 	if err != nil {
 		return err
@@ -245,11 +257,6 @@ func (r *Runner) expire(ctx context.Context, repo githubapi.Repo, m *githubapi.M
 	if e.cancel == "" && r.now().Before(e.due()) {
 		return nil
 	}
-	lease := r.tryLock(ctx, "expire|"+e.ref())
-	if lease == nil {
-		return nil // another replica or call is on it
-	}
-	defer lease.Unlock()
 	if e.cancel != "" {
 		return repo.RemoveLabel(ctx, m.Number, expiresLabel)
 	}
@@ -551,6 +558,20 @@ func (r *Runner) extend(ctx context.Context, client *gh.Client, req Request, cmd
 		}
 		return
 	}
+	lease, err := r.locks().Lock(ctx, "expire|"+e.ref())
+	if err != nil {
+		st.failWith(ctx, err)
+		return
+	}
+	defer lease.Unlock()
+	if ok, err := r.stillPending(ctx, t, e); err != nil || !ok {
+		if err != nil {
+			st.failWith(ctx, err)
+		} else {
+			st.fail(ctx, githubapi.StateRefused, fmt.Sprintf("%s expired or was closed meanwhile: there is nothing left to extend.", e.url))
+		}
+		return
+	}
 	if total := e.base + e.extra + cmd.For; total > command.MaxFor {
 		st.fail(ctx, githubapi.StateRefused, fmt.Sprintf("A change is time-boxed for 90 days at most; %s is at %s already.", e.url, command.FormatDuration(e.base+e.extra)))
 		return
@@ -585,8 +606,24 @@ func (r *Runner) cancelExpiry(ctx context.Context, t *target, req Request, st *s
 			}
 			return true
 		}
+		lease, err := r.locks().Lock(ctx, "expire|"+e.ref())
+		if err != nil {
+			st.failWith(ctx, err)
+			return true
+		}
+		ok, err := r.stillPending(ctx, t, e)
+		if err != nil || !ok {
+			lease.Unlock()
+			if err != nil {
+				st.failWith(ctx, err)
+				return true
+			}
+			continue // expired meanwhile: its restore is under way
+		}
 		st.mark.Expiry = &githubapi.ExpiryMark{PR: e.ref(), Cancel: true, By: req.Author}
-		if err := t.repo.RemoveLabel(ctx, e.number, expiresLabel); err != nil {
+		err = t.repo.RemoveLabel(ctx, e.number, expiresLabel)
+		lease.Unlock()
+		if err != nil {
 			st.failWith(ctx, err)
 			return true
 		}
@@ -598,6 +635,24 @@ func (r *Runner) cancelExpiry(ctx context.Context, t *target, req Request, st *s
 	}
 	st.set(githubapi.StateAnswered, 0).step(ctx, "", fmt.Sprintf("⏹️ Cancelled the expiry of %s: the change stays, nothing will be restored.", strings.Join(done, ", ")))
 	return true
+}
+
+// stillPending reports whether e's expiry is still to come, read again under its lock:
+// its pull request open, or merged and labelled.
+func (r *Runner) stillPending(ctx context.Context, t *target, e *expiry) (bool, error) {
+	if e.merged == nil {
+		ms, err := t.repo.MergeState(ctx, e.number)
+		if err != nil {
+			return false, err
+		}
+		if ms.Open {
+			return true, nil
+		}
+		if !ms.Merged {
+			return false, nil
+		}
+	}
+	return t.repo.HasLabel(ctx, e.number, expiresLabel)
 }
 
 func prList(es []*expiry) string {
