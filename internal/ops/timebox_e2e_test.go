@@ -3,6 +3,7 @@ package ops_test
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -12,6 +13,7 @@ import (
 	"github.com/daytwo-dev/daytwo/internal/apptest"
 	"github.com/daytwo-dev/daytwo/internal/githubapi"
 	"github.com/daytwo-dev/daytwo/internal/githubtest"
+	"github.com/daytwo-dev/daytwo/internal/markdown/mdtest"
 	"github.com/daytwo-dev/daytwo/internal/plan"
 )
 
@@ -318,9 +320,13 @@ func TestTimeboxedRefusals(t *testing.T) {
 	if len(sts) != 2 {
 		t.Fatalf("statuses: %q", sts)
 	}
-	if m, _ := githubapi.ParseStatusMark(sts[1]); m.State != "refused" || !strings.Contains(sts[1], "is for whoever may ask for `/scale` in prod") {
+	if m, _ := githubapi.ParseStatusMark(sts[1]); m.State != "refused" {
 		t.Errorf("/extend by someone not allowed: %+v\n%s", m, sts[1])
 	}
+	st := strings.ReplaceAll(sts[1], w.GH.URL(), "https://github.test")
+	st = attemptRE.ReplaceAllString(st, `"$1":"…"`)
+	mdtest.Golden(t, filepath.Join("testdata", "status", "extend-not-allowed.md"), st, *update)
+	mdtest.Policy{Mentions: []string{"alice", "acme/sre"}, Comments: true}.AssertSafe(t, st) // the rule names the team, as every refusal by policy does
 }
 
 // Through the whole server: real webhooks, and the leader's own loop (every 50ms here)
