@@ -315,6 +315,14 @@ func (r *Runner) restore(ctx context.Context, e *expiry) (done bool, err error) 
 		e.tell(ctx, fmt.Sprintf("⏰ Expired, but superseded by %s: nothing restored.", by))
 		return true, nil
 	}
+	if f, frozen := t.cfg.Frozen(cmd.Env); frozen && cmd.Name != "freeze" {
+		// A freeze holds back the restore like any change: it is tried again each round.
+		waiting := fmt.Sprintf("⏰ Expired, but %s: restoring once it is unfrozen.", markdown.Text(plan.FreezeText(cmd.Env, f)))
+		if e.st != nil && !slices.Contains(e.st.steps, waiting) {
+			e.tell(ctx, waiting)
+		}
+		return false, nil
+	}
 	parent, err := e.repo.FirstParent(ctx, e.merged.MergeCommit)
 	if err != nil {
 		return false, err

@@ -370,3 +370,23 @@ func TestTimeboxedDryRun(t *testing.T) {
 		t.Error("a dry run opened a pull request")
 	}
 }
+
+// A freeze of the environment holds the restore back, saying so once; after /unfreeze the
+// next round restores.
+func TestTimeboxedWaitsForUnfreeze(t *testing.T) {
+	w, clk := timeboxWorld(t)
+	n := w.ask(t, "alice", "/scale 5 --for 1h --service checkout --env staging")
+	w.mergeBy(t, w.openFor(t, "daytwo/_for/staging/checkout/").Number, "alice")
+	f := w.ask(t, "mo", "/freeze staging --reason load test")
+	w.mergeBy(t, w.mark(t, f).PR, "mo")
+	clk.advance(61 * time.Minute)
+	w.expire(t)
+	w.expire(t)
+	if st := w.status(t, n); strings.Count(st, "restoring once it is unfrozen") != 1 || len(w.openPulls()) != 0 {
+		t.Fatalf("while frozen:\n%s\nopen: %+v", st, w.openPulls())
+	}
+	u := w.ask(t, "mo", "/unfreeze staging")
+	w.mergeBy(t, w.mark(t, u).PR, "mo")
+	w.expire(t)
+	w.openFor(t, "daytwo/staging/checkout/")
+}
