@@ -48,13 +48,13 @@ func (r *Runner) PullRequestClosed(ctx context.Context, client *gh.Client, repo 
 		return nil
 	}
 	if pr.GetMerged() {
-		m := &githubapi.Merged{PR: githubapi.PR{Number: pr.GetNumber(), URL: pr.GetHTMLURL()}, MergeCommit: pr.GetMergeCommitSHA(), MergedAt: pr.GetMergedAt().Time}
-		r.noteRestored(ctx, gr, m, commits)
+		merged := &githubapi.Merged{PR: githubapi.PR{Number: pr.GetNumber(), URL: pr.GetHTMLURL()}, MergeCommit: pr.GetMergeCommitSHA(), MergedAt: pr.GetMergedAt().Time}
+		r.noteRestored(ctx, gr, merged, commits)
 		sts.set(githubapi.StateMerged, pr.GetNumber())
 		for _, s := range sts {
 			s.steps = append(s.steps, fmt.Sprintf("🔀 [PR #%d](%s) merged by @%s as `%s`", pr.GetNumber(), pr.GetHTMLURL(), pr.GetMergedBy().GetLogin(), clip.SHA(pr.GetMergeCommitSHA())))
 		}
-		sts.step(ctx, r.expiryStep(ctx, gr, m, commits), r.afterMerge())
+		sts.step(ctx, r.expiryStep(ctx, gr, merged, commits), r.afterMerge())
 		if carries && len(sts) > 0 {
 			m := githubapi.Merged{PR: githubapi.PR{Number: pr.GetNumber(), URL: pr.GetHTMLURL(), Branch: branch, HeadSHA: pr.GetHead().GetSHA(), Body: pr.GetBody()},
 				MergeCommit: pr.GetMergeCommitSHA(), MergedBy: pr.GetMergedBy().GetLogin()}
