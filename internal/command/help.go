@@ -195,8 +195,12 @@ func (r *Registry) commandHelp(rd markdown.Renderer, name string) string {
 	if s.Description != "" {
 		b.WriteString(rd.Prose(s.Description) + "\n\n")
 	}
-	b.WriteString(rd.Heading(3, "Flags") + "\n")
-	writeFlagTable(&b, rd, r.Flags(name))
+	if flags := r.Flags(name); len(flags) > 0 {
+		b.WriteString(rd.Heading(3, "Flags") + "\n")
+		writeFlagTable(&b, rd, flags)
+	} else {
+		b.WriteString("It takes no flags.\n")
+	}
 	if len(s.Examples) > 0 {
 		b.WriteString("\n" + rd.Heading(3, "Examples") + "\n")
 		rows := make([][]string, len(s.Examples))
