@@ -296,12 +296,27 @@ func Boxes(body string) []Box {
 	var out []Box
 	for _, line := range strings.Split(body[i:j], "\n") {
 		m := boxRE.FindStringSubmatch(strings.TrimRight(line, "\r"))
-		if m == nil || !commandRE.MatchString(m[3]) {
+		if m == nil || !commandRE.MatchString(m[3]) || !says(m[2], m[3]) {
 			continue
 		}
 		out = append(out, Box{Command: m[3], Label: m[2], Ticked: m[1] != " "})
 	}
 	return out
+}
+
+// says reports whether a box's label shows what its hidden command does, as Render
+// writes it: whoever can edit the issue could hide another command behind a label, for
+// someone else to tick. Only the commands Render offers qualify.
+func says(label, cmd string) bool {
+	w := strings.Fields(cmd)
+	switch {
+	case len(w) == 6 && w[0] == "/promote" && w[2] == "--service" && w[4] == "--from":
+		return strings.HasPrefix(label, fmt.Sprintf("promote %s to %s (", markdown.Text(w[3]), markdown.Text(w[1])))
+	case len(w) == 2 && w[0] == "/unfreeze":
+		want := "unfreeze " + markdown.Text(w[1])
+		return label == want || strings.HasPrefix(label, want+": ")
+	}
+	return false
 }
 
 // Ticked lists the boxes of after's section that a person ticked since before: ticked in

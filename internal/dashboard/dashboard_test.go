@@ -193,6 +193,16 @@ func TestTicked(t *testing.T) {
 	if got := dashboard.Ticked(before, added); len(got) != 0 {
 		t.Errorf("an added box ran: %+v", got)
 	}
+	// A box whose label does not say what its command does is not daytwo's: someone
+	// could hide /scale 0 behind "promote", for another to tick.
+	hidden := strings.Replace(before, "<!-- daytwo:do /promote staging --service checkout --from dev -->", "<!-- daytwo:do /promote prod --service checkout --from dev -->", 1)
+	if got := dashboard.Ticked(hidden, tick(hidden, "promote checkout to staging")); len(got) != 0 {
+		t.Errorf("a box hiding another command ran: %+v", got)
+	}
+	other := strings.Replace(before, "<!-- daytwo:do /unfreeze prod -->", "<!-- daytwo:do /scale 0 --env prod -->", 1)
+	if got := dashboard.Ticked(other, tick(other, "unfreeze prod")); len(got) != 0 {
+		t.Errorf("a box with a command daytwo does not offer ran: %+v", got)
+	}
 	// Windows line endings, as a browser may send.
 	crlf := strings.ReplaceAll(before, "\n", "\r\n")
 	if got := dashboard.Ticked(crlf, tick(crlf, "unfreeze prod")); len(got) != 1 || got[0].Command != "/unfreeze prod" {

@@ -85,7 +85,7 @@ func (r *Runner) updateDashboard(ctx context.Context, t *target, create bool) (*
 		}
 		return &githubapi.Issue{Number: n, URL: url, Title: dashboard.Title}, nil
 	}
-	return is, writeDashboard(ctx, t.repo, is.Number, func(body string) string { return dashboard.Splice(body, sec) })
+	return is, writeDashboard(ctx, t.repo, is.Number, is, func(body string) string { return dashboard.Splice(body, sec) })
 }
 
 func dashboardLock(repo githubapi.Repo) string {
@@ -120,14 +120,19 @@ func isDashboard(title, body string, labels []string) bool {
 // errDashboardBusy is a dashboard whose body kept changing while daytwo wrote it.
 var errDashboardBusy = errors.New("the dashboard issue kept changing while daytwo wrote it")
 
-// writeDashboard sets the body of issue n to edit(body): it reads the body, edits it, and
-// reads it again just before writing; when it changed meanwhile (a person's edit), it
-// starts over from the new body. An edit that changes nothing writes nothing.
-func writeDashboard(ctx context.Context, repo githubapi.Repo, n int, edit func(string) string) error {
+// writeDashboard sets the body of issue n to edit(body): it reads the body (the first time
+// it may be given, as read), edits it, and reads it again just before writing; when it
+// changed meanwhile (a person's edit), it starts over from the new body. An edit that
+// changes nothing writes nothing.
+func writeDashboard(ctx context.Context, repo githubapi.Repo, n int, read *githubapi.Issue, edit func(string) string) error {
 	for attempt := 1; attempt <= maxDashboardWrites; attempt++ {
-		cur, err := repo.ReadIssue(ctx, n)
-		if err != nil {
-			return err
+		cur := read
+		if cur == nil || attempt > 1 {
+			is, err := repo.ReadIssue(ctx, n)
+			if err != nil {
+				return err
+			}
+			cur = &is
 		}
 		next := edit(cur.Body)
 		if next == cur.Body {
@@ -152,6 +157,11 @@ func writeDashboard(ctx context.Context, repo githubapi.Repo, n int, edit func(s
 func (r *Runner) dashboardFacts(ctx context.Context, t *target) dashboard.Facts {
 	envs := t.cfg.EnvNames()
 	f := dashboard.Facts{Envs: envs, ArgoCD: r.ArgoCD != nil}
+	// Every overlay is rendered: the tree and its YAML files in two or three requests, not
+	// one per file. Should that fail, files are read one by one.
+	if _, err := t.snap.ReadTree(ctx, t.g, t.repo); err != nil {
+		zerolog.Ctx(ctx).Warn().Err(err).Msg("cannot read the repository ahead; reading file by file")
+	}
 	for _, e := range envs {
 		if fr, ok := t.cfg.Frozen(e); ok {
 			f.Frozen = append(f.Frozen, dashboard.Freeze{Env: e, Reason: fr.Reason})
@@ -339,7 +349,7 @@ func (r *Runner) untick(ctx context.Context, repo githubapi.Repo, n int, cmd str
 		return err
 	}
 	defer lease.Unlock()
-	return writeDashboard(ctx, repo, n, func(body string) string {
+	return writeDashboard(ctx, repo, n, nil, func(body string) string {
 		out, _ := dashboard.Untick(body, cmd)
 		return out
 	})

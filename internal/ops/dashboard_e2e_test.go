@@ -2,6 +2,9 @@ package ops_test
 
 import (
 	"math/rand/v2"
+	"regexp"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -78,6 +81,33 @@ func TestDashboardCommandCreatesAndUpdatesIt(t *testing.T) {
 		}
 	}
 	mdtest.Policy{Comments: true}.AssertSafe(t, d.Body)
+
+	// Bringing it up to date costs: the status comment, the default branch, the asker's
+	// permission, finding the dashboard and the incidents, reading the body twice, writing it.
+	w.GH.ResetLog()
+	head := w.repo.Commit("main", "scale checkout in dev by hand", map[string]string{"apps/checkout/overlays/dev/kustomization.yaml": strings.Replace(w.file(t, "apps/checkout/overlays/dev/kustomization.yaml"), "newTag: 1.8.0", "newTag: 1.8.1", 1)})
+	w.ask(t, "rita", "/dashboard")
+	want := []string{
+		"GET /repos/acme/gitops/collaborators/rita/permission",
+		"GET /repos/acme/gitops/git/trees/" + head,
+		"GET /repos/acme/gitops/issues", "GET /repos/acme/gitops/issues",
+		"GET /repos/acme/gitops/issues/" + itoa(d.Number),
+		"PATCH /repos/acme/gitops/issues/" + itoa(d.Number), "PATCH /repos/acme/gitops/issues/comments/N",
+		"POST /api/graphql daytwoAck", "POST /api/graphql daytwoDefaultBranch", "POST /api/graphql daytwoPrefetch",
+	}
+	sort.Strings(want)
+	commentID := regexp.MustCompile(`/comments/[0-9]+$`)
+	var got []string
+	apptest.Eventually(t, "the request log", func() bool {
+		got = got[:0]
+		for _, r := range w.GH.Requests() {
+			if !strings.HasSuffix(r.Path, "/access_tokens") {
+				got = append(got, strings.TrimSpace(r.Method+" "+commentID.ReplaceAllString(r.Path, "/comments/N")+" "+r.Operation))
+			}
+		}
+		sort.Strings(got)
+		return slices.Equal(got, want)
+	})
 
 	// A person writes around daytwo's part; /dashboard again keeps it, and opens no
 	// second issue.
@@ -206,7 +236,12 @@ func TestDashboardRefusedTickIsUntickedWithTheReason(t *testing.T) {
 	d := w.dashboardIssue(t)
 	before := len(w.botComments(d.Number))
 
-	w.tick(t, w.App, "rita", "promote checkout to staging") // rita has read access only
+	// rita has read access only. The same delivery twice is one request.
+	ticked := strings.Replace(d.Body, "- [ ] promote checkout to staging", "- [x] promote checkout to staging", 1)
+	payload := w.repo.EditIssueBody(d.Number, "rita", ticked)
+	w.SendWithDelivery(t, "issues", "tick-delivery", payload)
+	w.Quiet(t)
+	w.SendWithDelivery(t, "issues", "tick-delivery", payload)
 	w.Quiet(t)
 	if len(w.openPulls()) != 0 {
 		t.Fatalf("a refused tick opened %+v", w.openPulls())
@@ -221,6 +256,12 @@ func TestDashboardRefusedTickIsUntickedWithTheReason(t *testing.T) {
 	}
 	if body := w.dashboardIssue(t).Body; body != d.Body {
 		t.Errorf("the box was not unticked, or more changed:\n%s", body)
+	}
+
+	// /dashboard is for people with read access at least.
+	n := w.ask(t, "eve", "/dashboard")
+	if m := w.mark(t, n); m.State != githubapi.StateRefused || !strings.Contains(w.status(t, n), "read access") {
+		t.Errorf("eve: %+v\n%s", m, w.status(t, n))
 	}
 }
 
@@ -284,5 +325,27 @@ func TestDashboardConcurrentWritersLoseNothing(t *testing.T) {
 	}
 	if len(w.openPulls()) != 0 {
 		t.Errorf("refused ticks opened %+v", w.openPulls())
+	}
+}
+
+// With Argo CD configured, each cell shows the Application's sync and health; open
+// incident issues show beside the service and environment their labels name.
+func TestDashboardShowsArgoCDAndIncidents(t *testing.T) {
+	w := newArgoWorld(t)
+	inc := w.repo.CreateIssue("alice", "checkout in prod is Degraded", "", "daytwo", "incident", "service/checkout", "env/prod")
+	w.repo.CreateIssue("alice", "not an incident", "", "daytwo", "service/checkout", "env/prod")
+	w.ask(t, "alice", "/dashboard")
+	body := w.dashboardIssue(t).Body
+	for _, want := range []string{
+		"| service | environment | image | replicas | frozen | sync / health | open pull requests | open incidents |",
+		"| `checkout` | dev | `ghcr.io/acme/checkout:1.8.0` | 1 | | Synced / Healthy | | |",
+		"| `checkout` | prod | `ghcr.io/acme/checkout:1.7.1` | 3 | | Synced / Healthy | | [#" + itoa(inc) + "](" + w.GH.URL() + "/acme/gitops/issues/" + itoa(inc) + ") |",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the dashboard lacks %q:\n%s", want, body)
+		}
+	}
+	if strings.Count(body, "/issues/") != 1 {
+		t.Errorf("only the incident is linked:\n%s", body)
 	}
 }
