@@ -362,6 +362,15 @@ func (r *Runner) dashboardSoon(ctx context.Context, repo githubapi.Repo) {
 	log := *zerolog.Ctx(ctx)
 	r.dashboardQueue().soon(strings.ToLower(repo.FullName()), func() {
 		ctx := log.WithContext(r.lifetime())
+		// Most repositories (a service's own, one nobody asked a dashboard for) have none:
+		// that costs one request, before anything is read.
+		is, err := findDashboard(ctx, repo)
+		if err != nil || is == nil {
+			if err != nil {
+				log.Warn().Err(err).Str("repo", repo.FullName()).Msg("cannot look for the dashboard")
+			}
+			return
+		}
 		t, err := r.target(ctx, repo.Client, r.graphql(repo.Client), repo.Owner, repo.Name)
 		if err == nil && strings.EqualFold(t.repo.FullName(), repo.FullName()) {
 			_, err = r.updateDashboard(ctx, t, false)
