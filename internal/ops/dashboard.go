@@ -78,6 +78,10 @@ func (r *Runner) updateDashboard(ctx context.Context, t *target, create bool) (*
 		return nil, err
 	}
 	sec := dashboard.Render(r.dashboardFacts(ctx, t))
+	if len(sec)+len(dashboardIntro)+2 > githubapi.MaxCommentBytes {
+		// Cut, it would lose its end marker and the boxes: say so instead.
+		return nil, plan.Errorf(plan.Invalid, "The dashboard of %s would be %d bytes, over GitHub's limit of %d for an issue: it has too many services and environments to show in one issue.", t.repo.FullName(), len(sec), githubapi.MaxCommentBytes)
+	}
 	if is == nil {
 		n, url, err := t.repo.OpenIssue(ctx, dashboard.Title, dashboardIntro+"\n\n"+sec, dashboard.Labels)
 		if err != nil {
