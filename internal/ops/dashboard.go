@@ -161,21 +161,32 @@ func writeDashboard(ctx context.Context, repo githubapi.Repo, n int, read *githu
 func (r *Runner) dashboardFacts(ctx context.Context, t *target) dashboard.Facts {
 	envs := t.cfg.EnvNames()
 	f := dashboard.Facts{Envs: envs, ArgoCD: r.ArgoCD != nil}
+	// The open incidents are listed while the tree is read.
+	var (
+		incidentList []githubapi.Issue
+		incidentErr  error
+		listed       = make(chan struct{})
+	)
+	go func() {
+		defer close(listed)
+		incidentList, incidentErr = t.repo.OpenIssuesLabelled(ctx, "daytwo", "incident")
+	}()
 	// Every overlay is rendered: the tree and its YAML files in two or three requests, not
 	// one per file. Should that fail, files are read one by one.
 	if _, err := t.snap.ReadTree(ctx, t.g, t.repo); err != nil {
 		zerolog.Ctx(ctx).Warn().Err(err).Msg("cannot read the repository ahead; reading file by file")
 	}
+	<-listed
 	for _, e := range envs {
 		if fr, ok := t.cfg.Frozen(e); ok {
 			f.Frozen = append(f.Frozen, dashboard.Freeze{Env: e, Reason: fr.Reason})
 		}
 	}
 	incidents := map[string][]dashboard.Link{} // "service/env" → issues
-	if list, err := t.repo.OpenIssuesLabelled(ctx, "daytwo", "incident"); err != nil {
-		f.Problems = append(f.Problems, "open incidents: "+userMessage(ctx, err))
+	if incidentErr != nil {
+		f.Problems = append(f.Problems, "open incidents: "+userMessage(ctx, incidentErr))
 	} else {
-		for _, is := range list {
+		for _, is := range incidentList {
 			svc, env := labelValue(is.Labels, "service/"), labelValue(is.Labels, "env/")
 			incidents[svc+"/"+env] = append(incidents[svc+"/"+env], dashboard.Link{Number: is.Number, URL: is.URL})
 		}

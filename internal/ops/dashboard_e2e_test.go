@@ -349,3 +349,36 @@ func TestDashboardShowsArgoCDAndIncidents(t *testing.T) {
 		t.Errorf("only the incident is linked:\n%s", body)
 	}
 }
+
+// BenchmarkDashboardUpdate measures /dashboard bringing the example repository's dashboard
+// (three services in three environments, every overlay rendered) up to date after a commit,
+// from the webhook to the status comment linking it, with the test GitHub answering every
+// request after 150 ms; it counts the GitHub requests.
+func BenchmarkDashboardUpdate(b *testing.B) {
+	w := newWorld(b, githubtest.WithLatency(150*time.Millisecond))
+	first := w.repo.CreateIssue("alice", "dashboard", "")
+	w.Send(b, "issue_comment", w.repo.IssueCommentPayload(w.repo.AddComment(first, "alice", "/dashboard")))
+	w.Quiet(b)
+	requests := 0
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		kust, _ := w.repo.File("main", "apps/checkout/overlays/dev/kustomization.yaml")
+		kust = regexp.MustCompile(`newTag: [0-9.]+`).ReplaceAllString(kust, "newTag: 1.9."+strconv.Itoa(i))
+		w.repo.Commit("main", "a change by hand", map[string]string{"apps/checkout/overlays/dev/kustomization.yaml": kust})
+		n := w.repo.CreateIssue("alice", "dashboard", "")
+		payload := w.repo.IssueCommentPayload(w.repo.AddComment(n, "alice", "/dashboard"))
+		w.GH.ResetLog()
+		b.StartTimer()
+		w.Send(b, "issue_comment", payload)
+		w.Quiet(b)
+		b.StopTimer()
+		time.Sleep(100 * time.Millisecond) // the fake logs a request just after answering it
+		for _, r := range w.GH.Requests() {
+			if !strings.HasSuffix(r.Path, "/access_tokens") {
+				requests++
+			}
+		}
+	}
+	b.ReportMetric(float64(requests)/float64(b.N), "requests/op")
+}
