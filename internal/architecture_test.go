@@ -125,7 +125,21 @@ func TestImportRules(t *testing.T) {
 			}
 		}
 	}
-	for _, adapter := range []string{"internal/githubapi", "internal/argoapi", "internal/argomanifest", "internal/gitlocal"} {
+	// The AI adapter reaches config, which holds go-githubapp's settings; what ai imports
+	// itself, and through its other packages, must be neither GitHub nor Argo CD.
+	for _, im := range all["internal/ai"] {
+		if gitHubOrArgo(im) {
+			t.Errorf("internal/ai imports %s: the AI adapter knows nothing of GitHub or Argo CD", im)
+		}
+		if _, ours := all[im]; ours && im != "internal/config" {
+			for _, deep := range reach(all, im) {
+				if gitHubOrArgo(deep) {
+					t.Errorf("internal/ai reaches %s through %s: the AI adapter knows nothing of GitHub or Argo CD", deep, im)
+				}
+			}
+		}
+	}
+	for _, adapter := range []string{"internal/githubapi", "internal/argoapi", "internal/argomanifest", "internal/gitlocal", "internal/ai"} {
 		for _, im := range reach(all, adapter) {
 			if _, layered := above[im]; layered {
 				t.Errorf("the adapter %s reaches %s, a caller", adapter, im)

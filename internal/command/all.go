@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 )
 
 // Bounds of /history --limit.
@@ -13,7 +14,7 @@ const (
 )
 
 // All returns a new Registry holding every command daytwo answers on GitHub: the read-only
-// answers (/status, /history, /diff), the built-in commands, /cancel, /init and /dashboard. It is the
+// answers (/status, /history, /diff, /ask), the built-in commands, /cancel, /init and /dashboard. It is the
 // one list of verbs: the config's requesters keys, the planner and the server read it.
 func All() *Registry { return Where(nil) }
 
@@ -22,7 +23,7 @@ func All() *Registry { return Where(nil) }
 // include those the examples of the others name (/help's: /scale).
 func Where(keep func(Spec) bool) *Registry {
 	r := NewRegistry()
-	for _, s := range slices.Concat(answers(), builtins(r), []Spec{cancelSpec(), initSpec(), dashboardSpec()}) {
+	for _, s := range slices.Concat(answers(), []Spec{askSpec()}, builtins(r), []Spec{cancelSpec(), initSpec(), dashboardSpec()}) {
 		if keep != nil && !keep(s) {
 			continue
 		}
@@ -33,7 +34,7 @@ func Where(keep func(Spec) bool) *Registry {
 	return r
 }
 
-// answers are the read-only commands that answer from Git and Argo CD.
+// answers are the read-only commands that answer from Git and Argo CD; /ask is askSpec.
 func answers() []Spec {
 	return []Spec{
 		{
@@ -96,6 +97,52 @@ func answers() []Spec {
 		},
 	}
 }
+
+// askSpec answers a question about a service from the facts /status, /history and /diff
+// show, with an AI-written answer where the server config names an endpoint.
+func askSpec() Spec {
+	return Spec{
+		Name:    "ask",
+		Args:    "<question>",
+		Summary: "Ask about a service: answered from its /status, /history and /diff, by AI where configured",
+		Description: "Gathers what /status, /history and /diff show of the service — in the environment --env names, " +
+			"else the one the question names, else every one — and answers with those facts. Where daytwo's server " +
+			"config names an AI endpoint (`ai:`), a short answer written from those facts alone comes first, labelled " +
+			"as AI-written, with the commands it suggests that parse; nothing runs until a person replies with one. " +
+			"The service is the one --service names, else the one the question names.",
+		ReadOnly: true,
+		Question: true,
+		Examples: []Example{
+			{Line: "/ask why is checkout slow in prod?", Text: "answered from checkout's status, history and differences in prod"},
+			{Line: "/ask what changed last? --service payments --env staging", Text: "name the service and environment with flags"},
+		},
+		Bind: func(c *Command, args []string) error {
+			if len(args) == 0 {
+				return ArgErrorf(0, "ask a question: /ask <question>, e.g. /ask why is checkout slow in prod?")
+			}
+			c.Question = strings.Join(args, " ")
+			if len(c.Question) > MaxQuestionLen {
+				return ArgErrorf(0, "the question is %d bytes long; keep it within %d", len(c.Question), MaxQuestionLen)
+			}
+			return nil
+		},
+		Form: &FormSpec{
+			Name:        "ask",
+			Description: "Ask a question about a service, answered from its status, history and differences.",
+			Intro:       "Answers from what /status, /history and /diff show of the service, with a short AI-written answer where daytwo is configured for one.",
+			Env:         "The environment the question is about.",
+			EnvExample:  "prod",
+			Reason:      "Anything else worth noting. It is not part of the question.",
+			Fields: []FormField{{
+				ID: "question", Type: "textarea", Label: "Question", Required: true, Placeholder: "Why is checkout slow in prod?",
+				Description: "Your question, in words.",
+			}},
+		},
+	}
+}
+
+// MaxQuestionLen bounds the question of /ask.
+const MaxQuestionLen = 500
 
 // cancelSpec changes something without a change of its own to plan: it closes pull
 // requests, so it is neither mutating (no --dry-run) nor read-only.

@@ -11,7 +11,7 @@ import (
 // outside Git) is its Spec's to say.
 func TestAll(t *testing.T) {
 	r := All()
-	want := []string{"cancel", "config", "dashboard", "diff", "freeze", "help", "history", "init", "new-service", "promote", "redeploy", "refresh", "restart",
+	want := []string{"ask", "cancel", "config", "dashboard", "diff", "freeze", "help", "history", "init", "new-service", "promote", "redeploy", "refresh", "restart",
 		"resume", "rollback", "run", "scale", "set-image", "status", "suspend", "sync", "unfreeze"}
 	if got := r.Names(); !reflect.DeepEqual(got, want) {
 		t.Fatalf("Names() = %v, want %v", got, want)
@@ -45,7 +45,7 @@ func TestAll(t *testing.T) {
 		}
 	}
 	wantKinds := map[string]string{
-		"cancel": "other", "config": "change", "dashboard": "repository", "diff": "read-only", "freeze": "environment", "help": "read-only",
+		"ask": "read-only", "cancel": "other", "config": "change", "dashboard": "repository", "diff": "read-only", "freeze": "environment", "help": "read-only",
 		"history": "read-only", "init": "repository", "new-service": "repository", "promote": "change", "redeploy": "change", "refresh": "other",
 		"restart": "change", "resume": "change", "rollback": "change", "run": "external", "scale": "change", "set-image": "change", "status": "read-only",
 		"suspend": "change", "sync": "external", "unfreeze": "environment",
@@ -89,7 +89,7 @@ func flagNames(r *Registry, name string) []string {
 // repository but those adding to environments (/new-service); changes, then the others, read-only ones last, each in registration order.
 func TestGoverned(t *testing.T) {
 	want := []string{"promote", "restart", "redeploy", "scale", "set-image", "config", "suspend", "resume",
-		"rollback", "freeze", "unfreeze", "new-service", "run", "sync", "refresh", "cancel", "status", "history", "diff", "help"}
+		"rollback", "freeze", "unfreeze", "new-service", "run", "sync", "refresh", "cancel", "status", "history", "diff", "ask", "help"}
 	if got := All().Governed(); !reflect.DeepEqual(got, want) {
 		t.Errorf("Governed() = %v, want %v", got, want)
 	}
@@ -139,7 +139,7 @@ func TestRegisterRefusesContradictions(t *testing.T) {
 // Where keeps some of All's commands; /help in it knows only those.
 func TestWhere(t *testing.T) {
 	r := Where(func(s Spec) bool { return s.ReadOnly || s.Name == "scale" })
-	if got := r.Names(); !reflect.DeepEqual(got, []string{"diff", "help", "history", "scale", "status"}) {
+	if got := r.Names(); !reflect.DeepEqual(got, []string{"ask", "diff", "help", "history", "scale", "status"}) {
 		t.Fatalf("Names() = %v", got)
 	}
 	res := r.Parse("/help restart")

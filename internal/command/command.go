@@ -38,6 +38,7 @@ type Command struct {
 	Inputs   []KeyValue // run key=value..., in the order given
 	Ref      string     // run --ref <ref>
 	Hard     bool       // refresh --hard
+	Question string     // ask <question>: its words, joined by spaces
 
 	// new-service: Service is the new name and Image its image (Name with Tag or Digest).
 	Owner     string   // --owner <org>/<team>

@@ -98,6 +98,9 @@ func formNode(s *Spec, c FormChoices) *yaml.Node {
 		outro = "daytwo answers here, runs it and follows it to its end; no pull request is opened."
 		reasonDesc = "Why this is needed. daytwo keeps it with the record of the run."
 	}
+	if s.ReadOnly {
+		outro = "daytwo answers here; nothing is changed."
+	}
 	if f.Reason != "" {
 		reasonDesc = f.Reason
 	}

@@ -31,6 +31,9 @@ type Spec struct {
 	// ReadOnly marks a command that changes nothing and only answers (/status, /help):
 	// where an environment's requesters do not name it, read access suffices.
 	ReadOnly bool
+	// Question marks a command whose arguments are a question in words (/ask): a line whose
+	// quotes do not pair up ("what's wrong?") is split at white space instead.
+	Question bool
 	// EnvironmentPolicy marks a command on the whole repository that adds to environments
 	// (/new-service): each environment's requesters may name it, and the rule of every
 	// environment it touches applies.
@@ -259,6 +262,9 @@ func (r *Registry) ParseLine(line string) (Command, error) {
 		return fail("", -1, fmt.Errorf("the line %w; retype it", err))
 	}
 	words, err := splitArgs(line[len(word):])
+	if err != nil && s.Question {
+		words, err = strings.Fields(line[len(word):]), nil
+	}
 	if err != nil {
 		return fail("", -1, err)
 	}

@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -40,6 +41,8 @@ type Config struct {
 	ArgoCD ArgoCD `yaml:"argocd"`
 	// Redis lets several replicas share deliveries, locks and leadership; optional.
 	Redis Redis `yaml:"redis"`
+	// AI is an OpenAI-compatible endpoint for summaries and /ask; off when its endpoint is empty.
+	AI AI `yaml:"ai"`
 	// PreviousWebhookSecret is also accepted while a rotation is under way: the second item
 	// of a github.app.webhook_secret list, or DAYTWO_PREVIOUS_WEBHOOK_SECRET.
 	PreviousWebhookSecret string `yaml:"-"`
@@ -111,6 +114,7 @@ const (
 	DefaultWorkers         = 4
 	DefaultDedupeCapacity  = 10000
 	DefaultShutdownTimeout = 30 * time.Second
+	DefaultAITimeout       = 20 * time.Second
 	maxConfigBytes         = 1 << 20
 )
 
@@ -296,6 +300,9 @@ func (c *Config) applyEnv(env func(string) (string, bool)) error {
 		}
 	}
 	str("DAYTWO_ARGOCD_CA_FILE", &c.ArgoCD.CAFile)
+	if err := c.AI.applyEnv(env); err != nil {
+		return err
+	}
 	// go-githubapp's SetValuesFromEnv ignores a malformed id silently; say so instead.
 	if v, ok := env("GITHUB_APP_INTEGRATION_ID"); ok {
 		id, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
@@ -334,6 +341,9 @@ func (c *Config) applyDefaults() {
 	}
 	if c.ShutdownTimeout == 0 {
 		c.ShutdownTimeout = Duration(DefaultShutdownTimeout)
+	}
+	if c.AI.Enabled() && c.AI.Timeout == 0 {
+		c.AI.Timeout = Duration(DefaultAITimeout)
 	}
 	if c.Log.Level == "" {
 		c.Log.Level = "info"
@@ -412,6 +422,7 @@ func (c *Config) validate() error {
 		add("argocd.token is set but argocd.server is not: set argocd.server (host:port) or drop the token")
 	}
 	problems = append(problems, c.Redis.problems()...)
+	problems = append(problems, c.AI.problems()...)
 	if len(problems) > 0 {
 		return fmt.Errorf("config: %s", strings.Join(problems, "; "))
 	}
@@ -619,4 +630,90 @@ func ParsePrivateKey(data []byte) (*rsa.PrivateKey, error) {
 		return nil, fmt.Errorf("PEM block holds a %T, GitHub App keys are RSA", k)
 	}
 	return rk, nil
+}
+
+// AI names an OpenAI-compatible chat-completions API (OpenAI, Azure OpenAI, Ollama, vLLM)
+// that writes summaries and answers /ask from facts daytwo gathered. Off when Endpoint is
+// empty, the default.
+type AI struct {
+	// Endpoint is the API's base URL: https://api.openai.com/v1, http://ollama:11434/v1,
+	// or for Azure OpenAI the resource, https://NAME.openai.azure.com. DAYTWO_AI_ENDPOINT.
+	Endpoint string `yaml:"endpoint"`
+	// Model is the model, or on Azure the deployment; DAYTWO_AI_MODEL.
+	Model string `yaml:"model"`
+	// TokenEnv names the environment variable holding the API token, so that the token
+	// is never in the file; empty for an endpoint without authentication. DAYTWO_AI_TOKEN_ENV.
+	TokenEnv string `yaml:"token_env"`
+	// Timeout bounds one answer (default 20s); DAYTWO_AI_TIMEOUT.
+	Timeout Duration `yaml:"timeout"`
+	// APIVersion selects Azure OpenAI (its api-version, e.g. 2024-06-01): deployments
+	// paths and the api-key header. DAYTWO_AI_API_VERSION.
+	APIVersion string `yaml:"api_version"`
+	// Token is read from the variable TokenEnv names; never from the file.
+	Token string `yaml:"-"`
+}
+
+// Enabled reports whether an AI endpoint is configured.
+func (a AI) Enabled() bool { return strings.TrimSpace(a.Endpoint) != "" }
+
+// Azure reports whether the endpoint is Azure OpenAI, which api_version says.
+func (a AI) Azure() bool { return a.APIVersion != "" }
+
+// applyEnv applies the DAYTWO_AI_* variables, then reads the token from the variable
+// token_env names.
+func (a *AI) applyEnv(env func(string) (string, bool)) error {
+	for key, dst := range map[string]*string{
+		"DAYTWO_AI_ENDPOINT": &a.Endpoint, "DAYTWO_AI_MODEL": &a.Model,
+		"DAYTWO_AI_TOKEN_ENV": &a.TokenEnv, "DAYTWO_AI_API_VERSION": &a.APIVersion,
+	} {
+		if v, ok := env(key); ok {
+			*dst = strings.TrimSpace(v)
+		}
+	}
+	if v, ok := env("DAYTWO_AI_TIMEOUT"); ok {
+		d, err := time.ParseDuration(strings.TrimSpace(v))
+		if err != nil {
+			return fmt.Errorf("config: DAYTWO_AI_TIMEOUT=%q is not a duration (e.g. 20s)", v)
+		}
+		a.Timeout = Duration(d)
+	}
+	if a.TokenEnv != "" {
+		a.Token, _ = env(a.TokenEnv)
+		a.Token = strings.TrimSpace(a.Token)
+	}
+	return nil
+}
+
+// envNameRE is what a shell accepts as a variable name.
+var envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// problems lists what is wrong with the ai block, in validate's words.
+func (a AI) problems() []string {
+	var out []string
+	add := func(format string, args ...any) { out = append(out, fmt.Sprintf(format, args...)) }
+	if !a.Enabled() {
+		if a.Model != "" || a.TokenEnv != "" || a.Timeout != 0 || a.APIVersion != "" {
+			add("ai settings are given but no endpoint: set ai.endpoint (DAYTWO_AI_ENDPOINT) to the API's base URL, or drop the ai settings (AI stays off)")
+		}
+		return out
+	}
+	u, err := url.Parse(a.Endpoint)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.User != nil {
+		add("ai.endpoint %q is not an http(s) base URL without query or credentials (e.g. https://api.openai.com/v1)", a.Endpoint)
+	}
+	if strings.TrimSpace(a.Model) == "" {
+		add("ai.endpoint is set but ai.model is not: name the model (on Azure OpenAI, the deployment)")
+	}
+	switch {
+	case a.TokenEnv != "" && !envNameRE.MatchString(a.TokenEnv):
+		add("ai.token_env %q is not an environment variable name: it names the variable holding the token, never the token itself", a.TokenEnv)
+	case a.TokenEnv != "" && a.Token == "":
+		add("ai.token_env names %s, which is not set or empty: export the API token in it", a.TokenEnv)
+	case a.TokenEnv == "" && a.Azure():
+		add("ai.api_version selects Azure OpenAI, which needs a key: set ai.token_env to the variable holding it")
+	}
+	if a.Timeout < 0 {
+		add("ai.timeout must be positive")
+	}
+	return out
 }

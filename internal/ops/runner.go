@@ -24,6 +24,7 @@ import (
 	"github.com/palantir/go-githubapp/githubapp"
 	"github.com/rs/zerolog"
 
+	"github.com/daytwo-dev/daytwo/internal/ai"
 	"github.com/daytwo-dev/daytwo/internal/argoapi"
 	"github.com/daytwo-dev/daytwo/internal/command"
 	"github.com/daytwo-dev/daytwo/internal/config"
@@ -44,6 +45,8 @@ type Runner struct {
 	GraphQLURL string
 	// ArgoCD, when set, is asked to refresh after a merge, and the rollout is reported.
 	ArgoCD ArgoCD
+	// AI, when set, writes /ask's answers from the facts; nil is AI off.
+	AI *ai.Client
 	// RefreshEvery paces further refreshes until Argo CD has seen the merge (default 5s).
 	RefreshEvery time.Duration
 
@@ -85,6 +88,11 @@ func New(cfg *config.Config, c githubapp.ClientCreator, cmds *command.Registry, 
 		}
 		r.ArgoCD = client
 	}
+	aic, err := ai.New(cfg.AI, func(line string) error { _, err := cmds.ParseLine(line); return err })
+	if err != nil {
+		return nil, err
+	}
+	r.AI = aic.WithVerbs(aiVerbs...)
 	return r, nil
 }
 
@@ -248,6 +256,8 @@ func (r *Runner) runCommand(ctx context.Context, client *gh.Client, req Request,
 			r.newService(ctx, client, req, cmd, st)
 		case cmd.Name == "run":
 			r.runWorkflow(ctx, client, req, cmd, st)
+		case cmd.Name == "ask":
+			r.ask(ctx, client, req, cmd, st)
 		case cmd.Name == "sync" || cmd.Name == "refresh":
 			r.argoCommand(ctx, client, req, cmd, st)
 		default:

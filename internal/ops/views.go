@@ -28,29 +28,48 @@ func (r *Runner) view(ctx context.Context, client *gh.Client, req Request, cmd c
 		st.failWith(ctx, err)
 		return
 	}
-	envs := report.Envs(t.cfg, resolved)
-	// Reading is for whoever each environment's policy names for the command, and for
-	// anyone with read access where it names nobody.
+	if !r.mayRead(ctx, t, req, cmd.Name, report.Envs(t.cfg, resolved), st) {
+		return
+	}
+	v, err := r.readView(ctx, t, resolved)
+	if err != nil {
+		st.failWith(ctx, err)
+		return
+	}
+	st.set(githubapi.StateAnswered, 0).step(ctx, "", v.Markdown())
+}
+
+// mayRead checks that req's author may run the read-only command verb in envs: whoever
+// each environment's policy names for it, and anyone with read access where it names
+// nobody. When not, it says so on st.
+func (r *Runner) mayRead(ctx context.Context, t *target, req Request, verb string, envs []string, st *statusComment) bool {
 	for _, e := range envs {
 		env, _ := t.cfg.Env(e)
-		rule, named := env.Requesters[cmd.Name]
+		rule, named := env.Requesters[verb]
 		if !named {
 			rule = repoconfig.Rule{Permission: "read"}
 		}
 		ok, have, err := qualifies(ctx, t.repo, req.Author, rule)
 		if err != nil {
 			st.failWith(ctx, err)
-			return
+			return false
 		}
 		if !ok {
-			st.fail(ctx, githubapi.StateRefused, fmt.Sprintf("@%s, `/%s` in %s is for people with %s on %s; you have %s.", req.Author, cmd.Name, e, rule, t.repo.FullName(), describePermission(have)))
-			return
+			st.fail(ctx, githubapi.StateRefused, fmt.Sprintf("@%s, `/%s` in %s is for people with %s on %s; you have %s.", req.Author, verb, e, rule, t.repo.FullName(), describePermission(have)))
+			return false
 		}
 	}
+	return true
+}
+
+// readView reads the answer to a resolved read-only command: Git, with Argo CD's live
+// state and the open pull requests for /status, and the workflow runs for /history.
+func (r *Runner) readView(ctx context.Context, t *target, resolved command.Command) (*report.View, error) {
+	envs := report.Envs(t.cfg, resolved)
 	// Argo CD is asked while Git is read.
 	var live []*report.Live
 	var wg sync.WaitGroup
-	if svc, ok := t.cfg.Service(resolved.Service); ok && cmd.Name == "status" && r.ArgoCD != nil {
+	if svc, ok := t.cfg.Service(resolved.Service); ok && resolved.Name == "status" && r.ArgoCD != nil {
 		live = make([]*report.Live, len(envs))
 		for i, e := range envs {
 			if svc.Deploys(e) {
@@ -65,11 +84,10 @@ func (r *Runner) view(ctx context.Context, client *gh.Client, req Request, cmd c
 	v, err := report.Read(ctx, t.cfg, t.snap, t.snap.History(), resolved)
 	wg.Wait()
 	if err != nil {
-		st.failWith(ctx, plan.Errorf(plan.Invalid, "%v", err))
-		return
+		return nil, plan.Errorf(plan.Invalid, "%v", err)
 	}
 	v.RepoURL = t.repoURL()
-	if cmd.Name == "history" {
+	if resolved.Name == "history" {
 		v.Runs = r.historyRuns(ctx, t, resolved) // run.go
 	}
 	if v.Status != nil {
@@ -83,7 +101,7 @@ func (r *Runner) view(ctx context.Context, client *gh.Client, req Request, cmd c
 			}
 		}
 	}
-	st.set(githubapi.StateAnswered, 0).step(ctx, "", v.Markdown())
+	return v, nil
 }
 
 // liveState is what Argo CD reports of app; why not, when it cannot say.
