@@ -14,7 +14,7 @@ const (
 )
 
 // All returns a new Registry holding every command daytwo answers on GitHub: the read-only
-// answers (/status, /history, /diff, /ask), the built-in commands, /cancel, /init and /dashboard. It is the
+// answers (/status, /history, /diff), the built-in commands, /cancel and /init. It is the
 // one list of verbs: the config's requesters keys, the planner and the server read it.
 func All() *Registry { return Where(nil) }
 
@@ -23,7 +23,7 @@ func All() *Registry { return Where(nil) }
 // include those the examples of the others name (/help's: /scale).
 func Where(keep func(Spec) bool) *Registry {
 	r := NewRegistry()
-	for _, s := range slices.Concat(answers(), []Spec{askSpec()}, builtins(r), []Spec{cancelSpec(), initSpec(), dashboardSpec()}) {
+	for _, s := range slices.Concat(answers(), []Spec{askSpec()}, builtins(r), []Spec{cancelSpec(), initSpec()}) {
 		if keep != nil && !keep(s) {
 			continue
 		}

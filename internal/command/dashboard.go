@@ -14,5 +14,13 @@ func dashboardSpec() Spec {
 			"markers and keeps the dashboard current after each change, merge and rollout. Anyone with read access may ask.",
 		Repository: true,
 		Examples:   []Example{{Line: "/dashboard", Text: "create the dashboard issue, or update it now"}},
+		Form: &FormSpec{
+			Name:        "dashboard",
+			Description: "Create the daytwo dashboard issue, or bring it up to date.",
+			Intro: "The dashboard is one issue showing every service in every environment, the pending promotions and the " +
+				"frozen environments, with a checkbox to run each.",
+			Outro:  "daytwo answers here with a link to the dashboard; it changes nothing but the dashboard issue.",
+			Reason: "Anything you want to say. It stays in this issue.",
+		},
 	}
 }

@@ -382,3 +382,15 @@ func BenchmarkDashboardUpdate(b *testing.B) {
 	}
 	b.ReportMetric(float64(requests)/float64(b.N), "requests/op")
 }
+
+// An issue opened from the dashboard's issue form asks for /dashboard.
+func TestDashboardIssueForm(t *testing.T) {
+	w := newWorld(t)
+	n := w.repo.CreateIssue("alice", "[daytwo] dashboard", "### Reason\r\n\r\n_No response_\r\n", "daytwo", "action/dashboard")
+	w.Send(t, "issues", w.repo.IssuesOpenedPayload(n))
+	w.Quiet(t)
+	d := w.dashboardIssue(t)
+	if st := w.status(t, n); !strings.Contains(st, "/issues/"+itoa(d.Number)) {
+		t.Errorf("status:\n%s", st)
+	}
+}
