@@ -259,6 +259,7 @@ func builtins(r *Registry) []Spec {
 			Bind:        bindEnv("unfreeze", ""),
 		},
 		newServiceSpec(),
+		dashboardSpec(),
 		RunSpec(),
 		syncSpec(),
 		refreshSpec(),
