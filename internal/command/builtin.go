@@ -260,6 +260,7 @@ func builtins(r *Registry) []Spec {
 		},
 		newServiceSpec(),
 		dashboardSpec(),
+		askSpec(),
 		RunSpec(),
 		syncSpec(),
 		refreshSpec(),
