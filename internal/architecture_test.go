@@ -96,7 +96,7 @@ func TestImportRules(t *testing.T) {
 		return strings.HasPrefix(im, "github.com/google/go-github") || strings.HasPrefix(im, "github.com/palantir/go-githubapp") ||
 			strings.HasPrefix(im, "github.com/argoproj/") || im == "internal/githubapi" || im == "internal/argoapi" || im == "internal/argomanifest"
 	}
-	for _, pkg := range []string{"internal/command", "internal/plan", "internal/overlay", "internal/repoconfig", "internal/report", "internal/codeowners", "internal/markdown", "internal/workflow", "internal/incident"} {
+	for _, pkg := range []string{"internal/command", "internal/plan", "internal/overlay", "internal/repoconfig", "internal/report", "internal/codeowners", "internal/markdown", "internal/workflow", "internal/incident", "internal/dashboard"} {
 		if _, ok := all[pkg]; !ok {
 			t.Fatalf("no package %s", pkg)
 		}

@@ -14,7 +14,7 @@ func TestIssueFormsEmbedded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"config.yml", "new-service.yml", "promote.yml", "restart.yml", "rollback.yml", "run.yml", "scale.yml", "set-image.yml", "sync.yml"}
+	want := []string{"ask.yml", "config.yml", "dashboard.yml", "new-service.yml", "promote.yml", "restart.yml", "rollback.yml", "run.yml", "scale.yml", "set-image.yml", "sync.yml"}
 	for i := range want {
 		want[i] = templates.IssueFormsDir + "/" + want[i]
 	}

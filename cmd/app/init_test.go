@@ -50,9 +50,9 @@ func TestInitThenValidate(t *testing.T) {
 		files   int // files written
 		summary string
 	}{
-		{"gitops", []string{".github/daytwo.yml"}, 11, "payments       dev,staging,prod         workload left to you"},
-		{"envs-layout", []string{".github"}, 12, "from its directory layout"},
-		{"argocd-apps", nil, 12, "queue          dev,prod                 Deployment/queue-consumer"},
+		{"gitops", []string{".github/daytwo.yml"}, 12, "payments       dev,staging,prod         workload left to you"},
+		{"envs-layout", []string{".github"}, 13, "from its directory layout"},
+		{"argocd-apps", nil, 13, "queue          dev,prod                 Deployment/queue-consumer"},
 	} {
 		t.Run(tc.example, func(t *testing.T) {
 			dir := checkout(t, tc.example, tc.drop...)

@@ -23,7 +23,7 @@ func All() *Registry { return Where(nil) }
 // include those the examples of the others name (/help's: /scale).
 func Where(keep func(Spec) bool) *Registry {
 	r := NewRegistry()
-	for _, s := range slices.Concat(answers(), []Spec{askSpec()}, builtins(r), []Spec{cancelSpec(), extendSpec(), initSpec()}) {
+	for _, s := range slices.Concat(answers(), builtins(r), []Spec{cancelSpec(), extendSpec(), initSpec()}) {
 		if keep != nil && !keep(s) {
 			continue
 		}

@@ -6,12 +6,12 @@ import (
 	"testing"
 )
 
-// All is the built-in commands plus the read-only answers, /cancel, /init, /sync and
+// All is the built-in commands plus the read-only answers, /cancel, /init, /dashboard, /sync and
 // /refresh; what each is (a change, read-only, on an environment, on the repository,
 // outside Git) is its Spec's to say.
 func TestAll(t *testing.T) {
 	r := All()
-	want := []string{"ask", "cancel", "config", "diff", "extend", "freeze", "help", "history", "init", "new-service", "promote", "redeploy", "refresh", "restart",
+	want := []string{"ask", "cancel", "config", "dashboard", "diff", "extend", "freeze", "help", "history", "init", "new-service", "promote", "redeploy", "refresh", "restart",
 		"resume", "rollback", "run", "scale", "set-image", "status", "suspend", "sync", "unfreeze"}
 	if got := r.Names(); !reflect.DeepEqual(got, want) {
 		t.Fatalf("Names() = %v, want %v", got, want)
@@ -45,7 +45,7 @@ func TestAll(t *testing.T) {
 		}
 	}
 	wantKinds := map[string]string{
-		"ask": "read-only", "cancel": "other", "config": "change", "diff": "read-only", "extend": "other", "freeze": "environment", "help": "read-only",
+		"ask": "read-only", "cancel": "other", "config": "change", "dashboard": "repository", "diff": "read-only", "extend": "other", "freeze": "environment", "help": "read-only",
 		"history": "read-only", "init": "repository", "new-service": "repository", "promote": "change", "redeploy": "change", "refresh": "other",
 		"restart": "change", "resume": "change", "rollback": "change", "run": "external", "scale": "change", "set-image": "change", "status": "read-only",
 		"suspend": "change", "sync": "external", "unfreeze": "environment",

@@ -266,6 +266,8 @@ func builtins(r *Registry) []Spec {
 			Bind:        bindEnv("unfreeze", ""),
 		},
 		newServiceSpec(),
+		dashboardSpec(),
+		askSpec(),
 		RunSpec(),
 		syncSpec(),
 		refreshSpec(),

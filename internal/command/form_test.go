@@ -88,25 +88,36 @@ func TestEmbeddedForms(t *testing.T) {
 			ids[fd.ID] = fd
 		}
 		want := []string{"service", "env", "reason", "dry-run"}
-		if f.Verb == "new-service" { // on the whole repository: no target
+		switch f.Verb {
+		case "new-service": // on the whole repository: no target
 			want = []string{"name", "owner", "image", "reason", "dry-run"}
-			if _, ok := ids["service"]; ok {
-				t.Errorf("%s asks for a service", f.File)
-			}
+		case "dashboard": // on the whole repository, and changes nothing but the dashboard
+			want = []string{"reason"}
+		case "ask": // changes nothing; a question may be about every environment
+			want = []string{"service", "env", "question", "reason"}
+		}
+		if _, ok := ids["service"]; ok && (f.Verb == "new-service" || f.Verb == "dashboard") {
+			t.Errorf("%s asks for a service", f.File)
 		}
 		for _, id := range want {
 			if _, ok := ids[id]; !ok {
 				t.Errorf("%s has no %s field", f.File, id)
 			}
 		}
-		if f.Verb == "new-service" {
+		if f.Verb == "new-service" || f.Verb == "dashboard" {
+			continue
+		}
+		if f.Verb == "ask" {
+			if _, ok := ids["dry-run"]; ok || !ids["question"].Required {
+				t.Errorf("%s: a question is required, and nothing is dry-run", f.File)
+			}
 			continue
 		}
 		if !ids["service"].Required || !ids["env"].Required || ids["dry-run"].Type != typeCheckboxes {
 			t.Errorf("%s: service and env must be required, dry-run a checkbox", f.File)
 		}
 	}
-	if want := []string{"config", "new-service", "promote", "restart", "rollback", "run", "scale", "set-image", "sync"}; !reflect.DeepEqual(verbs, want) {
+	if want := []string{"ask", "config", "dashboard", "new-service", "promote", "restart", "rollback", "run", "scale", "set-image", "sync"}; !reflect.DeepEqual(verbs, want) {
 		t.Errorf("forms for %v, want %v", verbs, want)
 	}
 }

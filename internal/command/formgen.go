@@ -19,6 +19,7 @@ type FormSpec struct {
 	Env         string // what the environment field asks: "The environment to scale the service in."
 	EnvExample  string // placeholder of a free-text environment field
 	Reason      string // what the reason field says; "" for the default of the command's kind
+	Outro       string // what follows the intro; "" for the default of the command's kind
 	Fields      []FormField
 }
 
@@ -103,6 +104,9 @@ func formNode(s *Spec, c FormChoices) *yaml.Node {
 	}
 	if f.Reason != "" {
 		reasonDesc = f.Reason
+	}
+	if f.Outro != "" {
+		outro = f.Outro
 	}
 	body := seq()
 	body.Content = append(body.Content, mapping(

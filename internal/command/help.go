@@ -49,15 +49,21 @@ func (r *Registry) Usage(name string) string {
 		return ""
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s [flags]\n\n%s.\n", r.Synopsis(name), s.Summary)
 	flags := r.Flags(name)
+	if len(flags) == 0 {
+		fmt.Fprintf(&b, "%s\n\n%s.\n", r.Synopsis(name), s.Summary)
+	} else {
+		fmt.Fprintf(&b, "%s [flags]\n\n%s.\n", r.Synopsis(name), s.Summary)
+	}
 	cols := make([]string, len(flags))
 	width := 0
 	for i, f := range flags {
 		cols[i] = flagColumn(f)
 		width = max(width, len(cols[i]))
 	}
-	b.WriteString("\nFlags:\n")
+	if len(flags) > 0 {
+		b.WriteString("\nFlags:\n")
+	}
 	for i, f := range flags {
 		fmt.Fprintf(&b, "  %-*s  %s\n", width, cols[i], f.Usage)
 	}
@@ -195,8 +201,12 @@ func (r *Registry) commandHelp(rd markdown.Renderer, name string) string {
 	if s.Description != "" {
 		b.WriteString(rd.Prose(s.Description) + "\n\n")
 	}
-	b.WriteString(rd.Heading(3, "Flags") + "\n")
-	writeFlagTable(&b, rd, r.Flags(name))
+	if flags := r.Flags(name); len(flags) > 0 {
+		b.WriteString(rd.Heading(3, "Flags") + "\n")
+		writeFlagTable(&b, rd, flags)
+	} else {
+		b.WriteString("It takes no flags.\n")
+	}
 	if len(s.Examples) > 0 {
 		b.WriteString("\n" + rd.Heading(3, "Examples") + "\n")
 		rows := make([][]string, len(s.Examples))

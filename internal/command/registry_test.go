@@ -8,7 +8,7 @@ import (
 
 func TestDefaultBuiltins(t *testing.T) {
 	r := Default()
-	want := []string{"config", "freeze", "help", "new-service", "promote", "redeploy", "refresh", "restart", "resume", "rollback", "run", "scale", "set-image", "suspend", "sync", "unfreeze"}
+	want := []string{"ask", "config", "dashboard", "freeze", "help", "new-service", "promote", "redeploy", "refresh", "restart", "resume", "rollback", "run", "scale", "set-image", "suspend", "sync", "unfreeze"}
 	if got := r.Names(); !reflect.DeepEqual(got, want) {
 		t.Fatalf("Names() = %v, want %v", got, want)
 	}

@@ -31,6 +31,14 @@ type issueState struct {
 	closedBy    *account
 	reactions   []*reaction
 	pull        *pullState
+	// lastEdit is the last change of title or body, for its issues "edited" payload.
+	lastEdit *issueEdit
+}
+
+// issueEdit is one edit of an issue's title or body: who made it and what was there before.
+type issueEdit struct {
+	by                  *account
+	titleFrom, bodyFrom *string // nil: unchanged
 }
 
 type commentState struct {
@@ -166,6 +174,42 @@ func (r *Repo) AddComment(number int, author, body string) int64 {
 		r.s.fatalf("AddComment: %s#%d does not exist", r.FullName(), number)
 	}
 	return id
+}
+
+// edit sets the title and body given (nil: unchanged) as by, remembering what they were
+// when they change, as the issues "edited" webhook reports it.
+func (is *issueState) edit(by *account, title, body *string) {
+	e := &issueEdit{by: by}
+	if title != nil && *title != is.title {
+		from := is.title
+		e.titleFrom, is.title = &from, *title
+	}
+	if body != nil && *body != is.body {
+		from := is.body
+		e.bodyFrom, is.body = &from, *body
+	}
+	if e.titleFrom != nil || e.bodyFrom != nil {
+		is.lastEdit = e
+	}
+}
+
+// EditIssueBody changes an issue's body as login does in the browser (ticking a task-list
+// box is such an edit) and returns the issues "edited" payload GitHub sends for it, with
+// changes.body.from holding the body before.
+func (r *Repo) EditIssueBody(number int, login, body string) []byte {
+	r.s.t.Helper()
+	ok := false
+	r.with(func(rs *repoState) {
+		if is := rs.issues[number]; is != nil && is.pull == nil {
+			is.edit(r.s.accountLocked(login, ""), nil, &body)
+			is.updatedAt = now()
+			ok = true
+		}
+	})
+	if !ok {
+		r.s.fatalf("EditIssueBody: %s has no issue #%d", r.FullName(), number)
+	}
+	return r.IssueEditedPayload(number)
 }
 
 // Issue returns an issue or pull request's issue fields.
@@ -618,16 +662,11 @@ func (s *Server) editIssue(c *call) {
 	if !c.decode(&req) {
 		return
 	}
-	if req.Title != nil {
-		if strings.TrimSpace(*req.Title) == "" {
-			c.invalid("Validation Failed", fieldError{Resource: "Issue", Field: "title", Code: "missing_field"})
-			return
-		}
-		is.title = *req.Title
+	if req.Title != nil && strings.TrimSpace(*req.Title) == "" {
+		c.invalid("Validation Failed", fieldError{Resource: "Issue", Field: "title", Code: "missing_field"})
+		return
 	}
-	if req.Body != nil {
-		is.body = *req.Body
-	}
+	is.edit(c.actor(), req.Title, req.Body)
 	if !s.applyIssueEdits(c, c.repo, is, req) {
 		return
 	}

@@ -288,3 +288,42 @@ func TestChecksAndStatuses(t *testing.T) {
 		t.Fatalf("statuses = %+v", st)
 	}
 }
+
+func TestIssueBodyEditsMakeEditedPayloads(t *testing.T) {
+	s, repo, gh := setup(t)
+	ctx := context.Background()
+	n := repo.CreateIssue("alice", "dashboard", "- [ ] one\r\n- [ ] two", "daytwo")
+	repo.SetPermission("bob", githubtest.RoleWrite)
+
+	// A person ticks a box in the browser.
+	ev := decodeEdited(t, repo.EditIssueBody(n, "bob", "- [x] one\r\n- [ ] two"))
+	if ev.GetAction() != "edited" || ev.GetChanges().GetBody().GetFrom() != "- [ ] one\r\n- [ ] two" || ev.GetIssue().GetBody() != "- [x] one\r\n- [ ] two" ||
+		ev.GetSender().GetLogin() != "bob" || ev.GetSender().GetType() != "User" || ev.GetChanges().GetTitle() != nil ||
+		ev.GetInstallation().GetID() == 0 || ev.GetRepo().GetFullName() != "acme/gitops" || ev.GetIssue().GetNumber() != n {
+		t.Fatalf("edited by a person: %+v", ev)
+	}
+	// The app edits the title through the API: the payload names its bot and the title only.
+	if _, _, err := gh.Issues.Edit(ctx, "acme", "gitops", n, &github.IssueRequest{Title: github.String("daytwo dashboard"), Body: github.String("- [x] one\r\n- [ ] two")}); err != nil {
+		t.Fatal(err)
+	}
+	ev = decodeEdited(t, repo.IssueEditedPayload(n))
+	if ev.GetSender().GetLogin() != s.BotLogin() || ev.GetSender().GetType() != "Bot" || ev.GetChanges().GetTitle().GetFrom() != "dashboard" || ev.GetChanges().GetBody() != nil {
+		t.Fatalf("edited by the app: sender %+v changes %+v", ev.GetSender(), ev.GetChanges())
+	}
+	// An edit that changes nothing is no edit: the last one stays.
+	if _, _, err := gh.Issues.Edit(ctx, "acme", "gitops", n, &github.IssueRequest{Body: github.String("- [x] one\r\n- [ ] two")}); err != nil {
+		t.Fatal(err)
+	}
+	if ev := decodeEdited(t, repo.IssueEditedPayload(n)); ev.GetChanges().GetTitle().GetFrom() != "dashboard" {
+		t.Fatalf("a no-op edit replaced the last edit: %+v", ev.GetChanges())
+	}
+}
+
+func decodeEdited(t *testing.T, payload []byte) *github.IssuesEvent {
+	t.Helper()
+	ev, err := github.ParseWebHook("issues", payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ev.(*github.IssuesEvent)
+}

@@ -482,6 +482,35 @@ func (r *Repo) IssuesOpenedPayload(number int) []byte {
 	return r.s.mustBytes(e)
 }
 
+// IssueEditedPayload builds the issues "edited" payload of the last change to an issue's
+// title or body, whoever made it (the app's own edits included, as GitHub sends them):
+// changes holds title.from and body.from for what changed, sender is who changed it.
+func (r *Repo) IssueEditedPayload(number int) []byte {
+	r.s.t.Helper()
+	r.s.mu.Lock()
+	defer r.s.mu.Unlock()
+	rs := r.s.repos[r.key]
+	is := rs.issues[number]
+	if is == nil || is.pull != nil || is.lastEdit == nil {
+		r.s.fatalf("IssueEditedPayload: %s has no edited issue #%d", r.FullName(), number)
+	}
+	e, _ := r.statePayload("issues.edited")
+	e.IssueNumber(number)
+	e.setIssueFields(r.s, rs, "issue", is)
+	changes := map[string]any{}
+	if from := is.lastEdit.titleFrom; from != nil {
+		changes["title"] = map[string]any{"from": *from}
+	}
+	if from := is.lastEdit.bodyFrom; from != nil {
+		changes["body"] = map[string]any{"from": *from}
+	}
+	e.Set("changes", changes)
+	by := is.lastEdit.by
+	e.Set("sender.type", by.typ)
+	e.setUser("sender", by.login, by.id)
+	return r.s.mustBytes(e)
+}
+
 func (e *PayloadEditor) setPullFields(s *Server, rs *repoState, is *issueState) {
 	p := is.pull
 	e.setIssueFields(s, rs, "pull_request", is)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	gh "github.com/google/go-github/v60/github"
 	"github.com/palantir/go-githubapp/githubapp"
@@ -12,7 +13,8 @@ import (
 )
 
 // Issues handles `issues`: a newly opened issue is read for commands in its body (issue
-// forms produce such bodies).
+// forms produce such bodies); a person's edit of the dashboard's body runs the boxes they
+// ticked.
 type Issues struct {
 	Responder *Responder
 }
@@ -22,11 +24,20 @@ var _ githubapp.EventHandler = &Issues{}
 // Handles names the event.
 func (h *Issues) Handles() []string { return []string{"issues"} }
 
-// Handle acts on opened issues only.
+// Handle acts on opened issues, and on edits of an issue's body by a person.
 func (h *Issues) Handle(ctx context.Context, _, deliveryID string, payload []byte) error {
 	var ev gh.IssuesEvent
 	if err := json.Unmarshal(payload, &ev); err != nil {
 		return fmt.Errorf("decode issues: %w", err)
+	}
+	if ev.GetAction() == "edited" {
+		// daytwo's own edits of the dashboard come back as edits too: only a person's count.
+		s := ev.GetSender()
+		if ev.GetChanges().GetBody() == nil || s.GetType() == "Bot" || strings.HasSuffix(s.GetLogin(), "[bot]") || ev.GetIssue().IsPullRequest() {
+			return nil
+		}
+		ctx, _ = githubapp.PreparePRContext(ctx, ev.GetInstallation().GetID(), ev.GetRepo(), ev.GetIssue().GetNumber())
+		return h.Responder.DashboardEdited(ctx, &ev, deliveryID)
 	}
 	if ev.GetAction() != "opened" {
 		return nil

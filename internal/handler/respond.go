@@ -32,6 +32,8 @@ type Runner interface {
 	ReviewSubmitted(ctx context.Context, client *gh.Client, repo *gh.Repository, pr *gh.PullRequest, review *gh.PullRequestReview) error
 	// WorkflowRun follows a workflow run of repo (one /run may have started).
 	WorkflowRun(ctx context.Context, client *gh.Client, repo *gh.Repository, run *gh.WorkflowRun) error
+	// DashboardEdited runs the boxes a person ticked on the dashboard issue.
+	DashboardEdited(ctx context.Context, client *gh.Client, ev *gh.IssuesEvent, deliveryID string) error
 }
 
 // Responder answers requests: it parses commands, writes the help and the usage errors,
@@ -141,6 +143,15 @@ func (r *Responder) WorkflowRun(ctx context.Context, installationID int64, repo 
 		return fmt.Errorf("installation client: %w", err)
 	}
 	return r.Runner.WorkflowRun(ctx, client, repo, run)
+}
+
+// DashboardEdited hands an edit of an issue's body to the runner.
+func (r *Responder) DashboardEdited(ctx context.Context, ev *gh.IssuesEvent, deliveryID string) error {
+	client, err := r.Clients.NewInstallationClient(ev.GetInstallation().GetID())
+	if err != nil {
+		return fmt.Errorf("installation client: %w", err)
+	}
+	return r.Runner.DashboardEdited(ctx, client, ev, deliveryID)
 }
 
 func nonEmpty(ss []string) []string {

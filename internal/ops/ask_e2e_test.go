@@ -116,3 +116,15 @@ func TestAskRefusals(t *testing.T) {
 		}
 	}
 }
+
+// An issue opened from the /ask form that /init writes is answered like the comment.
+func TestAskFromIssueForm(t *testing.T) {
+	w := aiWorld(t, nil, "")
+	n := w.repo.CreateIssue("rita", "[daytwo] ask", "### Service\r\n\r\ncheckout\r\n\r\n### Environment\r\n\r\nprod\r\n\r\n### Question\r\n\r\nWhy is checkout slow?\r\n\r\n### Reason\r\n\r\n_No response_\r\n", "daytwo", "action/ask")
+	w.Send(t, "issues", w.repo.IssuesOpenedPayload(n))
+	w.Quiet(t)
+	st := w.status(t, n)
+	if !strings.Contains(st, "/ask") || !strings.Contains(st, "/status --service checkout --env prod") || strings.Contains(st, "could not be read") {
+		t.Errorf("status:\n%s", st)
+	}
+}

@@ -226,6 +226,7 @@ func (r *Runner) change(ctx context.Context, st *statusComment, t *target, req R
 		fin.CommentNodeID = ""
 	}
 	done, err := t.repo.FinishChange(ctx, t.g, pr, fin)
+	r.dashboardSoon(ctx, t.repo)
 	if err != nil {
 		// A new pull request GitHub would not label was withdrawn: the request failed.
 		log.Warn().Err(err).Int("pr", pr.Number).Msg("the new pull request was withdrawn")

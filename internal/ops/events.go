@@ -18,10 +18,11 @@ import (
 // request it carries, and deletes its branch. Closing by daytwo itself (cancel, a PR that
 // gave way) is reported where it happens.
 func (r *Runner) PullRequestClosed(ctx context.Context, client *gh.Client, repo *gh.Repository, pr *gh.PullRequest, sender *gh.User) error {
+	gr := githubapi.Repo{Client: client, Owner: repo.GetOwner().GetLogin(), Name: repo.GetName()}
+	r.dashboardSoon(ctx, gr) // whoever closed it: the dashboard shows open pull requests
 	if sender.GetType() == "Bot" {
 		return nil
 	}
-	gr := githubapi.Repo{Client: client, Owner: repo.GetOwner().GetLogin(), Name: repo.GetName()}
 	branch := pr.GetHead().GetRef()
 	if !strings.HasPrefix(branch, "daytwo/") || !strings.EqualFold(pr.GetHead().GetRepo().GetFullName(), gr.FullName()) {
 		return nil

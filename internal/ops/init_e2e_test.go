@@ -119,7 +119,7 @@ func TestInitOpensTheOnboardingPR(t *testing.T) {
 	changed := w.changedFiles(t, pr)
 	var want []string
 	want = append(want, repoconfig.Path)
-	for _, v := range []string{"ask", "config", "new-service", "promote", "restart", "rollback", "run", "scale", "set-image", "sync"} {
+	for _, v := range []string{"ask", "config", "dashboard", "new-service", "promote", "restart", "rollback", "run", "scale", "set-image", "sync"} {
 		want = append(want, ".github/ISSUE_TEMPLATE/daytwo-"+v+".yml")
 	}
 	sort.Strings(want)

@@ -118,6 +118,7 @@ func (r *Runner) Close() {
 	r.lifetime()
 	r.endLife()
 	r.rollouts.Wait()
+	r.dashboardQueue().close()
 }
 
 // follow asks Argo CD to refresh (and sync where the environment lets daytwo), then reports
@@ -235,6 +236,7 @@ func (r *Runner) reportRollout(ctx context.Context, ro rollout, done, now, concl
 		done = refusalText(ro.repo.FullName(), prRef{ro.pr.Number, ro.pr.URL}, githubapi.RefusalOf(githubapi.StepRolloutRun, nil, err))
 	}
 	ro.st.step(ctx, done, now)
+	r.dashboardSoon(ctx, ro.repo)
 	if err := ro.repo.RemoveLabel(ctx, ro.pr.Number, rollingOut); err != nil {
 		log.Warn().Err(err).Msg("cannot unmark the rollout")
 	}

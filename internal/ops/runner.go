@@ -70,6 +70,14 @@ type Runner struct {
 	embedded coord.Embedded
 
 	workflows runIndex // what /run knows in this process (run.go)
+
+	// DashboardEvery is how often, at most, a repository's dashboard is rewritten after
+	// changes, merges and rollouts (DefaultDashboardEvery when 0); DashboardAfter schedules
+	// those writes (time.AfterFunc when nil), for tests.
+	DashboardEvery time.Duration
+	DashboardAfter func(d time.Duration, f func()) (stop func() bool)
+	dashOnce       sync.Once
+	dash           *coalescer
 }
 
 // New builds the runner a server configuration describes: GitHub through c, the commands
@@ -136,6 +144,9 @@ type Request struct {
 	// Index is the command's place among the commands of the text (1-based): with the
 	// comment it identifies the request, however often it is delivered.
 	Index int
+	// Tick is the delivery id of the dashboard edit that ticked the boxes the request
+	// runs, "" for any other request: each edit is a request of its own.
+	Tick string
 	// Restores, on a request daytwo makes itself when a time-boxed change expires, is the
 	// pull request (owner/name#number) that merged the change; Key is then its identity.
 	Restores, Key string
@@ -162,7 +173,9 @@ func (r Request) ID() string {
 		return r.Key
 	}
 	src := "body"
-	if r.CommentID != 0 {
+	if r.Tick != "" {
+		src = "tick-" + r.Tick
+	} else if r.CommentID != 0 {
 		src = fmt.Sprintf("comment-%d", r.CommentID)
 	}
 	return fmt.Sprintf("%s#%d/%s/%d", r.FullRepo(), r.Number, src, max(r.Index, 1))
@@ -240,6 +253,12 @@ const maxAttempts = 6
 // commit (with branch and pull request for a target's first change); one adding labels,
 // reviewers, the render check and the PR link to the status.
 func (r *Runner) run(ctx context.Context, client *gh.Client, req Request, cmd command.Command, eyes *reaction) error {
+	_, err := r.runCommand(ctx, client, req, cmd, eyes)
+	return err
+}
+
+// runCommand is run, returning the status comment as it ended (nil when none was posted).
+func (r *Runner) runCommand(ctx context.Context, client *gh.Client, req Request, cmd command.Command, eyes *reaction) (*statusComment, error) {
 	log := zerolog.Ctx(ctx).With().Str("command", cmd.Name).Str("request", req.ID()).Logger()
 	ctx = log.WithContext(ctx)
 	thread := githubapi.Thread{Client: client, Owner: req.Owner, Repo: req.Repo, Number: req.Number}
@@ -261,11 +280,13 @@ func (r *Runner) run(ctx context.Context, client *gh.Client, req Request, cmd co
 		st, repeat, err := startStatus(ctx, thread, g, req, eyes, cmd.Line, now)
 		switch {
 		case err != nil:
-			return fmt.Errorf("post the status comment: %w", err)
+			return nil, fmt.Errorf("post the status comment: %w", err)
 		case repeat && st.done():
 			log.Info().Msg("answered before, or being answered")
 		case cmd.Name == "cancel":
 			r.cancel(ctx, client, req, st)
+		case cmd.Name == "dashboard":
+			r.dashboardCommand(ctx, client, req, st)
 		case cmd.Name == "extend":
 			r.extend(ctx, client, req, cmd, st)
 		case cmd.Name == "init":
@@ -281,7 +302,7 @@ func (r *Runner) run(ctx context.Context, client *gh.Client, req Request, cmd co
 		default:
 			r.view(ctx, client, req, cmd, st)
 		}
-		return nil
+		return st, nil
 	}
 
 	// The status comment is posted while the GitOps repository is read.
@@ -298,7 +319,7 @@ func (r *Runner) run(ctx context.Context, client *gh.Client, req Request, cmd co
 	t, err := r.target(ctx, client, g, req.Owner, req.Repo)
 	<-posted
 	if stErr != nil {
-		return fmt.Errorf("post the status comment: %w", stErr)
+		return nil, fmt.Errorf("post the status comment: %w", stErr)
 	}
 	if repeat && st.done() {
 		if st.mark.State == githubapi.StateOpen && err == nil {
@@ -307,7 +328,7 @@ func (r *Runner) run(ctx context.Context, client *gh.Client, req Request, cmd co
 			r.settleOpen(ctx, t.repo, st)
 		}
 		log.Info().Str("state", st.mark.State).Msg("answered before, or being answered by another delivery; nothing left to do")
-		return nil
+		return st, nil
 	}
 	// A bug must not leave the requester looking at "Planning…" forever: say so, then let
 	// the server's recovery count and log the panic.
@@ -319,7 +340,7 @@ func (r *Runner) run(ctx context.Context, client *gh.Client, req Request, cmd co
 	}()
 	if err != nil {
 		st.failWith(ctx, err)
-		return nil
+		return st, nil
 	}
 	// A conflict (the branch moved under the change) is planned again from a fresh read.
 	withdrawn := map[int]bool{} // PRs of this request daytwo closed itself
@@ -338,7 +359,7 @@ func (r *Runner) run(ctx context.Context, client *gh.Client, req Request, cmd co
 		// and its asker told so: that is the answer, not a second change.
 		if cur, cerr := resumeStatus(ctx, st.thread, st.id); cerr == nil && cur.mark.Final() {
 			log.Info().Str("state", cur.mark.State).Msg("the request reached its end meanwhile")
-			return nil
+			return cur, nil
 		}
 		if t, err = r.target(ctx, client, g, req.Owner, req.Repo); err != nil {
 			break
@@ -353,7 +374,7 @@ func (r *Runner) run(ctx context.Context, client *gh.Client, req Request, cmd co
 		}
 		st.failWith(ctx, err)
 	}
-	return nil
+	return st, nil
 }
 
 func (r *Runner) locks() coord.Locker {

@@ -39,12 +39,17 @@ func Diff(ctx context.Context, cfg *repoconfig.Config, snap plan.Snapshot, servi
 	if err != nil {
 		return nil, err
 	}
+	return Compare(da, db)
+}
+
+// Compare is what differs between two environments of one service read before.
+func Compare(da, db *Desired) (*EnvDiff, error) {
 	for _, d := range []*Desired{da, db} {
 		if !d.Deployed {
-			return nil, fmt.Errorf("%s is not deployed to %s (no overlay at %s)", service, d.Env, d.Overlay)
+			return nil, fmt.Errorf("%s is not deployed to %s (no overlay at %s)", d.Service, d.Env, d.Overlay)
 		}
 	}
-	out := &EnvDiff{Service: service, A: a, B: b}
+	out := &EnvDiff{Service: da.Service, A: da.Env, B: db.Env}
 	images := func(d *Desired) map[string]string {
 		m := map[string]string{}
 		for _, c := range d.Containers {

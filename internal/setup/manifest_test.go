@@ -30,7 +30,7 @@ func TestManifestReasonsAreAppYMLComments(t *testing.T) {
 	}
 	wantEvents := map[string]string{
 		"issue_comment":       "commands in issue and pull request comments",
-		"issues":              "requests submitted through the issue forms",
+		"issues":              "requests submitted through the issue forms, boxes ticked on the dashboard",
 		"pull_request":        "merged or closed change PRs: report back, take over after merge",
 		"pull_request_review": "approvals move the status comment and allow merging",
 		"workflow_run":        "workflows started by /run: the status comment follows each run to its end",
