@@ -220,7 +220,7 @@ func (r *Runner) serviceFacts(ctx context.Context, t *target, name string, envs 
 		c := &out.Envs[i]
 		c.Env = e
 		_, c.Frozen = t.cfg.Frozen(e)
-		for _, pr := range t.read.OpenOn(t.head.Branch, fmt.Sprintf("daytwo/%s/%s/", e, name)) {
+		for _, pr := range openFor(t.read, t.head.Branch, e, name) {
 			prs[i] = append(prs[i], dashboard.Link{Number: pr.Number, URL: pr.URL})
 		}
 		c.PRs, c.Incidents = prs[i], incidents[name+"/"+e]

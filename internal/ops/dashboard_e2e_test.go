@@ -175,6 +175,15 @@ func TestDashboardFollowsAChangeAndItsMerge(t *testing.T) {
 	if !strings.Contains(body, "| `checkout` | staging |") || !strings.Contains(body, "in progress in "+link) {
 		t.Errorf("the open PR %s is not shown:\n%s", link, body)
 	}
+
+	// A time-boxed change has a branch of its own, and shows too.
+	w.ask(t, "alice", "/scale 5 --for 2h --service catalog --env staging")
+	w.Runner.WaitDashboards()
+	boxed := w.openFor(t, "daytwo/_for/staging/catalog/")
+	body = w.dashboardIssue(t).Body
+	if !strings.Contains(body, "[#"+itoa(boxed.Number)+"](") {
+		t.Errorf("the time-boxed PR #%d is not shown:\n%s", boxed.Number, body)
+	}
 }
 
 func TestDashboardTickRunsTheCommandAsThePerson(t *testing.T) {

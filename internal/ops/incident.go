@@ -413,20 +413,22 @@ func (iw *incidentWatch) dedupe(ctx context.Context, a incidentApp, app string, 
 // flight: an open daytwo pull request for it, or a merged one whose rollout daytwo follows.
 // That change reports on itself; an incident issue would say the same twice.
 func (iw *incidentWatch) inFlight(ctx context.Context, a incidentApp) (bool, error) {
-	prefix := fmt.Sprintf("daytwo/%s/%s/", a.env, a.service)
-	open, err := a.repo.OpenChanges(ctx, "", prefix)
-	if err != nil {
-		return false, err
-	}
-	if len(open) > 0 {
-		return true, nil
+	prefixes := []string{fmt.Sprintf("daytwo/%s/%s/", a.env, a.service), fmt.Sprintf("%s%s/%s/", plan.TimeboxedBranches, a.env, a.service)}
+	for _, prefix := range prefixes {
+		open, err := a.repo.OpenChanges(ctx, "", prefix)
+		if err != nil {
+			return false, err
+		}
+		if len(open) > 0 {
+			return true, nil
+		}
 	}
 	rolling, err := a.repo.MergedWithLabel(ctx, rollingOut)
 	if err != nil {
 		return false, err
 	}
 	for _, m := range rolling {
-		if strings.HasPrefix(m.Branch, prefix) {
+		if strings.HasPrefix(m.Branch, prefixes[0]) || strings.HasPrefix(m.Branch, prefixes[1]) {
 			return true, nil
 		}
 	}

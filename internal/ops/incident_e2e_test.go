@@ -160,26 +160,30 @@ func TestIncidentOpensAfterGraceAndClosesWhenHealthy(t *testing.T) {
 }
 
 func TestNoIncidentWhileADaytwoChangeIsInFlight(t *testing.T) {
-	w := newIncidentWorld(t)
-	w.GH.AddTeamMember("acme", "sre", "sam", "member", "active")
-	n := w.ask(t, "sam", "/scale 4 --service checkout --env prod")
-	open := w.openPulls()
-	if len(open) != 1 {
-		t.Fatalf("want the scale's PR open:\n%s", w.status(t, n))
-	}
-	watch(t, w.Runner)
-	w.argo.SetLive("checkout-prod", "Degraded", brokenDeployment("shop"))
-	time.Sleep(incidentTiming.Grace + 10*incidentTiming.Tick)
-	if got := w.incidents(); len(got) != 0 {
-		t.Fatalf("a daytwo PR for checkout/prod is open: no incident issue, got %+v", got)
-	}
+	for _, line := range []string{"/scale 4 --service checkout --env prod", "/scale 4 --for 2h --service checkout --env prod"} {
+		t.Run(line, func(t *testing.T) {
+			w := newIncidentWorld(t)
+			w.GH.AddTeamMember("acme", "sre", "sam", "member", "active")
+			n := w.ask(t, "sam", line)
+			open := w.openPulls()
+			if len(open) != 1 {
+				t.Fatalf("want the scale's PR open:\n%s", w.status(t, n))
+			}
+			watch(t, w.Runner)
+			w.argo.SetLive("checkout-prod", "Degraded", brokenDeployment("shop"))
+			time.Sleep(incidentTiming.Grace + 10*incidentTiming.Tick)
+			if got := w.incidents(); len(got) != 0 {
+				t.Fatalf("a daytwo PR for checkout/prod is open: no incident issue, got %+v", got)
+			}
 
-	// The PR is closed without merging: nothing of daytwo's is in flight any more.
-	w.comment(t, n, "sam", "/cancel")
-	if len(w.openPulls()) != 0 {
-		t.Fatalf("the PR is still open:\n%s", w.status(t, n))
+			// The PR is closed without merging: nothing of daytwo's is in flight any more.
+			w.comment(t, n, "sam", "/cancel")
+			if len(w.openPulls()) != 0 {
+				t.Fatalf("the PR is still open:\n%s", w.status(t, n))
+			}
+			w.waitIncident(t, "the incident once the PR is closed", func(githubtest.Issue) bool { return true })
+		})
 	}
-	w.waitIncident(t, "the incident once the PR is closed", func(githubtest.Issue) bool { return true })
 }
 
 func TestRestartedWatchUpdatesTheSameIssue(t *testing.T) {
