@@ -181,60 +181,48 @@ func observation(s argoapi.State, at time.Time) incident.Observation {
 func (iw *incidentWatch) scan(ctx context.Context) {
 	r := iw.r
 	iw.lastScan = time.Now()
-	app, err := r.Clients.NewAppClient()
-	if err != nil {
-		iw.log.Warn().Err(err).Msg("incidents: no app client")
-		return
-	}
-	insts, _, err := app.Apps.ListInstallations(ctx, nil)
-	if err != nil {
-		iw.log.Warn().Err(err).Msg("incidents: cannot list installations")
-		return
-	}
 	found := map[string]incidentApp{}
 	var open []struct {
 		app   string
 		since time.Time
 	}
-	for _, inst := range insts {
-		client, err := r.Clients.NewInstallationClient(inst.GetID())
-		if err != nil {
-			continue
+	visited := 0
+	err := r.eachRepo(ctx, func(inst int64, repo githubapi.Repo) error {
+		visited++
+		t, pointer, err := r.readTarget(ctx, repo.Client, r.graphql(repo.Client), repo.Owner, repo.Name)
+		if err != nil || pointer != "" {
+			return nil // no config of its own: not a GitOps repository daytwo manages
 		}
-		repos, _, err := client.Apps.ListRepos(ctx, nil)
-		if err != nil {
-			iw.log.Warn().Err(err).Int64("installation", inst.GetID()).Msg("incidents: cannot list repositories")
-			continue
-		}
-		for _, gr := range repos.Repositories {
-			t, pointer, err := r.readTarget(ctx, client, r.graphql(client), gr.GetOwner().GetLogin(), gr.GetName())
-			if err != nil || pointer != "" {
-				continue // no config of its own: not a GitOps repository daytwo manages
-			}
-			for _, svc := range t.cfg.Services {
-				for _, env := range t.cfg.EnvNames() {
-					if !svc.Deploys(env) {
-						continue
-					}
-					name := svc.ArgoCDAppName(env)
-					if _, dup := found[name]; !dup {
-						found[name] = incidentApp{repo: t.repo, service: svc.Name, env: env, catalog: svc.CatalogPath(), installation: inst.GetID()}
-					}
+		for _, svc := range t.cfg.Services {
+			for _, env := range t.cfg.EnvNames() {
+				if !svc.Deploys(env) {
+					continue
+				}
+				name := svc.ArgoCDAppName(env)
+				if _, dup := found[name]; !dup {
+					found[name] = incidentApp{repo: t.repo, service: svc.Name, env: env, catalog: svc.CatalogPath(), installation: inst}
 				}
 			}
-			issues, err := t.repo.IssuesLabelled(ctx, "open", []string{"daytwo", "incident"})
-			if err != nil {
-				iw.log.Warn().Err(err).Str("repo", t.repo.FullName()).Msg("incidents: cannot list the open incident issues")
-				continue
+		}
+		issues, err := t.repo.IssuesLabelled(ctx, "open", []string{"daytwo", "incident"})
+		if err != nil {
+			iw.log.Warn().Err(err).Str("repo", t.repo.FullName()).Msg("incidents: cannot list the open incident issues")
+			return nil
+		}
+		for _, is := range issues {
+			if _, _, a, ok := incident.ParseMark(is.Body); ok {
+				open = append(open, struct {
+					app   string
+					since time.Time
+				}{a, is.CreatedAt})
 			}
-			for _, is := range issues {
-				if _, _, a, ok := incident.ParseMark(is.Body); ok {
-					open = append(open, struct {
-						app   string
-						since time.Time
-					}{a, is.CreatedAt})
-				}
-			}
+		}
+		return nil
+	})
+	if err != nil {
+		iw.log.Warn().Err(err).Msg("incidents: cannot list every repository")
+		if visited == 0 {
+			return // keep the apps known so far
 		}
 	}
 	iw.mu.Lock()

@@ -320,49 +320,30 @@ func (r *Runner) Resume(ctx context.Context) error {
 	if r.ArgoCD == nil {
 		return nil
 	}
-	app, err := r.Clients.NewAppClient()
-	if err != nil {
-		return err
-	}
-	insts, _, err := app.Apps.ListInstallations(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("list installations: %w", err)
-	}
 	log := zerolog.Ctx(ctx)
-	for _, inst := range insts {
-		client, err := r.Clients.NewInstallationClient(inst.GetID())
+	return r.eachRepo(ctx, func(_ int64, repo githubapi.Repo) error {
+		merged, err := repo.MergedWithLabel(ctx, rollingOut)
 		if err != nil {
-			return err
+			log.Warn().Err(err).Str("repo", repo.FullName()).Msg("cannot list unreported rollouts")
+			return nil
 		}
-		repos, _, err := client.Apps.ListRepos(ctx, nil)
-		if err != nil {
-			return fmt.Errorf("list repositories of installation %d: %w", inst.GetID(), err)
-		}
-		for _, gr := range repos.Repositories {
-			repo := githubapi.Repo{Client: client, Owner: gr.GetOwner().GetLogin(), Name: gr.GetName()}
-			merged, err := repo.MergedWithLabel(ctx, rollingOut)
-			if err != nil {
-				log.Warn().Err(err).Str("repo", repo.FullName()).Msg("cannot list unreported rollouts")
+		for _, m := range merged {
+			lease := r.tryRolloutLock(ctx, repo, m.Number)
+			if lease == nil {
+				continue // followed by this or another replica
+			}
+			// What it rolls out, and to whom to report, is in its commits' trailers.
+			commits, err := repo.PullCommits(ctx, m.Number)
+			_, service, env, ok := targetOf(commits)
+			if err != nil || !ok {
+				log.Warn().Err(err).Str("repo", repo.FullName()).Int("pr", m.Number).Msg("cannot tell what a merged change rolls out; trying again later")
+				lease.Unlock()
 				continue
 			}
-			for _, m := range merged {
-				lease := r.tryRolloutLock(ctx, repo, m.Number)
-				if lease == nil {
-					continue // followed by this or another replica
-				}
-				// What it rolls out, and to whom to report, is in its commits' trailers.
-				commits, err := repo.PullCommits(ctx, m.Number)
-				_, service, env, ok := targetOf(commits)
-				if err != nil || !ok {
-					log.Warn().Err(err).Str("repo", repo.FullName()).Int("pr", m.Number).Msg("cannot tell what a merged change rolls out; trying again later")
-					lease.Unlock()
-					continue
-				}
-				log.Info().Str("repo", repo.FullName()).Int("pr", m.Number).Msg("resuming a rollout")
-				ro := rollout{repo: repo, pr: m, service: service, env: env, st: r.statusesFrom(ctx, repo, m.Number, commits)}
-				r.goFollow(log, lease, ro)
-			}
+			log.Info().Str("repo", repo.FullName()).Int("pr", m.Number).Msg("resuming a rollout")
+			ro := rollout{repo: repo, pr: m, service: service, env: env, st: r.statusesFrom(ctx, repo, m.Number, commits)}
+			r.goFollow(log, lease, ro)
 		}
-	}
-	return nil
+		return nil
+	})
 }

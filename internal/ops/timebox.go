@@ -188,40 +188,21 @@ func (r *Runner) expiryStep(ctx context.Context, repo githubapi.Repo, m *githuba
 // Expire restores every time-boxed change whose time is up, in every GitOps repository
 // of every installation. The leader calls it every minute.
 func (r *Runner) Expire(ctx context.Context) error {
-	app, err := r.Clients.NewAppClient()
-	if err != nil {
-		return err
-	}
-	insts, _, err := app.Apps.ListInstallations(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("list installations: %w", err)
-	}
 	log := zerolog.Ctx(ctx)
-	var errs []error
-	for _, inst := range insts {
-		client, err := r.Clients.NewInstallationClient(inst.GetID())
+	return r.eachRepo(ctx, func(_ int64, repo githubapi.Repo) error {
+		merged, err := repo.MergedWithLabel(ctx, expiresLabel)
 		if err != nil {
-			return err
+			log.Warn().Err(err).Str("repo", repo.FullName()).Msg("cannot list the time-boxed changes")
+			return nil
 		}
-		repos, _, err := client.Apps.ListRepos(ctx, nil)
-		if err != nil {
-			return fmt.Errorf("list repositories of installation %d: %w", inst.GetID(), err)
-		}
-		for _, gr := range repos.Repositories {
-			repo := githubapi.Repo{Client: client, Owner: gr.GetOwner().GetLogin(), Name: gr.GetName()}
-			merged, err := repo.MergedWithLabel(ctx, expiresLabel)
-			if err != nil {
-				log.Warn().Err(err).Str("repo", repo.FullName()).Msg("cannot list the time-boxed changes")
-				continue
-			}
-			for i := range merged {
-				if err := r.expire(ctx, repo, &merged[i]); err != nil {
-					errs = append(errs, err)
-				}
+		var errs []error
+		for i := range merged {
+			if err := r.expire(ctx, repo, &merged[i]); err != nil {
+				errs = append(errs, err)
 			}
 		}
-	}
-	return errors.Join(errs...)
+		return errors.Join(errs...)
+	})
 }
 
 // expire restores one merged time-boxed change if its time is up. The lock keeps a

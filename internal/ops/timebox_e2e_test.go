@@ -179,6 +179,28 @@ func TestTimeboxedAutoMergeRestores(t *testing.T) {
 	}
 }
 
+// The leader reads every page of an installation's repositories: a GitOps repository
+// listed after a hundred others is still restored.
+func TestTimeboxedRestoredBeyondTheFirstPage(t *testing.T) {
+	clk := &fakeClock{}
+	a := apptest.Start(t, clk.now)
+	for i := range 120 {
+		a.GH.CreateRepo("acme", fmt.Sprintf("other-%03d", i)) // listed before acme/gitops
+	}
+	w := seedWorld(t, a)
+	const dev = "apps/checkout/overlays/dev/kustomization.yaml"
+	orig, _ := w.repo.File("main", dev)
+	n := w.ask(t, "alice", "/scale 3 --for 30m --service checkout --env dev")
+	clk.advance(31 * time.Minute)
+	w.expire(t)
+	if st := w.statuses(n); len(st) != 2 || !strings.Contains(st[0], "Restored: [PR #") {
+		t.Fatalf("not restored: %q", st)
+	}
+	if now, _ := w.repo.File("main", dev); now != orig {
+		t.Errorf("dev is not what it was:\n%s", now)
+	}
+}
+
 // A later change of the same field supersedes the time-boxed one: nothing is restored,
 // and the thread is told by which commit.
 func TestTimeboxedSuperseded(t *testing.T) {
