@@ -223,20 +223,28 @@ func TestAcknowledgeFindsThePriorStatusComment(t *testing.T) {
 	}
 
 	first, prior, err := th.PostStatus(e.ctx, e.g, node, node, status("r1"), "r1")
-	if err != nil || prior != nil || first.ID == 0 || first.NodeID == "" {
+	if err != nil || len(prior) != 0 || first.ID == 0 || first.NodeID == "" {
 		t.Fatalf("first: %+v %+v %v", first, prior, err)
 	}
 	if r := e.gr.IssueReactions(n); len(r) != 1 || r[0].Content != "eyes" || r[0].User != e.s.BotLogin() {
 		t.Errorf("reactions %+v", r)
 	}
 	e.gr.AddComment(n, "alice", status("r1")) // a person's copy of the mark is not daytwo's
-	if _, prior, err := th.PostStatus(e.ctx, e.g, node, "", status("r2"), "r2"); err != nil || prior != nil {
+	if _, prior, err := th.PostStatus(e.ctx, e.g, node, "", status("r2"), "r2"); err != nil || len(prior) != 0 {
 		t.Errorf("another request: %+v %v", prior, err)
 	}
 
 	second, prior, err := th.PostStatus(e.ctx, e.g, node, "", status("r1"), "r1")
-	if err != nil || prior == nil || prior.ID != first.ID || prior.NodeID != first.NodeID || prior.Body != status("r1") || second.ID == first.ID {
+	if err != nil || len(prior) != 1 || prior[0].ID != first.ID || prior[0].NodeID != first.NodeID || prior[0].Body != status("r1") || second.ID == first.ID {
 		t.Fatalf("second: %+v, prior %+v, %v", second, prior, err)
+	}
+	// A third sees both earlier ones, oldest first.
+	third, prior, err := th.PostStatus(e.ctx, e.g, node, "", status("r1"), "r1")
+	if err != nil || len(prior) != 2 || prior[0].ID != first.ID || prior[1].ID != second.ID {
+		t.Fatalf("third: %+v, prior %+v, %v", third, prior, err)
+	}
+	if err := th.DeleteComment(e.ctx, third.ID); err != nil {
+		t.Fatal(err)
 	}
 	if err := th.DeleteComment(e.ctx, second.ID); err != nil {
 		t.Fatal(err)
@@ -255,10 +263,10 @@ func TestAcknowledgeFindsThePriorStatusComment(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, prior, err := pth.PostStatus(e.ctx, e.g, pr.NodeID, "", status("r3"), "r3"); err != nil || prior == nil || prior.ID != a.ID {
+	if _, prior, err := pth.PostStatus(e.ctx, e.g, pr.NodeID, "", status("r3"), "r3"); err != nil || len(prior) != 1 || prior[0].ID != a.ID {
 		t.Errorf("in a PR: %+v %v", prior, err)
 	}
-	if _, prior, err := pth.PostStatus(e.ctx, e.g, pr.NodeID, "", status("r3"), ""); err != nil || prior != nil {
+	if _, prior, err := pth.PostStatus(e.ctx, e.g, pr.NodeID, "", status("r3"), ""); err != nil || len(prior) != 0 {
 		t.Errorf("without a request: %+v %v", prior, err)
 	}
 }

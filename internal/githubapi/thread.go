@@ -1,9 +1,11 @@
 package githubapi
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -100,10 +102,10 @@ type Prior struct {
 // PostStatus posts body in the thread whose node id is threadNode and, when reactTo is
 // set (the asking comment's or issue's node id), reacts 👀 to it in the same request. The
 // answer also holds the thread's newest comments, read after this one was added: when
-// daytwo answered request (the StatusMark's) there before, prior is that earlier comment,
-// and this one is a duplicate the caller removes. Two deliveries posting at the same
-// moment both see the older comment, so exactly one survives.
-func (t Thread) PostStatus(ctx context.Context, g *GraphQL, threadNode, reactTo, body, request string) (Posted, *Prior, error) {
+// daytwo answered request (the StatusMark's) there before, priors are those earlier
+// comments, oldest first, and this one is a duplicate the caller removes. Two deliveries
+// posting at the same moment both see the older comment, so exactly one survives.
+func (t Thread) PostStatus(ctx context.Context, g *GraphQL, threadNode, reactTo, body, request string) (Posted, []Prior, error) {
 	vars := map[string]any{"comment": map[string]any{"subjectId": threadNode, "body": Truncate(body, MaxCommentBytes)}}
 	const comments = `comments(last: 100) { nodes { id databaseId viewerDidAuthor body updatedAt } }`
 	sel := `comment: addComment(input: $comment) { commentEdge { node { id databaseId } }
@@ -149,18 +151,19 @@ func (t Thread) PostStatus(ctx context.Context, g *GraphQL, threadNode, reactTo,
 	}
 	n := data.Comment.CommentEdge.Node
 	mine := Posted{ID: n.DatabaseID, NodeID: n.ID}
-	var prior *Prior
+	var priors []Prior
 	if s := data.Comment.Subject; s != nil && request != "" {
 		for _, c := range s.Comments.Nodes {
-			if !c.ViewerDidAuthor || c.DatabaseID >= mine.ID || (prior != nil && c.DatabaseID > prior.ID) {
+			if !c.ViewerDidAuthor || c.DatabaseID >= mine.ID {
 				continue
 			}
 			if m, ok := ParseStatusMark(c.Body); ok && m.Request == request {
-				prior = &Prior{Posted: Posted{ID: c.DatabaseID, NodeID: c.ID}, Body: c.Body, UpdatedAt: c.UpdatedAt}
+				priors = append(priors, Prior{Posted: Posted{ID: c.DatabaseID, NodeID: c.ID}, Body: c.Body, UpdatedAt: c.UpdatedAt})
 			}
 		}
 	}
-	return mine, prior, nil
+	slices.SortFunc(priors, func(a, b Prior) int { return cmp.Compare(a.ID, b.ID) })
+	return mine, priors, nil
 }
 
 // FindStatus finds daytwo's status comments for request among the thread's newest

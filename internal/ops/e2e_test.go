@@ -1,6 +1,7 @@
 package ops_test
 
 import (
+	"fmt"
 	"sort"
 	"strconv"
 	"strings"
@@ -650,5 +651,32 @@ func TestCrossRepoRequest(t *testing.T) {
 	}
 	if !strings.Contains(refusal, "does not list acme/unlisted") {
 		t.Fatalf("unlisted repo: %q", refusal)
+	}
+}
+
+// A delivery killed after posting its status comment, before it could find the earlier
+// one and delete its own, leaves a duplicate: the next delivery of the request removes it
+// with its own, and the request keeps its first status comment only.
+func TestRedeliveryRemovesADuplicateStatusLeftByAKilledDelivery(t *testing.T) {
+	w := newWorld(t)
+	n := w.repo.CreateIssue("alice", "scale", "")
+	id := w.repo.AddComment(n, "alice", "/scale 4 --service checkout --env staging")
+	req := fmt.Sprintf("acme/gitops#%d/comment-%d/1", n, id)
+	mark := func(state, attempt string) string {
+		return "@alice asked for `/scale 4 --service checkout --env staging`\n\n" +
+			githubapi.StatusMark{Request: req, State: state, Attempt: attempt}.String()
+	}
+	first := w.repo.AddComment(n, w.GH.BotLogin(), mark("refused", "first"))
+	w.repo.AddComment(n, w.GH.BotLogin(), mark(githubapi.StateWorking, "killed"))
+	w.Send(t, "issue_comment", w.repo.IssueCommentPayload(id))
+	w.Quiet(t)
+	var left []int64
+	for _, c := range w.repo.Comments(n) {
+		if c.User == w.GH.BotLogin() {
+			left = append(left, c.ID)
+		}
+	}
+	if len(left) != 1 || left[0] != first {
+		t.Fatalf("status comments %v, want only the first, %d", left, first)
 	}
 }

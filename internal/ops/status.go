@@ -5,6 +5,7 @@ import (
 	crand "crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -156,16 +157,14 @@ func postStatusOnce(ctx context.Context, g *githubapi.GraphQL, req Request, eyes
 	// fail as this one did.
 	reactTo := eyes.take()
 	if g != nil && req.ThreadNodeID != "" {
-		p, prior, err := thread.PostStatus(ctx, g, req.ThreadNodeID, reactTo, body, s.mark.Request)
+		p, priors, err := thread.PostStatus(ctx, g, req.ThreadNodeID, reactTo, body, s.mark.Request)
 		if err == nil {
-			if prior == nil {
+			if len(priors) == 0 {
 				s.id, s.nodeID = p.ID, p.NodeID
 				return s, false, nil
 			}
-			if err := thread.DeleteComment(context.WithoutCancel(ctx), p.ID); err != nil {
-				log.Warn().Err(err).Msg("cannot delete a duplicate status comment")
-			}
-			return s.adopt(ctx, prior)
+			s.id = p.ID
+			return s.keepEarliest(ctx, priors)
 		}
 		log.Warn().Err(err).Msg("GraphQL comment failed; posting through REST")
 	}
@@ -193,14 +192,17 @@ func postStatusOnce(ctx context.Context, g *githubapi.GraphQL, req Request, eyes
 }
 
 // keepEarliest continues on the earliest of the request's status comments and deletes
-// the others this attempt posted (one whose answer was lost, one posted at the same moment
-// as another delivery's).
+// every later one: this attempt's own (its answer lost, or posted at the same moment as
+// another delivery's), and any left by an attempt killed before it could delete its own.
+// Whoever posted a later one saw the earliest when it looked, and gave its own up.
 func (s *statusComment) keepEarliest(ctx context.Context, found []githubapi.Prior) (*statusComment, bool, error) {
-	for _, p := range found[1:] {
-		if m, _ := githubapi.ParseStatusMark(p.Body); m.Attempt == s.mark.Attempt || p.ID == s.id {
-			if err := s.thread.DeleteComment(context.WithoutCancel(ctx), p.ID); err != nil {
-				zerolog.Ctx(ctx).Warn().Err(err).Msg("cannot delete a duplicate status comment")
-			}
+	later := found[1:]
+	if s.id != 0 && !slices.ContainsFunc(found, func(p githubapi.Prior) bool { return p.ID == s.id }) {
+		later = append(slices.Clone(later), githubapi.Prior{Posted: githubapi.Posted{ID: s.id}})
+	}
+	for _, p := range later {
+		if err := s.thread.DeleteComment(context.WithoutCancel(ctx), p.ID); err != nil {
+			zerolog.Ctx(ctx).Warn().Err(err).Int64("comment", p.ID).Msg("cannot delete a duplicate status comment")
 		}
 	}
 	return s.adopt(ctx, &found[0])
