@@ -412,3 +412,35 @@ func TestTimeboxedWaitsForUnfreeze(t *testing.T) {
 	w.expire(t)
 	w.openFor(t, "daytwo/staging/checkout/")
 }
+
+// BenchmarkExpireRestore is the leader's round that finds a time-boxed change due and
+// restores it (dev auto-merges: the restore is merged too), at 150 ms per GitHub request.
+func BenchmarkExpireRestore(b *testing.B) {
+	clk := &fakeClock{}
+	w := seedWorld(b, apptest.Start(b, clk.now, githubtest.WithLatency(150*time.Millisecond)))
+	requests := 0
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		n := w.repo.CreateIssue("alice", "for a while", "")
+		w.Send(b, "issue_comment", w.repo.IssueCommentPayload(w.repo.AddComment(n, "alice", fmt.Sprintf("/scale %d --for 30m --service checkout --env dev", 2+i%2))))
+		w.Quiet(b)
+		clk.advance(31 * time.Minute)
+		w.GH.ResetLog()
+		b.StartTimer()
+		if err := w.Runner.Expire(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+		w.Quiet(b)
+		b.StopTimer()
+		time.Sleep(100 * time.Millisecond) // the fake logs a request just after answering it
+		for _, r := range w.GH.Requests() {
+			if !strings.HasSuffix(r.Path, "/access_tokens") {
+				requests++
+			}
+		}
+		if sts := w.statuses(n); len(sts) != 2 {
+			b.Fatalf("not restored: %q", sts)
+		}
+	}
+	b.ReportMetric(float64(requests)/float64(b.N), "requests/op")
+}
