@@ -494,9 +494,24 @@ func (r *Runner) tryMerge(ctx context.Context, repo githubapi.Repo, pr githubapi
 	sha, err := repo.Merge(ctx, pr.Number, ms.HeadSHA, "squash", title, body)
 	if err != nil {
 		log.Warn().Err(err).Msg("merge refused")
-		if plan.ErrorCode(err) != plan.Conflict { // a moved head merges on its next event
-			r.statusesFrom(ctx, repo, pr.Number, commits).step(ctx, "", refusalText(repo.FullName(), prRef{pr.Number, pr.URL}, githubapi.RefusalOf(githubapi.StepMerge, nil, err)))
+		if plan.ErrorCode(err) == plan.Conflict { // a moved head merges on its next event
+			return
 		}
+		// A PR closed or merged meanwhile (a /cancel, a person) is why; whoever did it tells
+		// the askers, and a line written now would put back the state it replaced.
+		if now, err := repo.MergeState(ctx, pr.Number); err != nil || !now.Open || now.Merged {
+			return
+		}
+		var still statusComments
+		for _, s := range r.statusesFrom(ctx, repo, pr.Number, commits) {
+			if s.mark.State == githubapi.StateOpen && s.mark.PR == pr.Number {
+				still = append(still, s)
+			}
+		}
+		still.step(ctx, "", refusalText(repo.FullName(), prRef{pr.Number, pr.URL}, githubapi.RefusalOf(githubapi.StepMerge, nil, err)))
+		// A request added to the PR meanwhile may have marked one of these overridden
+		// before this write put "open" back: whoever writes last reads the PR after.
+		r.statusesOf(ctx, repo, pr.Number)
 		return
 	}
 	// The merge was made at the head these commits end in: they are what was merged.
