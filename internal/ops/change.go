@@ -128,6 +128,9 @@ func (r *Runner) change(ctx context.Context, st *statusComment, t *target, req R
 			if ms, err := t.repo.MergeState(ctx, stack.Number); err == nil {
 				r.reconcile(ctx, t.repo, stack, ms.PRState(), st)
 			}
+			// The earlier attempt may have been cut off before telling the requests this one
+			// overrides (noteOverridden); they are told now.
+			r.statusesOf(ctx, t.repo, stack.Number)
 			return nil
 		}
 	}

@@ -249,3 +249,19 @@ func TestLostAnswersAreFoundAndCompleted(t *testing.T) {
 		})
 	}
 }
+
+// A request whose stacking answer was lost, and which is found carried on the next look,
+// still tells the earlier request it overrides: the PR no longer holds that one's value.
+func TestLostStackAnswerStillTellsTheOverridden(t *testing.T) {
+	w := newWorld(t)
+	first := w.ask(t, "alice", "/set-image 1.8.0 --service checkout --env staging")
+	w.GH.Fault("POST", "/api/graphql/daytwoStack", githubtest.Fault{Status: 502, Times: 1, Lost: true})
+	second := w.ask(t, "sam", "/set-image 1.9.0 --service checkout --env staging")
+	pr := w.openFor(t, "daytwo/staging/checkout/")
+	if m := w.mark(t, second); m.State != "open" || m.PR != pr.Number {
+		t.Fatalf("second %+v:\n%s", m, w.status(t, second))
+	}
+	if m := w.mark(t, first); m.State != "overridden" || m.PR != pr.Number {
+		t.Fatalf("first %+v, but #%d now carries 1.9.0:\n%s", m, pr.Number, w.status(t, first))
+	}
+}
