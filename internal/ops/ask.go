@@ -15,7 +15,6 @@ import (
 	"github.com/daytwo-dev/daytwo/internal/command"
 	"github.com/daytwo-dev/daytwo/internal/githubapi"
 	"github.com/daytwo-dev/daytwo/internal/markdown"
-	"github.com/daytwo-dev/daytwo/internal/plan"
 	"github.com/daytwo-dev/daytwo/internal/repoconfig"
 	"github.com/daytwo-dev/daytwo/internal/report"
 )
@@ -33,19 +32,10 @@ type askFact struct {
 // ask answers /ask: what /status, /history and /diff show of the service, under an
 // AI-written answer from those facts alone when an AI endpoint is configured.
 func (r *Runner) ask(ctx context.Context, client *gh.Client, req Request, cmd command.Command, st *statusComment) {
-	t, err := r.target(ctx, client, r.graphql(client), req.Owner, req.Repo)
-	if err != nil {
-		st.failWith(ctx, err)
-		return
-	}
-	cmd = askTarget(t.cfg, cmd, req.Labels)
-	preq := plan.Input{Command: cmd, Requester: req.Author, Labels: req.Labels, Repo: req.FullRepo()}
-	resolved, err := report.Resolve(r.Planner, t.cfg, preq)
-	if err != nil {
-		st.failWith(ctx, err)
-		return
-	}
-	if !r.mayRead(ctx, t, req, cmd.Name, report.Envs(t.cfg, resolved), st) {
+	t, resolved, ok := r.readable(ctx, client, req, cmd, func(cfg *repoconfig.Config, c command.Command) command.Command {
+		return askTarget(cfg, c, req.Labels)
+	}, st)
+	if !ok {
 		return
 	}
 	facts := askCommands(t.cfg, resolved)

@@ -17,18 +17,8 @@ import (
 
 // view answers a read-only command on the status comment.
 func (r *Runner) view(ctx context.Context, client *gh.Client, req Request, cmd command.Command, st *statusComment) {
-	t, err := r.target(ctx, client, r.graphql(client), req.Owner, req.Repo)
-	if err != nil {
-		st.failWith(ctx, err)
-		return
-	}
-	preq := plan.Input{Command: cmd, Requester: req.Author, Labels: req.Labels, Repo: req.FullRepo()}
-	resolved, err := report.Resolve(r.Planner, t.cfg, preq)
-	if err != nil {
-		st.failWith(ctx, err)
-		return
-	}
-	if !r.mayRead(ctx, t, req, cmd.Name, report.Envs(t.cfg, resolved), st) {
+	t, resolved, ok := r.readable(ctx, client, req, cmd, nil, st)
+	if !ok {
 		return
 	}
 	v, err := r.readView(ctx, t, resolved)
@@ -37,6 +27,30 @@ func (r *Runner) view(ctx context.Context, client *gh.Client, req Request, cmd c
 		return
 	}
 	st.set(githubapi.StateAnswered, 0).step(ctx, "", v.Markdown())
+}
+
+// readable reads the target of a read-only command, resolves its service and environment
+// (after narrow, when given, picked them from the config) and checks that req's author may
+// read them; when not, or when a read fails, it says why on st.
+func (r *Runner) readable(ctx context.Context, client *gh.Client, req Request, cmd command.Command, narrow func(*repoconfig.Config, command.Command) command.Command, st *statusComment) (*target, command.Command, bool) {
+	t, err := r.target(ctx, client, r.graphql(client), req.Owner, req.Repo)
+	if err != nil {
+		st.failWith(ctx, err)
+		return nil, cmd, false
+	}
+	if narrow != nil {
+		cmd = narrow(t.cfg, cmd)
+	}
+	preq := plan.Input{Command: cmd, Requester: req.Author, Labels: req.Labels, Repo: req.FullRepo()}
+	resolved, err := report.Resolve(r.Planner, t.cfg, preq)
+	if err != nil {
+		st.failWith(ctx, err)
+		return nil, cmd, false
+	}
+	if !r.mayRead(ctx, t, req, cmd.Name, report.Envs(t.cfg, resolved), st) {
+		return nil, cmd, false
+	}
+	return t, resolved, true
 }
 
 // mayRead checks that req's author may run the read-only command verb in envs: whoever
