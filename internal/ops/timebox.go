@@ -314,6 +314,11 @@ func (r *Runner) restore(ctx context.Context, e *expiry) (done bool, err error) 
 		return true, nil
 	}
 	lines, err := plan.Restore(cmd, before)
+	if err == nil && cmd.Name == "suspend" && r.lastTouchedBy(ctx, t, e.path, e.merged.MergeCommit) {
+		// /resume renders the same, but keeps the patch /suspend wrote; with nothing else
+		// changed in the overlay since, its files as they were before are exactly right.
+		lines = []string{fmt.Sprintf("/rollback --to %s --service %s --env %s", parent, cmd.Service, cmd.Env)}
+	}
 	if err == nil {
 		var cmds []command.Command
 		if cmds, err = plan.RestoreCommands(lines); err == nil {
@@ -322,6 +327,13 @@ func (r *Runner) restore(ctx context.Context, e *expiry) (done bool, err error) 
 	}
 	e.tell(ctx, "⏰ Expired: "+userMessage(ctx, err))
 	return true, nil
+}
+
+// lastTouchedBy reports whether commit is the newest commit of the default branch that
+// changed path.
+func (r *Runner) lastTouchedBy(ctx context.Context, t *target, path, commit string) bool {
+	log, err := t.snap.History().Log(ctx, []string{path}, 1)
+	return err == nil && len(log) == 1 && log[0].SHA == commit
 }
 
 // supersededBy names the later change on path (the overlay, or the config for a freeze)

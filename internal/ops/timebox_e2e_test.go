@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -443,4 +444,40 @@ func BenchmarkExpireRestore(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(requests)/float64(b.N), "requests/op")
+}
+
+// /suspend --for comes back byte for byte: with nothing else changed in the overlay since,
+// the restore brings back its files as they were before, the patch /suspend wrote gone.
+func TestTimeboxedSuspendRestoresTheFiles(t *testing.T) {
+	w, clk := timeboxWorld(t)
+	const dir = "apps/checkout/overlays/dev/"
+	overlay := func() map[string]string {
+		out := map[string]string{}
+		for p, c := range w.repo.Files("main") {
+			if strings.HasPrefix(p, dir) {
+				out[p] = c
+			}
+		}
+		return out
+	}
+	before := overlay()
+	n := w.ask(t, "alice", "/suspend --for 1h --service checkout --env dev") // dev merges at once
+	if m := w.mark(t, n); m.State != "merged" {
+		t.Fatalf("not merged: %+v\n%s", m, w.status(t, n))
+	}
+	if reflect.DeepEqual(overlay(), before) {
+		t.Fatal("the suspend changed nothing")
+	}
+	clk.advance(61 * time.Minute)
+	w.expire(t)
+	sts := w.statuses(n)
+	if len(sts) != 2 || !strings.Contains(sts[1], "/rollback --to ") {
+		t.Fatalf("statuses: %q", sts)
+	}
+	if m, _ := githubapi.ParseStatusMark(sts[1]); m.State != "merged" {
+		t.Fatalf("the restore did not merge: %+v\n%s", m, sts[1])
+	}
+	if after := overlay(); !reflect.DeepEqual(after, before) {
+		t.Errorf("the overlay is not what it was:\nbefore %v\nafter  %v", before, after)
+	}
 }
