@@ -2,9 +2,7 @@ package scaffold
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
-	"io"
 	"path"
 	"slices"
 	"strings"
@@ -16,6 +14,7 @@ import (
 
 	"github.com/daytwo-dev/daytwo/internal/argomanifest"
 	"github.com/daytwo-dev/daytwo/internal/discovery"
+	"github.com/daytwo-dev/daytwo/internal/yamledit"
 )
 
 // argoCD makes Argo CD deploy each new overlay as the repository deploys its other
@@ -134,23 +133,6 @@ func deploying(deps []discovery.Deployment, dir string) (discovery.Deployment, b
 	return discovery.Deployment{}, false
 }
 
-// decodeDocs reads every YAML document of b.
-func decodeDocs(b []byte) ([]*yaml.Node, error) {
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	var docs []*yaml.Node
-	for {
-		n := &yaml.Node{}
-		err := dec.Decode(n)
-		if errors.Is(err, io.EOF) {
-			return docs, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		docs = append(docs, n)
-	}
-}
-
 // field returns the value of key in mapping m, or nil.
 func field(m *yaml.Node, key string) *yaml.Node {
 	if m == nil || m.Kind != yaml.MappingNode {
@@ -199,7 +181,7 @@ func (g *gen) copyApplication(f argomanifest.Found, ref discovery.Deployment, en
 	if err != nil {
 		return App{}, err
 	}
-	docs, err := decodeDocs(data)
+	docs, err := yamledit.Parse(data)
 	if err != nil {
 		return App{}, fmt.Errorf("%s: %w", f.File, err)
 	}
@@ -291,7 +273,7 @@ func (g *gen) copyElements(sets []argomanifest.FoundSet, ref discovery.Deploymen
 		if err != nil {
 			return 0, err
 		}
-		docs, err := decodeDocs(data)
+		docs, err := yamledit.Parse(data)
 		if err != nil {
 			return 0, fmt.Errorf("%s: %w", fs.File, err)
 		}
@@ -415,7 +397,7 @@ func (g *gen) projects() error {
 		if err != nil || !bytes.Contains(b, []byte("AppProject")) {
 			return
 		}
-		docs, err := decodeDocs(b)
+		docs, err := yamledit.Parse(b)
 		if err != nil {
 			return
 		}
@@ -477,7 +459,7 @@ func (g *gen) permit(file string, p v1alpha1.AppProject, app *v1alpha1.Applicati
 	if err != nil {
 		return err
 	}
-	docs, err := decodeDocs(data)
+	docs, err := yamledit.Parse(data)
 	if err != nil {
 		return err
 	}
