@@ -34,14 +34,7 @@ func newIncidentWorld(t *testing.T) *argoWorld {
 func newIncidentWorldWith(t *testing.T, extra map[string]string) *argoWorld {
 	t.Helper()
 	var w *world
-	head := func() string {
-		if w == nil {
-			return ""
-		}
-		sha, _ := w.repo.BranchSHA("main")
-		return sha
-	}
-	argo := argoapitest.New(t, argoToken, head)
+	argo := argoAtMain(t, &w)
 	env := map[string]string{"DAYTWO_ARGOCD_SERVER": argo.Addr(), "DAYTWO_ARGOCD_TOKEN": argoToken,
 		"DAYTWO_ARGOCD_PLAINTEXT": "true", "DAYTWO_INCIDENTS_ENABLED": "false"}
 	maps.Copy(env, extra)
@@ -53,6 +46,18 @@ func newIncidentWorldWith(t *testing.T, extra map[string]string) *argoWorld {
 		}
 	}
 	return &argoWorld{world: w, argo: argo}
+}
+
+// argoAtMain is a test Argo CD whose desired revision is the head of main of *w, once the
+// world is seeded.
+func argoAtMain(t *testing.T, w **world) *argoapitest.Server {
+	return argoapitest.New(t, argoToken, func() string {
+		if *w == nil {
+			return ""
+		}
+		sha, _ := (*w).repo.BranchSHA("main")
+		return sha
+	})
 }
 
 // watch runs r's incident watch until the test ends or stop is called.
@@ -289,13 +294,7 @@ func TestRollbackRepliedInTheIncidentIssue(t *testing.T) {
 
 func TestWatchFindsARepositoryInstalledLater(t *testing.T) {
 	var w *world
-	argo := argoapitest.New(t, argoToken, func() string {
-		if w == nil {
-			return ""
-		}
-		sha, _ := w.repo.BranchSHA("main")
-		return sha
-	})
+	argo := argoAtMain(t, &w)
 	a := apptest.StartWithEnv(t, clock, map[string]string{"DAYTWO_ARGOCD_SERVER": argo.Addr(), "DAYTWO_ARGOCD_TOKEN": argoToken,
 		"DAYTWO_ARGOCD_PLAINTEXT": "true", "DAYTWO_INCIDENTS_ENABLED": "false"})
 	argo.AddApp("checkout-staging", true)
@@ -321,13 +320,7 @@ func TestWatchFindsARepositoryInstalledLater(t *testing.T) {
 // The leader's loop, configured by the environment, with no test driving the watch.
 func TestLeaderWatchesForIncidents(t *testing.T) {
 	var w *world
-	argo := argoapitest.New(t, argoToken, func() string {
-		if w == nil {
-			return ""
-		}
-		sha, _ := w.repo.BranchSHA("main")
-		return sha
-	})
+	argo := argoAtMain(t, &w)
 	a := apptest.StartWithEnv(t, clock, map[string]string{"DAYTWO_ARGOCD_SERVER": argo.Addr(), "DAYTWO_ARGOCD_TOKEN": argoToken,
 		"DAYTWO_ARGOCD_PLAINTEXT": "true", "DAYTWO_INCIDENTS_GRACE": "1s", "DAYTWO_INCIDENTS_SETTLE": "1s"})
 	w = seedWorld(t, a)
