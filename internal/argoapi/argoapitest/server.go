@@ -255,9 +255,16 @@ func (s *Server) Down() {
 	}
 }
 
-// Up answers again on the same address.
+// Up answers again on the same address. The port may be held a moment by another
+// process's outgoing connection that the system gave it while the server was down.
 func (s *Server) Up() {
-	lis, err := net.Listen("tcp", s.addr)
+	var lis net.Listener
+	var err error
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if lis, err = net.Listen("tcp", s.addr); err == nil || time.Now().After(deadline) {
+			break
+		}
+	}
 	if err != nil {
 		s.t.Fatalf("argoapitest: listen again on %s: %v", s.addr, err)
 	}
