@@ -346,10 +346,9 @@ func TestIncidentBackWithinTheHourReopensItsIssue(t *testing.T) {
 	if again.Number != is.Number || len(w.incidents()) != 1 {
 		t.Fatalf("want #%d reopened, got #%d and %d incident issues", is.Number, again.Number, len(w.incidents()))
 	}
-	comments := w.repo.Comments(is.Number)
-	if c := comments[len(comments)-1].Body; !strings.Contains(c, "is Missing again since") {
-		t.Errorf("reopening comment: %s", c)
-	}
+	// The body is rewritten before the comment is posted.
+	last := func() string { c := w.repo.Comments(is.Number); return c[len(c)-1].Body }
+	apptest.Eventually(t, "the reopening comment", func() bool { return strings.Contains(last(), "is Missing again since") })
 }
 
 func TestSummaryFromTheFacts(t *testing.T) {
